@@ -1,0 +1,154 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Switchyard.Client;
+
+// The API's wire types. JSON names are camelCase; optional fields are omitted when null.
+
+/// <summary>POST /networks.</summary>
+public sealed record NetworkCreateRequest
+{
+    public required string Name { get; init; }
+    /// <summary>nat (default), host, internal, bridged or bridged:IFACE.</summary>
+    public string? Mode { get; init; }
+    /// <summary>IPv4 CIDR; default: the first free 192.168.N.0/24 from 192.168.64.0/24 on.</summary>
+    public string? Subnet { get; init; }
+    public int? Mtu { get; init; }
+    /// <summary>Default: NAME.internal.</summary>
+    public string? Domain { get; init; }
+    /// <summary>IP or IP:PORT; empty or null: the host's resolv.conf. "none": no forwarding.</summary>
+    public IReadOnlyList<string>? DnsUpstreams { get; init; }
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+}
+
+public sealed record NetworkInfo
+{
+    public required string Name { get; init; }
+    public required string Mode { get; init; }
+    public string? BridgeInterface { get; init; }
+    public required string Subnet { get; init; }
+    public required string Gateway { get; init; }
+    public required string GatewayMac { get; init; }
+    public required int Mtu { get; init; }
+    public required string Domain { get; init; }
+    /// <summary>As configured; empty means the host's resolvers.</summary>
+    public required IReadOnlyList<string> DnsUpstreams { get; init; }
+    /// <summary>The resolvers queries go to right now.</summary>
+    public IReadOnlyList<string>? EffectiveDnsUpstreams { get; init; }
+    public required IReadOnlyDictionary<string, string> Labels { get; init; }
+    public required DateTimeOffset Created { get; init; }
+    public int Endpoints { get; init; }
+    public GatewayCounters? Services { get; init; }
+}
+
+public sealed record GatewayCounters
+{
+    public long DhcpMalformed { get; init; }
+    public long DnsQueries { get; init; }
+    public long DnsForwarded { get; init; }
+    public long DnsUpstreamFailures { get; init; }
+    public int DnsCacheEntries { get; init; }
+}
+
+/// <summary>How the guest's frames reach the network.</summary>
+public sealed record TransportSpec
+{
+    /// <summary>"tap" (a namespace or a TAP device).</summary>
+    public required string Kind { get; init; }
+    /// <summary>tap: the name of a network namespace in /run/netns.</summary>
+    public string? Netns { get; init; }
+    /// <summary>tap: a namespace path such as /proc/PID/ns/net.</summary>
+    public string? NetnsPath { get; init; }
+    /// <summary>tap: the interface name inside the namespace (default eth0), or the TAP device in the daemon's namespace.</summary>
+    public string? Ifname { get; init; }
+    /// <summary>tap in a namespace: also set address, default route and resolv.conf (like pasta --config-net).</summary>
+    public bool Configure { get; init; }
+}
+
+/// <summary>POST /networks/{network}/endpoints.</summary>
+public sealed record EndpointAttachRequest
+{
+    public required string Name { get; init; }
+    public required TransportSpec Transport { get; init; }
+    public string? Mac { get; init; }
+    public string? Ip { get; init; }
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+}
+
+public sealed record EndpointInfo
+{
+    public required string Network { get; init; }
+    public required string Name { get; init; }
+    public required string Fqdn { get; init; }
+    public required string Mac { get; init; }
+    public required string Ipv4 { get; init; }
+    public required TransportSpec Transport { get; init; }
+    /// <summary>"up" when its transport is connected, "down" when it could not be restored.</summary>
+    public required string State { get; init; }
+    public string? Error { get; init; }
+    public LeaseInfo? Lease { get; init; }
+    public PortCountersInfo? Counters { get; init; }
+    public IReadOnlyDictionary<string, string>? Labels { get; init; }
+    public required DateTimeOffset Created { get; init; }
+}
+
+public sealed record LeaseInfo
+{
+    public required string Network { get; init; }
+    public required string Endpoint { get; init; }
+    public required string Mac { get; init; }
+    public required string Ipv4 { get; init; }
+    /// <summary>reserved (no DHCP yet), offered, bound, released.</summary>
+    public required string State { get; init; }
+    public DateTimeOffset? Expires { get; init; }
+    public required bool Attached { get; init; }
+}
+
+public sealed record PortCountersInfo
+{
+    public long FramesIn { get; init; }
+    public long BytesIn { get; init; }
+    public long FramesOut { get; init; }
+    public long BytesOut { get; init; }
+    public long Dropped { get; init; }
+    public required IReadOnlyDictionary<string, long> Drops { get; init; }
+}
+
+public sealed record VersionInfo
+{
+    public required string Version { get; init; }
+    public required string Runtime { get; init; }
+    public required string Os { get; init; }
+    public required int ApiVersion { get; init; }
+}
+
+public sealed record HealthInfo
+{
+    public required string Status { get; init; }
+    public required int Networks { get; init; }
+    public required int Endpoints { get; init; }
+    public required TimeSpan Uptime { get; init; }
+}
+
+/// <summary>RFC 7807 problem details, as the daemon sends them for every error.</summary>
+public sealed record ProblemInfo
+{
+    public string? Type { get; init; }
+    public string? Title { get; init; }
+    public int? Status { get; init; }
+    public string? Detail { get; init; }
+}
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true)]
+[JsonSerializable(typeof(NetworkCreateRequest))]
+[JsonSerializable(typeof(NetworkInfo))]
+[JsonSerializable(typeof(List<NetworkInfo>))]
+[JsonSerializable(typeof(EndpointAttachRequest))]
+[JsonSerializable(typeof(EndpointInfo))]
+[JsonSerializable(typeof(List<EndpointInfo>))]
+[JsonSerializable(typeof(LeaseInfo))]
+[JsonSerializable(typeof(List<LeaseInfo>))]
+[JsonSerializable(typeof(VersionInfo))]
+[JsonSerializable(typeof(HealthInfo))]
+[JsonSerializable(typeof(ProblemInfo))]
+public sealed partial class SwitchyardJsonContext : JsonSerializerContext;

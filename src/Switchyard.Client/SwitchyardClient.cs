@@ -1,0 +1,97 @@
+using System.Net;
+using System.Net.Http.Json;
+using System.Net.Sockets;
+using System.Text.Json.Serialization.Metadata;
+
+namespace Switchyard.Client;
+
+/// <summary>The .NET client of the daemon's HTTP/JSON API on its unix socket. Thread-safe; one
+/// instance per process is enough.</summary>
+public sealed class SwitchyardClient : IDisposable
+{
+    private static readonly SwitchyardJsonContext Json = SwitchyardJsonContext.Default;
+    private readonly HttpClient _http;
+
+    public SwitchyardClient(string? socketPath = null)
+    {
+        SocketPath = socketPath ?? SocketPaths.Default();
+        var handler = new SocketsHttpHandler
+        {
+            ConnectCallback = async (_, ct) =>
+            {
+                var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+                try
+                {
+                    await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), ct).ConfigureAwait(false);
+                    return new NetworkStream(socket, ownsSocket: true);
+                }
+                catch
+                {
+                    socket.Dispose();
+                    throw;
+                }
+            },
+        };
+        // The host name is never resolved: every request goes to the unix socket.
+        _http = new HttpClient(handler) { BaseAddress = new Uri("http://switchyard/"), Timeout = TimeSpan.FromSeconds(60) };
+    }
+
+    public string SocketPath { get; }
+
+    public Task<VersionInfo> GetVersionAsync(CancellationToken ct = default) => GetAsync("version", Json.VersionInfo, ct);
+    public Task<HealthInfo> GetHealthAsync(CancellationToken ct = default) => GetAsync("health", Json.HealthInfo, ct);
+
+    public Task<List<NetworkInfo>> ListNetworksAsync(CancellationToken ct = default) => GetAsync("networks", Json.ListNetworkInfo, ct);
+    public Task<NetworkInfo> GetNetworkAsync(string name, CancellationToken ct = default) => GetAsync($"networks/{Esc(name)}", Json.NetworkInfo, ct);
+    public Task<NetworkInfo> CreateNetworkAsync(NetworkCreateRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "networks", JsonContent.Create(request, Json.NetworkCreateRequest), Json.NetworkInfo, ct);
+    public Task DeleteNetworkAsync(string name, CancellationToken ct = default) => SendAsync(HttpMethod.Delete, $"networks/{Esc(name)}", null, ct);
+
+    /// <summary>All endpoints, or one network's.</summary>
+    public Task<List<EndpointInfo>> ListEndpointsAsync(string? network = null, CancellationToken ct = default) =>
+        GetAsync(network is null ? "endpoints" : $"networks/{Esc(network)}/endpoints", Json.ListEndpointInfo, ct);
+    public Task<EndpointInfo> GetEndpointAsync(string network, string name, CancellationToken ct = default) =>
+        GetAsync($"networks/{Esc(network)}/endpoints/{Esc(name)}", Json.EndpointInfo, ct);
+    public Task<EndpointInfo> AttachEndpointAsync(string network, EndpointAttachRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, $"networks/{Esc(network)}/endpoints", JsonContent.Create(request, Json.EndpointAttachRequest), Json.EndpointInfo, ct);
+    public Task DetachEndpointAsync(string network, string name, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"networks/{Esc(network)}/endpoints/{Esc(name)}", null, ct);
+
+    public Task<List<LeaseInfo>> ListLeasesAsync(string network, CancellationToken ct = default) =>
+        GetAsync($"networks/{Esc(network)}/leases", Json.ListLeaseInfo, ct);
+
+    private static string Esc(string segment) => Uri.EscapeDataString(segment);
+
+    private Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct) => SendAsync(HttpMethod.Get, path, null, type, ct);
+
+    private async Task<T> SendAsync<T>(HttpMethod method, string path, HttpContent? content, JsonTypeInfo<T> type, CancellationToken ct)
+    {
+        using var response = await SendRawAsync(method, path, content, ct).ConfigureAwait(false);
+        return (await response.Content.ReadFromJsonAsync(type, ct).ConfigureAwait(false))!;
+    }
+
+    private async Task SendAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct)
+    {
+        using var response = await SendRawAsync(method, path, content, ct).ConfigureAwait(false);
+    }
+
+    private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct)
+    {
+        using var request = new HttpRequestMessage(method, path) { Content = content };
+        HttpResponseMessage response;
+        try { response = await _http.SendAsync(request, ct).ConfigureAwait(false); }
+        catch (HttpRequestException e) when (e.InnerException is SocketException || e.HttpRequestError == HttpRequestError.ConnectionError)
+        {
+            throw new SwitchyardUnavailableException(SocketPath, e.InnerException ?? e);
+        }
+        if (response.IsSuccessStatusCode) return response;
+        ProblemInfo? problem = null;
+        try { problem = await response.Content.ReadFromJsonAsync(Json.ProblemInfo, ct).ConfigureAwait(false); }
+        catch (Exception e) when (e is System.Text.Json.JsonException or NotSupportedException) { }
+        var status = response.StatusCode;
+        response.Dispose();
+        throw new SwitchyardApiException(status, problem, $"{method} /{path} failed: {(int)status} {status}");
+    }
+
+    public void Dispose() => _http.Dispose();
+}

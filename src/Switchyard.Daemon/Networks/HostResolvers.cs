@@ -1,0 +1,37 @@
+using System.Net;
+
+namespace Switchyard.Daemon.Networks;
+
+/// <summary>The host's resolvers from resolv.conf(5): every <c>nameserver</c> line, port 53.
+/// Loopback stub resolvers (systemd-resolved's 127.0.0.53) work too: the daemon queries them
+/// from the host's namespace.</summary>
+public static class HostResolvers
+{
+    public const string DefaultPath = "/etc/resolv.conf";
+
+    public static IReadOnlyList<IPEndPoint> Read(string path)
+    {
+        var list = new List<IPEndPoint>();
+        string[] lines;
+        try { lines = File.ReadAllLines(path); }
+        catch (IOException) { return list; }           // no resolver at all: still serve guests
+        catch (UnauthorizedAccessException) { return list; }
+        foreach (var raw in lines)
+        {
+            var line = raw.Trim();
+            if (!line.StartsWith("nameserver", StringComparison.Ordinal)) continue;
+            var parts = line.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
+            if (parts.Length >= 2 && IPAddress.TryParse(parts[1].Split('%')[0], out var ip)) list.Add(new IPEndPoint(ip, 53));
+        }
+        return list;
+    }
+
+    /// <summary>Parses IP, IP:PORT or [IPv6]:PORT.</summary>
+    public static bool TryParseUpstream(string text, out IPEndPoint endPoint)
+    {
+        endPoint = null!;
+        if (IPAddress.TryParse(text, out var bare)) { endPoint = new IPEndPoint(bare, 53); return true; }
+        if (IPEndPoint.TryParse(text, out var ep) && ep.Port != 0) { endPoint = ep; return true; }
+        return false;
+    }
+}

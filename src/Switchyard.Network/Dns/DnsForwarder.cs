@@ -1,0 +1,159 @@
+using System.Buffers;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Switchyard.Packets.Dns;
+
+namespace Switchyard.Network.Dns;
+
+/// <summary>Forwards queries the network cannot answer itself to upstream resolvers over UDP, one
+/// connected socket per upstream so that a resolver that is not running answers with ICMP port
+/// unreachable, which the kernel reports as ECONNREFUSED: the query moves to the next upstream
+/// at once instead of waiting out a timeout. Every query leaves with a fresh random id, and an
+/// answer is accepted only for a pending id from the socket it was sent on.</summary>
+public sealed class DnsForwarder : IDisposable
+{
+    private readonly Func<IReadOnlyList<IPEndPoint>> _upstreams;
+    private readonly DnsCache _cache;
+    private readonly ILogger _logger;
+    private readonly TimeSpan _attemptTimeout;
+    private readonly ConcurrentDictionary<IPEndPoint, Upstream> _sockets = new();
+    private readonly ConcurrentDictionary<ushort, Pending> _pending = new();
+    private volatile bool _disposed;
+
+    public DnsForwarder(Func<IReadOnlyList<IPEndPoint>> upstreams, DnsCache cache, ILogger logger, TimeSpan? attemptTimeout = null)
+    {
+        _upstreams = upstreams;
+        _cache = cache;
+        _logger = logger;
+        _attemptTimeout = attemptTimeout ?? TimeSpan.FromSeconds(1.5);
+    }
+
+    public DnsCache Cache => _cache;
+    public long Forwarded => Volatile.Read(ref _forwarded);
+    public long Failed => Volatile.Read(ref _failed);
+    private long _forwarded, _failed;
+
+    /// <summary>Answers <paramref name="query"/> from the cache or an upstream. Returns the
+    /// response length in <paramref name="response"/>, or 0 when every upstream failed (the
+    /// caller then answers SERVFAIL).</summary>
+    public async ValueTask<int> ForwardAsync(ReadOnlyMemory<byte> query, Memory<byte> response, DnsQuestion question, bool dnssecOk)
+    {
+        ushort clientId = DnsMessage.ReadId(query.Span);
+        string key = DnsCache.Key(question, dnssecOk);
+        int cached = _cache.TryGet(key, clientId, response.Span);
+        if (cached > 0) return cached;
+
+        var upstreams = _upstreams();
+        for (int i = 0; i < upstreams.Count && !_disposed; i++)
+        {
+            Upstream up;
+            try { up = _sockets.GetOrAdd(upstreams[i], ep => new Upstream(this, ep)); }
+            catch (SocketException e) { DnsLog.UpstreamFailed(_logger, upstreams[i], e.SocketErrorCode.ToString()); continue; }
+
+            var pending = new Pending(up);
+            ushort id;
+            do id = (ushort)Random.Shared.Next(0, 65536); while (!_pending.TryAdd(id, pending));
+            byte[] outgoing = ArrayPool<byte>.Shared.Rent(query.Length);
+            try
+            {
+                query.Span.CopyTo(outgoing);
+                DnsMessage.WriteId(outgoing, id);
+                Interlocked.Increment(ref _forwarded);
+                if (!up.TrySend(outgoing.AsSpan(0, query.Length))) continue;
+                byte[]? answer;
+                try { answer = await pending.Completion.Task.WaitAsync(_attemptTimeout).ConfigureAwait(false); }
+                catch (TimeoutException) { DnsLog.UpstreamFailed(_logger, up.EndPoint, "timeout"); continue; }
+                if (answer is null || answer.Length > response.Length) continue; // refused by the upstream's host
+                answer.CopyTo(response);
+                DnsMessage.WriteId(response.Span, clientId);
+                _cache.Store(key, response.Span[..answer.Length]);
+                return answer.Length;
+            }
+            finally
+            {
+                _pending.TryRemove(id, out _);
+                ArrayPool<byte>.Shared.Return(outgoing);
+            }
+        }
+        Interlocked.Increment(ref _failed);
+        return 0;
+    }
+
+    /// <summary>Drops the sockets of upstreams no longer configured, e.g. after resolv.conf changed.</summary>
+    public void ForgetUpstreams()
+    {
+        foreach (var kv in _sockets)
+            if (_sockets.TryRemove(kv)) kv.Value.Dispose();
+        _cache.Clear();
+    }
+
+    public void Dispose()
+    {
+        _disposed = true;
+        ForgetUpstreams();
+        foreach (var p in _pending.Values) p.Completion.TrySetResult(null);
+    }
+
+    private sealed class Pending(Upstream via)
+    {
+        public Upstream Via { get; } = via;
+        public TaskCompletionSource<byte[]?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
+    }
+
+    private sealed class Upstream : IDisposable
+    {
+        private readonly DnsForwarder _owner;
+        private readonly Socket _socket;
+
+        public Upstream(DnsForwarder owner, IPEndPoint endPoint)
+        {
+            _owner = owner;
+            EndPoint = endPoint;
+            _socket = new Socket(endPoint.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+            _socket.Connect(endPoint);
+            _ = ReceiveLoop();
+        }
+
+        public IPEndPoint EndPoint { get; }
+
+        public bool TrySend(ReadOnlySpan<byte> datagram)
+        {
+            try { _socket.Send(datagram); return true; }
+            catch (SocketException e) { DnsLog.UpstreamFailed(_owner._logger, EndPoint, e.SocketErrorCode.ToString()); return false; }
+            catch (ObjectDisposedException) { return false; }
+        }
+
+        private async Task ReceiveLoop()
+        {
+            var buffer = new byte[65535];
+            while (true)
+            {
+                int n;
+                try { n = await _socket.ReceiveAsync(buffer, SocketFlags.None).ConfigureAwait(false); }
+                catch (SocketException e) when (e.SocketErrorCode == SocketError.ConnectionRefused)
+                {
+                    // ICMP port unreachable for something we sent: fail every query waiting on this upstream.
+                    DnsLog.UpstreamFailed(_owner._logger, EndPoint, "connection refused");
+                    foreach (var p in _owner._pending.Values)
+                        if (p.Via == this) p.Completion.TrySetResult(null);
+                    continue;
+                }
+                catch (Exception e) when (e is SocketException or ObjectDisposedException) { return; }
+                if (n < 12) continue;
+                ushort id = DnsMessage.ReadId(buffer);
+                if (_owner._pending.TryGetValue(id, out var pending) && pending.Via == this)
+                    pending.Completion.TrySetResult(buffer.AsSpan(0, n).ToArray());
+            }
+        }
+
+        public void Dispose() => _socket.Dispose();
+    }
+}
+
+internal static partial class DnsLog
+{
+    [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Upstream resolver {Upstream} failed: {Reason}")]
+    public static partial void UpstreamFailed(ILogger logger, IPEndPoint upstream, string reason);
+}

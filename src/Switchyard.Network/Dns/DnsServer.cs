@@ -1,0 +1,140 @@
+using Switchyard.Packets;
+using Switchyard.Packets.Dns;
+
+namespace Switchyard.Network.Dns;
+
+/// <summary>The network's DNS server on the gateway. Answers <c>NAME.DOMAIN</c> for endpoints and
+/// the gateway, and PTR for the subnet, with authority; bare single-label names that match an
+/// endpoint too (for clients that skip the search list); everything else goes to the
+/// <see cref="DnsForwarder"/>, or gets SERVFAIL when there is none.</summary>
+public sealed class DnsServer
+{
+    /// <summary>Local answers change as guests come and go, so they are kept short.</summary>
+    public const uint LocalTtl = 5;
+    /// <summary>The EDNS UDP payload size we advertise (the DNS flag day 2020 recommendation).</summary>
+    public const ushort EdnsPayloadSize = 1232;
+
+    private readonly string _domain;
+    private readonly string _reverseZone;
+    private readonly Ipv4Subnet _subnet;
+    private readonly ILocalNames _names;
+    private readonly DnsForwarder? _forwarder;
+
+    public DnsServer(string domain, Ipv4Subnet subnet, ILocalNames names, DnsForwarder? forwarder)
+    {
+        _domain = domain.TrimEnd('.');
+        _subnet = subnet;
+        _names = names;
+        _forwarder = forwarder;
+        _reverseZone = "in-addr.arpa";
+    }
+
+    public string Domain => _domain;
+    public long Queries => Volatile.Read(ref _queries);
+    private long _queries;
+
+    /// <summary>Answers one query message. Completes synchronously for local names, cache hits and
+    /// errors; only forwarding awaits. Returns the response length (0: malformed, no answer).</summary>
+    public ValueTask<int> ResolveAsync(ReadOnlyMemory<byte> query, Memory<byte> response)
+    {
+        Interlocked.Increment(ref _queries);
+        var reader = new DnsMessageReader(query.Span);
+        if (!reader.TryReadHeader(out var header) || header.IsResponse) return ValueTask.FromResult(0);
+        if (header.Opcode != 0) return ValueTask.FromResult(WriteError(header, null, DnsResponseCode.NotImp, response.Span));
+        if (header.QuestionCount != 1 || !reader.TryReadQuestion(out var q))
+            return ValueTask.FromResult(WriteError(header, null, DnsResponseCode.FormErr, response.Span));
+        bool edns = DnsMessage.TryGetOpt(query.Span, out _, out bool dnssecOk);
+
+        if (TryAnswerLocally(header, q, edns, response.Span, out int length)) return ValueTask.FromResult(length);
+        if (_forwarder is null) return ValueTask.FromResult(WriteError(header, q, DnsResponseCode.ServFail, response.Span, edns));
+        return ForwardAsync(query, response, header, q, edns, dnssecOk);
+    }
+
+    private async ValueTask<int> ForwardAsync(ReadOnlyMemory<byte> query, Memory<byte> response, DnsHeader header, DnsQuestion q, bool edns, bool dnssecOk)
+    {
+        int n = await _forwarder!.ForwardAsync(query, response, q, dnssecOk).ConfigureAwait(false);
+        return n > 0 ? n : WriteError(header, q, DnsResponseCode.ServFail, response.Span, edns);
+    }
+
+    private bool TryAnswerLocally(in DnsHeader header, in DnsQuestion q, bool edns, Span<byte> response, out int length)
+    {
+        length = 0;
+        string name = q.Name.TrimEnd('.');
+        if (q.Class != DnsClass.IN) return false;
+
+        if (name.EndsWith("." + _reverseZone, StringComparison.OrdinalIgnoreCase))
+        {
+            if (!DnsName.TryParseReverseIpv4(name, out uint raw) || !_subnet.Contains(new Ipv4Address(raw))) return false;
+            if (q.Type is DnsType.PTR && _names.TryGetName(new Ipv4Address(raw), out var host))
+            {
+                length = WriteAnswer(header, q, edns, response, (ref DnsMessageWriter w) => w.TryWritePtr(q.Name, LocalTtl, $"{host}.{_domain}"));
+                return true;
+            }
+            length = WriteNegative(header, q, edns, response, _names.TryGetName(new Ipv4Address(raw), out _) ? DnsResponseCode.NoError : DnsResponseCode.NXDomain);
+            return true;
+        }
+
+        string? label = null;
+        if (name.Equals(_domain, StringComparison.OrdinalIgnoreCase))
+        {
+            length = WriteNegative(header, q, edns, response, DnsResponseCode.NoError); // the apex exists, holds no addresses
+            return true;
+        }
+        if (name.EndsWith("." + _domain, StringComparison.OrdinalIgnoreCase))
+            label = name[..^(_domain.Length + 1)];
+        else if (!name.Contains('.'))
+            label = name;   // a bare name: ours if an endpoint has it, never sent upstream (dnsmasq's domain-needed)
+        if (label is null) return false;
+
+        if (!label.Contains('.') && _names.TryGetAddress(label, out var address))
+        {
+            if (q.Type is DnsType.A or DnsType.ANY)
+            {
+                Span<byte> a = stackalloc byte[4];
+                address.Write(a);
+                byte[] bytes = a.ToArray();
+                length = WriteAnswer(header, q, edns, response, (ref DnsMessageWriter w) => w.TryWriteA(q.Name, LocalTtl, bytes));
+                return true;
+            }
+            length = WriteNegative(header, q, edns, response, DnsResponseCode.NoError); // NODATA (RFC 2308 §2.2)
+            return true;
+        }
+        length = WriteNegative(header, q, edns, response, DnsResponseCode.NXDomain);
+        return true;
+    }
+
+    private delegate bool RecordWriter(ref DnsMessageWriter w);
+
+    private static DnsHeader ReplyHeader(in DnsHeader query, DnsResponseCode rcode, bool authoritative) =>
+        // RFC 1035 §4.1.1: QR, the query's opcode and RD copied, RA (we recurse on the guest's behalf), AA for our own zone.
+        new(query.Id, (ushort)(0x8000 | (query.Flags & 0x7800) | (query.Flags & 0x0100) | 0x0080 | (authoritative ? 0x0400 : 0) | (ushort)rcode), 0, 0, 0, 0);
+
+    private int WriteAnswer(in DnsHeader header, in DnsQuestion q, bool edns, Span<byte> response, RecordWriter record)
+    {
+        var w = new DnsMessageWriter(response);
+        w.WriteHeader(ReplyHeader(header, DnsResponseCode.NoError, true));
+        if (!w.TryWriteQuestion(q) || !record(ref w)) return 0;
+        if (edns && !w.TryWriteOpt(EdnsPayloadSize)) return 0;
+        return w.Finish();
+    }
+
+    private int WriteNegative(in DnsHeader header, in DnsQuestion q, bool edns, Span<byte> response, DnsResponseCode rcode)
+    {
+        var w = new DnsMessageWriter(response);
+        w.WriteHeader(ReplyHeader(header, rcode, true));
+        string zone = q.Name.TrimEnd('.').EndsWith(_reverseZone, StringComparison.OrdinalIgnoreCase) ? _reverseZone : _domain;
+        // The SOA in the authority section carries the negative-caching TTL (RFC 2308 §3).
+        if (!w.TryWriteQuestion(q) || !w.TryWriteSoa(zone, LocalTtl, $"gateway.{_domain}", $"hostmaster.{_domain}", 1, 3600, 600, 86400, LocalTtl, DnsSection.Authority)) return 0;
+        if (edns && !w.TryWriteOpt(EdnsPayloadSize)) return 0;
+        return w.Finish();
+    }
+
+    private static int WriteError(in DnsHeader header, DnsQuestion? q, DnsResponseCode rcode, Span<byte> response, bool edns = false)
+    {
+        var w = new DnsMessageWriter(response);
+        w.WriteHeader(ReplyHeader(header, rcode, false));
+        if (q is { } question && !w.TryWriteQuestion(question)) return 0;
+        if (edns && !w.TryWriteOpt(EdnsPayloadSize)) return 0;
+        return w.Finish();
+    }
+}

@@ -1,0 +1,22 @@
+using Switchyard.Network.Switching;
+using Switchyard.Network.Transports;
+using Switchyard.Packets;
+
+namespace Switchyard.Network;
+
+/// <summary>A guest's port on the switch, fed by its transport.</summary>
+public sealed class EndpointPort : SwitchPort
+{
+    public EndpointPort(EndpointConfig config, IFrameTransport transport) : base(config.Name)
+    {
+        Transport = transport;
+        Mac = config.Mac;
+        Guard = new PortGuard(config.Mac, config.Ipv4);
+    }
+
+    public IFrameTransport Transport { get; }
+    public MacAddress Mac { get; }
+    public Ipv4Address Ipv4 => Guard!.Ipv4;
+
+    public override bool Transmit(ReadOnlySpan<byte> frame) => Transport.TrySend(frame);
+}

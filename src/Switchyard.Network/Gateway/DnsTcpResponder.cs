@@ -1,0 +1,274 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using Switchyard.Network.Dns;
+using Switchyard.Packets;
+
+namespace Switchyard.Network.Gateway;
+
+/// <summary>DNS over TCP on the gateway (RFC 7766): the server side of TCP (RFC 9293), only as
+/// much as a request/response service needs. In-order data only (a segment that is not the next
+/// expected one is answered with a duplicate ACK, so the guest retransmits); our replies are
+/// kept until acknowledged and retransmitted with a doubling timeout; no window scaling, so the
+/// guest's window is its raw 16-bit field. Any other TCP port on the gateway gets a RST.</summary>
+internal sealed class DnsTcpResponder
+{
+    private const int MaxMessage = 65535 + 2;
+    private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(30);   // RFC 7766 §6.2.3 suggests seconds, not minutes
+    private static readonly TimeSpan InitialRto = TimeSpan.FromMilliseconds(200);
+    private const int MaxRetransmits = 6;
+
+    private readonly GatewayPort _gateway;
+    private readonly DnsServer _dns;
+    private readonly ConcurrentDictionary<(uint, ushort), Connection> _connections = new();
+
+    public DnsTcpResponder(GatewayPort gateway, DnsServer dns)
+    {
+        _gateway = gateway;
+        _dns = dns;
+    }
+
+    public int ConnectionCount => _connections.Count;
+
+    public void Handle(MacAddress clientMac, in Ipv4Packet ip)
+    {
+        if (!TcpSegment.TryParse(ip.Payload, out var seg) || !seg.IsChecksumValid(ip.Source, ip.Destination))
+        {
+            _gateway.Counters.CountDrop(Switching.DropReason.Malformed);
+            return;
+        }
+        var key = (ip.Source.Value, seg.SourcePort);
+        if (seg.DestinationPort != 53)
+        {
+            SendReset(clientMac, ip.Source, seg);
+            return;
+        }
+        if (seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack))
+        {
+            var conn = _connections.GetOrAdd(key, _ => new Connection(this, clientMac, ip.Source, seg.SourcePort, seg));
+            conn.OnSegment(seg);
+            return;
+        }
+        if (_connections.TryGetValue(key, out var existing)) existing.OnSegment(seg);
+        else if (!seg.Has(TcpFlags.Rst)) SendReset(clientMac, ip.Source, seg);
+    }
+
+    /// <summary>RFC 9293 §3.10.7.1: a RST for a segment that belongs to no connection.</summary>
+    private void SendReset(MacAddress mac, Ipv4Address client, in TcpSegment seg)
+    {
+        if (seg.Has(TcpFlags.Rst)) return;
+        if (seg.Has(TcpFlags.Ack))
+            SendSegment(mac, client, seg.DestinationPort, seg.SourcePort, seg.AcknowledgmentNumber, 0, TcpFlags.Rst, 0, default, default);
+        else
+        {
+            uint len = (uint)seg.Payload.Length + (seg.Has(TcpFlags.Syn) ? 1u : 0) + (seg.Has(TcpFlags.Fin) ? 1u : 0);
+            SendSegment(mac, client, seg.DestinationPort, seg.SourcePort, 0, seg.SequenceNumber + len, TcpFlags.Rst | TcpFlags.Ack, 0, default, default);
+        }
+    }
+
+    private void SendSegment(MacAddress mac, Ipv4Address client, ushort srcPort, ushort dstPort, uint seq, uint ack, TcpFlags flags,
+        ushort window, ReadOnlySpan<byte> options, ReadOnlySpan<byte> payload)
+    {
+        var frame = GatewayPort.ReplyBuffer;
+        var l4 = frame[EthernetFrameWriter.L4Offset..];
+        payload.CopyTo(l4[TcpSegment.HeaderLengthFor(options.Length)..]);
+        int len = TcpSegment.Write(l4, _gateway.Address, client, srcPort, dstPort, seq, ack, flags, window, options, payload.Length);
+        int n = EthernetFrameWriter.FinishIpv4(frame, mac, _gateway.Mac, _gateway.Address, client, IpProtocol.Tcp, len);
+        _gateway.Send(frame[..n]);
+    }
+
+    private sealed class Connection
+    {
+        private readonly DnsTcpResponder _owner;
+        private readonly MacAddress _mac;
+        private readonly Ipv4Address _client;
+        private readonly ushort _port;
+        private readonly object _lock = new();
+        private readonly byte[] _in = new byte[MaxMessage];
+        private int _inLength;
+        private readonly MemoryStream _out = new();   // bytes from _sndUna on
+        private readonly Timer _timer;
+        private readonly uint _iss;
+        private uint _sndUna, _sndNxt, _rcvNxt;
+        private int _peerWindow;
+        private readonly int _mss;
+        private bool _established, _peerFin, _finQueued, _finSent, _closed;
+        private int _pendingQueries, _retransmits;
+        private DateTime _lastActivity = DateTime.UtcNow;
+
+        public Connection(DnsTcpResponder owner, MacAddress mac, Ipv4Address client, ushort port, in TcpSegment syn)
+        {
+            _owner = owner; _mac = mac; _client = client; _port = port;
+            _iss = (uint)Random.Shared.Next();
+            _sndUna = _iss;
+            _sndNxt = _iss + 1;
+            _rcvNxt = syn.SequenceNumber + 1;
+            _peerWindow = syn.Window;
+            // RFC 9293 §3.7.1: send no more than the peer's MSS (536 when it gave none).
+            _mss = Math.Min((int)(syn.ReadOptions().Mss ?? 536), 1460);
+            _timer = new Timer(_ => OnTimer(), null, InitialRto, InitialRto);
+        }
+
+        private ushort Window => (ushort)Math.Min(MaxMessage - _inLength, 65535);
+
+        public void OnSegment(in TcpSegment seg)
+        {
+            lock (_lock)
+            {
+                if (_closed) return;
+                _lastActivity = DateTime.UtcNow;
+                if (seg.Has(TcpFlags.Rst)) { Close(); return; }
+                if (seg.Has(TcpFlags.Syn))
+                {
+                    // A retransmitted SYN: our SYN-ACK was lost.
+                    if (!_established && seg.SequenceNumber + 1 == _rcvNxt) SendSynAck();
+                    return;
+                }
+                if (!seg.Has(TcpFlags.Ack)) return;
+                uint ack = seg.AcknowledgmentNumber;
+                if (SeqGt(ack, _sndUna) && SeqLe(ack, _sndNxt))
+                {
+                    int acked = (int)(ack - _sndUna);
+                    if (!_established) { _established = true; acked--; }
+                    if (_finSent && ack == _sndNxt) acked = Math.Max(0, acked - 1);
+                    TrimAcked(acked);
+                    _sndUna = ack;
+                    _retransmits = 0;
+                }
+                _peerWindow = seg.Window;
+                if (!_established) return;
+
+                bool needAck = false;
+                var payload = seg.Payload;
+                if (payload.Length > 0 || seg.Has(TcpFlags.Fin))
+                {
+                    needAck = true;
+                    if (seg.SequenceNumber == _rcvNxt)
+                    {
+                        if (payload.Length > _in.Length - _inLength) { Abort(); return; }
+                        payload.CopyTo(_in.AsSpan(_inLength));
+                        _inLength += payload.Length;
+                        _rcvNxt += (uint)payload.Length;
+                        if (seg.Has(TcpFlags.Fin)) { _rcvNxt++; _peerFin = true; }
+                        TakeQueries();
+                    }
+                }
+                bool sent = PushData();
+                if (needAck && !sent) SendFlags(TcpFlags.Ack);
+                if (_finSent && _peerFin && _sndUna == _sndNxt) Close();
+            }
+        }
+
+        /// <summary>Each DNS message on TCP is preceded by a two-byte length (RFC 1035 §4.2.2).</summary>
+        private void TakeQueries()
+        {
+            while (_inLength >= 2)
+            {
+                int len = BinaryPrimitives.ReadUInt16BigEndian(_in);
+                if (_inLength < 2 + len) break;
+                byte[] query = _in.AsSpan(2, len).ToArray();
+                _in.AsSpan(2 + len, _inLength - 2 - len).CopyTo(_in);
+                _inLength -= 2 + len;
+                _pendingQueries++;
+                _ = Answer(query);
+            }
+            if (_peerFin && _pendingQueries == 0) _finQueued = true;
+        }
+
+        private async Task Answer(byte[] query)
+        {
+            var response = new byte[65535];
+            int len = 0;
+            try { len = await _owner._dns.ResolveAsync(query, response).ConfigureAwait(false); }
+            catch (Exception e) { GatewayLog.DnsFailed(_owner._gateway.Logger, e); }
+            lock (_lock)
+            {
+                if (_closed) return;
+                if (len > 0)
+                {
+                    Span<byte> prefix = stackalloc byte[2];
+                    BinaryPrimitives.WriteUInt16BigEndian(prefix, (ushort)len);
+                    _out.Seek(0, SeekOrigin.End);
+                    _out.Write(prefix);
+                    _out.Write(response, 0, len);
+                }
+                if (--_pendingQueries == 0 && _peerFin) _finQueued = true;
+                PushData();
+            }
+        }
+
+        private void TrimAcked(int bytes)
+        {
+            if (bytes <= 0) return;
+            var buf = _out.GetBuffer();
+            int remaining = (int)_out.Length - bytes;
+            Buffer.BlockCopy(buf, bytes, buf, 0, Math.Max(0, remaining));
+            _out.SetLength(Math.Max(0, remaining));
+        }
+
+        /// <summary>Sends what the peer's window allows; returns whether anything went out.</summary>
+        private bool PushData()
+        {
+            bool sent = false;
+            var buf = _out.GetBuffer();
+            int inFlight = (int)(_sndNxt - _sndUna) - (_finSent ? 1 : 0);
+            while (inFlight < _out.Length && inFlight < _peerWindow)
+            {
+                int n = Math.Min(Math.Min(_mss, (int)_out.Length - inFlight), _peerWindow - inFlight);
+                _owner.SendSegment(_mac, _client, 53, _port, _sndNxt, _rcvNxt, TcpFlags.Ack | TcpFlags.Psh, Window, default, buf.AsSpan(inFlight, n));
+                _sndNxt += (uint)n;
+                inFlight += n;
+                sent = true;
+            }
+            if (_finQueued && !_finSent && inFlight == _out.Length)
+            {
+                _owner.SendSegment(_mac, _client, 53, _port, _sndNxt, _rcvNxt, TcpFlags.Fin | TcpFlags.Ack, Window, default, default);
+                _sndNxt++;
+                _finSent = true;
+                sent = true;
+            }
+            return sent;
+        }
+
+        private void SendSynAck()
+        {
+            Span<byte> opts = stackalloc byte[4];
+            TcpOptions.WriteSynOptions(opts, 1460, null);
+            _owner.SendSegment(_mac, _client, 53, _port, _iss, _rcvNxt, TcpFlags.Syn | TcpFlags.Ack, Window, opts, default);
+        }
+
+        private void SendFlags(TcpFlags flags) =>
+            _owner.SendSegment(_mac, _client, 53, _port, _sndNxt, _rcvNxt, flags, Window, default, default);
+
+        private void OnTimer()
+        {
+            lock (_lock)
+            {
+                if (_closed) return;
+                if (DateTime.UtcNow - _lastActivity > IdleTimeout) { Abort(); return; }
+                if (_sndUna == _sndNxt) return; // nothing outstanding
+                if (++_retransmits > MaxRetransmits) { Abort(); return; }
+                if (!_established) { SendSynAck(); return; }
+                // Go back to the oldest unacknowledged byte (RFC 9293 §3.8.1, RFC 6298 §5.4).
+                _sndNxt = _sndUna;
+                _finSent = false;
+                PushData();
+            }
+        }
+
+        private void Abort()
+        {
+            SendFlags(TcpFlags.Rst | TcpFlags.Ack);
+            Close();
+        }
+
+        private void Close()
+        {
+            _closed = true;
+            _timer.Dispose();
+            _owner._connections.TryRemove(new((_client.Value, _port), this));
+        }
+
+        private static bool SeqGt(uint a, uint b) => (int)(a - b) > 0;
+        private static bool SeqLe(uint a, uint b) => (int)(a - b) <= 0;
+    }
+}

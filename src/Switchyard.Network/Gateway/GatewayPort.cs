@@ -1,0 +1,181 @@
+using System.Buffers;
+using Microsoft.Extensions.Logging;
+using Switchyard.Network.Dhcp;
+using Switchyard.Network.Dns;
+using Switchyard.Network.Switching;
+using Switchyard.Packets;
+using Switchyard.Packets.Dns;
+
+namespace Switchyard.Network.Gateway;
+
+/// <summary>The network's own station on the switch, at the subnet's first address: answers ARP
+/// and ICMP echo for that address and hands DHCP and DNS to their servers. Frames arrive on the
+/// sending guest's thread and are answered on it; only forwarded DNS queries go async.</summary>
+public sealed class GatewayPort : SwitchPort
+{
+    private readonly EthernetSwitch _switch;
+    private readonly DhcpServer _dhcp;
+    private readonly DnsServer _dns;
+    private readonly DnsTcpResponder _dnsTcp;
+    private readonly ILogger _logger;
+
+    // One reply buffer per thread that calls in: every guest port has its own receive thread.
+    [ThreadStatic] private static byte[]? t_reply;
+
+    public GatewayPort(EthernetSwitch sw, MacAddress mac, Ipv4Subnet subnet, DhcpServer dhcp, DnsServer dns, ILogger logger)
+        : base("gateway")
+    {
+        _switch = sw;
+        Mac = mac;
+        Subnet = subnet;
+        Address = subnet.FirstHost;
+        _dhcp = dhcp;
+        _dns = dns;
+        _logger = logger;
+        _dnsTcp = new DnsTcpResponder(this, dns);
+    }
+
+    public MacAddress Mac { get; }
+    public Ipv4Address Address { get; }
+    public Ipv4Subnet Subnet { get; }
+    internal EthernetSwitch Switch => _switch;
+    internal ILogger Logger => _logger;
+
+    internal static Span<byte> ReplyBuffer => t_reply ??= new byte[65536 + 64];
+
+    public override bool Transmit(ReadOnlySpan<byte> frame)
+    {
+        if (!EthernetFrame.TryParse(frame, out var eth)) { Counters.CountDrop(DropReason.Malformed); return true; }
+        if (eth.Destination != Mac && !eth.Destination.IsMulticast) return true; // flooded unicast for someone else
+        switch (eth.EtherType)
+        {
+            case EtherType.Arp: HandleArp(eth); break;
+            case EtherType.IPv4: HandleIpv4(eth); break;
+        }
+        return true;
+    }
+
+    /// <summary>Sends a frame the gateway built into the switch.</summary>
+    internal void Send(ReadOnlySpan<byte> frame) => _switch.Forward(this, frame);
+
+    private void HandleArp(in EthernetFrame eth)
+    {
+        if (!ArpPacket.TryParse(eth.Payload, out var arp)) { Counters.CountDrop(DropReason.Malformed); return; }
+        if (arp.Operation != ArpPacket.OpRequest || arp.TargetIp != Address || arp.SenderIp.IsAny) return;
+        var reply = ReplyBuffer;
+        int n = EthernetFrame.WriteHeader(reply, arp.SenderMac, Mac, EtherType.Arp);
+        n += ArpPacket.Write(reply[n..], ArpPacket.OpReply, Mac, Address, arp.SenderMac, arp.SenderIp);
+        Send(reply[..n]);
+    }
+
+    private void HandleIpv4(in EthernetFrame eth)
+    {
+        if (!Ipv4Packet.TryParse(eth.Payload, out var ip) || !ip.IsHeaderChecksumValid) { Counters.CountDrop(DropReason.Malformed); return; }
+        bool toUs = ip.Destination == Address;
+        bool broadcast = ip.Destination.IsBroadcast || ip.Destination == Subnet.BroadcastAddress;
+        if (!toUs && !broadcast) return; // routed traffic: the NAT's job, not the gateway's services
+        if (ip.IsFragment) { Counters.CountDrop(DropReason.Malformed); return; } // our services never need fragments
+
+        switch (ip.Protocol)
+        {
+            case IpProtocol.Icmp when toUs: HandleIcmp(eth, ip); break;
+            case IpProtocol.Udp: HandleUdp(eth, ip, toUs); break;
+            case IpProtocol.Tcp when toUs: _dnsTcp.Handle(eth.Source, ip); break;
+        }
+    }
+
+    private void HandleIcmp(in EthernetFrame eth, in Ipv4Packet ip)
+    {
+        if (!IcmpPacket.TryParse(ip.Payload, out var icmp) || !icmp.IsChecksumValid) { Counters.CountDrop(DropReason.Malformed); return; }
+        if (icmp.Type != IcmpPacket.TypeEchoRequest) return;
+        // RFC 792: the echo reply returns identifier, sequence and data unchanged.
+        var reply = ReplyBuffer;
+        var l4 = reply[EthernetFrameWriter.L4Offset..];
+        icmp.Bytes.CopyTo(l4);
+        IcmpPacket.Finish(l4, IcmpPacket.TypeEchoReply, 0, icmp.Bytes.Length);
+        int n = EthernetFrameWriter.FinishIpv4(reply, eth.Source, Mac, Address, ip.Source, IpProtocol.Icmp, icmp.Bytes.Length);
+        Send(reply[..n]);
+    }
+
+    private void HandleUdp(in EthernetFrame eth, in Ipv4Packet ip, bool toUs)
+    {
+        if (!UdpDatagram.TryParse(ip.Payload, out var udp) || !udp.IsChecksumValid(ip.Source, ip.Destination)) { Counters.CountDrop(DropReason.Malformed); return; }
+        if (udp.DestinationPort == DhcpServer.ServerPort) { HandleDhcp(eth, udp); return; }
+        if (!toUs) return;
+        if (udp.DestinationPort == 53) HandleDnsUdp(eth.Source, ip.Source, udp.SourcePort, udp.Payload);
+        else SendPortUnreachable(eth.Source, ip);
+    }
+
+    /// <summary>ICMP destination unreachable, code 3 (port), quoting the datagram's IP header and
+    /// first 8 bytes (RFC 792; RFC 1812 §4.3.2.3 allows more), so the guest fails fast.</summary>
+    internal void SendPortUnreachable(MacAddress clientMac, in Ipv4Packet ip)
+    {
+        var reply = ReplyBuffer;
+        var l4 = reply[EthernetFrameWriter.L4Offset..];
+        int quoted = Math.Min(ip.Bytes.Length, ip.HeaderLength + 8);
+        l4[4..8].Clear(); // unused
+        ip.Bytes[..quoted].CopyTo(l4[IcmpPacket.HeaderLength..]);
+        int len = IcmpPacket.HeaderLength + quoted;
+        IcmpPacket.Finish(l4, IcmpPacket.TypeDestinationUnreachable, 3, len);
+        int n = EthernetFrameWriter.FinishIpv4(reply, clientMac, Mac, Address, ip.Source, IpProtocol.Icmp, len);
+        Send(reply[..n]);
+    }
+
+    private void HandleDhcp(in EthernetFrame eth, in UdpDatagram udp)
+    {
+        var reply = ReplyBuffer;
+        int len = _dhcp.Handle(udp.Payload, reply[EthernetFrameWriter.UdpPayloadOffset..], out bool broadcast);
+        if (len == 0) return;
+        // RFC 2131 §4.1: without a relay, reply to the client's hardware address; to the IP
+        // broadcast address when it asked for it (it cannot receive unicast before configuring).
+        var yiaddr = Ipv4Address.Read(reply.Slice(EthernetFrameWriter.UdpPayloadOffset + 16, 4));
+        var dst = broadcast || yiaddr.IsAny ? Ipv4Address.Broadcast : yiaddr;
+        var dstMac = broadcast ? MacAddress.Broadcast : eth.Source;
+        int n = EthernetFrameWriter.FinishUdp(reply, dstMac, Mac, Address, dst, DhcpServer.ServerPort, DhcpServer.ClientPort, len);
+        Send(reply[..n]);
+    }
+
+    private void HandleDnsUdp(MacAddress clientMac, Ipv4Address client, ushort clientPort, ReadOnlySpan<byte> query)
+    {
+        if (query.Length < 12) { Counters.CountDrop(DropReason.Malformed); return; }
+        byte[] q = ArrayPool<byte>.Shared.Rent(query.Length);
+        byte[] r = ArrayPool<byte>.Shared.Rent(65535);
+        query.CopyTo(q);
+        int maxSize = DnsMessage.ClientUdpPayloadSize(query);
+        var pending = _dns.ResolveAsync(q.AsMemory(0, query.Length), r);
+        if (pending.IsCompletedSuccessfully) SendDnsUdp(pending.Result);
+        else _ = Complete(pending);
+
+        async Task Complete(ValueTask<int> task)
+        {
+            int len = 0;
+            try { len = await task.ConfigureAwait(false); }
+            catch (Exception e) { GatewayLog.DnsFailed(_logger, e); }
+            SendDnsUdp(len);
+        }
+
+        void SendDnsUdp(int len)
+        {
+            try
+            {
+                if (len <= 0) return;
+                len = DnsMessage.TruncateForUdp(r.AsSpan(0, len), maxSize);
+                var reply = ReplyBuffer;
+                r.AsSpan(0, len).CopyTo(reply[EthernetFrameWriter.UdpPayloadOffset..]);
+                int n = EthernetFrameWriter.FinishUdp(reply, clientMac, Mac, Address, client, 53, clientPort, len);
+                Send(reply[..n]);
+            }
+            finally
+            {
+                ArrayPool<byte>.Shared.Return(q);
+                ArrayPool<byte>.Shared.Return(r);
+            }
+        }
+    }
+}
+
+internal static partial class GatewayLog
+{
+    [LoggerMessage(EventId = 200, Level = LogLevel.Error, Message = "Answering a DNS query failed")]
+    public static partial void DnsFailed(ILogger logger, Exception error);
+}

@@ -1,0 +1,27 @@
+using System.Net;
+using Switchyard.Packets;
+
+namespace Switchyard.Network;
+
+public enum NetworkMode { Nat, Host, Internal, Bridged }
+
+/// <summary>A network as the data plane needs it. <see cref="DnsUpstreams"/> is resolved by the
+/// daemon (explicit list, or the host's resolv.conf) and read on every forwarded query.</summary>
+public sealed record NetworkConfig(
+    string Name,
+    NetworkMode Mode,
+    Ipv4Subnet Subnet,
+    int Mtu,
+    string Domain,
+    MacAddress GatewayMac,
+    Func<IReadOnlyList<IPEndPoint>> DnsUpstreams,
+    TimeSpan LeaseTime)
+{
+    public const int DefaultMtu = 1500;
+    public const int MinMtu = 576;    // RFC 791: every host must accept 576-byte datagrams
+    public const int MaxMtu = 65520;  // what slirp4netns and pasta use on their TAP; fits a 64 KiB buffer with headers
+    public Ipv4Address Gateway => Subnet.FirstHost;
+}
+
+/// <summary>One guest NIC's identity on a network.</summary>
+public sealed record EndpointConfig(string Name, MacAddress Mac, Ipv4Address Ipv4);

@@ -1,0 +1,58 @@
+using System.Collections.Concurrent;
+using Switchyard.Packets;
+
+namespace Switchyard.Network.Switching;
+
+/// <summary>A learning L2 switch (IEEE 802.1D §7.8 in spirit): unicast to the port a MAC was last
+/// seen on, flood broadcast, multicast and unknown unicast. Called concurrently from every port's
+/// receive thread; forwarding takes no lock and allocates nothing.</summary>
+public sealed class EthernetSwitch
+{
+    private readonly ConcurrentDictionary<MacAddress, SwitchPort> _macTable = new();
+    private readonly object _portsLock = new();
+    private SwitchPort[] _ports = [];
+
+    public EthernetSwitch(int mtu) => MaxFrameLength = mtu + EthernetFrame.HeaderLength + EthernetFrame.VlanTagLength;
+
+    /// <summary>The longest frame a port may send: the MTU plus Ethernet and one VLAN tag.</summary>
+    public int MaxFrameLength { get; }
+    public IReadOnlyList<SwitchPort> Ports => Volatile.Read(ref _ports);
+
+    public void AddPort(SwitchPort port)
+    {
+        lock (_portsLock) _ports = [.. _ports, port];
+    }
+
+    public void RemovePort(SwitchPort port)
+    {
+        lock (_portsLock) _ports = Array.FindAll(_ports, p => p != port);
+        foreach (var entry in _macTable)
+            if (entry.Value == port) _macTable.TryRemove(entry);
+    }
+
+    /// <summary>Takes a frame that <paramref name="ingress"/> sent into the switch.</summary>
+    public void Forward(SwitchPort ingress, ReadOnlySpan<byte> frame)
+    {
+        ingress.Counters.CountIn(frame.Length);
+        if (!EthernetFrame.TryParse(frame, out var eth)) { ingress.Counters.CountDrop(DropReason.Malformed); return; }
+        if (frame.Length > MaxFrameLength) { ingress.Counters.CountDrop(DropReason.Oversize); return; }
+        if (ingress.Guard is { } guard && !guard.Allows(eth, out var reason)) { ingress.Counters.CountDrop(reason); return; }
+
+        if (!eth.Source.IsMulticast && (!_macTable.TryGetValue(eth.Source, out var known) || known != ingress))
+            _macTable[eth.Source] = ingress;
+
+        if (!eth.Destination.IsMulticast && _macTable.TryGetValue(eth.Destination, out var egress))
+        {
+            if (egress != ingress) Deliver(egress, frame);
+            return;
+        }
+        foreach (var port in Volatile.Read(ref _ports))
+            if (port != ingress) Deliver(port, frame);
+    }
+
+    private static void Deliver(SwitchPort egress, ReadOnlySpan<byte> frame)
+    {
+        if (egress.Transmit(frame)) egress.Counters.CountOut(frame.Length);
+        else egress.Counters.CountDrop(DropReason.TransmitFailed);
+    }
+}

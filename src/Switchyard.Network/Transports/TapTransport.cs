@@ -1,0 +1,81 @@
+using System.Runtime.Versioning;
+using Microsoft.Extensions.Logging;
+using Switchyard.Platform;
+
+namespace Switchyard.Network.Transports;
+
+/// <summary>A Linux TAP device, in the daemon's namespace or a guest's. A TAP fd is not a socket,
+/// so <see cref="System.Net.Sockets.Socket"/> cannot drive it: one dedicated thread reads it
+/// nonblocking until the queue is empty, and only then sleeps in poll(), so a busy port pays
+/// one read() per frame and no poll().</summary>
+[SupportedOSPlatform("linux")]
+public sealed class TapTransport : IFrameTransport
+{
+    private readonly TapDevice _device;
+    private readonly int _bufferLength;
+    private readonly ILogger _logger;
+    private Thread? _thread;
+    private volatile bool _stopping;
+
+    public TapTransport(TapDevice device, int maxFrameLength, ILogger logger)
+    {
+        _device = device;
+        _bufferLength = maxFrameLength;
+        _logger = logger;
+    }
+
+    public string Kind => "tap";
+    public TapDevice Device => _device;
+
+    public void Start(FrameHandler onFrame)
+    {
+        _thread = new Thread(() => ReceiveLoop(onFrame)) { IsBackground = true, Name = $"tap {_device.Name}" };
+        _thread.Start();
+    }
+
+    private void ReceiveLoop(FrameHandler onFrame)
+    {
+        // One buffer for the port's lifetime: the frame is handled in place before the next read.
+        var buffer = new byte[_bufferLength];
+        try
+        {
+            while (!_stopping)
+            {
+                int n = _device.Read(buffer);
+                if (n > 0) { onFrame(buffer.AsSpan(0, n)); continue; }
+                if (n < 0) { TransportLog.DeviceGone(_logger, _device.Name); return; }
+                _device.WaitReadable(-1);
+            }
+        }
+        catch (PlatformException e) when (!_stopping)
+        {
+            TransportLog.ReceiveFailed(_logger, _device.Name, e);
+        }
+    }
+
+    public bool TrySend(ReadOnlySpan<byte> frame) => !_stopping && _device.Write(frame);
+
+    /// <summary>Stops the receive thread. The device itself stays (it may be persistent) until
+    /// <see cref="Dispose"/>.</summary>
+    public void Stop()
+    {
+        _stopping = true;
+        _device.Wake();
+        if (_thread is { } t && t != Thread.CurrentThread) t.Join(TimeSpan.FromSeconds(2));
+    }
+
+    public void Dispose()
+    {
+        Stop();
+        _device.Dispose();
+    }
+}
+
+internal static partial class TransportLog
+{
+    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "TAP device {Device} went away; its endpoint stops receiving")]
+    public static partial void DeviceGone(ILogger logger, string device);
+
+    [LoggerMessage(EventId = 101, Level = LogLevel.Error, Message = "Receiving from {Device} failed")]
+    public static partial void ReceiveFailed(ILogger logger, string device, Exception error);
+}

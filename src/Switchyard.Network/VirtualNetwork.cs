@@ -1,0 +1,122 @@
+using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
+using Switchyard.Network.Dhcp;
+using Switchyard.Network.Dns;
+using Switchyard.Network.Gateway;
+using Switchyard.Network.Switching;
+using Switchyard.Network.Transports;
+using Switchyard.Packets;
+
+namespace Switchyard.Network;
+
+/// <summary>What a network tells its owner (the daemon persists it).</summary>
+public interface INetworkEvents
+{
+    void OnLeaseChanged(string network, string endpoint, Ipv4Address address, LeaseState state, DateTimeOffset expires);
+
+    /// <summary>A guest declined its address: the owner quarantines it and picks another, or
+    /// returns null when the subnet has none left.</summary>
+    Ipv4Address? OnAddressDeclined(string network, string endpoint, Ipv4Address declined);
+}
+
+/// <summary>One live network: its switch, its gateway (ARP, ICMP, DHCP, DNS) and the ports of
+/// its endpoints, built in one readable order.</summary>
+public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
+{
+    private readonly ConcurrentDictionary<string, EndpointPort> _endpoints = new(StringComparer.OrdinalIgnoreCase);
+    private readonly ConcurrentDictionary<MacAddress, EndpointPort> _byMac = new();
+    private readonly INetworkEvents _events;
+    private readonly DnsForwarder? _forwarder;
+
+    public VirtualNetwork(NetworkConfig config, INetworkEvents events, ILoggerFactory loggers)
+    {
+        Config = config;
+        _events = events;
+        var logger = loggers.CreateLogger($"Switchyard.Network.{config.Name}");
+        Switch = new EthernetSwitch(config.Mtu);
+        Dhcp = new DhcpServer(new DhcpServerOptions(config.Subnet, config.Gateway, config.Domain, config.Mtu, config.LeaseTime), this);
+        // An internal network forwards nothing: its DNS answers for its own guests only.
+        _forwarder = config.Mode == NetworkMode.Internal ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(), logger);
+        Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder);
+        Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger);
+        Switch.AddPort(Gateway);
+    }
+
+    public NetworkConfig Config { get; }
+    public string Name => Config.Name;
+    public EthernetSwitch Switch { get; }
+    public GatewayPort Gateway { get; }
+    public DhcpServer Dhcp { get; }
+    public DnsServer Dns { get; }
+    public DnsForwarder? Forwarder => _forwarder;
+    public IReadOnlyCollection<EndpointPort> Endpoints => (IReadOnlyCollection<EndpointPort>)_endpoints.Values;
+
+    public bool TryGetEndpoint(string name, out EndpointPort port) => _endpoints.TryGetValue(name, out port!);
+
+    /// <summary>Connects a guest: its port joins the switch and its transport starts receiving.</summary>
+    public EndpointPort Attach(EndpointConfig endpoint, IFrameTransport transport)
+    {
+        var port = new EndpointPort(endpoint, transport);
+        if (!_endpoints.TryAdd(endpoint.Name, port))
+            throw new InvalidOperationException($"endpoint '{endpoint.Name}' is already attached to network '{Name}'");
+        _byMac[endpoint.Mac] = port;
+        Switch.AddPort(port);
+        transport.Start(frame => Switch.Forward(port, frame));
+        return port;
+    }
+
+    /// <summary>Removes a guest's port; the caller disposes the transport.</summary>
+    public EndpointPort? Detach(string name)
+    {
+        if (!_endpoints.TryRemove(name, out var port)) return null;
+        _byMac.TryRemove(new(port.Mac, port));
+        Switch.RemovePort(port);
+        return port;
+    }
+
+    bool IDhcpBindings.TryGetBinding(MacAddress client, out DhcpBinding binding)
+    {
+        if (_byMac.TryGetValue(client, out var port)) { binding = new DhcpBinding(port.Name, port.Ipv4); return true; }
+        binding = default;
+        return false;
+    }
+
+    bool IDhcpBindings.TryReassign(MacAddress client, Ipv4Address declined, out Ipv4Address replacement)
+    {
+        replacement = default;
+        if (!_byMac.TryGetValue(client, out var port)) return false;
+        if (_events.OnAddressDeclined(Name, port.Name, declined) is not { } next) return false;
+        port.Guard!.SetIpv4(next);
+        replacement = next;
+        return true;
+    }
+
+    void IDhcpBindings.OnLeaseChanged(MacAddress client, Ipv4Address address, LeaseState state, DateTimeOffset expires)
+    {
+        if (_byMac.TryGetValue(client, out var port)) _events.OnLeaseChanged(Name, port.Name, address, state, expires);
+    }
+
+    bool ILocalNames.TryGetAddress(string host, out Ipv4Address address)
+    {
+        if (host.Equals("gateway", StringComparison.OrdinalIgnoreCase)) { address = Config.Gateway; return true; }
+        if (_endpoints.TryGetValue(host, out var port)) { address = port.Ipv4; return true; }
+        address = default;
+        return false;
+    }
+
+    bool ILocalNames.TryGetName(Ipv4Address address, out string host)
+    {
+        if (address == Config.Gateway) { host = "gateway"; return true; }
+        foreach (var port in _endpoints.Values)
+            if (port.Ipv4 == address) { host = port.Name; return true; }
+        host = "";
+        return false;
+    }
+
+    public void Dispose()
+    {
+        foreach (var name in _endpoints.Keys)
+            Detach(name)?.Transport.Dispose();
+        _forwarder?.Dispose();
+    }
+}
