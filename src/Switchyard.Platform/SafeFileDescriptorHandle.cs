@@ -8,10 +8,20 @@ namespace Switchyard.Platform;
 /// </summary>
 internal sealed class SafeFileDescriptorHandle : SafeHandle
 {
-    // Public parameterless constructor: the LibraryImport generator creates the handle for returned fds.
     public SafeFileDescriptorHandle()
         : base(invalidHandleValue: -1, ownsHandle: true)
     {
+    }
+
+    /// <summary>
+    /// Wraps an fd returned as a C int. Native functions returning fds are imported with an int return rather than
+    /// a SafeHandle return, because the latter is marshalled as pointer-sized and a 32-bit -1 would not read as -1.
+    /// </summary>
+    internal static SafeFileDescriptorHandle FromReturnValue(int fd)
+    {
+        var handle = new SafeFileDescriptorHandle();
+        handle.SetHandle(fd); // sign-extends: -1 stays -1, i.e. invalid
+        return handle;
     }
 
     public override bool IsInvalid => handle == -1;

@@ -330,7 +330,7 @@ public sealed class TapDevice : IDisposable
     private static TapDevice OpenAndConfigure(TapOptions options)
     {
         var where = options.NetnsPath ?? "own namespace";
-        using var sock = Socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0);
+        using var sock = SafeFileDescriptorHandle.FromReturnValue(Socket(AF_INET, SOCK_DGRAM | SOCK_CLOEXEC, 0));
         if (sock.IsInvalid)
         {
             throw PlatformException.FromLastError($"socket(AF_INET, SOCK_DGRAM) in {where}");
@@ -372,7 +372,7 @@ public sealed class TapDevice : IDisposable
             Configure(sock, name, options, where);
             ConfigureLoopback(sock, where);
 
-            wake = EventFd(0, EFD_NONBLOCK | EFD_CLOEXEC);
+            wake = SafeFileDescriptorHandle.FromReturnValue(EventFd(0, EFD_NONBLOCK | EFD_CLOEXEC));
             if (wake.IsInvalid)
             {
                 throw PlatformException.FromLastError("eventfd");
@@ -505,7 +505,7 @@ public sealed class TapDevice : IDisposable
 
     private static SafeFileDescriptorHandle OpenOrThrow(string path, int flags)
     {
-        var fd = Open(path, flags);
+        var fd = SafeFileDescriptorHandle.FromReturnValue(Open(path, flags));
         if (fd.IsInvalid)
         {
             var errno = Marshal.GetLastPInvokeError();

@@ -12,8 +12,9 @@ internal static partial class Interop
 
         // The socket is only a handle for SIOC* ioctls; the kernel resolves interface names in the network
         // namespace the socket was created in, not the caller's current one.
+        // Raw int return: see Interop.Open.cs.
         [LibraryImport(Libraries.Libc, EntryPoint = "socket", SetLastError = true)]
-        internal static partial SafeFileDescriptorHandle Socket(int domain, int type, int protocol);
+        internal static partial int Socket(int domain, int type, int protocol);
 
         /// <summary>struct sockaddr_in: 16 bytes. Port and address are in network byte order.</summary>
         [StructLayout(LayoutKind.Sequential, Size = 16)]
