@@ -1,0 +1,57 @@
+using System.Buffers.Binary;
+using System.Globalization;
+using System.Numerics;
+
+namespace Switchyard.Platform;
+
+/// <summary>Read-only view of the daemon's own IPv4 routing table (used to avoid overlapping guest subnets).</summary>
+public static class HostRoutes
+{
+    /// <summary>
+    /// Non-default IPv4 routes of the main table. Network is the host-order value of the address
+    /// (192.168.1.0 = 0xC0A80100). Linux reads /proc/net/route, i.e. the namespace of the process's main thread.
+    /// Other OSes return an empty list for now (macOS would use sysctl NET_RT_DUMP).
+    /// </summary>
+    public static IReadOnlyList<(uint Network, int PrefixLength, string Interface)> ReadIpv4()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return [];
+        }
+        return ParseProcNetRoute(File.ReadAllText("/proc/net/route"));
+    }
+
+    /// <summary>
+    /// Parses /proc/net/route. Address fields are the raw __be32 printed with %08X as a native integer, so on
+    /// little-endian machines "0100A8C0" is 192.168.0.1.
+    /// </summary>
+    internal static IReadOnlyList<(uint Network, int PrefixLength, string Interface)> ParseProcNetRoute(string text)
+    {
+        var routes = new List<(uint, int, string)>();
+        var lines = text.Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        // Line 0 is the header: Iface Destination Gateway Flags RefCnt Use Metric Mask MTU Window IRTT
+        foreach (var line in lines.Skip(1))
+        {
+            var f = line.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < 8)
+            {
+                continue;
+            }
+            var dst = FromProcHex(f[1]);
+            var mask = FromProcHex(f[7]);
+            if (dst == 0 && mask == 0)
+            {
+                continue; // default route
+            }
+            routes.Add((dst & mask, BitOperations.PopCount(mask), f[0]));
+        }
+        return routes;
+    }
+
+    private static uint FromProcHex(string hex)
+    {
+        var raw = uint.Parse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
+        // raw holds the network-order bytes in native order; convert to a host-order number.
+        return BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(raw) : raw;
+    }
+}

@@ -1,0 +1,49 @@
+using System.Net;
+using System.Runtime.Versioning;
+using Switchyard.Platform.Tests.Infrastructure;
+
+namespace Switchyard.Platform.Tests;
+
+public sealed class HostRoutesTests
+{
+    [Fact]
+    public void Parse_ConvertsLittleEndianHexAndSkipsDefault()
+    {
+        const string text =
+            "Iface\tDestination\tGateway \tFlags\tRefCnt\tUse\tMetric\tMask\t\tMTU\tWindow\tIRTT\n" +
+            "eth0\t00000000\t0100A8C0\t0003\t0\t0\t100\t00000000\t0\t0\t0\n" +
+            "eth0\t0000A8C0\t00000000\t0001\t0\t0\t100\t00FFFFFF\t0\t0\t0\n" +
+            "docker0\t000011AC\t00000000\t0001\t0\t0\t0\t0000FFFF\t0\t0\t0\n";
+
+        var routes = HostRoutes.ParseProcNetRoute(text);
+
+        if (!BitConverter.IsLittleEndian)
+        {
+            return; // the fixture is little-endian /proc output
+        }
+        Assert.Equal([(0xC0A80000u, 24, "eth0"), (0xAC110000u, 16, "docker0")], routes);
+    }
+
+    [LinuxRootFact]
+    [SupportedOSPlatform("linux")]
+    public void ReadIpv4_MatchesIpRouteMainTable()
+    {
+        var expected = Command.RunJson("ip", ["-j", "-4", "route", "show", "table", "main"]).EnumerateArray()
+            .Where(r => r.GetProperty("dst").GetString() != "default" && r.TryGetProperty("dev", out _))
+            .Select(r =>
+            {
+                var dst = r.GetProperty("dst").GetString()!;
+                var network = IPNetwork.Parse(dst.Contains('/') ? dst : dst + "/32");
+                var bytes = network.BaseAddress.GetAddressBytes();
+                var value = (uint)(bytes[0] << 24 | bytes[1] << 16 | bytes[2] << 8 | bytes[3]);
+                return (value, network.PrefixLength, r.GetProperty("dev").GetString()!);
+            })
+            .Order()
+            .ToList();
+
+        var actual = HostRoutes.ReadIpv4().Where(r => r.Interface != "*").Order().ToList();
+
+        Assert.NotEmpty(actual);
+        Assert.Equal(expected, actual);
+    }
+}
