@@ -1,11 +1,21 @@
 #!/bin/bash
 # Regenerates dhcp-udhcpc.pcap: dnsmasq in one netns, busybox udhcpc (DISCOVER/REQUEST, then SIGUSR2 RELEASE) in another, tcpdump on the client veth.
-# Client-script (udhcpc -s) used: adds $ip/$mask on bound, flushes on deconfig, so the unicast RELEASE can be sent.
+# The udhcpc -s script adds $ip/$mask on bound and flushes on deconfig, so the unicast RELEASE can be sent.
+# Run as root; everything (namespaces, veth, dnsmasq, tcpdump) is removed on exit. Output: $D/dhcp-udhcpc.pcap
 set -u
 S=$(head -c3 /dev/urandom | od -An -tx1 | tr -d ' \n')
 SNS=sydsrv$S; CNS=sydcli$S; VS=vds$S; VC=vdc$S
 D=${D:-/tmp/dhcpcap}
-echo "ns $SNS $CNS" > $D/names
+mkdir -p $D
+cat > $D/script.sh <<'SCRIPT'
+#!/bin/sh
+case "$1" in
+  bound|renew) ip addr add "$ip/${mask:-24}" dev "$interface" ;;
+  deconfig) ip addr flush dev "$interface" ;;
+esac
+exit 0
+SCRIPT
+chmod +x $D/script.sh
 cleanup() {
   [ -n "${TCPPID:-}" ] && kill $TCPPID 2>/dev/null; sleep 0.5
   [ -n "${DNSPID:-}" ] && kill $DNSPID 2>/dev/null
