@@ -1,0 +1,117 @@
+using System.Text.Json;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Http;
+using Microsoft.AspNetCore.Routing;
+using Microsoft.AspNetCore.WebUtilities;
+using Switchyard.Client;
+using Switchyard.Daemon.Networks;
+
+namespace Switchyard.Daemon.Api;
+
+/// <summary>The HTTP/JSON API on the daemon's unix socket. Every error is RFC 7807
+/// problem+json with a one-line detail the CLI prints as is.</summary>
+public static class ApiRoutes
+{
+    public const int ApiVersion = 1;
+
+    public static void Map(IEndpointRouteBuilder app, NetworkDirectory directory, DateTimeOffset started)
+    {
+        app.MapGet("/version", () => Results.Json(new VersionInfo
+        {
+            Version = typeof(ApiRoutes).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
+            Runtime = Environment.Version.ToString(),
+            Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
+            ApiVersion = ApiVersion,
+        }, SwitchyardJsonContext.Default.VersionInfo));
+
+        app.MapGet("/health", () => Results.Json(new HealthInfo
+        {
+            Status = "ok",
+            Networks = directory.NetworkCount,
+            Endpoints = directory.EndpointCount,
+            Uptime = DateTimeOffset.UtcNow - started,
+        }, SwitchyardJsonContext.Default.HealthInfo));
+
+        app.MapGet("/networks", () => Results.Json(directory.ListNetworks().ToList(), SwitchyardJsonContext.Default.ListNetworkInfo));
+        app.MapPost("/networks", async (HttpRequest request) =>
+        {
+            var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkCreateRequest);
+            var created = await directory.CreateNetworkAsync(body);
+            return Results.Json(created, SwitchyardJsonContext.Default.NetworkInfo, statusCode: StatusCodes.Status201Created);
+        });
+        app.MapGet("/networks/{name}", (string name) => Results.Json(directory.GetNetwork(name), SwitchyardJsonContext.Default.NetworkInfo));
+        app.MapDelete("/networks/{name}", async (string name) =>
+        {
+            await directory.DeleteNetworkAsync(name);
+            return Results.NoContent();
+        });
+
+        app.MapGet("/endpoints", () => Results.Json(directory.ListEndpoints(null).ToList(), SwitchyardJsonContext.Default.ListEndpointInfo));
+        app.MapGet("/networks/{network}/endpoints", (string network) =>
+            Results.Json(directory.ListEndpoints(network).ToList(), SwitchyardJsonContext.Default.ListEndpointInfo));
+        app.MapPost("/networks/{network}/endpoints", async (string network, HttpRequest request) =>
+        {
+            var body = await ReadBody(request, SwitchyardJsonContext.Default.EndpointAttachRequest);
+            var attached = await directory.AttachAsync(network, body);
+            return Results.Json(attached, SwitchyardJsonContext.Default.EndpointInfo, statusCode: StatusCodes.Status201Created);
+        });
+        app.MapGet("/networks/{network}/endpoints/{name}", (string network, string name) =>
+            Results.Json(directory.GetEndpoint(network, name), SwitchyardJsonContext.Default.EndpointInfo));
+        app.MapDelete("/networks/{network}/endpoints/{name}", async (string network, string name) =>
+        {
+            await directory.DetachAsync(network, name);
+            return Results.NoContent();
+        });
+        app.MapGet("/networks/{network}/leases", (string network) =>
+            Results.Json(directory.ListLeases(network).ToList(), SwitchyardJsonContext.Default.ListLeaseInfo));
+    }
+
+    /// <summary>Reads a JSON body with the source-generated contract; a body that is not valid
+    /// JSON for it is a 400 that says where it broke.</summary>
+    private static async Task<T> ReadBody<T>(HttpRequest request, System.Text.Json.Serialization.Metadata.JsonTypeInfo<T> type) where T : class
+    {
+        if (request.ContentLength == 0) throw ApiException.BadRequest("a JSON request body is required");
+        try
+        {
+            return await JsonSerializer.DeserializeAsync(request.Body, type, request.HttpContext.RequestAborted)
+                ?? throw ApiException.BadRequest("a JSON request body is required");
+        }
+        catch (JsonException e)
+        {
+            throw ApiException.BadRequest($"invalid JSON body: {e.Message}");
+        }
+    }
+
+    /// <summary>Turns <see cref="ApiException"/> into problem+json; anything else is a 500 with
+    /// the message, logged by the host.</summary>
+    public static async Task ProblemMiddleware(HttpContext context, RequestDelegate next)
+    {
+        try
+        {
+            await next(context);
+        }
+        catch (ApiException e)
+        {
+            await WriteProblem(context, e.Status, e.Message);
+        }
+        catch (BadHttpRequestException e)
+        {
+            await WriteProblem(context, e.StatusCode, e.Message);
+        }
+    }
+
+    public static Task WriteProblem(HttpContext context, int status, string detail)
+    {
+        context.Response.Clear();
+        context.Response.StatusCode = status;
+        context.Response.ContentType = "application/problem+json";
+        var problem = new ProblemInfo
+        {
+            Type = "about:blank", // RFC 7807 §4.2: no more specific type than the status itself
+            Title = ReasonPhrases.GetReasonPhrase(status),
+            Status = status,
+            Detail = detail,
+        };
+        return JsonSerializer.SerializeAsync(context.Response.Body, problem, SwitchyardJsonContext.Default.ProblemInfo);
+    }
+}

@@ -1,0 +1,135 @@
+using System.Net.Sockets;
+using Microsoft.AspNetCore.Builder;
+using Microsoft.AspNetCore.Hosting;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Hosting;
+using Microsoft.Extensions.Logging;
+using Switchyard.Daemon.Api;
+using Switchyard.Daemon.Networks;
+using Switchyard.Daemon.State;
+
+namespace Switchyard.Daemon;
+
+/// <summary>Thrown when the daemon cannot start; the message is the one line the user sees.</summary>
+public sealed class DaemonStartException(string message, Exception? inner = null) : Exception(message, inner);
+
+/// <summary>Builds and runs the daemon in one ordered sequence: state directory, state store,
+/// socket checks, networks restored, API on the unix socket. Each failure says which step failed.</summary>
+public static class DaemonHost
+{
+    public static async Task RunAsync(DaemonOptions options, CancellationToken cancel = default)
+    {
+        var app = Build(options);
+        await using (app.ConfigureAwait(false))
+        {
+            await app.RunAsync(cancel).ConfigureAwait(false);
+        }
+    }
+
+    public static WebApplication Build(DaemonOptions options)
+    {
+        try { Directory.CreateDirectory(options.StateDirectory); }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DaemonStartException($"cannot create state directory {options.StateDirectory}: {e.Message}", e);
+        }
+        PrepareSocket(options.SocketPath);
+
+        var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = options.StateDirectory, Args = [] });
+        builder.Logging.ClearProviders();
+        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
+        builder.Host.UseSystemd();
+        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(options.SocketPath));
+        builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, Switchyard.Client.SwitchyardJsonContext.Default));
+
+        StateStore store;
+        try { store = new StateStore(Path.Combine(options.StateDirectory, "state.db")); }
+        catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or IOException)
+        {
+            throw new DaemonStartException($"cannot open state in {options.StateDirectory}: {e.Message}", e);
+        }
+        bool fresh = store.Networks().Count == 0 && !File.Exists(Path.Combine(options.StateDirectory, ".initialized"));
+        builder.Services.AddSingleton(store);
+        builder.Services.AddSingleton(sp => new NetworkDirectory(store,
+            new DirectoryOptions(options.ResolvConfPath, options.LeaseTime), sp.GetRequiredService<ILoggerFactory>()));
+
+        var app = builder.Build();
+        var directory = app.Services.GetRequiredService<NetworkDirectory>();
+        directory.StartAsync(createDefault: fresh).GetAwaiter().GetResult();
+        File.WriteAllText(Path.Combine(options.StateDirectory, ".initialized"), "");
+
+        app.Use(ApiRoutes.ProblemMiddleware);
+        ApiRoutes.Map(app, directory, DateTimeOffset.UtcNow);
+        app.MapFallback((Microsoft.AspNetCore.Http.HttpContext c) =>
+            ApiRoutes.WriteProblem(c, 404, $"no such API route: {c.Request.Method} {c.Request.Path}"));
+
+        var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();
+        var logger = app.Services.GetRequiredService<ILoggerFactory>().CreateLogger("Switchyard.Daemon");
+        lifetime.ApplicationStarted.Register(() =>
+        {
+            SecureSocket(options);
+            DaemonLog.Listening(logger, options.SocketPath, options.StateDirectory);
+        });
+        lifetime.ApplicationStopped.Register(() =>
+        {
+            // Transports close, persistent TAPs stay for the next start; state is flushed.
+            directory.Dispose();
+            store.Dispose();
+            try { File.Delete(options.SocketPath); } catch (IOException) { }
+            DaemonLog.Stopped(logger);
+        });
+        return app;
+    }
+
+    /// <summary>Refuses to start when a live daemon answers on the socket; removes a stale one.</summary>
+    private static void PrepareSocket(string path)
+    {
+        var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
+        try
+        {
+            if (!Directory.Exists(dir))
+            {
+                Directory.CreateDirectory(dir);
+                if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            }
+        }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
+        {
+            throw new DaemonStartException($"cannot create socket directory {dir}: {e.Message}", e);
+        }
+        if (!File.Exists(path)) return;
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try
+        {
+            probe.Connect(new UnixDomainSocketEndPoint(path));
+            throw new DaemonStartException($"another Switchyard daemon is already listening on {path}");
+        }
+        catch (SocketException)
+        {
+            File.Delete(path); // left behind by a daemon that died
+        }
+    }
+
+    /// <summary>The API socket is the daemon's whole authority: mode 0600 for its user, or 0660
+    /// for a group the admin names (<c>--group</c>).</summary>
+    private static void SecureSocket(DaemonOptions options)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var mode = UnixFileMode.UserRead | UnixFileMode.UserWrite;
+        if (options.SocketGroup is { } group)
+        {
+            Platform.FileOwnership.SetGroup(options.SocketPath, group);
+            mode |= UnixFileMode.GroupRead | UnixFileMode.GroupWrite;
+        }
+        File.SetUnixFileMode(options.SocketPath, mode);
+    }
+}
+
+internal static partial class DaemonLog
+{
+    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Switchyard daemon listening on {Socket} (state in {StateDirectory})")]
+    public static partial void Listening(ILogger logger, string socket, string stateDirectory);
+    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Switchyard daemon stopped")]
+    public static partial void Stopped(ILogger logger);
+}

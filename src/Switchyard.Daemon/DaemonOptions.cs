@@ -1,0 +1,21 @@
+namespace Switchyard.Daemon;
+
+/// <summary>How <c>yard daemon</c> was started.</summary>
+public sealed record DaemonOptions
+{
+    /// <summary>Holds state.db. Default: /var/lib/switchyard as root, else $XDG_STATE_HOME/switchyard (~/.local/state/switchyard).</summary>
+    public required string StateDirectory { get; init; }
+    public required string SocketPath { get; init; }
+    /// <summary>When set, the socket is mode 0660 and owned by this group; else 0600.</summary>
+    public string? SocketGroup { get; init; }
+    public string ResolvConfPath { get; init; } = Networks.HostResolvers.DefaultPath;
+    public TimeSpan LeaseTime { get; init; } = TimeSpan.FromHours(1);
+
+    public static string DefaultStateDirectory()
+    {
+        if (OperatingSystem.IsLinux() && Environment.UserName == "root") return "/var/lib/switchyard";
+        var xdg = Environment.GetEnvironmentVariable("XDG_STATE_HOME");
+        var home = Environment.GetFolderPath(Environment.SpecialFolder.UserProfile);
+        return Path.Combine(string.IsNullOrEmpty(xdg) ? Path.Combine(home, ".local", "state") : xdg, "switchyard");
+    }
+}

@@ -1,0 +1,511 @@
+using System.Net;
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Switchyard.Client;
+using Switchyard.Daemon.Api;
+using Switchyard.Daemon.State;
+using Switchyard.Network;
+using Switchyard.Network.Dhcp;
+using Switchyard.Network.Ipam;
+using Switchyard.Packets;
+using Switchyard.Platform;
+
+namespace Switchyard.Daemon.Networks;
+
+public sealed record DirectoryOptions(string ResolvConfPath, TimeSpan LeaseTime)
+{
+    public static DirectoryOptions Default => new(HostResolvers.DefaultPath, TimeSpan.FromHours(1));
+}
+
+/// <summary>The daemon's networks and endpoints: creates and restores them, validates every
+/// request before it changes anything, and keeps <see cref="StateStore"/> in step. Changes are
+/// serialized by one gate, so concurrent API calls see each other's results whole.</summary>
+public sealed class NetworkDirectory : INetworkEvents, IDisposable
+{
+    public const string DefaultNetwork = "default";
+    public static readonly Ipv4Subnet DefaultSubnet = Ipv4Subnet.Parse("192.168.64.0/24");
+    private static readonly TimeSpan QuarantineTime = TimeSpan.FromHours(1);
+
+    private readonly StateStore _store;
+    private readonly DirectoryOptions _options;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _logger;
+    private readonly TransportFactory _transports;
+    private readonly TimeProvider _time;
+    private readonly SemaphoreSlim _gate = new(1, 1);
+    private readonly Dictionary<string, NetworkRecord> _networks = new(StringComparer.Ordinal);
+
+    public NetworkDirectory(StateStore store, DirectoryOptions options, ILoggerFactory loggers, TimeProvider? time = null)
+    {
+        _store = store;
+        _options = options;
+        _loggers = loggers;
+        _logger = loggers.CreateLogger<NetworkDirectory>();
+        _transports = new TransportFactory(loggers);
+        _time = time ?? TimeProvider.System;
+    }
+
+    /// <summary>Brings back every stored network and endpoint; on a fresh state directory,
+    /// creates the network <c>default</c>.</summary>
+    public async Task StartAsync(bool createDefault)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            foreach (var row in _store.Networks()) Restore(row);
+            if (createDefault && _networks.Count == 0)
+                CreateLocked(new NetworkCreateRequest { Name = DefaultNetwork, Subnet = DefaultSubnet.ToString() });
+        }
+        finally { _gate.Release(); }
+    }
+
+    public int NetworkCount { get { lock (_networks) return _networks.Count; } }
+    public int EndpointCount { get { lock (_networks) return _networks.Values.Sum(n => n.Endpoints.Count); } }
+
+    // ------------------------------------------------------------------ networks
+
+    public async Task<NetworkInfo> CreateNetworkAsync(NetworkCreateRequest request)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try { return Describe(CreateLocked(request)); }
+        finally { _gate.Release(); }
+    }
+
+    public IReadOnlyList<NetworkInfo> ListNetworks()
+    {
+        lock (_networks) return _networks.Values.Select(Describe).ToList();
+    }
+
+    public NetworkInfo GetNetwork(string name)
+    {
+        lock (_networks) return Describe(Find(name));
+    }
+
+    public async Task DeleteNetworkAsync(string name)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            NetworkRecord net;
+            lock (_networks) net = Find(name);
+            if (net.Endpoints.Count > 0)
+                throw ApiException.Conflict($"network '{name}' has {net.Endpoints.Count} endpoint(s) attached ({string.Join(", ", net.Endpoints.Keys)}); detach them first");
+            _store.DeleteNetwork(name);
+            lock (_networks) _networks.Remove(name);
+            net.Live.Dispose();
+            DirectoryLog.NetworkRemoved(_logger, name);
+        }
+        finally { _gate.Release(); }
+    }
+
+    private NetworkRecord CreateLocked(NetworkCreateRequest r)
+    {
+        if (Names.CheckLabel("network", r.Name) is { } nameError) throw ApiException.BadRequest(nameError);
+        lock (_networks)
+            if (_networks.ContainsKey(r.Name)) throw ApiException.Conflict($"network '{r.Name}' already exists");
+
+        var (mode, bridge) = ParseMode(r.Mode);
+        int mtu = r.Mtu ?? NetworkConfig.DefaultMtu;
+        if (mtu < NetworkConfig.MinMtu || mtu > NetworkConfig.MaxMtu)
+            throw ApiException.BadRequest($"MTU {mtu} is out of range ({NetworkConfig.MinMtu}-{NetworkConfig.MaxMtu})");
+        string domain = (r.Domain ?? $"{r.Name}.internal").TrimEnd('.').ToLowerInvariant();
+        if (Names.CheckDomain(domain) is { } domainError) throw ApiException.BadRequest(domainError);
+        var upstreams = (r.DnsUpstreams ?? []).ToList();
+        foreach (var u in upstreams)
+            if (u != "none" && !HostResolvers.TryParseUpstream(u, out _))
+                throw ApiException.BadRequest($"invalid DNS upstream '{u}': expected IP, IP:PORT or [IPv6]:PORT");
+        if (upstreams.Contains("none") && upstreams.Count > 1) throw ApiException.BadRequest("DNS upstream 'none' cannot be combined with resolvers");
+        foreach (var (k, _) in r.Labels ?? new Dictionary<string, string>())
+            if (string.IsNullOrWhiteSpace(k) || k.Contains('=')) throw ApiException.BadRequest($"invalid label key '{k}'");
+
+        var subnet = r.Subnet is null ? PickSubnet() : ParseSubnet(r.Subnet);
+        CheckSubnetFree(subnet);
+
+        var row = new NetworkRow(r.Name, ModeName(mode), bridge, subnet.ToString(), mtu, domain,
+            JsonSerializer.Serialize(upstreams, DaemonJsonContext.Default.ListString),
+            JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
+            GatewayMacFor(r.Name).ToString(), _time.GetUtcNow());
+        _store.InsertNetwork(row);
+        var net = Restore(row);
+        DirectoryLog.NetworkCreated(_logger, r.Name, row.Subnet, row.Mode);
+        return net;
+    }
+
+    private NetworkRecord Restore(NetworkRow row)
+    {
+        var upstreams = JsonSerializer.Deserialize(row.DnsUpstreamsJson, DaemonJsonContext.Default.ListString) ?? [];
+        var (mode, _) = ParseMode(row.Mode);
+        var config = new NetworkConfig(row.Name, mode, Ipv4Subnet.Parse(row.Subnet), row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
+            ResolverSource(upstreams), _options.LeaseTime);
+        var net = new NetworkRecord { Row = row, Live = new VirtualNetwork(config, this, _loggers), DnsUpstreams = upstreams };
+        lock (_networks) _networks[row.Name] = net;
+        foreach (var e in _store.Endpoints(row.Name)) RestoreEndpoint(net, e);
+        return net;
+    }
+
+    /// <summary>Explicit upstreams, "none", or the host's resolv.conf read afresh on each query
+    /// (cheap: a small file, and the page cache keeps it) so a VPN's rewrite applies at once.</summary>
+    private Func<IReadOnlyList<IPEndPoint>> ResolverSource(List<string> upstreams)
+    {
+        if (upstreams.Count == 1 && upstreams[0] == "none") return () => [];
+        if (upstreams.Count > 0)
+        {
+            var fixedList = upstreams.Select(u => { HostResolvers.TryParseUpstream(u, out var ep); return ep; }).ToArray();
+            return () => fixedList;
+        }
+        string path = _options.ResolvConfPath;
+        return () => HostResolvers.Read(path);
+    }
+
+    private static (NetworkMode Mode, string? Bridge) ParseMode(string? text)
+    {
+        switch (text ?? "nat")
+        {
+            case "nat": return (NetworkMode.Nat, null);
+            case "host": return (NetworkMode.Host, null);
+            case "internal": return (NetworkMode.Internal, null);
+            case "bridged": return (NetworkMode.Bridged, null);
+            case var s when s.StartsWith("bridged:", StringComparison.Ordinal) && s.Length > 8: return (NetworkMode.Bridged, s[8..]);
+            default: throw ApiException.BadRequest($"unknown mode '{text}': use nat, host, internal, bridged or bridged:IFACE");
+        }
+    }
+
+    private static string ModeName(NetworkMode mode) => mode.ToString().ToLowerInvariant();
+
+    private static Ipv4Subnet ParseSubnet(string text)
+    {
+        if (!Ipv4Subnet.TryParse(text, out var subnet, out var error)) throw ApiException.BadRequest(error!);
+        if (subnet.PrefixLength is < 8 or > 30)
+            throw ApiException.BadRequest($"subnet {text}: prefix length must be 8-30 (room for a gateway and guests)");
+        return subnet;
+    }
+
+    private void CheckSubnetFree(Ipv4Subnet subnet)
+    {
+        lock (_networks)
+            foreach (var other in _networks.Values)
+                if (Ipv4Subnet.Parse(other.Row.Subnet).Overlaps(subnet))
+                    throw ApiException.Conflict($"subnet {subnet} overlaps network '{other.Row.Name}' ({other.Row.Subnet})");
+        foreach (var (network, prefix, iface) in HostRoutes.ReadIpv4())
+        {
+            var route = new Ipv4Subnet(new Ipv4Address(network), prefix);
+            if (prefix > 0 && route.Overlaps(subnet))
+                throw ApiException.Conflict($"subnet {subnet} overlaps the host route {route} on {iface}; choose another with --subnet");
+        }
+    }
+
+    /// <summary>The first free 192.168.N.0/24 from 192.168.64.0/24 on (apple/container's range).</summary>
+    private Ipv4Subnet PickSubnet()
+    {
+        for (uint n = 64; n < 256; n++)
+        {
+            var candidate = new Ipv4Subnet(new Ipv4Address(0xC0A80000u | (n << 8)), 24);
+            try { CheckSubnetFree(candidate); return candidate; }
+            catch (ApiException) { }
+        }
+        throw ApiException.Conflict("no free 192.168.N.0/24 subnet is left; give one with --subnet");
+    }
+
+    /// <summary>A stable, locally administered MAC per network name, so the gateway keeps its MAC
+    /// (and guests' ARP caches stay right) across restarts.</summary>
+    private static MacAddress GatewayMacFor(string network) =>
+        MacAddress.LocallyAdministered(SHA256.HashData(Encoding.UTF8.GetBytes("switchyard-gateway:" + network)));
+
+    private NetworkRecord Find(string name) =>
+        _networks.TryGetValue(name, out var n) ? n : throw ApiException.NotFound($"network '{name}' does not exist");
+
+    // ------------------------------------------------------------------ endpoints
+
+    public async Task<EndpointInfo> AttachAsync(string network, EndpointAttachRequest r)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            NetworkRecord net;
+            lock (_networks) net = Find(network);
+            if (Names.CheckLabel("endpoint", r.Name) is { } nameError) throw ApiException.BadRequest(nameError);
+            if (Names.Reserved.Contains(r.Name)) throw ApiException.BadRequest($"'{r.Name}' is reserved for the gateway; choose another endpoint name");
+            if (net.Endpoints.ContainsKey(r.Name)) throw ApiException.Conflict($"endpoint '{r.Name}' is already attached to network '{network}'");
+            var transport = TransportFactory.Normalize(r.Transport);
+            var subnet = net.Live.Config.Subnet;
+            var leases = _store.Leases(network);
+            var previous = leases.FirstOrDefault(l => l.Endpoint == r.Name);
+
+            MacAddress mac;
+            if (r.Mac is not null)
+            {
+                if (!MacAddress.TryParse(r.Mac, out mac)) throw ApiException.BadRequest($"'{r.Mac}' is not a MAC address (expected six hex pairs such as 02:00:00:00:00:01)");
+                if (mac.IsMulticast || mac == MacAddress.Zero) throw ApiException.BadRequest($"{r.Mac} is not a unicast MAC address");
+                if (mac == net.Live.Config.GatewayMac || leases.Any(l => l.Endpoint != r.Name && l.Mac == mac.ToString()))
+                    throw ApiException.Conflict($"MAC {mac} is already used on network '{network}'");
+            }
+            else if (previous is not null) mac = MacAddress.Parse(previous.Mac);
+            else
+            {
+                do mac = MacAddress.LocallyAdministered(RandomNumberGenerator.GetBytes(6));
+                while (leases.Any(l => l.Mac == mac.ToString()));
+            }
+
+            Ipv4Address ip;
+            var quarantined = _store.Quarantined(network).Where(q => q.Until > _time.GetUtcNow()).Select(q => q.Ipv4).ToHashSet();
+            if (r.Ip is not null)
+            {
+                if (!Ipv4Address.TryParse(r.Ip, out ip)) throw ApiException.BadRequest($"'{r.Ip}' is not an IPv4 address");
+                if (!AddressAllocator.IsAssignable(subnet, ip, out var why)) throw ApiException.BadRequest(why!);
+                var holder = leases.FirstOrDefault(l => l.Endpoint != r.Name && l.Ipv4 == ip.ToString());
+                if (holder is not null)
+                    throw ApiException.Conflict($"{ip} is already reserved for endpoint '{holder.Endpoint}' on network '{network}'");
+                if (quarantined.Contains(ip.ToString())) throw ApiException.Conflict($"{ip} was declined by a guest as in use; it is quarantined");
+            }
+            else if (previous is not null) ip = Ipv4Address.Parse(previous.Ipv4);
+            else ip = Allocate(network, subnet, leases, quarantined);
+
+            var config = new EndpointConfig(r.Name, mac, ip);
+            var row = new EndpointRow(network, r.Name, JsonSerializer.Serialize(transport, SwitchyardJsonContext.Default.TransportSpec),
+                JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
+                _time.GetUtcNow());
+            var lease = new LeaseRow(network, r.Name, mac.ToString(), ip.ToString(),
+                previous is not null && previous.Ipv4 == ip.ToString() ? previous.State : "reserved", previous?.Expires, _time.GetUtcNow());
+
+            var live = _transports.Create(transport, config, net.Live.Config, restoring: false);
+            try
+            {
+                _store.InsertEndpoint(row, lease);
+            }
+            catch
+            {
+                TransportFactory.Destroy(live);
+                throw;
+            }
+            var record = new EndpointRecord { Row = row, Transport = transport, Config = config };
+            record.Port = net.Live.Attach(config, live);
+            if (transport.Configure) WriteResolvConf(net, record);
+            lock (_networks) net.Endpoints[r.Name] = record;
+            DirectoryLog.EndpointAttached(_logger, network, r.Name, ip.ToString(), mac.ToString(), transport.Kind);
+            return Describe(net, record);
+        }
+        finally { _gate.Release(); }
+    }
+
+    private Ipv4Address Allocate(string network, Ipv4Subnet subnet, IReadOnlyList<LeaseRow> leases, HashSet<string> quarantined)
+    {
+        var taken = leases.Select(l => l.Ipv4).ToHashSet();
+        if (AddressAllocator.TryAllocate(subnet, a => taken.Contains(a.ToString()) || quarantined.Contains(a.ToString()), out var ip)) return ip;
+        // Full: reuse the reservation of the endpoint detached longest ago.
+        NetworkRecord net;
+        lock (_networks) net = _networks[network];
+        var oldest = leases.Where(l => !net.Endpoints.ContainsKey(l.Endpoint)).OrderBy(l => l.LastUsed).FirstOrDefault()
+            ?? throw ApiException.Conflict($"network '{network}' has no free address left in {subnet}");
+        _store.DeleteLease(network, oldest.Endpoint);
+        return Ipv4Address.Parse(oldest.Ipv4);
+    }
+
+    private void RestoreEndpoint(NetworkRecord net, EndpointRow row)
+    {
+        var transport = JsonSerializer.Deserialize(row.TransportJson, SwitchyardJsonContext.Default.TransportSpec)!;
+        var lease = _store.Leases(net.Row.Name).FirstOrDefault(l => l.Endpoint == row.Name);
+        if (lease is null) { _store.DeleteEndpoint(row.Network, row.Name); return; }
+        var config = new EndpointConfig(row.Name, MacAddress.Parse(lease.Mac), Ipv4Address.Parse(lease.Ipv4));
+        var record = new EndpointRecord { Row = row, Transport = transport, Config = config };
+        try
+        {
+            var live = _transports.Create(transport, config, net.Live.Config, restoring: true);
+            record.Port = net.Live.Attach(config, live);
+            if (transport.Configure) WriteResolvConf(net, record);
+            DirectoryLog.EndpointRestored(_logger, net.Row.Name, row.Name, lease.Ipv4);
+        }
+        catch (Exception e) when (e is ApiException or PlatformException or IOException)
+        {
+            record.Error = e.Message;
+            DirectoryLog.EndpointRestoreFailed(_logger, net.Row.Name, row.Name, e.Message);
+        }
+        lock (_networks) net.Endpoints[row.Name] = record;
+    }
+
+    private static void WriteResolvConf(NetworkRecord net, EndpointRecord e)
+    {
+        if (!OperatingSystem.IsLinux() || e.Transport.Netns is not { } ns) return;
+        var cfg = net.Live.Config;
+        NetworkNamespace.WriteResolvConf(ns, $"# written by Switchyard for endpoint {e.Row.Name} on network {net.Row.Name}\nnameserver {cfg.Gateway}\nsearch {cfg.Domain}\n");
+        e.ResolvConfNamespace = ns;
+    }
+
+    public async Task DetachAsync(string network, string name)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            NetworkRecord net;
+            lock (_networks) net = Find(network);
+            if (!net.Endpoints.TryGetValue(name, out var e)) throw ApiException.NotFound($"endpoint '{name}' is not attached to network '{network}'");
+            if (net.Live.Detach(name) is { } port) TransportFactory.Destroy(port.Transport);
+            if (OperatingSystem.IsLinux() && e.ResolvConfNamespace is { } ns)
+            {
+                try { File.Delete(Path.Combine(NetworkNamespace.EtcDirectory, ns, "resolv.conf")); } catch (IOException) { }
+            }
+            _store.DeleteEndpoint(network, name);
+            var lease = _store.Leases(network).FirstOrDefault(l => l.Endpoint == name);
+            if (lease is not null) _store.UpsertLease(lease with { LastUsed = _time.GetUtcNow() });
+            lock (_networks) net.Endpoints.Remove(name);
+            DirectoryLog.EndpointDetached(_logger, network, name);
+        }
+        finally { _gate.Release(); }
+    }
+
+    public IReadOnlyList<EndpointInfo> ListEndpoints(string? network)
+    {
+        lock (_networks)
+        {
+            if (network is not null) { var net = Find(network); return net.Endpoints.Values.Select(e => Describe(net, e)).ToList(); }
+            return _networks.Values.SelectMany(n => n.Endpoints.Values.Select(e => Describe(n, e))).ToList();
+        }
+    }
+
+    public EndpointInfo GetEndpoint(string network, string name)
+    {
+        lock (_networks)
+        {
+            var net = Find(network);
+            return net.Endpoints.TryGetValue(name, out var e) ? Describe(net, e)
+                : throw ApiException.NotFound($"endpoint '{name}' is not attached to network '{network}'");
+        }
+    }
+
+    public IReadOnlyList<LeaseInfo> ListLeases(string network)
+    {
+        lock (_networks)
+        {
+            var net = Find(network);
+            return _store.Leases(network).Select(l => DescribeLease(l, net.Endpoints.ContainsKey(l.Endpoint))).ToList();
+        }
+    }
+
+    // ------------------------------------------------------------------ data plane events
+
+    void INetworkEvents.OnLeaseChanged(string network, string endpoint, Ipv4Address address, LeaseState state, DateTimeOffset expires)
+    {
+        var lease = _store.Leases(network).FirstOrDefault(l => l.Endpoint == endpoint);
+        if (lease is null || lease.Ipv4 != address.ToString()) return;
+        string name = state.ToString().ToLowerInvariant();
+        if (lease.State == name && state == LeaseState.Offered) return;
+        _store.UpsertLease(lease with { State = name, Expires = expires, LastUsed = _time.GetUtcNow() });
+        if (state is LeaseState.Bound or LeaseState.Released) DirectoryLog.LeaseChanged(_logger, network, endpoint, address.ToString(), name);
+    }
+
+    Ipv4Address? INetworkEvents.OnAddressDeclined(string network, string endpoint, Ipv4Address declined)
+    {
+        _gate.Wait();
+        try
+        {
+            NetworkRecord net;
+            lock (_networks) net = Find(network);
+            _store.Quarantine(network, declined.ToString(), _time.GetUtcNow() + QuarantineTime);
+            var leases = _store.Leases(network);
+            var quarantined = _store.Quarantined(network).Where(q => q.Until > _time.GetUtcNow()).Select(q => q.Ipv4).ToHashSet();
+            var lease = leases.First(l => l.Endpoint == endpoint);
+            Ipv4Address next;
+            try { next = Allocate(network, net.Live.Config.Subnet, leases, quarantined); }
+            catch (ApiException) { return null; }
+            _store.UpsertLease(lease with { Ipv4 = next.ToString(), State = "reserved", Expires = null, LastUsed = _time.GetUtcNow() });
+            if (net.Endpoints.TryGetValue(endpoint, out var e)) e.Config = e.Config with { Ipv4 = next };
+            DirectoryLog.AddressDeclined(_logger, network, endpoint, declined.ToString(), next.ToString());
+            return next;
+        }
+        finally { _gate.Release(); }
+    }
+
+    // ------------------------------------------------------------------ views
+
+    private NetworkInfo Describe(NetworkRecord n)
+    {
+        var live = n.Live;
+        var fwd = live.Forwarder;
+        return new NetworkInfo
+        {
+            Name = n.Row.Name,
+            Mode = n.Row.Mode,
+            BridgeInterface = n.Row.BridgeInterface,
+            Subnet = n.Row.Subnet,
+            Gateway = live.Config.Gateway.ToString(),
+            GatewayMac = n.Row.GatewayMac,
+            Mtu = n.Row.Mtu,
+            Domain = n.Row.Domain,
+            DnsUpstreams = n.DnsUpstreams,
+            EffectiveDnsUpstreams = live.Config.Mode == NetworkMode.Internal ? [] : live.Config.DnsUpstreams().Select(e => e.ToString()).ToList(),
+            Labels = JsonSerializer.Deserialize(n.Row.LabelsJson, DaemonJsonContext.Default.DictionaryStringString) ?? [],
+            Created = n.Row.Created,
+            Endpoints = n.Endpoints.Count,
+            Services = new GatewayCounters
+            {
+                DhcpMalformed = live.Dhcp.MalformedCount,
+                DnsQueries = live.Dns.Queries,
+                DnsForwarded = fwd?.Forwarded ?? 0,
+                DnsUpstreamFailures = fwd?.Failed ?? 0,
+                DnsCacheEntries = fwd?.Cache.Count ?? 0,
+            },
+        };
+    }
+
+    private EndpointInfo Describe(NetworkRecord n, EndpointRecord e)
+    {
+        var lease = _store.Leases(n.Row.Name).FirstOrDefault(l => l.Endpoint == e.Row.Name);
+        var c = e.Port?.Counters;
+        return new EndpointInfo
+        {
+            Network = n.Row.Name,
+            Name = e.Row.Name,
+            Fqdn = $"{e.Row.Name}.{n.Row.Domain}",
+            Mac = e.Config.Mac.ToString(),
+            Ipv4 = (e.Port?.Ipv4 ?? e.Config.Ipv4).ToString(),
+            Transport = e.Transport,
+            State = e.Port is null ? "down" : "up",
+            Error = e.Error,
+            Lease = lease is null ? null : DescribeLease(lease, true),
+            Counters = c is null ? null : new PortCountersInfo
+            {
+                FramesIn = c.FramesIn, BytesIn = c.BytesIn, FramesOut = c.FramesOut, BytesOut = c.BytesOut,
+                Dropped = c.DroppedTotal, Drops = c.DropsByReason(),
+            },
+            Labels = JsonSerializer.Deserialize(e.Row.LabelsJson, DaemonJsonContext.Default.DictionaryStringString),
+            Created = e.Row.Created,
+        };
+    }
+
+    private static LeaseInfo DescribeLease(LeaseRow l, bool attached) => new()
+    {
+        Network = l.Network, Endpoint = l.Endpoint, Mac = l.Mac, Ipv4 = l.Ipv4, State = l.State, Expires = l.Expires, Attached = attached,
+    };
+
+    /// <summary>Stops every transport without destroying persistent TAPs: a restarted daemon
+    /// re-attaches to them and the guests keep their configuration.</summary>
+    public void Dispose()
+    {
+        lock (_networks)
+        {
+            foreach (var n in _networks.Values) n.Live.Dispose();
+            _networks.Clear();
+        }
+    }
+}
+
+internal static partial class DirectoryLog
+{
+    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Network {Network} created: {Subnet}, mode {Mode}")]
+    public static partial void NetworkCreated(ILogger logger, string network, string subnet, string mode);
+    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Network {Network} removed")]
+    public static partial void NetworkRemoved(ILogger logger, string network);
+    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} attached: {Ip} {Mac} over {Transport}")]
+    public static partial void EndpointAttached(ILogger logger, string network, string endpoint, string ip, string mac, string transport);
+    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} detached")]
+    public static partial void EndpointDetached(ILogger logger, string network, string endpoint);
+    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} restored at {Ip}")]
+    public static partial void EndpointRestored(ILogger logger, string network, string endpoint, string ip);
+    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} could not be restored: {Reason}")]
+    public static partial void EndpointRestoreFailed(ILogger logger, string network, string endpoint, string reason);
+    [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Lease {Network}/{Endpoint} {Ip}: {State}")]
+    public static partial void LeaseChanged(ILogger logger, string network, string endpoint, string ip, string state);
+    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} declined {Declined} (in use on the wire); moved to {Next}")]
+    public static partial void AddressDeclined(ILogger logger, string network, string endpoint, string declined, string next);
+}
