@@ -108,10 +108,10 @@ public static class DnsName
     {
         if (address.Length < 16 || name is null) return false;
         ReadOnlySpan<char> n = TrimRoot(name);
-        if (!TryStripSuffix(ref n, Ipv6ReverseSuffix) || n.Length != 64) return false;
+        if (!TryStripSuffix(ref n, Ipv6ReverseSuffix) || n.Length != 63) return false;
         for (int i = 0; i < 32; i++)
         {
-            if (n[2 * i + 1] != '.') return false;
+            if (i < 31 && n[2 * i + 1] != '.') return false;
             int nibble = HexValue(n[2 * i]);
             if (nibble < 0) return false;
             int index = 15 - i / 2;
@@ -128,11 +128,11 @@ public static class DnsName
         _ => -1,
     };
 
-    /// <summary>Removes ".suffix" (case-insensitively), leaving the trailing dot of the labels before it.</summary>
+    /// <summary>Removes ".suffix" (case-insensitively), leaving the labels before it.</summary>
     private static bool TryStripSuffix(ref ReadOnlySpan<char> name, string suffix)
     {
-        if (name.Length <= suffix.Length || !EqualsIgnoreCase(name[^suffix.Length..], suffix)) return false;
-        name = name[..^suffix.Length];
+        if (name.Length <= suffix.Length + 1 || name[^(suffix.Length + 1)] != '.' || !EqualsIgnoreCase(name[^suffix.Length..], suffix)) return false;
+        name = name[..^(suffix.Length + 1)];
         return true;
     }
 
