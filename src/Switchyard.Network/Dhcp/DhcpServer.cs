@@ -121,6 +121,8 @@ public sealed class DhcpServer
     {
         var w = new DhcpMessageWriter(reply);
         w.WriteReplyHeader(request, Ipv4Address.Any, Ipv4Address.Any);
+        // RFC 2131 §4.3.1 table 3: a DHCPNAK carries ciaddr 0 (the header copies it for ACKs).
+        Ipv4Address.Any.Write(reply[DhcpLayout.CiaddrOffset..]);
         return w.TryWriteMessageType(DhcpMessageType.Nak) && w.TryWriteAddress(DhcpOption.ServerIdentifier, _options.ServerAddress)
             ? w.Finish() : 0;
     }

@@ -15,7 +15,7 @@ public sealed class DnsServer
     public const ushort EdnsPayloadSize = 1232;
 
     private readonly string _domain;
-    private readonly string _reverseZone;
+    private const string ReverseZone = "in-addr.arpa";
     private readonly Ipv4Subnet _subnet;
     private readonly ILocalNames _names;
     private readonly DnsForwarder? _forwarder;
@@ -26,7 +26,6 @@ public sealed class DnsServer
         _subnet = subnet;
         _names = names;
         _forwarder = forwarder;
-        _reverseZone = "in-addr.arpa";
     }
 
     public string Domain => _domain;
@@ -56,21 +55,22 @@ public sealed class DnsServer
         return n > 0 ? n : WriteError(header, q, DnsResponseCode.ServFail, response.Span, edns);
     }
 
-    private bool TryAnswerLocally(in DnsHeader header, in DnsQuestion q, bool edns, Span<byte> response, out int length)
+    private bool TryAnswerLocally(in DnsHeader header, DnsQuestion q, bool edns, Span<byte> response, out int length)
     {
         length = 0;
         string name = q.Name.TrimEnd('.');
         if (q.Class != DnsClass.IN) return false;
 
-        if (name.EndsWith("." + _reverseZone, StringComparison.OrdinalIgnoreCase))
+        if (name.EndsWith("." + ReverseZone, StringComparison.OrdinalIgnoreCase))
         {
             if (!DnsName.TryParseReverseIpv4(name, out uint raw) || !_subnet.Contains(new Ipv4Address(raw))) return false;
-            if (q.Type is DnsType.PTR && _names.TryGetName(new Ipv4Address(raw), out var host))
+            bool known = _names.TryGetName(new Ipv4Address(raw), out var host);
+            if (known && q.Type is DnsType.PTR or DnsType.ANY)
             {
-                length = WriteAnswer(header, q, edns, response, (ref DnsMessageWriter w) => w.TryWritePtr(q.Name, LocalTtl, $"{host}.{_domain}"));
-                return true;
+                var w = Begin(header, q, DnsResponseCode.NoError, response);
+                length = w.TryWritePtr(q.Name, LocalTtl, $"{host}.{_domain}") ? End(ref w, edns) : 0;
             }
-            length = WriteNegative(header, q, edns, response, _names.TryGetName(new Ipv4Address(raw), out _) ? DnsResponseCode.NoError : DnsResponseCode.NXDomain);
+            else length = WriteNegative(header, q, edns, response, known ? DnsResponseCode.NoError : DnsResponseCode.NXDomain);
             return true;
         }
 
@@ -90,43 +90,38 @@ public sealed class DnsServer
         {
             if (q.Type is DnsType.A or DnsType.ANY)
             {
-                Span<byte> a = stackalloc byte[4];
-                address.Write(a);
-                byte[] bytes = a.ToArray();
-                length = WriteAnswer(header, q, edns, response, (ref DnsMessageWriter w) => w.TryWriteA(q.Name, LocalTtl, bytes));
-                return true;
+                var w = Begin(header, q, DnsResponseCode.NoError, response);
+                length = w.TryWriteA(q.Name, LocalTtl, address) ? End(ref w, edns) : 0;
             }
-            length = WriteNegative(header, q, edns, response, DnsResponseCode.NoError); // NODATA (RFC 2308 §2.2)
+            else length = WriteNegative(header, q, edns, response, DnsResponseCode.NoError); // NODATA (RFC 2308 §2.2)
             return true;
         }
         length = WriteNegative(header, q, edns, response, DnsResponseCode.NXDomain);
         return true;
     }
 
-    private delegate bool RecordWriter(ref DnsMessageWriter w);
-
+    /// <summary>RFC 1035 §4.1.1: QR, the query's opcode and RD copied, RA (we recurse on the
+    /// guest's behalf), AA for our own zone.</summary>
     private static DnsHeader ReplyHeader(in DnsHeader query, DnsResponseCode rcode, bool authoritative) =>
-        // RFC 1035 §4.1.1: QR, the query's opcode and RD copied, RA (we recurse on the guest's behalf), AA for our own zone.
-        new(query.Id, (ushort)(0x8000 | (query.Flags & 0x7800) | (query.Flags & 0x0100) | 0x0080 | (authoritative ? 0x0400 : 0) | (ushort)rcode), 0, 0, 0, 0);
+        DnsHeader.CreateResponse(query, rcode, authoritative, recursionAvailable: true);
 
-    private int WriteAnswer(in DnsHeader header, in DnsQuestion q, bool edns, Span<byte> response, RecordWriter record)
-    {
-        var w = new DnsMessageWriter(response);
-        w.WriteHeader(ReplyHeader(header, DnsResponseCode.NoError, true));
-        if (!w.TryWriteQuestion(q) || !record(ref w)) return 0;
-        if (edns && !w.TryWriteOpt(EdnsPayloadSize)) return 0;
-        return w.Finish();
-    }
-
-    private int WriteNegative(in DnsHeader header, in DnsQuestion q, bool edns, Span<byte> response, DnsResponseCode rcode)
+    private static DnsMessageWriter Begin(in DnsHeader header, in DnsQuestion q, DnsResponseCode rcode, Span<byte> response)
     {
         var w = new DnsMessageWriter(response);
         w.WriteHeader(ReplyHeader(header, rcode, true));
-        string zone = q.Name.TrimEnd('.').EndsWith(_reverseZone, StringComparison.OrdinalIgnoreCase) ? _reverseZone : _domain;
+        w.TryWriteQuestion(q);
+        return w;
+    }
+
+    private static int End(ref DnsMessageWriter w, bool edns) => !edns || w.TryWriteOpt(EdnsPayloadSize) ? w.Finish() : 0;
+
+    private int WriteNegative(in DnsHeader header, in DnsQuestion q, bool edns, Span<byte> response, DnsResponseCode rcode)
+    {
+        var w = Begin(header, q, rcode, response);
+        string zone = q.Name.TrimEnd('.').EndsWith(ReverseZone, StringComparison.OrdinalIgnoreCase) ? ReverseZone : _domain;
         // The SOA in the authority section carries the negative-caching TTL (RFC 2308 §3).
-        if (!w.TryWriteQuestion(q) || !w.TryWriteSoa(zone, LocalTtl, $"gateway.{_domain}", $"hostmaster.{_domain}", 1, 3600, 600, 86400, LocalTtl, DnsSection.Authority)) return 0;
-        if (edns && !w.TryWriteOpt(EdnsPayloadSize)) return 0;
-        return w.Finish();
+        return w.TryWriteSoa(zone, LocalTtl, $"gateway.{_domain}", $"hostmaster.{_domain}", 1, 3600, 600, 86400, LocalTtl, DnsSection.Authority)
+            ? End(ref w, edns) : 0;
     }
 
     private static int WriteError(in DnsHeader header, DnsQuestion? q, DnsResponseCode rcode, Span<byte> response, bool edns = false)
@@ -134,7 +129,6 @@ public sealed class DnsServer
         var w = new DnsMessageWriter(response);
         w.WriteHeader(ReplyHeader(header, rcode, false));
         if (q is { } question && !w.TryWriteQuestion(question)) return 0;
-        if (edns && !w.TryWriteOpt(EdnsPayloadSize)) return 0;
-        return w.Finish();
+        return End(ref w, edns);
     }
 }

@@ -8,7 +8,7 @@ namespace Switchyard.Network.Gateway;
 /// <summary>DNS over TCP on the gateway (RFC 7766): the server side of TCP (RFC 9293), only as
 /// much as a request/response service needs. In-order data only (a segment that is not the next
 /// expected one is answered with a duplicate ACK, so the guest retransmits); our replies are
-/// kept until acknowledged and retransmitted with a doubling timeout; no window scaling, so the
+/// kept until acknowledged and retransmitted every 200 ms, six times at most; no window scaling, so the
 /// guest's window is its raw 16-bit field. Any other TCP port on the gateway gets a RST.</summary>
 internal sealed class DnsTcpResponder
 {
@@ -44,8 +44,13 @@ internal sealed class DnsTcpResponder
         }
         if (seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack))
         {
-            var conn = _connections.GetOrAdd(key, _ => new Connection(this, clientMac, ip.Source, seg.SourcePort, seg));
-            conn.OnSegment(seg);
+            if (!_connections.TryGetValue(key, out var conn))
+            {
+                conn = new Connection(this, clientMac, ip.Source, seg.SourcePort, seg);
+                if (!_connections.TryAdd(key, conn)) return;
+                conn.OnSegment(seg);   // sends the SYN-ACK
+            }
+            else conn.OnSegment(seg);
             return;
         }
         if (_connections.TryGetValue(key, out var existing)) existing.OnSegment(seg);
@@ -119,7 +124,7 @@ internal sealed class DnsTcpResponder
                 if (seg.Has(TcpFlags.Rst)) { Close(); return; }
                 if (seg.Has(TcpFlags.Syn))
                 {
-                    // A retransmitted SYN: our SYN-ACK was lost.
+                    // The first SYN, or a retransmitted one because our SYN-ACK was lost.
                     if (!_established && seg.SequenceNumber + 1 == _rcvNxt) SendSynAck();
                     return;
                 }

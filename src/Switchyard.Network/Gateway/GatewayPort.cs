@@ -4,6 +4,7 @@ using Switchyard.Network.Dhcp;
 using Switchyard.Network.Dns;
 using Switchyard.Network.Switching;
 using Switchyard.Packets;
+using Switchyard.Packets.Dhcp;
 using Switchyard.Packets.Dns;
 
 namespace Switchyard.Network.Gateway;
@@ -128,7 +129,7 @@ public sealed class GatewayPort : SwitchPort
         if (len == 0) return;
         // RFC 2131 §4.1: without a relay, reply to the client's hardware address; to the IP
         // broadcast address when it asked for it (it cannot receive unicast before configuring).
-        var yiaddr = Ipv4Address.Read(reply.Slice(EthernetFrameWriter.UdpPayloadOffset + 16, 4));
+        var yiaddr = Ipv4Address.Read(reply[(EthernetFrameWriter.UdpPayloadOffset + DhcpLayout.YiaddrOffset)..]);
         var dst = broadcast || yiaddr.IsAny ? Ipv4Address.Broadcast : yiaddr;
         var dstMac = broadcast ? MacAddress.Broadcast : eth.Source;
         int n = EthernetFrameWriter.FinishUdp(reply, dstMac, Mac, Address, dst, DhcpServer.ServerPort, DhcpServer.ClientPort, len);

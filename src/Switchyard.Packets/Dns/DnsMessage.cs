@@ -121,16 +121,28 @@ public static class DnsMessage
 
     /// <summary>The UDP payload size the sender of <paramref name="query"/> can receive: the CLASS of its
     /// OPT record (RFC 6891 §6.2.3), or 512 without one. Values below 512 mean 512 (RFC 6891 §6.2.5).</summary>
-    public static int ClientUdpPayloadSize(ReadOnlySpan<byte> query)
+    public static int ClientUdpPayloadSize(ReadOnlySpan<byte> query) =>
+        TryGetOpt(query, out ushort size, out _) ? Math.Max((int)size, DefaultUdpPayloadSize) : DefaultUdpPayloadSize;
+
+    /// <summary>Finds the OPT pseudo-record in the additional section (RFC 6891 §6.1.2): its
+    /// CLASS is the sender's UDP payload size and bit 15 of its TTL's low half is DO (RFC 3225 §3).</summary>
+    public static bool TryGetOpt(ReadOnlySpan<byte> message, out ushort udpPayloadSize, out bool dnssecOk)
     {
-        if (!DnsWire.TrySkipToRecords(query, out var header, out int pos)) return DefaultUdpPayloadSize;
+        udpPayloadSize = 0;
+        dnssecOk = false;
+        if (!DnsWire.TrySkipToRecords(message, out var header, out int pos)) return false;
         int records = header.AnswerCount + header.AuthorityCount + header.AdditionalCount;
         int additionalFrom = header.AnswerCount + header.AuthorityCount;
         for (int i = 0; i < records; i++)
         {
-            if (!DnsWire.TryReadRecordHeader(query, ref pos, out var type, out ushort cls, out _, out _, out _)) break;
-            if (i >= additionalFrom && type == DnsType.OPT) return Math.Max((int)cls, DefaultUdpPayloadSize);
+            if (!DnsWire.TryReadRecordHeader(message, ref pos, out var type, out ushort cls, out int ttlOffset, out _, out _)) return false;
+            if (i >= additionalFrom && type == DnsType.OPT)
+            {
+                udpPayloadSize = cls;
+                dnssecOk = (BinaryPrimitives.ReadUInt32BigEndian(message[ttlOffset..]) & 0x8000) != 0;
+                return true;
+            }
         }
-        return DefaultUdpPayloadSize;
+        return false;
     }
 }

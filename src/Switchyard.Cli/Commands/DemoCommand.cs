@@ -1,0 +1,135 @@
+using System.CommandLine;
+using System.Diagnostics;
+using Switchyard.Client;
+using Switchyard.Daemon;
+
+namespace Switchyard.Cli.Commands;
+
+/// <summary><c>yard demo</c>: a daemon on embedded defaults in a temporary state directory, a
+/// network, two namespace guests that get DHCP leases and reach each other by name. Linux,
+/// root, iproute2, busybox (udhcpc) and iputils ping. Everything it makes is removed at the end.</summary>
+internal static class DemoCommand
+{
+    public static Command Build()
+    {
+        var keep = new Option<bool>("--keep") { Description = "Leave the daemon and guests running until Ctrl+C" };
+        var cmd = new Command("demo", "Show Switchyard working: a network, two guests, DHCP leases, DNS names, ping") { keep };
+        cmd.SetAction((parse, ct) => RunAsync(parse.GetValue(keep), ct));
+        return cmd;
+    }
+
+    private static async Task<int> RunAsync(bool keep, CancellationToken ct)
+    {
+        if (!OperatingSystem.IsLinux()) return Output.Error("the demo uses Linux network namespaces; on macOS attach a VM over a socket instead");
+        if (Environment.UserName != "root") return Output.Error("the demo creates network namespaces and needs root (sudo ./yard demo)");
+        foreach (var tool in (string[])["ip", "busybox", "ping"])
+            if (Which(tool) is null) return Output.Error($"the demo needs '{tool}': apt-get install iproute2 busybox iputils-ping");
+
+        string id = Convert.ToHexString(BitConverter.GetBytes(Random.Shared.Next()))[..6].ToLowerInvariant();
+        string dir = Directory.CreateTempSubdirectory("yard-demo-").FullName;
+        string socket = Path.Combine(dir, "yard.sock");
+        string[] guests = ["alpha", "beta"];
+        var namespaces = guests.Select(g => $"yard-demo-{id}-{g}").ToArray();
+        Step($"Starting a daemon (state in {dir})");
+        var app = DaemonHost.Build(new DaemonOptions { StateDirectory = dir, SocketPath = socket });
+        await app.StartAsync(ct);
+        using var client = new SwitchyardClient(socket);
+        try
+        {
+            // No upstream resolver: the demo's guests only look up each other, and nothing leaves this machine.
+            var net = await client.CreateNetworkAsync(new NetworkCreateRequest { Name = "demo", DnsUpstreams = ["none"] }, ct);
+            Step($"Created network '{net.Name}': {net.Subnet}, gateway {net.Gateway}, domain {net.Domain}");
+            string script = Path.Combine(dir, "udhcpc.script");
+            File.WriteAllText(script, UdhcpcScript);
+            File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+
+            for (int i = 0; i < guests.Length; i++)
+            {
+                Run("ip", "netns", "add", namespaces[i]);
+                var ep = await client.AttachEndpointAsync("demo", new EndpointAttachRequest
+                {
+                    Name = guests[i],
+                    Transport = new TransportSpec { Kind = "tap", Netns = namespaces[i] },
+                }, ct);
+                Step($"Attached '{ep.Name}' in namespace {namespaces[i]} as eth0 ({ep.Mac})");
+            }
+            foreach (var ns in namespaces)
+            {
+                Step($"[{ns}] busybox udhcpc -i eth0");
+                Run("ip", "netns", "exec", ns, "env", $"YARD_NETNS={ns}", "busybox", "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "5", "-T", "1", "-s", script);
+            }
+            Step("Leases:");
+            Output.Table(["ENDPOINT", "IPV4", "MAC", "STATE", "EXPIRES"],
+                (await client.ListLeasesAsync("demo", ct)).Select(l => (IReadOnlyList<string>)[l.Endpoint, l.Ipv4, l.Mac, l.State, l.Expires?.ToLocalTime().ToString("T") ?? "-"]));
+            Step($"[{namespaces[0]}] ping -c 3 beta   (resolved by the gateway's DNS through search domain {net.Domain})");
+            Run("ip", "netns", "exec", namespaces[0], "ping", "-c", "3", "-i", "0.2", "beta");
+            Step($"[{namespaces[1]}] ping -c 3 alpha.{net.Domain}");
+            Run("ip", "netns", "exec", namespaces[1], "ping", "-c", "3", "-i", "0.2", $"alpha.{net.Domain}");
+            Step($"[{namespaces[1]}] ping -c 1 gateway");
+            Run("ip", "netns", "exec", namespaces[1], "ping", "-c", "1", "gateway");
+            if (keep)
+            {
+                Step($"Running; try: YARD_SOCKET={socket} ./yard endpoint ls   (Ctrl+C ends the demo)");
+                try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
+            }
+            Step("Demo finished: cleaning up");
+            return 0;
+        }
+        catch (Exception e) when (e is SwitchyardApiException or DemoStepException)
+        {
+            return Output.Error($"demo failed: {e.Message}");
+        }
+        finally
+        {
+            foreach (var g in guests)
+                try { await client.DetachEndpointAsync("demo", g, CancellationToken.None); } catch (SwitchyardApiException) { }
+            foreach (var ns in namespaces)
+            {
+                Run("ip", ["netns", "del", ns], check: false, quiet: true);
+                try { Directory.Delete(Path.Combine("/etc/netns", ns), recursive: true); } catch (IOException) { }
+            }
+            await app.StopAsync(CancellationToken.None);
+            await app.DisposeAsync();
+            Directory.Delete(dir, recursive: true);
+        }
+    }
+
+    /// <summary>What busybox udhcpc runs for each event (its environment: $interface, $ip,
+    /// $subnet, $router, $dns, $domain, $search, $mtu): configure the link and the namespace's
+    /// resolv.conf, which `ip netns exec` bind-mounts from /etc/netns/NS.</summary>
+    private const string UdhcpcScript = """
+        #!/bin/sh
+        case "$1" in
+          deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
+          bound|renew)
+            ip -4 addr flush dev "$interface"
+            ip addr add "$ip/$subnet" dev "$interface"
+            [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
+            [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+            mkdir -p "/etc/netns/$YARD_NETNS"
+            { for s in $dns; do echo "nameserver $s"; done; echo "search ${search:-$domain}"; } > "/etc/netns/$YARD_NETNS/resolv.conf"
+            echo "udhcpc: lease $ip/$subnet router $router dns $dns search ${search:-$domain}"
+            ;;
+        esac
+        exit 0
+        """;
+
+    private static void Step(string text) => Console.WriteLine($"==> {text}");
+
+    private sealed class DemoStepException(string message) : Exception(message);
+
+    private static void Run(string file, params string[] args) => Run(file, args, check: true, quiet: false);
+
+    private static void Run(string file, string[] args, bool check, bool quiet)
+    {
+        var psi = new ProcessStartInfo(file) { RedirectStandardError = quiet, RedirectStandardOutput = quiet };
+        foreach (var a in args) psi.ArgumentList.Add(a);
+        using var p = Process.Start(psi)!;
+        if (!p.WaitForExit(TimeSpan.FromSeconds(30))) { p.Kill(true); throw new DemoStepException($"'{file} {string.Join(' ', args)}' timed out"); }
+        if (check && p.ExitCode != 0) throw new DemoStepException($"'{file} {string.Join(' ', args)}' exited with {p.ExitCode}");
+    }
+
+    private static string? Which(string tool) =>
+        (Environment.GetEnvironmentVariable("PATH") ?? "/usr/sbin:/usr/bin:/sbin:/bin").Split(':')
+            .Select(d => Path.Combine(d, tool)).FirstOrDefault(File.Exists);
+}

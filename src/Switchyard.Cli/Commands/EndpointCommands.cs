@@ -1,0 +1,112 @@
+using System.CommandLine;
+using Switchyard.Client;
+
+namespace Switchyard.Cli.Commands;
+
+internal static class EndpointCommands
+{
+    public static Command Build()
+    {
+        var cmd = new Command("endpoint", "Attach guests to networks, list, inspect and detach them");
+        cmd.Subcommands.Add(Attach());
+        cmd.Subcommands.Add(List());
+        cmd.Subcommands.Add(Inspect());
+        cmd.Subcommands.Add(Detach());
+        return cmd;
+    }
+
+    private static Command Attach()
+    {
+        var network = new Argument<string>("NETWORK");
+        var name = new Argument<string>("NAME") { Description = "The endpoint's name: its DNS host name on the network" };
+        var netns = new Option<string?>("--netns") { Description = "Create a TAP device in this network namespace (/run/netns/NS)" };
+        var netnsPath = new Option<string?>("--netns-path") { Description = "Create a TAP device in the namespace at this path (e.g. /proc/PID/ns/net)" };
+        var tap = new Option<string?>("--tap") { Description = "Attach this TAP device in the daemon's own namespace" };
+        var ifname = new Option<string?>("--ifname") { Description = "Interface name inside the namespace (default eth0)" };
+        var mac = new Option<string?>("--mac") { Description = "The guest's MAC (default: kept from an earlier attach, else random)" };
+        var ip = new Option<string?>("--ip") { Description = "Pin the guest's IPv4 address (default: kept from an earlier attach, else the first free)" };
+        var configure = new Option<bool>("--configure") { Description = "Also set address, default route and resolv.conf in the namespace (no DHCP needed)" };
+        var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
+        var format = Output.FormatOption();
+        var cmd = new Command("attach", "Attach a guest to a network") { network, name, netns, netnsPath, tap, ifname, mac, ip, configure, labels, format };
+        cmd.Validators.Add(r =>
+        {
+            int given = (r.GetValue(netns) is null ? 0 : 1) + (r.GetValue(netnsPath) is null ? 0 : 1) + (r.GetValue(tap) is null ? 0 : 1);
+            if (given != 1) r.AddError("give exactly one of --netns NS, --netns-path PATH or --tap IFNAME");
+            if (r.GetValue(tap) is not null && r.GetValue(ifname) is not null) r.AddError("--ifname applies to --netns/--netns-path; --tap already names the device");
+        });
+        cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
+        {
+            var info = await client.AttachEndpointAsync(parse.GetValue(network)!, new EndpointAttachRequest
+            {
+                Name = parse.GetValue(name)!,
+                Mac = parse.GetValue(mac),
+                Ip = parse.GetValue(ip),
+                Labels = Output.ParseLabels(parse.GetValue(labels)),
+                Transport = new TransportSpec
+                {
+                    Kind = "tap",
+                    Netns = parse.GetValue(netns),
+                    NetnsPath = parse.GetValue(netnsPath),
+                    Ifname = parse.GetValue(tap) ?? parse.GetValue(ifname),
+                    Configure = parse.GetValue(configure),
+                },
+            }, ct);
+            if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.EndpointInfo);
+            else Console.WriteLine($"{info.Network}/{info.Name}: {info.Ipv4} {info.Mac} ({info.Fqdn})");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command List()
+    {
+        var network = new Argument<string?>("NETWORK") { Arity = ArgumentArity.ZeroOrOne, Description = "Only this network's endpoints" };
+        var format = Output.FormatOption();
+        var cmd = new Command("ls", "List endpoints") { network, format };
+        cmd.Aliases.Add("list");
+        cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
+        {
+            var list = await client.ListEndpointsAsync(parse.GetValue(network), ct);
+            if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListEndpointInfo); return 0; }
+            Output.Table(["NETWORK", "NAME", "IPV4", "MAC", "TRANSPORT", "STATE", "LEASE"],
+                list.Select(e => (IReadOnlyList<string>)[e.Network, e.Name, e.Ipv4, e.Mac, Describe(e.Transport), e.State, e.Lease?.State ?? "-"]));
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static string Describe(TransportSpec t) => t.Kind switch
+    {
+        "tap" when t.Netns is not null => $"tap netns:{t.Netns}/{t.Ifname}",
+        "tap" when t.NetnsPath is not null => $"tap {t.NetnsPath}/{t.Ifname}",
+        "tap" => $"tap {t.Ifname}",
+        _ => t.Kind,
+    };
+
+    private static Command Inspect()
+    {
+        var network = new Argument<string>("NETWORK");
+        var name = new Argument<string>("NAME");
+        var cmd = new Command("inspect", "Show an endpoint as JSON: MAC, addresses, transport, lease, counters") { network, name };
+        cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
+        {
+            Output.Json(await client.GetEndpointAsync(parse.GetValue(network)!, parse.GetValue(name)!, ct), SwitchyardJsonContext.Default.EndpointInfo);
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Detach()
+    {
+        var network = new Argument<string>("NETWORK");
+        var name = new Argument<string>("NAME");
+        var cmd = new Command("detach", "Detach an endpoint (its address stays reserved for its name)") { network, name };
+        cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
+        {
+            await client.DetachEndpointAsync(parse.GetValue(network)!, parse.GetValue(name)!, ct);
+            return 0;
+        }));
+        return cmd;
+    }
+}

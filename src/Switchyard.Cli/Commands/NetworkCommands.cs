@@ -1,0 +1,105 @@
+using System.CommandLine;
+using Switchyard.Client;
+
+namespace Switchyard.Cli.Commands;
+
+internal static class NetworkCommands
+{
+    public static Command Build()
+    {
+        var cmd = new Command("network", "Create, list, inspect and remove networks");
+        cmd.Subcommands.Add(Create());
+        cmd.Subcommands.Add(List());
+        cmd.Subcommands.Add(Inspect());
+        cmd.Subcommands.Add(Leases());
+        cmd.Subcommands.Add(Remove());
+        return cmd;
+    }
+
+    private static Command Create()
+    {
+        var name = new Argument<string>("NAME") { Description = "The network's name (also its default DNS domain NAME.internal)" };
+        var mode = new Option<string?>("--mode") { Description = "nat (default), host, internal, bridged or bridged:IFACE" };
+        var subnet = new Option<string?>("--subnet") { Description = "IPv4 CIDR, e.g. 10.10.0.0/24 (default: the first free 192.168.N.0/24)" };
+        var mtu = new Option<int?>("--mtu") { Description = "MTU of the guests' links, 576-65520 (default 1500)" };
+        var domain = new Option<string?>("--domain") { Description = "DNS domain of the guests (default NAME.internal)" };
+        var dns = new Option<string[]>("--dns-upstream") { Description = "Upstream resolver IP[:PORT], repeatable; 'none' for no forwarding (default: the host's /etc/resolv.conf)" };
+        var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
+        var format = Output.FormatOption();
+        var cmd = new Command("create", "Create a network") { name, mode, subnet, mtu, domain, dns, labels, format };
+        cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
+        {
+            var info = await client.CreateNetworkAsync(new NetworkCreateRequest
+            {
+                Name = parse.GetValue(name)!,
+                Mode = parse.GetValue(mode),
+                Subnet = parse.GetValue(subnet),
+                Mtu = parse.GetValue(mtu),
+                Domain = parse.GetValue(domain),
+                DnsUpstreams = parse.GetValue(dns),
+                Labels = Output.ParseLabels(parse.GetValue(labels)),
+            }, ct);
+            if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
+            else Console.WriteLine($"{info.Name}: {info.Subnet} gateway {info.Gateway}, mode {info.Mode}, domain {info.Domain}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command List()
+    {
+        var format = Output.FormatOption();
+        var cmd = new Command("ls", "List networks") { format };
+        cmd.Aliases.Add("list");
+        cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
+        {
+            var list = await client.ListNetworksAsync(ct);
+            if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListNetworkInfo); return 0; }
+            Output.Table(["NAME", "MODE", "SUBNET", "GATEWAY", "MTU", "DOMAIN", "ENDPOINTS"],
+                list.Select(n => (IReadOnlyList<string>)[n.Name, n.Mode, n.Subnet, n.Gateway, n.Mtu.ToString(), n.Domain, n.Endpoints.ToString()]));
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Inspect()
+    {
+        var name = new Argument<string>("NAME");
+        var cmd = new Command("inspect", "Show a network as JSON") { name };
+        cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
+        {
+            Output.Json(await client.GetNetworkAsync(parse.GetValue(name)!, ct), SwitchyardJsonContext.Default.NetworkInfo);
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Leases()
+    {
+        var name = new Argument<string>("NAME");
+        var format = Output.FormatOption();
+        var cmd = new Command("leases", "List a network's address reservations and DHCP leases") { name, format };
+        cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
+        {
+            var list = await client.ListLeasesAsync(parse.GetValue(name)!, ct);
+            if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListLeaseInfo); return 0; }
+            Output.Table(["ENDPOINT", "IPV4", "MAC", "STATE", "EXPIRES", "ATTACHED"],
+                list.Select(l => (IReadOnlyList<string>)[l.Endpoint, l.Ipv4, l.Mac, l.State, l.Expires?.ToLocalTime().ToString("u") ?? "-", l.Attached ? "yes" : "no"]));
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Remove()
+    {
+        var name = new Argument<string>("NAME");
+        var cmd = new Command("rm", "Remove a network (its endpoints must be detached first)") { name };
+        cmd.Aliases.Add("remove");
+        cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
+        {
+            await client.DeleteNetworkAsync(parse.GetValue(name)!, ct);
+            return 0;
+        }));
+        return cmd;
+    }
+}
