@@ -40,8 +40,12 @@ public readonly record struct Ipv4Address(uint Value) : IComparable<Ipv4Address>
     {
         address = default;
         if (text is null || !IPAddress.TryParse(text, out var ip) || ip.AddressFamily != AddressFamily.InterNetwork) return false;
-        // IPAddress.TryParse accepts "1" or "1.2" (inet_aton forms); users mean dotted quads.
-        if (text.Split('.').Length != 4) return false;
+        // IPAddress.TryParse accepts inet_aton forms: "1" or "1.2", and octal or hex parts, so
+        // "010.0.0.1" would mean 8.0.0.1. Users mean dotted-decimal quads.
+        var parts = text.Split('.');
+        if (parts.Length != 4) return false;
+        foreach (var part in parts)
+            if (part.Length is 0 or > 3 || !part.All(char.IsAsciiDigit) || (part.Length > 1 && part[0] == '0')) return false;
         address = FromIPAddress(ip);
         return true;
     }

@@ -42,7 +42,7 @@ public readonly record struct MacAddress(ulong Value) : ISpanFormattable
         ulong v = 0;
         for (int i = 0; i < 6; i++)
         {
-            if (i > 0 && text[i * 3 - 1] is not (':' or '-')) return false;
+            if (i > 0 && (text[i * 3 - 1] is not (':' or '-') || text[i * 3 - 1] != text[2])) return false;   // one separator throughout
             if (!byte.TryParse(text.AsSpan(i * 3, 2), NumberStyles.AllowHexSpecifier, CultureInfo.InvariantCulture, out byte part)) return false;
             v = (v << 8) | part;
         }
