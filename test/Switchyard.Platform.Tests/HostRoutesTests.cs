@@ -1,6 +1,6 @@
 using System.Net;
 using System.Runtime.Versioning;
-using Switchyard.Platform.Tests.Infrastructure;
+using Switchyard.Testing;
 
 namespace Switchyard.Platform.Tests;
 

@@ -1,5 +1,5 @@
 using System.Runtime.Versioning;
-using Switchyard.Platform.Tests.Infrastructure;
+using Switchyard.Testing;
 
 namespace Switchyard.Platform.Tests;
 

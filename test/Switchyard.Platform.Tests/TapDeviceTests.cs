@@ -3,7 +3,7 @@ using System.Diagnostics;
 using System.Runtime.Versioning;
 using System.Security.Cryptography;
 using System.Text.Json;
-using Switchyard.Platform.Tests.Infrastructure;
+using Switchyard.Testing;
 
 namespace Switchyard.Platform.Tests;
 

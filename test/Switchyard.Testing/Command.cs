@@ -1,7 +1,7 @@
 using System.Diagnostics;
 using System.Text.Json;
 
-namespace Switchyard.Platform.Tests.Infrastructure;
+namespace Switchyard.Testing;
 
 /// <summary>Runs helper programs (ip, ping) as child processes with a timeout; never leaves them running.</summary>
 public static class Command

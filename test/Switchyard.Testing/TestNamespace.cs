@@ -1,7 +1,7 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 
-namespace Switchyard.Platform.Tests.Infrastructure;
+namespace Switchyard.Testing;
 
 /// <summary>
 /// A throwaway named network namespace (`ip netns add sy-test-XXXXXXXX`), deleted on Dispose together with its

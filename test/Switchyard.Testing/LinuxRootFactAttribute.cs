@@ -1,4 +1,4 @@
-namespace Switchyard.Platform.Tests.Infrastructure;
+namespace Switchyard.Testing;
 
 /// <summary>
 /// A [Fact] that needs Linux, root and /dev/net/tun (real namespaces, real kernel). Skipped when those are missing,
