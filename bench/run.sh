@@ -63,7 +63,7 @@ daemon_pid=$!
 for _ in $(seq 100); do [ -S "$tmp/yard.sock" ] && break; sleep 0.1; done
 
 printf '%-28s %10s %10s %8s\n' "guest-to-guest TCP" "veth Gb/s" "yard Gb/s" "ratio"
-for mtu in 1500 65520; do
+for mtu in ${MTUS:-1500 65520}; do
   v=$(veth_pair "$mtu"); s=$(switchyard_pair "$mtu")
   printf '%-28s %10s %10s %8s\n' "iperf3, MTU $mtu" "$v" "$s" "$(awk -v a="$s" -v b="$v" 'BEGIN{ if (b>0) printf "%.2fx", a/b; else print "-" }')"
 done

@@ -18,5 +18,10 @@ public sealed class EndpointPort : SwitchPort
     public MacAddress Mac { get; }
     public Ipv4Address Ipv4 => Guard!.Ipv4;
 
-    public override bool Transmit(ReadOnlySpan<byte> frame) => Transport.TrySend(frame);
+    public override bool Transmit(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
+    {
+        if (offload.IsPlain || Transport.SupportsOffload) return Transport.TrySend(frame, offload);
+        var transport = Transport;
+        return SoftwareOffload.Deliver(frame, offload, f => transport.TrySend(f, VirtioNetHeader.None));
+    }
 }

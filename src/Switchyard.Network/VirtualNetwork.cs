@@ -61,7 +61,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
             throw new InvalidOperationException($"endpoint '{endpoint.Name}' is already attached to network '{Name}'");
         _byMac[endpoint.Mac] = port;
         Switch.AddPort(port);
-        transport.Start(frame => Switch.Forward(port, frame));
+        transport.Start((frame, in offload) => Switch.Forward(port, frame, offload));
         return port;
     }
 

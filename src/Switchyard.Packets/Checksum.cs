@@ -50,4 +50,14 @@ public static class Checksum
         BinaryPrimitives.WriteUInt16BigEndian(ph[10..], (ushort)length);
         return Add(0, ph);
     }
+
+    /// <summary>The IPv6 pseudo-header sum for upper-layer checksums (RFC 8200 §8.1).</summary>
+    public static ulong PseudoHeaderV6(ReadOnlySpan<byte> source, ReadOnlySpan<byte> destination, byte nextHeader, int length)
+    {
+        Span<byte> tail = stackalloc byte[8];
+        BinaryPrimitives.WriteUInt32BigEndian(tail, (uint)length);
+        tail[4] = tail[5] = tail[6] = 0;
+        tail[7] = nextHeader;
+        return Add(Add(Add(0, source[..16]), destination[..16]), tail);
+    }
 }

@@ -24,13 +24,17 @@ public sealed class TapDevice : IDisposable
     private readonly SafeFileDescriptorHandle _tap;
     private readonly SafeFileDescriptorHandle _wake;
 
-    private TapDevice(SafeFileDescriptorHandle tap, SafeFileDescriptorHandle wake, string name, bool reattached)
+    private TapDevice(SafeFileDescriptorHandle tap, SafeFileDescriptorHandle wake, string name, bool reattached, bool vnetHeader)
     {
         _tap = tap;
         _wake = wake;
         Name = name;
         Reattached = reattached;
+        VnetHeader = vnetHeader;
     }
+
+    /// <summary>Every frame read or written is preceded by a <see cref="VnetHeaderLength"/>-byte virtio_net_hdr.</summary>
+    public bool VnetHeader { get; }
 
     /// <summary>The interface name as the kernel reports it after TUNSETIFF.</summary>
     public string Name { get; }
@@ -129,6 +133,44 @@ public sealed class TapDevice : IDisposable
                         return false;
                     default:
                         throw new PlatformException($"write on TAP {Name}", errno);
+                }
+            }
+        }
+    }
+
+    /// <summary>The size of struct virtio_net_hdr (without num_buffers), in front of every frame when
+    /// <see cref="TapOptions.VnetHeader"/> is set.</summary>
+    public const int VnetHeaderLength = 10;
+
+    /// <summary>
+    /// Writes one frame behind a virtio_net_hdr in a single writev(2), so neither is copied. Same results as
+    /// <see cref="Write(ReadOnlySpan{byte})"/>.
+    /// </summary>
+    public unsafe bool Write(ReadOnlySpan<byte> vnetHeader, ReadOnlySpan<byte> frame)
+    {
+        fixed (byte* h = vnetHeader)
+        fixed (byte* p = frame)
+        {
+            var iov = stackalloc Interop.IoVec[2];
+            iov[0] = new Interop.IoVec { Base = h, Length = (nuint)vnetHeader.Length };
+            iov[1] = new Interop.IoVec { Base = p, Length = (nuint)frame.Length };
+            while (true)
+            {
+                if (Interop.Libc.WriteV(_tap, iov, 2) >= 0)
+                {
+                    return true;
+                }
+
+                var errno = Marshal.GetLastPInvokeError();
+                switch (errno)
+                {
+                    case Interop.Errno.EINTR:
+                        continue;
+                    case Interop.Errno.EAGAIN:
+                    case Interop.Errno.ENOBUFS:
+                        return false;
+                    default:
+                        throw new PlatformException($"writev on TAP {Name}", errno);
                 }
             }
         }
@@ -349,7 +391,7 @@ public sealed class TapDevice : IDisposable
             unsafe
             {
                 var req = IfReq.ForName(options.IfName);
-                req.Flags = IFF_TAP | IFF_NO_PI;
+                req.Flags = (short)(IFF_TAP | IFF_NO_PI | (options.VnetHeader ? IFF_VNET_HDR : 0));
                 if (Ioctl(tap, TUNSETIFF, &req) < 0)
                 {
                     var errno = Marshal.GetLastPInvokeError();
@@ -362,6 +404,22 @@ public sealed class TapDevice : IDisposable
                     throw new PlatformException($"ioctl(TUNSETIFF, {options.IfName}) on {TunPath} in {where}{hint}", errno);
                 }
                 name = req.GetName();
+            }
+
+            if (options.VnetHeader)
+            {
+                int size = VnetHeaderLength;
+                unsafe
+                {
+                    if (Ioctl(tap, TUNSETVNETHDRSZ, &size) < 0)
+                    {
+                        throw PlatformException.FromLastError($"ioctl(TUNSETVNETHDRSZ) on TAP {name} in {where}");
+                    }
+                }
+                if (Ioctl(tap, TUNSETOFFLOAD, (nint)(TUN_F_CSUM | TUN_F_TSO4 | TUN_F_TSO6)) < 0)
+                {
+                    throw PlatformException.FromLastError($"ioctl(TUNSETOFFLOAD) on TAP {name} in {where}");
+                }
             }
 
             if (options.Persistent && Ioctl(tap, TUNSETPERSIST, 1) < 0)
@@ -378,7 +436,7 @@ public sealed class TapDevice : IDisposable
                 throw PlatformException.FromLastError("eventfd");
             }
 
-            return new TapDevice(tap, wake, name, existed);
+            return new TapDevice(tap, wake, name, existed, options.VnetHeader);
         }
         catch
         {

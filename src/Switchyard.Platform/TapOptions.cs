@@ -7,7 +7,10 @@ namespace Switchyard.Platform;
 /// <param name="Mtu">68..65521 (the kernel's TAP maximum is 65535 minus the 14-byte Ethernet header).</param>
 /// <param name="Persistent">Set TUNSETPERSIST so the device outlives the fd (and the daemon).</param>
 /// <param name="Configure">Optional IPv4 address, prefix and default gateway to assign inside the namespace.</param>
-public sealed record TapOptions(string IfName, string? NetnsPath, byte[] Mac, int Mtu, bool Persistent = false, Ipv4Config? Configure = null);
+/// <param name="VnetHeader">IFF_VNET_HDR with checksum and TCP segmentation offload: the guest kernel hands over
+/// frames of up to 64 KiB with partial checksums (and takes them), each behind a 10-byte virtio_net_hdr.</param>
+public sealed record TapOptions(string IfName, string? NetnsPath, byte[] Mac, int Mtu, bool Persistent = false, Ipv4Config? Configure = null,
+    bool VnetHeader = false);
 
 /// <summary>IPv4 configuration for the guest side. Addresses are 4 bytes in network order (10.0.2.15 = {10,0,2,15}).</summary>
 public sealed record Ipv4Config(byte[] Address, int PrefixLength, byte[]? Gateway);

@@ -16,6 +16,9 @@ public sealed class EthernetSwitch
 
     /// <summary>The longest frame a port may send: the MTU plus Ethernet and one VLAN tag.</summary>
     public int MaxFrameLength { get; }
+
+    /// <summary>A TCP segmentation job may carry up to 64 KiB of IP whatever the MTU.</summary>
+    public const int MaxGsoFrameLength = 65535 + EthernetFrame.HeaderLength + EthernetFrame.VlanTagLength;
     public IReadOnlyList<SwitchPort> Ports => Volatile.Read(ref _ports);
 
     public void AddPort(SwitchPort port)
@@ -31,11 +34,15 @@ public sealed class EthernetSwitch
     }
 
     /// <summary>Takes a frame that <paramref name="ingress"/> sent into the switch.</summary>
-    public void Forward(SwitchPort ingress, ReadOnlySpan<byte> frame)
+    public void Forward(SwitchPort ingress, ReadOnlySpan<byte> frame) => Forward(ingress, frame, VirtioNetHeader.None);
+
+    /// <summary>Takes a frame with offload metadata; egress ports that cannot take offloads get
+    /// plain frames (<see cref="SoftwareOffload"/>).</summary>
+    public void Forward(SwitchPort ingress, ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
         ingress.Counters.CountIn(frame.Length);
         if (!EthernetFrame.TryParse(frame, out var eth)) { ingress.Counters.CountDrop(DropReason.Malformed); return; }
-        if (frame.Length > MaxFrameLength) { ingress.Counters.CountDrop(DropReason.Oversize); return; }
+        if (frame.Length > (offload.IsGso ? MaxGsoFrameLength : MaxFrameLength)) { ingress.Counters.CountDrop(DropReason.Oversize); return; }
         if (ingress.Guard is { } guard && !guard.Allows(eth, out var reason)) { ingress.Counters.CountDrop(reason); return; }
 
         if (!eth.Source.IsMulticast && (!_macTable.TryGetValue(eth.Source, out var known) || known != ingress))
@@ -43,16 +50,16 @@ public sealed class EthernetSwitch
 
         if (!eth.Destination.IsMulticast && _macTable.TryGetValue(eth.Destination, out var egress))
         {
-            if (egress != ingress) Deliver(egress, frame);
+            if (egress != ingress) Deliver(egress, frame, offload);
             return;
         }
         foreach (var port in Volatile.Read(ref _ports))
-            if (port != ingress) Deliver(port, frame);
+            if (port != ingress) Deliver(port, frame, offload);
     }
 
-    private static void Deliver(SwitchPort egress, ReadOnlySpan<byte> frame)
+    private static void Deliver(SwitchPort egress, ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
-        if (egress.Transmit(frame)) egress.Counters.CountOut(frame.Length);
+        if (egress.Transmit(frame, offload)) egress.Counters.CountOut(frame.Length);
         else egress.Counters.CountDrop(DropReason.TransmitFailed);
     }
 }

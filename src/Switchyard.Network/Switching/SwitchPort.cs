@@ -1,3 +1,5 @@
+using Switchyard.Packets;
+
 namespace Switchyard.Network.Switching;
 
 /// <summary>One port of an <see cref="EthernetSwitch"/>: a guest's NIC or the gateway.</summary>
@@ -21,5 +23,5 @@ public abstract class SwitchPort
 
     /// <summary>Delivers a frame out of the switch through this port. Called from any port's
     /// thread; must not block. Returns false when the frame was dropped.</summary>
-    public abstract bool Transmit(ReadOnlySpan<byte> frame);
+    public abstract bool Transmit(ReadOnlySpan<byte> frame, in VirtioNetHeader offload);
 }

@@ -1,3 +1,5 @@
+using Switchyard.Packets;
+
 namespace Switchyard.Network.Transports;
 
 /// <summary>How frames reach one guest: a TAP device, a unix socket, a handed-over fd. A transport
@@ -8,11 +10,17 @@ public interface IFrameTransport : IDisposable
     /// <summary>"tap", "stream", "dgram", "fd".</summary>
     string Kind { get; }
 
+    /// <summary>Whether <see cref="TrySend"/> takes offloaded frames (partial checksums, TCP
+    /// segmentation jobs); when false the switch hands it plain frames only.</summary>
+    bool SupportsOffload { get; }
+
     /// <summary>Starts receiving. <paramref name="onFrame"/> runs on the transport's own thread,
     /// one frame at a time; the span is valid only during the call.</summary>
     void Start(FrameHandler onFrame);
 
-    bool TrySend(ReadOnlySpan<byte> frame);
+    bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload);
 }
 
-public delegate void FrameHandler(ReadOnlySpan<byte> frame);
+/// <summary>One frame from a guest, with the offload metadata its transport read alongside
+/// (<see cref="VirtioNetHeader.None"/> for plain frames).</summary>
+public delegate void FrameHandler(ReadOnlySpan<byte> frame, in VirtioNetHeader offload);

@@ -1,5 +1,6 @@
 using System.Runtime.Versioning;
 using Microsoft.Extensions.Logging;
+using Switchyard.Packets;
 using Switchyard.Platform;
 
 namespace Switchyard.Network.Transports;
@@ -25,6 +26,7 @@ public sealed class TapTransport : IFrameTransport
     }
 
     public string Kind => "tap";
+    public bool SupportsOffload => _device.VnetHeader;
     public TapDevice Device => _device;
 
     public void Start(FrameHandler onFrame)
@@ -36,13 +38,22 @@ public sealed class TapTransport : IFrameTransport
     private void ReceiveLoop(FrameHandler onFrame)
     {
         // One buffer for the port's lifetime: the frame is handled in place before the next read.
-        var buffer = new byte[_bufferLength];
+        bool vnet = _device.VnetHeader;
+        // With offloads the guest hands over TCP jobs of up to 64 KiB whatever the MTU; a shorter
+        // buffer would make read() truncate them.
+        var buffer = new byte[vnet ? TapDevice.VnetHeaderLength + Switching.EthernetSwitch.MaxGsoFrameLength : _bufferLength];
         try
         {
             while (!_stopping)
             {
                 int n = _device.Read(buffer);
-                if (n > 0) { onFrame(buffer.AsSpan(0, n)); continue; }
+                if (n > 0)
+                {
+                    if (!vnet) onFrame(buffer.AsSpan(0, n), VirtioNetHeader.None);
+                    else if (n > TapDevice.VnetHeaderLength)
+                        onFrame(buffer.AsSpan(TapDevice.VnetHeaderLength, n - TapDevice.VnetHeaderLength), VirtioNetHeader.Read(buffer));
+                    continue;
+                }
                 if (n < 0) { TransportLog.DeviceGone(_logger, _device.Name); return; }
                 _device.WaitReadable(-1);
             }
@@ -53,7 +64,14 @@ public sealed class TapTransport : IFrameTransport
         }
     }
 
-    public bool TrySend(ReadOnlySpan<byte> frame) => !_stopping && _device.Write(frame);
+    public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
+    {
+        if (_stopping) return false;
+        if (!_device.VnetHeader) return _device.Write(frame);
+        Span<byte> header = stackalloc byte[TapDevice.VnetHeaderLength];
+        offload.Write(header);
+        return _device.Write(header, frame);
+    }
 
     /// <summary>Stops the receive thread. The device itself stays (it may be persistent) until
     /// <see cref="Dispose"/>.</summary>

@@ -31,10 +31,20 @@ internal static partial class Interop
         // TUN ioctls, include/uapi/linux/if_tun.h: _IOW('T', 202, int) and _IOW('T', 203, int).
         internal const nuint TUNSETIFF = 0x400454CA;
         internal const nuint TUNSETPERSIST = 0x400454CB;
+        // _IOW('T', 208, unsigned int): which offloads the reader can take (TUN_F_*).
+        internal const nuint TUNSETOFFLOAD = 0x400454D0;
+        // _IOW('T', 216, int): the size of the virtio_net_hdr in front of every frame.
+        internal const nuint TUNSETVNETHDRSZ = 0x400454D8;
+
+        // TUNSETOFFLOAD bits: partial checksums (CHECKSUM_PARTIAL) and TCP segmentation (TSO) for IPv4/IPv6.
+        internal const uint TUN_F_CSUM = 0x01;
+        internal const uint TUN_F_TSO4 = 0x02;
+        internal const uint TUN_F_TSO6 = 0x04;
 
         // ifr_flags for TUNSETIFF.
         internal const short IFF_TAP = 0x0002;
         internal const short IFF_NO_PI = 0x1000; // no 4-byte packet-info header: reads/writes are bare Ethernet frames
+        internal const short IFF_VNET_HDR = 0x4000; // every frame is preceded by a struct virtio_net_hdr
 
         // ifr_flags for SIOC[GS]IFFLAGS (net/if.h).
         internal const short IFF_UP = 0x1;
