@@ -1,3 +1,5 @@
+using Switchyard.Testing;
+
 namespace Switchyard.IntegrationTests;
 
 public sealed class AntiSpoofingTests

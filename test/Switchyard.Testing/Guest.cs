@@ -55,7 +55,7 @@ public sealed class Guest : IDisposable
         string script = Path.Combine(_scratch, "udhcpc.script");
         string env = Path.Combine(_scratch, "udhcpc.env");
         File.WriteAllText(script, UdhcpcScript);
-        File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.Delete(env);
         Command.Run("ip", ["netns", "exec", Namespace.Name, "env", $"YARD_NETNS={Namespace.Name}", $"YARD_ENV={env}",
             "busybox", "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "5", "-T", "1", "-s", script], timeoutMs: 30_000);
