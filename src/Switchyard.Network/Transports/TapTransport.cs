@@ -42,7 +42,13 @@ public sealed class TapTransport : IFrameTransport
             while (!_stopping)
             {
                 int n = _device.Read(buffer);
-                if (n > 0) { onFrame(buffer.AsSpan(0, n)); continue; }
+                if (n > 0)
+                {
+                    // A bug in handling one frame must not take the whole daemon down with this thread.
+                    try { onFrame(buffer.AsSpan(0, n)); }
+                    catch (Exception e) when (e is not PlatformException) { TransportLog.FrameFailed(_logger, _device.Name, e); }
+                    continue;
+                }
                 if (n < 0) { TransportLog.DeviceGone(_logger, _device.Name); return; }
                 _device.WaitReadable(-1);
             }
@@ -78,4 +84,7 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Error, Message = "Receiving from {Device} failed")]
     public static partial void ReceiveFailed(ILogger logger, string device, Exception error);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Handling a frame from {Device} failed; the frame is dropped")]
+    public static partial void FrameFailed(ILogger logger, string device, Exception error);
 }
