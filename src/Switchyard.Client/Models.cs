@@ -44,10 +44,14 @@ public sealed record NetworkInfo
 public sealed record GatewayCounters
 {
     public long DhcpMalformed { get; init; }
+    /// <summary>DNS queries (UDP or TCP) that did not parse.</summary>
+    public long DnsMalformed { get; init; }
     public long DnsQueries { get; init; }
     public long DnsForwarded { get; init; }
     public long DnsUpstreamFailures { get; init; }
     public int DnsCacheEntries { get; init; }
+    /// <summary>Frames the gateway itself dropped, by reason (e.g. "malformed": bad checksums, short DNS queries).</summary>
+    public IReadOnlyDictionary<string, long>? Drops { get; init; }
 }
 
 /// <summary>How the guest's frames reach the network.</summary>

@@ -440,6 +440,8 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             Services = new GatewayCounters
             {
                 DhcpMalformed = live.Dhcp.MalformedCount,
+                DnsMalformed = live.Dns.Malformed,
+                Drops = live.Gateway.Counters.DropsByReason(),
                 DnsQueries = live.Dns.Queries,
                 DnsForwarded = fwd?.Forwarded ?? 0,
                 DnsUpstreamFailures = fwd?.Failed ?? 0,

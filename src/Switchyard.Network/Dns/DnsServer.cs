@@ -31,6 +31,9 @@ public sealed class DnsServer
     public string Domain => _domain;
     public long Queries => Volatile.Read(ref _queries);
     private long _queries;
+    /// <summary>Queries that did not parse (bad header, a question that runs off the end or loops).</summary>
+    public long Malformed => Volatile.Read(ref _malformed);
+    private long _malformed;
 
     /// <summary>Answers one query message. Completes synchronously for local names, cache hits and
     /// errors; only forwarding awaits. Returns the response length (0: malformed, no answer).</summary>
@@ -38,10 +41,14 @@ public sealed class DnsServer
     {
         Interlocked.Increment(ref _queries);
         var reader = new DnsMessageReader(query.Span);
-        if (!reader.TryReadHeader(out var header) || header.IsResponse) return ValueTask.FromResult(0);
+        if (!reader.TryReadHeader(out var header)) { Interlocked.Increment(ref _malformed); return ValueTask.FromResult(0); }
+        if (header.IsResponse) return ValueTask.FromResult(0);
         if (header.Opcode != 0) return ValueTask.FromResult(WriteError(header, null, DnsResponseCode.NotImp, response.Span));
         if (header.QuestionCount != 1 || !reader.TryReadQuestion(out var q))
+        {
+            if (header.QuestionCount == 1) Interlocked.Increment(ref _malformed);
             return ValueTask.FromResult(WriteError(header, null, DnsResponseCode.FormErr, response.Span));
+        }
         bool edns = DnsMessage.TryGetOpt(query.Span, out _, out bool dnssecOk);
 
         if (TryAnswerLocally(header, q, edns, response.Span, out int length)) return ValueTask.FromResult(length);

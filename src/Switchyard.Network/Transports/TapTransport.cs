@@ -49,9 +49,14 @@ public sealed class TapTransport : IFrameTransport
                 int n = _device.Read(buffer);
                 if (n > 0)
                 {
-                    if (!vnet) onFrame(buffer.AsSpan(0, n), VirtioNetHeader.None);
-                    else if (n > TapDevice.VnetHeaderLength)
-                        onFrame(buffer.AsSpan(TapDevice.VnetHeaderLength, n - TapDevice.VnetHeaderLength), VirtioNetHeader.Read(buffer));
+                    // A bug in handling one frame must not take the whole daemon down with this thread.
+                    try
+                    {
+                        if (!vnet) onFrame(buffer.AsSpan(0, n), VirtioNetHeader.None);
+                        else if (n > TapDevice.VnetHeaderLength)
+                            onFrame(buffer.AsSpan(TapDevice.VnetHeaderLength, n - TapDevice.VnetHeaderLength), VirtioNetHeader.Read(buffer));
+                    }
+                    catch (Exception e) when (e is not PlatformException) { TransportLog.FrameFailed(_logger, _device.Name, e); }
                     continue;
                 }
                 if (n < 0) { TransportLog.DeviceGone(_logger, _device.Name); return; }
@@ -96,4 +101,7 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = 101, Level = LogLevel.Error, Message = "Receiving from {Device} failed")]
     public static partial void ReceiveFailed(ILogger logger, string device, Exception error);
+
+    [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Handling a frame from {Device} failed; the frame is dropped")]
+    public static partial void FrameFailed(ILogger logger, string device, Exception error);
 }

@@ -1,0 +1,102 @@
+using System.Net;
+using Microsoft.AspNetCore.Builder;
+using Switchyard.Client;
+using Switchyard.Daemon;
+
+namespace Switchyard.Testing;
+
+/// <summary>
+/// An in-process daemon on a temporary state directory with its API socket in that directory. <see cref="RestartAsync"/>
+/// stops it and starts a new one on the same state (persistent TAPs are re-attached). Dispose detaches every endpoint
+/// (so no persistent TAP outlives the test), stops the daemon and deletes the directory.
+/// </summary>
+public sealed class TestDaemon : IAsyncDisposable
+{
+    private WebApplication? _app;
+
+    private TestDaemon(string directory)
+    {
+        Directory = directory;
+        SocketPath = System.IO.Path.Combine(directory, "yard.sock");
+        Client = new SwitchyardClient(SocketPath);
+    }
+
+    public string Directory { get; }
+    public string StateDirectory => System.IO.Path.Combine(Directory, "state");
+    public string SocketPath { get; }
+    public SwitchyardClient Client { get; }
+    public WebApplication App => _app ?? throw new InvalidOperationException("the daemon is stopped");
+
+    public static async Task<TestDaemon> StartAsync()
+    {
+        var daemon = new TestDaemon(System.IO.Directory.CreateTempSubdirectory("sy-itest-").FullName);
+        try { await daemon.StartAppAsync(); }
+        catch { await daemon.DisposeAsync(); throw; }
+        return daemon;
+    }
+
+    private async Task StartAppAsync()
+    {
+        // An empty resolv.conf: nothing a test creates may ever fall back to the host's resolvers.
+        string resolv = System.IO.Path.Combine(Directory, "resolv.conf");
+        if (!File.Exists(resolv)) File.WriteAllText(resolv, "");
+        _app = DaemonHost.Build(new DaemonOptions { StateDirectory = StateDirectory, SocketPath = SocketPath, ResolvConfPath = resolv });
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await _app.StartAsync(cts.Token);
+    }
+
+    public async Task StopAsync()
+    {
+        if (_app is not { } app) return;
+        _app = null;
+        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
+        await app.StopAsync(cts.Token);
+        await app.DisposeAsync();
+    }
+
+    public async Task RestartAsync()
+    {
+        await StopAsync();
+        await StartAppAsync();
+    }
+
+    /// <summary>Creates a network with a unique name on a random 10.2xx.y.0/24, retrying on a subnet conflict (409).</summary>
+    public async Task<NetworkInfo> CreateNetworkAsync(IReadOnlyList<string> dnsUpstreams, int? mtu = null, string prefix = "n")
+    {
+        for (int attempt = 0; ; attempt++)
+        {
+            string subnet = $"10.{Random.Shared.Next(200, 256)}.{Random.Shared.Next(0, 256)}.0/24";
+            try
+            {
+                return await Client.CreateNetworkAsync(new NetworkCreateRequest
+                {
+                    Name = UniqueName(prefix),
+                    Subnet = subnet,
+                    Mtu = mtu,
+                    DnsUpstreams = dnsUpstreams,
+                });
+            }
+            catch (SwitchyardApiException e) when (e.StatusCode == HttpStatusCode.Conflict && attempt < 10) { }
+        }
+    }
+
+    public static string UniqueName(string prefix) => $"{prefix}{Convert.ToHexStringLower(System.Security.Cryptography.RandomNumberGenerator.GetBytes(4))}";
+
+    public async ValueTask DisposeAsync()
+    {
+        if (_app is not null)
+        {
+            try
+            {
+                foreach (var ep in await Client.ListEndpointsAsync())
+                {
+                    try { await Client.DetachEndpointAsync(ep.Network, ep.Name); } catch (SwitchyardApiException) { }
+                }
+            }
+            catch (Exception e) when (e is SwitchyardApiException or SwitchyardUnavailableException or HttpRequestException) { }
+            await StopAsync();
+        }
+        Client.Dispose();
+        try { System.IO.Directory.Delete(Directory, recursive: true); } catch (IOException) { }
+    }
+}
