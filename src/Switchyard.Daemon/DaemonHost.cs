@@ -61,7 +61,8 @@ public static class DaemonHost
 
         app.Use(ApiRoutes.ProblemMiddleware);
         ApiRoutes.Map(app, directory, DateTimeOffset.UtcNow);
-        app.MapFallback((Microsoft.AspNetCore.Http.HttpContext c) =>
+        // "{*path}", not MapFallback's default "{*path:nonfile}": a path with a dot (/x.json) is an unknown route too.
+        app.MapFallback("{*path}", (Microsoft.AspNetCore.Http.HttpContext c) =>
             ApiRoutes.WriteProblem(c, 404, $"no such API route: {c.Request.Method} {c.Request.Path}"));
 
         var lifetime = app.Services.GetRequiredService<IHostApplicationLifetime>();

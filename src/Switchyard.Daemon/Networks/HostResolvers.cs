@@ -30,8 +30,24 @@ public static class HostResolvers
     public static bool TryParseUpstream(string text, out IPEndPoint endPoint)
     {
         endPoint = null!;
-        if (IPAddress.TryParse(text, out var bare)) { endPoint = new IPEndPoint(bare, 53); return true; }
-        if (IPEndPoint.TryParse(text, out var ep) && ep.Port != 0) { endPoint = ep; return true; }
+        if (IPAddress.TryParse(text, out var bare))
+        {
+            if (!IsDottedQuad(bare, text)) return false;
+            endPoint = new IPEndPoint(bare, 53);
+            return true;
+        }
+        if (IPEndPoint.TryParse(text, out var ep) && ep.Port != 0)
+        {
+            int colon = text.LastIndexOf(':');
+            if (colon < 0 || !IsDottedQuad(ep.Address, text[..colon])) return false;
+            endPoint = ep;
+            return true;
+        }
         return false;
     }
+
+    /// <summary>IPAddress.TryParse takes inet_aton forms ("1.2.3" is 1.2.0.3, "10" is 0.0.0.10);
+    /// an IPv4 upstream must be written as the four decimal octets it means.</summary>
+    private static bool IsDottedQuad(IPAddress address, string text) =>
+        address.AddressFamily != System.Net.Sockets.AddressFamily.InterNetwork || address.ToString() == text;
 }

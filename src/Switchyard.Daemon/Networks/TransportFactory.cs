@@ -14,8 +14,10 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
     private readonly ILogger _logger = loggers.CreateLogger("Switchyard.Transports");
 
     /// <summary>Checks a spec without touching the system, so bad requests fail before any state changes.</summary>
-    public static TransportSpec Normalize(TransportSpec spec)
+    public static TransportSpec Normalize(TransportSpec? spec)
     {
+        // JSON null passes the deserializer's required-property check.
+        if (spec is null) throw ApiException.BadRequest("a transport is required (e.g. {\"kind\": \"tap\", \"netns\": \"NS\"})");
         switch (spec.Kind)
         {
             case "tap":

@@ -48,9 +48,17 @@ public sealed class StateStore : IDisposable
     {
         Path = path;
         _db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString());
-        _db.Open();
-        Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
-        Migrate();
+        try
+        {
+            _db.Open();
+            Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
+            Migrate();
+        }
+        catch
+        {
+            _db.Dispose(); // a refused database (e.g. a newer schema) must not stay open
+            throw;
+        }
     }
 
     public string Path { get; }

@@ -1,0 +1,85 @@
+using Switchyard.Testing;
+
+namespace Switchyard.Cli.Tests;
+
+/// <summary>The real yard.dll as a child process: exit codes and what reaches stderr.</summary>
+public sealed class ProcessTests
+{
+    private static readonly string Yard = Path.Combine(AppContext.BaseDirectory, "yard.dll");
+
+    private static Command.Result RunYard(params string[] args)
+    {
+        Assert.True(File.Exists(Yard), $"{Yard} is missing");
+        return Command.Run("dotnet", [Yard, .. args], check: false, timeoutMs: 60_000);
+    }
+
+    private static string NowhereSocket() => $"/tmp/yard-test-none-{Guid.NewGuid():N}/yard.sock";
+
+    [Theory]
+    [InlineData("network", "ls")]
+    [InlineData("endpoint", "ls")]
+    [InlineData("version")]
+    [InlineData("network", "create", "x")]
+    public void No_daemon_is_exit_1_and_one_line(params string[] args)
+    {
+        var socket = NowhereSocket();
+        var r = RunYard([.. args, "--socket", socket]);
+        Assert.Equal(1, r.ExitCode);
+        var lines = r.StdErr.TrimEnd('\n', '\r').Split('\n');
+        Assert.Single(lines);
+        Assert.StartsWith("yard: cannot reach the Switchyard daemon", lines[0]);
+        Assert.Contains(socket, lines[0]);
+        Assert.Equal("", r.StdOut);
+    }
+
+    [Fact]
+    public async Task Socket_from_environment_is_used()
+    {
+        var socket = NowhereSocket();
+        var psi = new System.Diagnostics.ProcessStartInfo("dotnet") { RedirectStandardError = true, RedirectStandardOutput = true };
+        psi.ArgumentList.Add(Yard);
+        psi.ArgumentList.Add("network");
+        psi.ArgumentList.Add("ls");
+        psi.Environment["YARD_SOCKET"] = socket;
+        using var p = System.Diagnostics.Process.Start(psi)!;
+        var err = p.StandardError.ReadToEndAsync();
+        _ = p.StandardOutput.ReadToEndAsync();
+        if (!p.WaitForExit(60_000)) { p.Kill(true); Assert.Fail("yard did not exit"); }
+        Assert.Equal(1, p.ExitCode);
+        Assert.Contains(socket, await err);
+    }
+
+    [Fact]
+    public void Bad_mtu_is_a_usage_error()
+    {
+        var r = RunYard("network", "create", "x", "--mtu", "abc", "--socket", NowhereSocket());
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("abc", r.StdErr);
+        Assert.DoesNotContain("cannot reach", r.StdErr); // refused before any daemon call
+    }
+
+    [Fact]
+    public void Attach_without_target_is_a_usage_error()
+    {
+        var r = RunYard("endpoint", "attach", "net", "g", "--socket", NowhereSocket());
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("exactly one of", r.StdErr);
+        Assert.DoesNotContain("cannot reach", r.StdErr);
+    }
+
+    [Fact]
+    public void Bad_label_is_exit_1_before_contacting_the_daemon()
+    {
+        var r = RunYard("network", "create", "x", "--label", "novalue", "--socket", NowhereSocket());
+        Assert.Equal(1, r.ExitCode);
+        Assert.StartsWith("yard: invalid label 'novalue'", r.StdErr);
+    }
+
+    [Fact]
+    public void Help_exits_0()
+    {
+        var r = RunYard("--help");
+        Assert.Equal(0, r.ExitCode);
+        Assert.Contains("network", r.StdOut);
+    }
+}

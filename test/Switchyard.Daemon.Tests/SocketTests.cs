@@ -1,0 +1,94 @@
+using System.Net.Sockets;
+using Switchyard.Client;
+using Switchyard.Daemon.Tests.Infrastructure;
+
+namespace Switchyard.Daemon.Tests;
+
+[System.Runtime.Versioning.UnsupportedOSPlatform("windows")]
+public sealed class SocketTests
+{
+    [Fact]
+    public async Task Socket_is_0600_after_start_and_removed_after_stop()
+    {
+        await using var d = new ApiDaemon();
+        await d.StartAsync();
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(d.SocketPath));
+        await d.StopAsync();
+        Assert.False(File.Exists(d.SocketPath));
+    }
+
+    [Fact]
+    public async Task Second_daemon_on_the_same_socket_is_refused()
+    {
+        await using var first = new ApiDaemon();
+        await first.StartAsync();
+        var otherState = Directory.CreateTempSubdirectory("yard-test-");
+        try
+        {
+            var e = Assert.Throws<DaemonStartException>(() => DaemonHost.Build(new DaemonOptions
+            {
+                StateDirectory = otherState.FullName, SocketPath = first.SocketPath, ResolvConfPath = first.ResolvConf,
+            }));
+            Assert.Contains("another Switchyard daemon is already listening", e.Message);
+            Assert.Contains(first.SocketPath, e.Message);
+            // The first daemon is untouched.
+            Assert.Equal("ok", (await first.Client.GetHealthAsync()).Status);
+        }
+        finally { otherState.Delete(recursive: true); }
+    }
+
+    [Fact]
+    public async Task Stale_socket_file_is_replaced()
+    {
+        // A socket file nobody listens on, as a crashed daemon leaves behind: bound, never
+        // listening (.NET unlinks the file when a bound socket is disposed, so it stays open
+        // until after the daemon is gone).
+        using var stale = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        await using var d = new ApiDaemon();
+        stale.Bind(new UnixDomainSocketEndPoint(d.SocketPath));
+        Assert.True(File.Exists(d.SocketPath));
+        await Assert.ThrowsAsync<SwitchyardUnavailableException>(() => d.Client.GetHealthAsync());
+
+        await d.StartAsync();
+        Assert.Equal("ok", (await d.Client.GetHealthAsync()).Status);
+        Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(d.SocketPath));
+    }
+
+    [Fact]
+    public async Task Missing_socket_directory_is_created_private()
+    {
+        var dir = Directory.CreateTempSubdirectory("yard-test-");
+        try
+        {
+            var sockDir = Path.Combine(dir.FullName, "run", "switchyard");
+            var options = new DaemonOptions
+            {
+                StateDirectory = Path.Combine(dir.FullName, "state"), SocketPath = Path.Combine(sockDir, "yard.sock"),
+                ResolvConfPath = "/nonexistent/resolv.conf",
+            };
+            var app = DaemonHost.Build(options);
+            await app.StartAsync();
+            try
+            {
+                Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute, File.GetUnixFileMode(sockDir));
+                using var client = new SwitchyardClient(options.SocketPath);
+                var def = await client.GetNetworkAsync("default");
+                Assert.Empty(def.EffectiveDnsUpstreams!); // no resolv.conf: no upstreams, still serving
+            }
+            finally
+            {
+                await app.StopAsync();
+                await app.DisposeAsync();
+            }
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    [Fact]
+    public async Task Client_without_daemon_is_unavailable()
+    {
+        using var client = new SwitchyardClient($"/tmp/yard-test-none-{Guid.NewGuid():N}/yard.sock");
+        var e = await Assert.ThrowsAsync<SwitchyardUnavailableException>(() => client.GetVersionAsync());
+        Assert.StartsWith("cannot reach the Switchyard daemon", e.Message);
+    }
+}
