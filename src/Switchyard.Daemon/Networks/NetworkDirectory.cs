@@ -343,7 +343,14 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             if (net.Live.Detach(name) is { } port) TransportFactory.Destroy(port.Transport);
             if (OperatingSystem.IsLinux() && e.ResolvConfNamespace is { } ns)
             {
-                try { File.Delete(Path.Combine(NetworkNamespace.EtcDirectory, ns, "resolv.conf")); } catch (IOException) { }
+                // Remove what --configure wrote, and its directory when nothing else is in it.
+                var dir = Path.Combine(NetworkNamespace.EtcDirectory, ns);
+                try
+                {
+                    File.Delete(Path.Combine(dir, "resolv.conf"));
+                    if (Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
+                }
+                catch (IOException) { }
             }
             _store.DeleteEndpoint(network, name);
             var lease = _store.Leases(network).FirstOrDefault(l => l.Endpoint == name);
