@@ -215,7 +215,8 @@ internal sealed class DnsTcpResponder
         {
             bool sent = false;
             var buf = _out.GetBuffer();
-            int inFlight = (int)(_sndNxt - _sndUna) - (_finSent ? 1 : 0);
+            // Our FIN takes a sequence number but no byte of _out; once acknowledged it is not in flight.
+            int inFlight = (int)(_sndNxt - _sndUna) - (_finSent && _sndNxt != _sndUna ? 1 : 0);
             while (inFlight < _out.Length && inFlight < _peerWindow)
             {
                 int n = Math.Min(Math.Min(_mss, (int)_out.Length - inFlight), _peerWindow - inFlight);

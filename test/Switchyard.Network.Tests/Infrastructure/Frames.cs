@@ -78,6 +78,12 @@ internal static class Frames
         return match is null || match(seg);
     }
 
+    public static TcpCopy ParseTcpCopy(byte[] frame)
+    {
+        var s = ParseTcp(frame);
+        return new TcpCopy(s.SequenceNumber, s.AcknowledgmentNumber, s.Flags, s.Payload.ToArray());
+    }
+
     public static TcpSegment ParseTcp(byte[] frame)
     {
         Assert.True(TryIpv4(frame, out var ip));
@@ -86,4 +92,9 @@ internal static class Frames
         Assert.True(seg.IsChecksumValid(ip.Source, ip.Destination));
         return seg;
     }
+}
+
+internal readonly record struct TcpCopy(uint Seq, uint Ack, TcpFlags Flags, byte[] Payload)
+{
+    public int PayloadLength => Payload.Length;
 }
