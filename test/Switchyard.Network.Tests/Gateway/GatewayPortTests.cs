@@ -92,6 +92,23 @@ public sealed class GatewayPortTests : IDisposable
     }
 
     [Fact]
+    public void DnsOverUdp_IsAnsweredFromPort53()
+    {
+        var query = DnsTestMessages.Query("alpha.test.internal", Switchyard.Packets.Dns.DnsType.A, id: 0x0909);
+        _a.Inject(Frames.Udp(GatewayMac, MacA, IpA, GatewayIp, 45000, 53, query));
+        var frame = Assert.Single(_a.Sent);
+        var eth = (EthernetPacket)Packet.ParsePacket(LinkLayers.Ethernet, frame);
+        Assert.True(eth.Extract<IPv4Packet>().ValidIPChecksum);
+        var udp = eth.Extract<UdpPacket>();
+        Assert.True(udp.ValidUdpChecksum);
+        Assert.Equal(53, udp.SourcePort);
+        Assert.Equal(45000, udp.DestinationPort);
+        var reply = DnsTestMessages.Parse(udp.PayloadData);
+        Assert.Equal(0x0909, reply.Header.Id);
+        Assert.Equal(IpA, Assert.Single(reply.Answers).Address);
+    }
+
+    [Fact]
     public void UdpToDnsPortOfOtherHost_IsIgnored()
     {
         _a.Inject(Frames.Udp(GatewayMac, MacA, IpA, Ipv4Address.Parse("192.0.2.1"), 40000, 9999, [1]));
