@@ -6,7 +6,7 @@ namespace Switchyard.Platform;
 /// Owns a POSIX file descriptor. Unlike <see cref="Microsoft.Win32.SafeHandles.SafeHandleZeroOrMinusOneIsInvalid"/>,
 /// only -1 is invalid: fd 0 is a perfectly good descriptor when stdin was closed (common for daemons).
 /// </summary>
-internal sealed class SafeFileDescriptorHandle : SafeHandle
+public sealed class SafeFileDescriptorHandle : SafeHandle
 {
     public SafeFileDescriptorHandle()
         : base(invalidHandleValue: -1, ownsHandle: true)
@@ -27,7 +27,7 @@ internal sealed class SafeFileDescriptorHandle : SafeHandle
     public override bool IsInvalid => handle == -1;
 
     /// <summary>The raw fd number; only meaningful while a reference is held (DangerousAddRef).</summary>
-    internal int Fd => (int)handle;
+    public int Fd => (int)handle;
 
     protected override bool ReleaseHandle()
     {

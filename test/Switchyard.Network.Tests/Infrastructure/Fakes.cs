@@ -17,7 +17,7 @@ internal sealed class CapturePort(string name = "capture", bool accept = true) :
 
     public IReadOnlyList<byte[]> Frames { get { lock (_lock) return [.. _frames]; } }
 
-    public override bool Transmit(ReadOnlySpan<byte> frame)
+    public override bool Transmit(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
         lock (_lock) _frames.Add(frame.ToArray());
         return Accept;
@@ -35,6 +35,7 @@ internal sealed class FakeTransport : IFrameTransport
     private FrameHandler? _handler;
 
     public string Kind => "fake";
+    public bool SupportsOffload { get; set; }
     public bool Accept { get; set; } = true;
     public bool Disposed { get; private set; }
 
@@ -42,17 +43,23 @@ internal sealed class FakeTransport : IFrameTransport
 
     public void Start(FrameHandler onFrame) => _handler = onFrame;
 
-    public void Inject(ReadOnlySpan<byte> frame)
+    public void Inject(ReadOnlySpan<byte> frame) => Inject(frame, VirtioNetHeader.None);
+
+    public void Inject(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
         var handler = _handler ?? throw new InvalidOperationException("transport not started");
-        handler(frame);
+        handler(frame, offload);
     }
 
-    public bool TrySend(ReadOnlySpan<byte> frame)
+    /// <summary>The offload metadata of each sent frame, in order.</summary>
+    public List<VirtioNetHeader> SentOffloads { get; } = [];
+
+    public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
         lock (_lock)
         {
             _sent.Add(frame.ToArray());
+            SentOffloads.Add(offload);
             Monitor.PulseAll(_lock);
         }
         return Accept;
