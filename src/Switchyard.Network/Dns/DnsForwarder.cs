@@ -1,4 +1,5 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
@@ -66,6 +67,11 @@ public sealed class DnsForwarder : IDisposable
                 try { answer = await pending.Completion.Task.WaitAsync(_attemptTimeout).ConfigureAwait(false); }
                 catch (TimeoutException) { DnsLog.UpstreamFailed(_logger, up.EndPoint, "timeout"); continue; }
                 if (answer is null || answer.Length > response.Length) continue; // refused by the upstream's host
+                // RFC 7766 §5: an answer truncated over UDP is asked again over TCP, so the guest
+                // gets the whole answer whichever transport it used with us.
+                if (IsTruncated(answer) && await QueryTcpAsync(up.EndPoint, outgoing.AsMemory(0, query.Length)).ConfigureAwait(false) is { } whole
+                    && whole.Length <= response.Length)
+                    answer = whole;
                 answer.CopyTo(response);
                 DnsMessage.WriteId(response.Span, clientId);
                 _cache.Store(key, response.Span[..answer.Length]);
@@ -79,6 +85,43 @@ public sealed class DnsForwarder : IDisposable
         }
         Interlocked.Increment(ref _failed);
         return 0;
+    }
+
+    private static bool IsTruncated(ReadOnlySpan<byte> message) => message.Length >= 4 && (message[2] & 0x02) != 0;
+
+    /// <summary>One query over TCP (RFC 1035 §4.2.2: each message after a two-byte length);
+    /// null when the upstream does not answer within the attempt timeout.</summary>
+    private async Task<byte[]?> QueryTcpAsync(IPEndPoint upstream, ReadOnlyMemory<byte> query)
+    {
+        using var cts = new CancellationTokenSource(_attemptTimeout);
+        using var socket = new Socket(upstream.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
+        try
+        {
+            await socket.ConnectAsync(upstream, cts.Token).ConfigureAwait(false);
+            var prefix = new byte[2];
+            BinaryPrimitives.WriteUInt16BigEndian(prefix, (ushort)query.Length);
+            await socket.SendAsync(prefix, SocketFlags.None, cts.Token).ConfigureAwait(false);
+            await socket.SendAsync(query, SocketFlags.None, cts.Token).ConfigureAwait(false);
+            await ReceiveExactly(socket, prefix, cts.Token).ConfigureAwait(false);
+            var answer = new byte[BinaryPrimitives.ReadUInt16BigEndian(prefix)];
+            await ReceiveExactly(socket, answer, cts.Token).ConfigureAwait(false);
+            return answer;
+        }
+        catch (Exception e) when (e is SocketException or OperationCanceledException or EndOfStreamException)
+        {
+            DnsLog.UpstreamFailed(_logger, upstream, $"TCP retry of a truncated answer: {e.Message}");
+            return null;
+        }
+    }
+
+    private static async Task ReceiveExactly(Socket socket, Memory<byte> buffer, CancellationToken ct)
+    {
+        while (buffer.Length > 0)
+        {
+            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, ct).ConfigureAwait(false);
+            if (n == 0) throw new EndOfStreamException("the upstream closed the connection");
+            buffer = buffer[n..];
+        }
     }
 
     /// <summary>Drops the sockets of upstreams no longer configured, e.g. after resolv.conf changed.</summary>
