@@ -57,8 +57,25 @@ public sealed record GatewayCounters
 /// <summary>How the guest's frames reach the network.</summary>
 public sealed record TransportSpec
 {
-    /// <summary>"tap" (a namespace or a TAP device).</summary>
+    /// <summary>"tap" (a namespace or a TAP device), "stream" (unix stream socket, 4-byte
+    /// big-endian length before each frame), "dgram" (unix datagram socket, a frame per
+    /// datagram) or "fd" (a socket pair handed to the caller).</summary>
     public required string Kind { get; init; }
+    /// <summary>stream, dgram: the path the daemon binds and the VM connects or sends to.</summary>
+    public string? Listen { get; init; }
+    /// <summary>stream: the path of a socket the VM listens on; the daemon connects and reconnects.</summary>
+    public string? Connect { get; init; }
+    /// <summary>dgram: the VM's own socket path (default: learnt from its first datagram).</summary>
+    public string? Peer { get; init; }
+    /// <summary>fd: the socket pair is SOCK_STREAM (length-prefixed frames) instead of SOCK_DGRAM.</summary>
+    public bool Stream { get; init; }
+    /// <summary>Socket transports without a given MAC take the VM's own: its first frame's source.</summary>
+    public bool LearnMac { get; init; }
+    /// <summary>Socket transports: listening, connecting, connected, waiting-for-peer, closed (read only).</summary>
+    public string? State { get; init; }
+    public long? Connects { get; init; }
+    public long? ProtocolErrors { get; init; }
+    public string? LastError { get; init; }
     /// <summary>tap: the name of a network namespace in /run/netns.</summary>
     public string? Netns { get; init; }
     /// <summary>tap: a namespace path such as /proc/PID/ns/net.</summary>
@@ -156,3 +173,30 @@ public sealed record ProblemInfo
 [JsonSerializable(typeof(HealthInfo))]
 [JsonSerializable(typeof(ProblemInfo))]
 public sealed partial class SwitchyardJsonContext : JsonSerializerContext;
+
+/// <summary>The fd handoff request: one line of JSON on the API socket (see docs/fd-handoff.md).</summary>
+public sealed record FdHandoffRequest
+{
+    /// <summary>Always 1: tells the daemon this connection is a handoff, not HTTP.</summary>
+    public int Handoff { get; init; } = 1;
+    public required string Network { get; init; }
+    public required string Endpoint { get; init; }
+    /// <summary>"dgram" (default: a frame per datagram, QEMU -netdev dgram, vfkit) or "stream" (4-byte length prefix).</summary>
+    public string? SocketType { get; init; }
+    public string? Mac { get; init; }
+    public string? Ip { get; init; }
+}
+
+/// <summary>The daemon's one-line reply; on success the socket arrives with it as SCM_RIGHTS.</summary>
+public sealed record FdHandoffReply
+{
+    public required bool Ok { get; init; }
+    public int? Status { get; init; }
+    public string? Error { get; init; }
+    public EndpointInfo? Endpoint { get; init; }
+}
+
+[JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
+[JsonSerializable(typeof(FdHandoffRequest))]
+[JsonSerializable(typeof(FdHandoffReply))]
+public sealed partial class HandoffJsonContext : JsonSerializerContext;

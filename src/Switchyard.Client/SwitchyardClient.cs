@@ -60,6 +60,46 @@ public sealed class SwitchyardClient : IDisposable
     public Task<List<LeaseInfo>> ListLeasesAsync(string network, CancellationToken ct = default) =>
         GetAsync($"networks/{Esc(network)}/leases", Json.ListLeaseInfo, ct);
 
+    /// <summary>The fd handoff: asks the daemon for an endpoint whose transport is a socket pair
+    /// and returns this process's end of it, ready to hand to a VM process (QEMU <c>-netdev
+    /// dgram,local.type=fd</c> or <c>-netdev stream,addr.type=fd</c>, vfkit, Virtualization.framework).
+    /// The endpoint goes away when the VM closes its end.</summary>
+    public async Task<FdAttachment> AttachFdAsync(string network, string name, bool stream = false, string? mac = null, string? ip = null,
+        CancellationToken ct = default)
+    {
+        var request = new FdHandoffRequest { Network = network, Endpoint = name, SocketType = stream ? "stream" : "dgram", Mac = mac, Ip = ip };
+        using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        try { await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), ct).ConfigureAwait(false); }
+        catch (SocketException e) { throw new SwitchyardUnavailableException(SocketPath, e); }
+        var line = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, HandoffJsonContext.Default.FdHandoffRequest);
+        await socket.SendAsync(line.Append((byte)'\n').ToArray(), SocketFlags.None, ct).ConfigureAwait(false);
+
+        // The descriptor arrives with the reply's first bytes; the rest of the line may follow.
+        var reply = new List<byte>();
+        Switchyard.Platform.SafeFileDescriptorHandle? fd = null;
+        var buffer = new byte[16384];
+        while (!reply.Contains((byte)'\n'))
+        {
+            int n = await Task.Run(() =>
+            {
+                int got = Switchyard.Platform.FdPassing.Receive(socket, buffer, out var received);
+                if (received is not null) { fd?.Dispose(); fd = received; }
+                return got;
+            }, ct).ConfigureAwait(false);
+            if (n == 0) break;
+            reply.AddRange(buffer.AsSpan(0, n).ToArray());
+        }
+        int end = reply.IndexOf((byte)'\n');
+        var answer = end < 0 ? null : System.Text.Json.JsonSerializer.Deserialize(reply.GetRange(0, end).ToArray(), HandoffJsonContext.Default.FdHandoffReply);
+        if (answer is not { Ok: true, Endpoint: { } info } || fd is null)
+        {
+            fd?.Dispose();
+            throw new SwitchyardApiException((HttpStatusCode)(answer?.Status ?? 500),
+                new ProblemInfo { Status = answer?.Status, Detail = answer?.Error }, "the daemon closed the handoff without a socket");
+        }
+        return new FdAttachment(info, fd);
+    }
+
     private static string Esc(string segment) => Uri.EscapeDataString(segment);
 
     private Task<T> GetAsync<T>(string path, JsonTypeInfo<T> type, CancellationToken ct) => SendAsync(HttpMethod.Get, path, null, type, ct);

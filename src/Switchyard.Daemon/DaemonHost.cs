@@ -40,7 +40,9 @@ public static class DaemonHost
         builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Host.UseSystemd();
-        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(options.SocketPath));
+        IServiceProvider? services = null;
+        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(options.SocketPath,
+            listen => listen.Use(FdHandoff.Middleware(() => services!))));
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, Switchyard.Client.SwitchyardJsonContext.Default));
 
         StateStore store;
@@ -55,6 +57,7 @@ public static class DaemonHost
             new DirectoryOptions(options.ResolvConfPath, options.LeaseTime), sp.GetRequiredService<ILoggerFactory>()));
 
         var app = builder.Build();
+        services = app.Services;
         var directory = app.Services.GetRequiredService<NetworkDirectory>();
         directory.StartAsync(createDefault: fresh).GetAwaiter().GetResult();
         File.WriteAllText(Path.Combine(options.StateDirectory, ".initialized"), "");

@@ -10,12 +10,11 @@ public sealed class EndpointPort : SwitchPort
     public EndpointPort(EndpointConfig config, IFrameTransport transport) : base(config.Name)
     {
         Transport = transport;
-        Mac = config.Mac;
-        Guard = new PortGuard(config.Mac, config.Ipv4);
+        Guard = new PortGuard(config.Mac, config.Ipv4, config.LearnMac);
     }
 
     public IFrameTransport Transport { get; }
-    public MacAddress Mac { get; }
+    public MacAddress Mac => Guard!.Mac;
     public Ipv4Address Ipv4 => Guard!.Ipv4;
 
     public override bool Transmit(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)

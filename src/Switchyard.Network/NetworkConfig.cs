@@ -23,5 +23,6 @@ public sealed record NetworkConfig(
     public Ipv4Address Gateway => Subnet.FirstHost;
 }
 
-/// <summary>One guest NIC's identity on a network.</summary>
-public sealed record EndpointConfig(string Name, MacAddress Mac, Ipv4Address Ipv4);
+/// <summary>One guest NIC's identity on a network. With <paramref name="LearnMac"/>, <paramref name="Mac"/>
+/// is a placeholder until the VM's first frame shows the MAC it chose.</summary>
+public sealed record EndpointConfig(string Name, MacAddress Mac, Ipv4Address Ipv4, bool LearnMac = false);

@@ -14,6 +14,9 @@ public interface INetworkEvents
 {
     void OnLeaseChanged(string network, string endpoint, Ipv4Address address, LeaseState state, DateTimeOffset expires);
 
+    /// <summary>A VM that chose its own MAC sent its first frame; called on its receive thread.</summary>
+    void OnMacLearned(string network, string endpoint, MacAddress mac);
+
     /// <summary>A guest declined its address: the owner quarantines it and picks another, or
     /// returns null when the subnet has none left.</summary>
     Ipv4Address? OnAddressDeclined(string network, string endpoint, Ipv4Address declined);
@@ -60,6 +63,12 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         if (!_endpoints.TryAdd(endpoint.Name, port))
             throw new InvalidOperationException($"endpoint '{endpoint.Name}' is already attached to network '{Name}'");
         _byMac[endpoint.Mac] = port;
+        port.Guard!.MacLearned += mac =>
+        {
+            _byMac.TryRemove(new(endpoint.Mac, port));
+            _byMac[mac] = port;
+            _events.OnMacLearned(Name, port.Name, mac);
+        };
         Switch.AddPort(port);
         transport.Start((frame, in offload) => Switch.Forward(port, frame, offload));
         return port;

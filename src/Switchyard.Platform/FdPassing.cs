@@ -14,6 +14,7 @@ public static class FdPassing
 {
     private const int AF_UNIX = 1;
     private const int SCM_RIGHTS = 1;
+    private const int EINTR = 4, EAGAIN_LINUX = 11, EAGAIN_MACOS = 35;
     private static int SolSocket => OperatingSystem.IsLinux() ? 1 : 0xFFFF;
     private static int MsgHdrSize => OperatingSystem.IsLinux() ? 56 : 48;
     private static int CmsgDataOffset => OperatingSystem.IsLinux() ? 16 : 12;
@@ -73,8 +74,14 @@ public static class FdPassing
         {
             var iov = new Interop.IoVec { Base = p, Length = (nuint)buffer.Length };
             WriteMsgHdr(msg, &iov, control, controlLength);
-            nint n = Interop.Libc.RecvMsg(socket.SafeHandle, msg, 0);
-            if (n < 0) throw new PlatformException("recvmsg", Marshal.GetLastPInvokeError());
+            nint n;
+            // A socket .NET has used asynchronously is nonblocking at the OS level: wait with poll().
+            while ((n = Interop.Libc.RecvMsg(socket.SafeHandle, msg, 0)) < 0)
+            {
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno is not (EAGAIN_LINUX or EAGAIN_MACOS or EINTR)) throw new PlatformException("recvmsg", errno);
+                if (!socket.Poll(TimeSpan.FromSeconds(30), SelectMode.SelectRead)) throw new PlatformException("recvmsg (no answer within 30 s)", errno);
+            }
             long used = OperatingSystem.IsLinux() ? *(long*)(msg + 40) : *(uint*)(msg + 40);
             if (used >= CmsgDataOffset + 4)
             {

@@ -22,17 +22,26 @@ internal static class EndpointCommands
         var netns = new Option<string?>("--netns") { Description = "Create a TAP device in this network namespace (/run/netns/NS)" };
         var netnsPath = new Option<string?>("--netns-path") { Description = "Create a TAP device in the namespace at this path (e.g. /proc/PID/ns/net)" };
         var tap = new Option<string?>("--tap") { Description = "Attach this TAP device in the daemon's own namespace" };
+        var streamListen = new Option<string?>("--stream-listen") { Description = "Listen on this unix socket for one VM (4-byte length before each frame: QEMU -netdev stream, socket_vmnet, Lima)" };
+        var streamConnect = new Option<string?>("--stream-connect") { Description = "Connect to a VM listening on this unix socket, reconnecting while it is away" };
+        var dgramListen = new Option<string?>("--dgram-listen") { Description = "Bind this unix datagram socket, a frame per datagram (QEMU -netdev dgram, vfkit, VZFileHandleNetworkDeviceAttachment)" };
+        var dgramPeer = new Option<string?>("--dgram-peer") { Description = "The VM's own datagram socket path (default: learnt from its first datagram)" };
         var ifname = new Option<string?>("--ifname") { Description = "Interface name inside the namespace (default eth0)" };
         var mac = new Option<string?>("--mac") { Description = "The guest's MAC (default: kept from an earlier attach, else random)" };
         var ip = new Option<string?>("--ip") { Description = "Pin the guest's IPv4 address (default: kept from an earlier attach, else the first free)" };
         var configure = new Option<bool>("--configure") { Description = "Also set address, default route and resolv.conf in the namespace (no DHCP needed)" };
         var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
         var format = Output.FormatOption();
-        var cmd = new Command("attach", "Attach a guest to a network") { network, name, netns, netnsPath, tap, ifname, mac, ip, configure, labels, format };
+        var cmd = new Command("attach", "Attach a guest to a network")
+        {
+            network, name, netns, netnsPath, tap, streamListen, streamConnect, dgramListen, dgramPeer, ifname, mac, ip, configure, labels, format,
+        };
         cmd.Validators.Add(r =>
         {
-            int given = (r.GetValue(netns) is null ? 0 : 1) + (r.GetValue(netnsPath) is null ? 0 : 1) + (r.GetValue(tap) is null ? 0 : 1);
-            if (given != 1) r.AddError("give exactly one of --netns NS, --netns-path PATH or --tap IFNAME");
+            int given = new[] { r.GetValue(netns), r.GetValue(netnsPath), r.GetValue(tap), r.GetValue(streamListen), r.GetValue(streamConnect), r.GetValue(dgramListen) }
+                .Count(v => v is not null);
+            if (given != 1) r.AddError("give exactly one of --netns NS, --netns-path PATH, --tap IFNAME, --stream-listen PATH, --stream-connect PATH or --dgram-listen PATH");
+            if (r.GetValue(dgramPeer) is not null && r.GetValue(dgramListen) is null) r.AddError("--dgram-peer goes with --dgram-listen");
             if (r.GetValue(tap) is not null && r.GetValue(ifname) is not null) r.AddError("--ifname applies to --netns/--netns-path; --tap already names the device");
         });
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
@@ -43,13 +52,19 @@ internal static class EndpointCommands
                 Mac = parse.GetValue(mac),
                 Ip = parse.GetValue(ip),
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
-                Transport = new TransportSpec
+                Transport = (parse.GetValue(streamListen), parse.GetValue(streamConnect), parse.GetValue(dgramListen)) switch
                 {
-                    Kind = "tap",
-                    Netns = parse.GetValue(netns),
-                    NetnsPath = parse.GetValue(netnsPath),
-                    Ifname = parse.GetValue(tap) ?? parse.GetValue(ifname),
-                    Configure = parse.GetValue(configure),
+                    (string path, _, _) => new TransportSpec { Kind = "stream", Listen = path },
+                    (_, string path, _) => new TransportSpec { Kind = "stream", Connect = path },
+                    (_, _, string path) => new TransportSpec { Kind = "dgram", Listen = path, Peer = parse.GetValue(dgramPeer) },
+                    _ => new TransportSpec
+                    {
+                        Kind = "tap",
+                        Netns = parse.GetValue(netns),
+                        NetnsPath = parse.GetValue(netnsPath),
+                        Ifname = parse.GetValue(tap) ?? parse.GetValue(ifname),
+                        Configure = parse.GetValue(configure),
+                    },
                 },
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.EndpointInfo);
@@ -81,7 +96,10 @@ internal static class EndpointCommands
         "tap" when t.Netns is not null => $"tap netns:{t.Netns}/{t.Ifname}",
         "tap" when t.NetnsPath is not null => $"tap {t.NetnsPath}/{t.Ifname}",
         "tap" => $"tap {t.Ifname}",
-        _ => t.Kind,
+        "stream" when t.Listen is not null => $"stream listen {t.Listen} ({t.State})",
+        "stream" => $"stream connect {t.Connect} ({t.State})",
+        "dgram" => $"dgram {t.Listen} ({t.State})",
+        _ => $"{t.Kind} ({t.State})",
     };
 
     private static Command Inspect()

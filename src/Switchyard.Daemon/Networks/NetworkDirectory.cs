@@ -9,6 +9,7 @@ using Switchyard.Daemon.State;
 using Switchyard.Network;
 using Switchyard.Network.Dhcp;
 using Switchyard.Network.Ipam;
+using Switchyard.Network.Transports;
 using Switchyard.Packets;
 using Switchyard.Platform;
 
@@ -218,7 +219,50 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
 
     // ------------------------------------------------------------------ endpoints
 
-    public async Task<EndpointInfo> AttachAsync(string network, EndpointAttachRequest r)
+    public Task<EndpointInfo> AttachAsync(string network, EndpointAttachRequest r) =>
+        AttachCoreAsync(network, r, (spec, config, net) => _transports.Create(spec, config, net, restoring: false));
+
+    /// <summary>The fd handoff: attaches an endpoint whose transport is one end of a new socket
+    /// pair, and returns the other end for the caller to pass to the VM process. The endpoint is
+    /// detached when the VM closes its end (the pair cannot outlive it, nor the daemon).</summary>
+    public async Task<(EndpointInfo Info, SafeFileDescriptorHandle TheirEnd)> AttachSocketPairAsync(string network, EndpointAttachRequest r)
+    {
+        // A datagram pair cannot tell that the VM closed its end until something is sent to it,
+        // so a new handoff for the same name takes over an earlier handed-over endpoint.
+        bool replace;
+        lock (_networks) replace = _networks.TryGetValue(network, out var n) && n.Endpoints.TryGetValue(r.Name, out var old) && old.Transport.Kind == "fd";
+        if (replace) await DetachIfCurrentAsync(network, r.Name, null).ConfigureAwait(false);
+        SafeFileDescriptorHandle? theirs = null;
+        var info = await AttachCoreAsync(network, r with { Transport = new TransportSpec { Kind = "fd", Stream = r.Transport?.Stream ?? false } },
+            (spec, config, net) =>
+            {
+                var (ours, other) = FdPassing.CreatePair(spec.Stream ? System.Net.Sockets.SocketType.Stream : System.Net.Sockets.SocketType.Dgram);
+                theirs = other;
+                var transport = _transports.FromSocketPair(ours, spec.Stream, net);
+                void OnClosed() => _ = DetachIfCurrentAsync(network, r.Name, transport);
+                if (transport is StreamTransport s) s.Closed += OnClosed;
+                else if (transport is DgramTransport d) d.Closed += OnClosed;
+                return transport;
+            }).ConfigureAwait(false);
+        return (info, theirs!);
+    }
+
+    /// <summary>Detaches a handed-over endpoint if it still has <paramref name="transport"/> (any, when null).</summary>
+    private async Task DetachIfCurrentAsync(string network, string name, IFrameTransport? transport)
+    {
+        try
+        {
+            bool current;
+            lock (_networks)
+                current = _networks.TryGetValue(network, out var n) && n.Endpoints.TryGetValue(name, out var e)
+                    && e.Transport.Kind == "fd" && (transport is null || e.Port?.Transport == transport);
+            if (current) await DetachAsync(network, name).ConfigureAwait(false);
+        }
+        catch (ApiException) { /* already gone */ }
+    }
+
+    private async Task<EndpointInfo> AttachCoreAsync(string network, EndpointAttachRequest r,
+        Func<TransportSpec, EndpointConfig, NetworkConfig, IFrameTransport> createTransport)
     {
         await _gate.WaitAsync().ConfigureAwait(false);
         try
@@ -228,7 +272,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             if (Names.CheckLabel("endpoint", r.Name) is { } nameError) throw ApiException.BadRequest(nameError);
             if (Names.Reserved.Contains(r.Name)) throw ApiException.BadRequest($"'{r.Name}' is reserved for the gateway; choose another endpoint name");
             if (net.Endpoints.ContainsKey(r.Name)) throw ApiException.Conflict($"endpoint '{r.Name}' is already attached to network '{network}'");
-            var transport = TransportFactory.Normalize(r.Transport);
+            var transport = TransportFactory.Normalize(r.Transport, macGiven: r.Mac is not null);
             var subnet = net.Live.Config.Subnet;
             var leases = _store.Leases(network);
             var previous = leases.FirstOrDefault(l => l.Endpoint == r.Name);
@@ -262,14 +306,14 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             else if (previous is not null) ip = Ipv4Address.Parse(previous.Ipv4);
             else ip = Allocate(network, subnet, leases, quarantined);
 
-            var config = new EndpointConfig(r.Name, mac, ip);
+            var config = new EndpointConfig(r.Name, mac, ip, transport.LearnMac);
             var row = new EndpointRow(network, r.Name, JsonSerializer.Serialize(transport, SwitchyardJsonContext.Default.TransportSpec),
                 JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
                 _time.GetUtcNow());
             var lease = new LeaseRow(network, r.Name, mac.ToString(), ip.ToString(),
                 previous is not null && previous.Ipv4 == ip.ToString() ? previous.State : "reserved", previous?.Expires, _time.GetUtcNow());
 
-            var live = _transports.Create(transport, config, net.Live.Config, restoring: false);
+            var live = createTransport(transport, config, net.Live.Config);
             try
             {
                 _store.InsertEndpoint(row, lease);
@@ -306,8 +350,10 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     {
         var transport = JsonSerializer.Deserialize(row.TransportJson, SwitchyardJsonContext.Default.TransportSpec)!;
         var lease = _store.Leases(net.Row.Name).FirstOrDefault(l => l.Endpoint == row.Name);
-        if (lease is null) { _store.DeleteEndpoint(row.Network, row.Name); return; }
-        var config = new EndpointConfig(row.Name, MacAddress.Parse(lease.Mac), Ipv4Address.Parse(lease.Ipv4));
+        // A handed-over socket pair died with the previous daemon: the VM reconnects through
+        // the handoff and gets its address back from the reservation, which stays.
+        if (lease is null || transport.Kind == "fd") { _store.DeleteEndpoint(row.Network, row.Name); return; }
+        var config = new EndpointConfig(row.Name, MacAddress.Parse(lease.Mac), Ipv4Address.Parse(lease.Ipv4), transport.LearnMac);
         var record = new EndpointRecord { Row = row, Transport = transport, Config = config };
         try
         {
@@ -401,6 +447,27 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         if (state is LeaseState.Bound or LeaseState.Released) DirectoryLog.LeaseChanged(_logger, network, endpoint, address.ToString(), name);
     }
 
+    void INetworkEvents.OnMacLearned(string network, string endpoint, MacAddress mac)
+    {
+        NetworkRecord? net;
+        lock (_networks) _networks.TryGetValue(network, out net);
+        if (net is null || !net.Endpoints.TryGetValue(endpoint, out var e)) return;
+        e.Config = e.Config with { Mac = mac };
+        var leases = _store.Leases(network);
+        var lease = leases.FirstOrDefault(l => l.Endpoint == endpoint);
+        if (lease is null || lease.Mac == mac.ToString()) return;
+        // The VM's MAC identifies it to DHCP: a detached reservation holding the same MAC was this
+        // VM under another name, and gives way; an attached one is a real clash, logged.
+        var holder = leases.FirstOrDefault(l => l.Endpoint != endpoint && l.Mac == mac.ToString());
+        if (holder is not null)
+        {
+            if (net.Endpoints.ContainsKey(holder.Endpoint)) { DirectoryLog.MacClash(_logger, network, endpoint, mac.ToString(), holder.Endpoint); return; }
+            _store.DeleteLease(network, holder.Endpoint);
+        }
+        _store.UpsertLease(lease with { Mac = mac.ToString(), LastUsed = _time.GetUtcNow() });
+        DirectoryLog.MacLearned(_logger, network, endpoint, mac.ToString());
+    }
+
     Ipv4Address? INetworkEvents.OnAddressDeclined(string network, string endpoint, Ipv4Address declined)
     {
         _gate.Wait();
@@ -466,9 +533,11 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             Network = n.Row.Name,
             Name = e.Row.Name,
             Fqdn = $"{e.Row.Name}.{n.Row.Domain}",
-            Mac = e.Config.Mac.ToString(),
+            Mac = (e.Port?.Mac ?? e.Config.Mac).ToString(),
             Ipv4 = (e.Port?.Ipv4 ?? e.Config.Ipv4).ToString(),
-            Transport = e.Transport,
+            Transport = e.Port?.Transport is IReportingTransport { Status: var st }
+                ? e.Transport with { State = st.State, Connects = st.Connects, ProtocolErrors = st.ProtocolErrors, LastError = st.LastError }
+                : e.Transport,
             State = e.Port is null ? "down" : "up",
             Error = e.Error,
             Lease = lease is null ? null : DescribeLease(lease, true),
@@ -515,6 +584,10 @@ internal static partial class DirectoryLog
     public static partial void EndpointRestoreFailed(ILogger logger, string network, string endpoint, string reason);
     [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Lease {Network}/{Endpoint} {Ip}: {State}")]
     public static partial void LeaseChanged(ILogger logger, string network, string endpoint, string ip, string state);
+    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} uses the VM's own MAC {Mac}")]
+    public static partial void MacLearned(ILogger logger, string network, string endpoint, string mac);
+    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} sends from {Mac}, which attached endpoint {Other} already uses; DHCP answers only one of them")]
+    public static partial void MacClash(ILogger logger, string network, string endpoint, string mac, string other);
     [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} declined {Declined} (in use on the wire); moved to {Next}")]
     public static partial void AddressDeclined(ILogger logger, string network, string endpoint, string declined, string next);
 }

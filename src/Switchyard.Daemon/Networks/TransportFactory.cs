@@ -14,10 +14,14 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
     private readonly ILogger _logger = loggers.CreateLogger("Switchyard.Transports");
 
     /// <summary>Checks a spec without touching the system, so bad requests fail before any state changes.</summary>
-    public static TransportSpec Normalize(TransportSpec? spec)
+    public static TransportSpec Normalize(TransportSpec? spec, bool macGiven)
     {
         // JSON null passes the deserializer's required-property check.
         if (spec is null) throw ApiException.BadRequest("a transport is required (e.g. {\"kind\": \"tap\", \"netns\": \"NS\"})");
+        spec = spec with { State = null, Connects = null, ProtocolErrors = null, LastError = null };
+        if (spec.Kind != "tap" && (spec.Netns ?? spec.NetnsPath ?? spec.Ifname) is not null || spec.Configure && spec.Kind != "tap")
+            throw ApiException.BadRequest("--netns, --netns-path, --tap, --ifname and --configure apply to the tap transport only");
+        if (spec.Kind != "dgram" && spec.Peer is not null) throw ApiException.BadRequest("--dgram-peer applies to --dgram-listen only");
         switch (spec.Kind)
         {
             case "tap":
@@ -32,19 +36,59 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
                     throw ApiException.BadRequest($"invalid interface name '{ifname}': 1-15 characters, no '/', ':', '%' or spaces");
                 if (spec.Netns is { } ns && (ns.Length == 0 || ns.Contains('/') || ns is "." or ".."))
                     throw ApiException.BadRequest($"invalid namespace name '{ns}'");
-                return spec with { Ifname = ifname };
+                if (spec.Listen is not null || spec.Connect is not null) throw ApiException.BadRequest("a tap endpoint takes no socket path");
+                return spec with { Ifname = ifname, LearnMac = false };
+            case "stream":
+                if ((spec.Listen is null) == (spec.Connect is null))
+                    throw ApiException.BadRequest("a stream endpoint needs exactly one of --stream-listen PATH or --stream-connect PATH");
+                return spec with { Listen = FullPath(spec.Listen), Connect = FullPath(spec.Connect), LearnMac = !macGiven };
+            case "dgram":
+                if (spec.Listen is null || spec.Connect is not null) throw ApiException.BadRequest("a dgram endpoint needs --dgram-listen PATH");
+                return spec with { Listen = FullPath(spec.Listen), Peer = FullPath(spec.Peer), LearnMac = !macGiven };
+            case "fd":
+                if (spec.Listen is not null || spec.Connect is not null) throw ApiException.BadRequest("an fd endpoint takes no socket path");
+                return spec with { LearnMac = !macGiven };
             default:
-                throw ApiException.BadRequest($"unknown transport '{spec.Kind}' (this daemon supports: tap)");
+                throw ApiException.BadRequest($"unknown transport '{spec.Kind}' (use tap, stream, dgram or fd)");
         }
+    }
+
+    private static string? FullPath(string? path)
+    {
+        if (path is null) return null;
+        if (path.Length == 0) throw ApiException.BadRequest("a socket path must not be empty");
+        var full = Path.GetFullPath(path);
+        // sockaddr_un.sun_path: 108 bytes on Linux, 104 on macOS, including the terminating NUL.
+        if (System.Text.Encoding.UTF8.GetByteCount(full) > 103) throw ApiException.BadRequest($"socket path {full} is too long (unix sockets allow 103 bytes)");
+        return full;
     }
 
     public IFrameTransport Create(TransportSpec spec, EndpointConfig endpoint, NetworkConfig network, bool restoring)
     {
-        if (spec.Kind != "tap") throw ApiException.BadRequest($"unknown transport '{spec.Kind}'");
+        // Socket transports carry plain frames: at most the MTU plus Ethernet and one VLAN tag.
+        int maxFrame = network.Mtu + 18;
+        try
+        {
+            switch (spec.Kind)
+            {
+                case "stream" when spec.Listen is not null: return StreamTransport.Listen(spec.Listen, maxFrame, _logger);
+                case "stream": return StreamTransport.Connect(spec.Connect!, maxFrame, _logger);
+                case "dgram": return DgramTransport.Listen(spec.Listen!, spec.Peer, maxFrame, _logger);
+                case "fd": throw new ApiException(restoring ? 500 : 400, "an fd endpoint is made by the fd handoff (yard connect); its socket pair does not outlive the daemon");
+            }
+        }
+        catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
+        {
+            throw new ApiException(restoring ? 500 : 400, $"cannot listen on {spec.Listen}: {e.Message}");
+        }
         if (!OperatingSystem.IsLinux())
-            throw ApiException.BadRequest("the tap transport needs Linux (TAP devices and network namespaces)");
+            throw ApiException.BadRequest("the tap transport needs Linux (TAP devices and network namespaces); attach VMs with stream or dgram here");
         return CreateTap(spec, endpoint, network, restoring);
     }
+
+    /// <summary>The daemon's end of a socket pair, as the fd handoff makes it.</summary>
+    public IFrameTransport FromSocketPair(System.Net.Sockets.Socket ours, bool stream, NetworkConfig network) =>
+        stream ? StreamTransport.FromSocket(ours, network.Mtu + 18, _logger) : DgramTransport.FromSocket(ours, network.Mtu + 18, _logger);
 
     [System.Runtime.Versioning.SupportedOSPlatform("linux")]
     private TapTransport CreateTap(TransportSpec spec, EndpointConfig endpoint, NetworkConfig network, bool restoring)

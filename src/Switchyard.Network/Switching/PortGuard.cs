@@ -10,15 +10,24 @@ namespace Switchyard.Network.Switching;
 public sealed class PortGuard
 {
     private volatile uint _ipv4;
+    private long _mac;
+    private int _learning;
 
-    public PortGuard(MacAddress mac, Ipv4Address ipv4)
+    /// <param name="learnMac">The VM chooses its own MAC (a socket transport without --mac):
+    /// the first unicast source MAC the port sends becomes its MAC for the port's lifetime.</param>
+    public PortGuard(MacAddress mac, Ipv4Address ipv4, bool learnMac = false)
     {
-        Mac = mac;
+        _mac = (long)mac.Value;
         _ipv4 = ipv4.Value;
+        _learning = learnMac ? 1 : 0;
     }
 
-    public MacAddress Mac { get; }
+    public MacAddress Mac => new((ulong)Volatile.Read(ref _mac));
     public Ipv4Address Ipv4 => new(_ipv4);
+    public bool Learning => Volatile.Read(ref _learning) != 0;
+
+    /// <summary>Raised once, on the port's receive thread, when a learning guard pins its MAC.</summary>
+    public event Action<MacAddress>? MacLearned;
 
     /// <summary>Changes the allowed address (after a DHCP DECLINE moved the endpoint).</summary>
     public void SetIpv4(Ipv4Address address) => _ipv4 = address.Value;
@@ -26,6 +35,12 @@ public sealed class PortGuard
     public bool Allows(in EthernetFrame frame, out DropReason reason)
     {
         reason = default;
+        if (Volatile.Read(ref _learning) != 0 && !frame.Source.IsMulticast && frame.Source != MacAddress.Zero
+            && Interlocked.Exchange(ref _learning, 0) != 0)
+        {
+            Volatile.Write(ref _mac, (long)frame.Source.Value);
+            MacLearned?.Invoke(frame.Source);
+        }
         if (frame.Source != Mac) { reason = DropReason.SpoofedMac; return false; }
         switch (frame.EtherType)
         {

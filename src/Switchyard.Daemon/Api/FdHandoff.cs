@@ -1,0 +1,108 @@
+using System.Buffers;
+using System.Text.Json;
+using Microsoft.AspNetCore.Connections;
+using Microsoft.AspNetCore.Connections.Features;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
+using Switchyard.Client;
+using Switchyard.Daemon.Networks;
+using Switchyard.Platform;
+
+namespace Switchyard.Daemon.Api;
+
+/// <summary>The fd handoff on the API socket (docs/fd-handoff.md). A connection whose first byte
+/// is '{' is not HTTP: it is one JSON line asking for an endpoint whose transport is a socket
+/// pair; the reply is one JSON line, sent with the caller's end of the pair attached as
+/// SCM_RIGHTS. Everything else goes on to HTTP untouched. This keeps one socket, one permission
+/// check (the socket's mode) and one place to find the daemon.</summary>
+internal static partial class FdHandoff
+{
+    private const int MaxRequest = 4096;
+
+    public static Func<ConnectionDelegate, ConnectionDelegate> Middleware(Func<IServiceProvider> services) => next => async context =>
+    {
+        var input = context.Transport.Input;
+        var first = await input.ReadAsync(context.ConnectionClosed).ConfigureAwait(false);
+        bool handoff = !first.Buffer.IsEmpty && first.Buffer.FirstSpan[0] == (byte)'{';
+        input.AdvanceTo(first.Buffer.Start); // consume nothing: HTTP (or we) read it again
+        if (!handoff)
+        {
+            await next(context).ConfigureAwait(false);
+            return;
+        }
+        var socket = context.Features.Get<IConnectionSocketFeature>()?.Socket;
+        if (socket is null) return;
+        var sp = services();
+        var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Switchyard.Handoff");
+        var reply = await Handle(input, sp.GetRequiredService<NetworkDirectory>(), logger, context.ConnectionClosed).ConfigureAwait(false);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(reply.Reply, HandoffJsonContext.Default.FdHandoffReply);
+        var line = new byte[bytes.Length + 1];
+        bytes.CopyTo(line, 0);
+        line[^1] = (byte)'\n';
+        using (reply.TheirEnd)
+        {
+            try
+            {
+                if (reply.TheirEnd is { } fd) FdPassing.Send(socket, line, fd);
+                else await context.Transport.Output.WriteAsync(line).ConfigureAwait(false);
+            }
+            catch (PlatformException e) { HandoffLog.SendFailed(logger, e.Message); }
+        }
+    };
+
+    private static async Task<(FdHandoffReply Reply, SafeFileDescriptorHandle? TheirEnd)> Handle(
+        System.IO.Pipelines.PipeReader input, NetworkDirectory directory, ILogger logger, CancellationToken ct)
+    {
+        byte[]? line = null;
+        while (line is null)
+        {
+            var result = await input.ReadAsync(ct).ConfigureAwait(false);
+            var buffer = result.Buffer;
+            var newline = buffer.PositionOf((byte)'\n');
+            if (newline is { } end)
+            {
+                line = buffer.Slice(0, end).ToArray();
+                input.AdvanceTo(buffer.GetPosition(1, end));
+            }
+            else if (buffer.Length > MaxRequest || result.IsCompleted)
+            {
+                input.AdvanceTo(buffer.End);
+                return (Fail(400, "a handoff request is one line of JSON ending in a newline, at most 4 KiB"), null);
+            }
+            else input.AdvanceTo(buffer.Start, buffer.End);
+        }
+
+        FdHandoffRequest? request;
+        try { request = JsonSerializer.Deserialize(line, HandoffJsonContext.Default.FdHandoffRequest); }
+        catch (JsonException e) { return (Fail(400, $"invalid handoff JSON: {e.Message}"), null); }
+        if (request is null || request.Handoff != 1) return (Fail(400, "not a handoff request (expected \"handoff\": 1)"), null);
+        if (request.SocketType is not (null or "dgram" or "stream"))
+            return (Fail(400, $"socketType must be dgram or stream, not '{request.SocketType}'"), null);
+        try
+        {
+            var (info, theirs) = await directory.AttachSocketPairAsync(request.Network, new EndpointAttachRequest
+            {
+                Name = request.Endpoint,
+                Mac = request.Mac,
+                Ip = request.Ip,
+                Transport = new TransportSpec { Kind = "fd", Stream = request.SocketType == "stream" },
+            }).ConfigureAwait(false);
+            HandoffLog.HandedOver(logger, request.Network, request.Endpoint, request.SocketType ?? "dgram");
+            return (new FdHandoffReply { Ok = true, Endpoint = info }, theirs);
+        }
+        catch (ApiException e)
+        {
+            return (Fail(e.Status, e.Message), null);
+        }
+    }
+
+    private static FdHandoffReply Fail(int status, string error) => new() { Ok = false, Status = status, Error = error };
+}
+
+internal static partial class HandoffLog
+{
+    [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Handed a {SocketType} socket for {Network}/{Endpoint} to the caller")]
+    public static partial void HandedOver(ILogger logger, string network, string endpoint, string socketType);
+    [LoggerMessage(EventId = 21, Level = LogLevel.Warning, Message = "Sending a handed-over socket failed: {Error}")]
+    public static partial void SendFailed(ILogger logger, string error);
+}

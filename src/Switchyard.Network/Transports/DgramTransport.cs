@@ -1,0 +1,164 @@
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Switchyard.Packets;
+
+namespace Switchyard.Network.Transports;
+
+/// <summary>A VM on a unix datagram socket, one frame per datagram: QEMU's <c>-netdev dgram</c>,
+/// vfkit's unixgram, Virtualization.framework's VZFileHandleNetworkDeviceAttachment. The daemon
+/// binds a path; the peer is a path given up front (<c>--dgram-peer</c>) or learnt from the first
+/// datagram's source. Sends go to the peer's path each time, so a peer that is not there yet, or
+/// goes away and comes back, only costs the frames sent meanwhile (counted as transmit failures).
+/// Errors on the data path are results (SocketError), never exceptions.</summary>
+public sealed class DgramTransport : IFrameTransport, IReportingTransport
+{
+    /// <summary>vfkit and Apple's documentation ask for send buffers of about 1 MiB and receive
+    /// buffers of about 4 MiB (at least twice the send size) on these sockets.</summary>
+    private const int SendBuffer = 1 << 20, ReceiveBuffer = 4 << 20;
+
+    private readonly Socket _socket;
+    private readonly string? _path;
+    private readonly bool _pair;
+    private readonly int _maxFrame;
+    private readonly ILogger _logger;
+    private readonly CancellationTokenSource _stop = new();
+    private volatile SocketAddress? _peer;
+    private long _retryAt;
+    private Task? _loop;
+
+    private DgramTransport(Socket socket, string? path, string? peer, bool pair, int maxFrame, ILogger logger)
+    {
+        _socket = socket;
+        _path = path;
+        _pair = pair;
+        _maxFrame = maxFrame;
+        _logger = logger;
+        _socket.Blocking = false;
+        try
+        {
+            _socket.SendBufferSize = SendBuffer;
+            _socket.ReceiveBufferSize = ReceiveBuffer;
+        }
+        catch (SocketException) { /* the system's limits apply */ }
+        if (peer is not null) _peer = new UnixDomainSocketEndPoint(Path.GetFullPath(peer)).Serialize();
+        Status = new TransportStatus(pair ? "connected" : _peer is null ? "waiting-for-peer" : "connected");
+    }
+
+    /// <summary>Binds <paramref name="path"/> now, so a bad path fails the attach.</summary>
+    public static DgramTransport Listen(string path, string? peer, int maxFrame, ILogger logger) =>
+        new(UnixSocketPaths.Listen(path, SocketType.Dgram), Path.GetFullPath(path), peer, pair: false, maxFrame, logger);
+
+    /// <summary>The daemon's end of a connected socket pair whose other end the VM process holds.</summary>
+    public static DgramTransport FromSocket(Socket connected, int maxFrame, ILogger logger) => new(connected, null, null, pair: true, maxFrame, logger);
+
+    public string Kind => _pair ? "fd" : "dgram";
+    public bool SupportsOffload => false;
+    public TransportStatus Status { get; }
+    public event Action? Closed;
+
+    public void Start(FrameHandler onFrame) => _loop = ReceiveLoop(onFrame);
+
+    private async Task ReceiveLoop(FrameHandler onFrame)
+    {
+        var buffer = new byte[Math.Max(_maxFrame, 65536)];
+        var from = new SocketAddress(AddressFamily.Unix, 128);
+        while (!_stop.IsCancellationRequested)
+        {
+            int n;
+            from.Size = from.Buffer.Length; // the previous receive shrank it to that sender's address
+            try
+            {
+                n = _pair
+                    ? await _socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token).ConfigureAwait(false)
+                    : await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from, _stop.Token).ConfigureAwait(false);
+            }
+            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; }
+            catch (SocketException e)
+            {
+                // ECONNREFUSED here is the kernel reporting an earlier send to a peer that is gone.
+                TransportLog.ConnectionLost(_logger, _path ?? "socket pair", e.SocketErrorCode.ToString());
+                if (_pair) { PeerGone(); return; }
+                continue;
+            }
+            if (n == 0) continue;
+            if (n > _maxFrame)
+            {
+                Status.ProtocolError($"datagram of {n} bytes is larger than {_maxFrame}");
+                continue;
+            }
+            if (!_pair && _peer is null && from.Size > 2)
+            {
+                // Learn the peer from the first datagram that came from a bound path (QEMU's local.path).
+                var learnt = new SocketAddress(AddressFamily.Unix, from.Size);
+                from.Buffer[..from.Size].CopyTo(learnt.Buffer);
+                _peer = learnt;
+                Status.Connected();
+                TransportLog.Connected(_logger, _path!);
+            }
+            onFrame(buffer.AsSpan(0, n), VirtioNetHeader.None);
+        }
+    }
+
+    public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
+    {
+        if (_stop.IsCancellationRequested) return false;
+        SocketError error;
+        if (_pair)
+        {
+            _socket.Send(frame, SocketFlags.None, out error);
+        }
+        else
+        {
+            if (_peer is not { } peer) return false;
+            // While the peer is away, try again only now and then: .NET reports SendTo errors as
+            // exceptions, which a flood of broadcasts to a missing VM should not turn into a storm.
+            if (Environment.TickCount64 < Volatile.Read(ref _retryAt)) return false;
+            error = SendTo(frame, peer);
+        }
+        switch (error)
+        {
+            case SocketError.Success:
+                if (Status.State != "connected" && !_pair) Status.Connected();
+                return true;
+            case SocketError.WouldBlock:
+            case SocketError.NoBufferSpaceAvailable:
+                return false; // the VM is not reading fast enough: drop, as a full NIC ring would
+            default:
+                // ENOENT / ECONNREFUSED: the peer's socket is not there (yet, or any more).
+                if (_pair) { PeerGone(); return false; }
+                if (Status.State == "connected") Status.Disconnected("waiting-for-peer");
+                Volatile.Write(ref _retryAt, Environment.TickCount64 + 250);
+                return false;
+        }
+    }
+
+    private SocketError SendTo(ReadOnlySpan<byte> frame, SocketAddress peer)
+    {
+        try
+        {
+            _socket.SendTo(frame, SocketFlags.None, peer);
+            return SocketError.Success;
+        }
+        catch (SocketException e) { return e.SocketErrorCode; }
+        catch (ObjectDisposedException) { return SocketError.OperationAborted; }
+    }
+
+    private void PeerGone()
+    {
+        if (Status.State == "closed") return;
+        Status.Disconnected("closed");
+        TransportLog.Disconnected(_logger, "socket pair");
+        Closed?.Invoke();
+    }
+
+    public void Dispose()
+    {
+        if (_stop.IsCancellationRequested) return;
+        _stop.Cancel();
+        _socket.Dispose();
+        try { _loop?.Wait(TimeSpan.FromSeconds(2)); } catch (AggregateException) { }
+        if (_path is not null) UnixSocketPaths.Remove(_path);
+        Status.State = "closed";
+    }
+}

@@ -1,0 +1,28 @@
+namespace Switchyard.Network.Transports;
+
+/// <summary>What a socket transport reports about its link to the VM process.</summary>
+public sealed class TransportStatus
+{
+    private long _connects, _disconnects, _protocolErrors;
+    private volatile string _state;
+
+    public TransportStatus(string initial) => _state = initial;
+
+    /// <summary>listening, connecting, connected, waiting-for-peer, closed.</summary>
+    public string State { get => _state; set => _state = value; }
+    public long Connects => Volatile.Read(ref _connects);
+    public long Disconnects => Volatile.Read(ref _disconnects);
+    /// <summary>Connections dropped for breaking the framing (bad length prefix, truncated frame).</summary>
+    public long ProtocolErrors => Volatile.Read(ref _protocolErrors);
+    public string? LastError { get; set; }
+
+    public void Connected() { Interlocked.Increment(ref _connects); State = "connected"; }
+    public void Disconnected(string next) { Interlocked.Increment(ref _disconnects); State = next; }
+    public void ProtocolError(string error) { Interlocked.Increment(ref _protocolErrors); LastError = error; }
+}
+
+/// <summary>A transport whose link can come and go (unix sockets), as opposed to a TAP device.</summary>
+public interface IReportingTransport
+{
+    TransportStatus Status { get; }
+}
