@@ -43,6 +43,14 @@ public static class DaemonHost
         IServiceProvider? services = null;
         builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(options.SocketPath,
             listen => listen.Use(FdHandoff.Middleware(() => services!))));
+        builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
+        {
+            doc.Info.Title = "Switchyard daemon API";
+            doc.Info.Version = ApiRoutes.ApiVersion.ToString();
+            doc.Info.Description = "JSON over HTTP on the daemon's unix socket. Errors are RFC 7807 problem+json. The fd handoff shares the socket: see docs/fd-handoff.md.";
+            doc.Servers = [];
+            return Task.CompletedTask;
+        }));
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, Switchyard.Client.SwitchyardJsonContext.Default));
 
         StateStore store;
@@ -64,6 +72,7 @@ public static class DaemonHost
 
         app.Use(ApiRoutes.ProblemMiddleware);
         ApiRoutes.Map(app, directory, DateTimeOffset.UtcNow);
+        app.MapOpenApi("/openapi.json");
         // "{*path}", not MapFallback's default "{*path:nonfile}": a path with a dot (/x.json) is an unknown route too.
         app.MapFallback("{*path}", (Microsoft.AspNetCore.Http.HttpContext c) =>
             ApiRoutes.WriteProblem(c, 404, $"no such API route: {c.Request.Method} {c.Request.Path}"));

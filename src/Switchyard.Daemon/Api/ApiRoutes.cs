@@ -22,7 +22,8 @@ public static class ApiRoutes
             Runtime = Environment.Version.ToString(),
             Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
             ApiVersion = ApiVersion,
-        }, SwitchyardJsonContext.Default.VersionInfo));
+        }, SwitchyardJsonContext.Default.VersionInfo))
+            .Produces<VersionInfo>().WithName("GetVersion").WithSummary("The daemon's version and API version");
 
         app.MapGet("/health", () => Results.Json(new HealthInfo
         {
@@ -30,40 +31,52 @@ public static class ApiRoutes
             Networks = directory.NetworkCount,
             Endpoints = directory.EndpointCount,
             Uptime = DateTimeOffset.UtcNow - started,
-        }, SwitchyardJsonContext.Default.HealthInfo));
+        }, SwitchyardJsonContext.Default.HealthInfo))
+            .Produces<HealthInfo>().WithName("GetHealth").WithSummary("Liveness and counts");
 
-        app.MapGet("/networks", () => Results.Json(directory.ListNetworks().ToList(), SwitchyardJsonContext.Default.ListNetworkInfo));
+        app.MapGet("/networks", () => Results.Json(directory.ListNetworks().ToList(), SwitchyardJsonContext.Default.ListNetworkInfo))
+            .Produces<List<NetworkInfo>>().WithName("ListNetworks").WithSummary("All networks");
         app.MapPost("/networks", async (HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkCreateRequest);
             var created = await directory.CreateNetworkAsync(body);
             return Results.Json(created, SwitchyardJsonContext.Default.NetworkInfo, statusCode: StatusCodes.Status201Created);
-        });
-        app.MapGet("/networks/{name}", (string name) => Results.Json(directory.GetNetwork(name), SwitchyardJsonContext.Default.NetworkInfo));
+        }).Accepts<NetworkCreateRequest>("application/json").Produces<NetworkInfo>(StatusCodes.Status201Created)
+            .ProducesProblem(400).ProducesProblem(409).WithName("CreateNetwork").WithSummary("Create a network");
+        app.MapGet("/networks/{name}", (string name) => Results.Json(directory.GetNetwork(name), SwitchyardJsonContext.Default.NetworkInfo))
+            .Produces<NetworkInfo>().ProducesProblem(404).WithName("GetNetwork").WithSummary("One network, with its gateway services' counters");
         app.MapDelete("/networks/{name}", async (string name) =>
         {
             await directory.DeleteNetworkAsync(name);
             return Results.NoContent();
-        });
+        }).Produces(StatusCodes.Status204NoContent).ProducesProblem(404).ProducesProblem(409)
+            .WithName("DeleteNetwork").WithSummary("Remove a network without endpoints");
 
-        app.MapGet("/endpoints", () => Results.Json(directory.ListEndpoints(null).ToList(), SwitchyardJsonContext.Default.ListEndpointInfo));
+        app.MapGet("/endpoints", () => Results.Json(directory.ListEndpoints(null).ToList(), SwitchyardJsonContext.Default.ListEndpointInfo))
+            .Produces<List<EndpointInfo>>().WithName("ListAllEndpoints").WithSummary("Endpoints of every network");
         app.MapGet("/networks/{network}/endpoints", (string network) =>
-            Results.Json(directory.ListEndpoints(network).ToList(), SwitchyardJsonContext.Default.ListEndpointInfo));
+            Results.Json(directory.ListEndpoints(network).ToList(), SwitchyardJsonContext.Default.ListEndpointInfo))
+            .Produces<List<EndpointInfo>>().ProducesProblem(404).WithName("ListEndpoints").WithSummary("A network's endpoints");
         app.MapPost("/networks/{network}/endpoints", async (string network, HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.EndpointAttachRequest);
             var attached = await directory.AttachAsync(network, body);
             return Results.Json(attached, SwitchyardJsonContext.Default.EndpointInfo, statusCode: StatusCodes.Status201Created);
-        });
+        }).Accepts<EndpointAttachRequest>("application/json").Produces<EndpointInfo>(StatusCodes.Status201Created)
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).WithName("AttachEndpoint")
+            .WithSummary("Attach a guest (tap, stream or dgram transport; fd endpoints come from the handoff)");
         app.MapGet("/networks/{network}/endpoints/{name}", (string network, string name) =>
-            Results.Json(directory.GetEndpoint(network, name), SwitchyardJsonContext.Default.EndpointInfo));
+            Results.Json(directory.GetEndpoint(network, name), SwitchyardJsonContext.Default.EndpointInfo))
+            .Produces<EndpointInfo>().ProducesProblem(404).WithName("GetEndpoint").WithSummary("One endpoint: MAC, addresses, transport, lease, counters");
         app.MapDelete("/networks/{network}/endpoints/{name}", async (string network, string name) =>
         {
             await directory.DetachAsync(network, name);
             return Results.NoContent();
-        });
+        }).Produces(StatusCodes.Status204NoContent).ProducesProblem(404).WithName("DetachEndpoint")
+            .WithSummary("Detach an endpoint; its address stays reserved for its name");
         app.MapGet("/networks/{network}/leases", (string network) =>
-            Results.Json(directory.ListLeases(network).ToList(), SwitchyardJsonContext.Default.ListLeaseInfo));
+            Results.Json(directory.ListLeases(network).ToList(), SwitchyardJsonContext.Default.ListLeaseInfo))
+            .Produces<List<LeaseInfo>>().ProducesProblem(404).WithName("ListLeases").WithSummary("Address reservations and DHCP leases");
     }
 
     /// <summary>Reads a JSON body with the source-generated contract; a body that is not valid
