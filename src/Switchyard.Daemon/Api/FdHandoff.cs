@@ -18,6 +18,7 @@ namespace Switchyard.Daemon.Api;
 internal static partial class FdHandoff
 {
     private const int MaxRequest = 4096;
+    private static readonly TimeSpan RequestTimeout = TimeSpan.FromSeconds(10);
 
     public static Func<ConnectionDelegate, ConnectionDelegate> Middleware(Func<IServiceProvider> services) => next => async context =>
     {
@@ -34,7 +35,12 @@ internal static partial class FdHandoff
         if (socket is null) return;
         var sp = services();
         var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Switchyard.Handoff");
-        var reply = await Handle(input, sp.GetRequiredService<NetworkDirectory>(), logger, context.ConnectionClosed).ConfigureAwait(false);
+        // A caller that never finishes its line does not hold the connection for long.
+        using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.ConnectionClosed);
+        timeout.CancelAfter(RequestTimeout);
+        (FdHandoffReply Reply, SafeFileDescriptorHandle? TheirEnd) reply;
+        try { reply = await Handle(input, sp.GetRequiredService<NetworkDirectory>(), logger, timeout.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) { reply = (Fail(408, $"no complete handoff request within {RequestTimeout.TotalSeconds:0} s"), null); }
         var bytes = JsonSerializer.SerializeToUtf8Bytes(reply.Reply, HandoffJsonContext.Default.FdHandoffReply);
         var line = new byte[bytes.Length + 1];
         bytes.CopyTo(line, 0);
@@ -43,10 +49,12 @@ internal static partial class FdHandoff
         {
             try
             {
+                // Straight on the socket, like the descriptor: Kestrel's output may already be
+                // shut down when the caller half-closed its side.
                 if (reply.TheirEnd is { } fd) FdPassing.Send(socket, line, fd);
-                else await context.Transport.Output.WriteAsync(line).ConfigureAwait(false);
+                else await socket.SendAsync(line, System.Net.Sockets.SocketFlags.None).ConfigureAwait(false);
             }
-            catch (PlatformException e) { HandoffLog.SendFailed(logger, e.Message); }
+            catch (Exception e) when (e is PlatformException or System.Net.Sockets.SocketException) { HandoffLog.SendFailed(logger, e.Message); }
         }
     };
 
