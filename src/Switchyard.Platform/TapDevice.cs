@@ -114,27 +114,8 @@ public sealed class TapDevice : IDisposable
     {
         fixed (byte* p = frame)
         {
-            while (true)
-            {
-                var n = Interop.Libc.Write(_tap, p, frame.Length);
-                if (n >= 0)
-                {
-                    // tun consumes a frame whole or not at all.
-                    return true;
-                }
-
-                var errno = Marshal.GetLastPInvokeError();
-                switch (errno)
-                {
-                    case Interop.Errno.EINTR:
-                        continue;
-                    case Interop.Errno.EAGAIN:
-                    case Interop.Errno.ENOBUFS:
-                        return false;
-                    default:
-                        throw new PlatformException($"write on TAP {Name}", errno);
-                }
-            }
+            var iov = new Interop.IoVec { Base = p, Length = (nuint)frame.Length };
+            return WriteV(&iov, 1);
         }
     }
 
@@ -154,24 +135,31 @@ public sealed class TapDevice : IDisposable
             var iov = stackalloc Interop.IoVec[2];
             iov[0] = new Interop.IoVec { Base = h, Length = (nuint)vnetHeader.Length };
             iov[1] = new Interop.IoVec { Base = p, Length = (nuint)frame.Length };
-            while (true)
-            {
-                if (Interop.Libc.WriteV(_tap, iov, 2) >= 0)
-                {
-                    return true;
-                }
+            return WriteV(iov, 2);
+        }
+    }
 
-                var errno = Marshal.GetLastPInvokeError();
-                switch (errno)
-                {
-                    case Interop.Errno.EINTR:
-                        continue;
-                    case Interop.Errno.EAGAIN:
-                    case Interop.Errno.ENOBUFS:
-                        return false;
-                    default:
-                        throw new PlatformException($"writev on TAP {Name}", errno);
-                }
+    /// <summary>tun consumes a frame whole or not at all: true when it took it, false when it would
+    /// not right now (EAGAIN/ENOBUFS, a full queue: the caller counts a drop); throws on other errors.</summary>
+    private unsafe bool WriteV(Interop.IoVec* iov, int count)
+    {
+        while (true)
+        {
+            if (Interop.Libc.WriteV(_tap, iov, count) >= 0)
+            {
+                return true;
+            }
+
+            var errno = Marshal.GetLastPInvokeError();
+            switch (errno)
+            {
+                case Interop.Errno.EINTR:
+                    continue;
+                case Interop.Errno.EAGAIN:
+                case Interop.Errno.ENOBUFS:
+                    return false;
+                default:
+                    throw new PlatformException($"writev on TAP {Name}", errno);
             }
         }
     }
