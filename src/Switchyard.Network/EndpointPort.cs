@@ -20,7 +20,6 @@ public sealed class EndpointPort : SwitchPort
     public override bool Transmit(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
         if (offload.IsPlain || Transport.SupportsOffload) return Transport.TrySend(frame, offload);
-        var transport = Transport;
-        return SoftwareOffload.Deliver(frame, offload, f => transport.TrySend(f, VirtioNetHeader.None));
+        return SoftwareOffload.Deliver(frame, offload, Transport, static (transport, f) => transport.TrySend(f, VirtioNetHeader.None));
     }
 }

@@ -12,20 +12,22 @@ public static class SoftwareOffload
 {
     [ThreadStatic] private static byte[]? t_scratch;
 
-    public delegate bool FrameSink(ReadOnlySpan<byte> frame);
+    /// <summary>Where the plain frames go; <paramref name="state"/> lets callers pass a static
+    /// lambda, so the hot path allocates no closure.</summary>
+    public delegate bool FrameSink<TState>(TState state, ReadOnlySpan<byte> frame);
 
     /// <summary>Hands <paramref name="sink"/> the plain frame(s) that <paramref name="frame"/>
     /// stands for. Returns false when a frame could not be made (malformed job) or the sink refused one.</summary>
-    public static bool Deliver(ReadOnlySpan<byte> frame, in VirtioNetHeader offload, FrameSink sink)
+    public static bool Deliver<TState>(ReadOnlySpan<byte> frame, in VirtioNetHeader offload, TState state, FrameSink<TState> sink)
     {
-        if (offload.IsPlain || (!offload.IsGso && !offload.NeedsChecksum)) return sink(frame);
+        if (offload.IsPlain || (!offload.IsGso && !offload.NeedsChecksum)) return sink(state, frame);
         var scratch = t_scratch ??= new byte[65536 + 64];
         if (!offload.IsGso)
         {
             if (frame.Length > scratch.Length || !TryCompleteChecksum(frame, offload, scratch)) return false;
-            return sink(scratch.AsSpan(0, frame.Length));
+            return sink(state, scratch.AsSpan(0, frame.Length));
         }
-        return Segment(frame, offload, scratch, sink);
+        return Segment(frame, offload, scratch, state, sink);
     }
 
     /// <summary>CHECKSUM_PARTIAL: the checksum field holds the pseudo-header sum; summing from
@@ -39,7 +41,7 @@ public static class SoftwareOffload
         return true;
     }
 
-    private static bool Segment(ReadOnlySpan<byte> frame, in VirtioNetHeader o, Span<byte> scratch, FrameSink sink)
+    private static bool Segment<TState>(ReadOnlySpan<byte> frame, in VirtioNetHeader o, Span<byte> scratch, TState state, FrameSink<TState> sink)
     {
         // Find the headers ourselves: HeaderLength comes from the guest and is only a hint.
         if (!EthernetFrame.TryParse(frame, out var eth) || o.GsoSize == 0) return false;
@@ -91,7 +93,7 @@ public static class SoftwareOffload
                 sum = Checksum.PseudoHeaderV6(ip.Slice(8, 16), ip.Slice(24, 16), IpProtocol.Tcp, l4Length);
             }
             BinaryPrimitives.WriteUInt16BigEndian(seg[16..], Checksum.Finish(Checksum.Add(sum, seg[..l4Length])));
-            if (!sink(scratch[..(headers + chunk)])) return false;
+            if (!sink(state, scratch[..(headers + chunk)])) return false;
             if (payload.Length == 0) break;
         }
         return true;

@@ -136,6 +136,13 @@ internal sealed class FakeEvents : INetworkEvents
     }
 
     public Ipv4Address? OnAddressDeclined(string network, string endpoint, Ipv4Address declined) => NextAddress;
+
+    public List<(string Endpoint, MacAddress Mac)> LearnedMacs { get; } = [];
+
+    public void OnMacLearned(string network, string endpoint, MacAddress mac)
+    {
+        lock (LearnedMacs) LearnedMacs.Add((endpoint, mac));
+    }
 }
 
 /// <summary>Builds a <see cref="VirtualNetwork"/> with FakeTransport endpoints.</summary>

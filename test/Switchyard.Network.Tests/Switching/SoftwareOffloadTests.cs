@@ -37,7 +37,7 @@ public sealed class SoftwareOffloadTests
     {
         var (frame, offload) = GsoJob(payloadLength, mss, TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin);
         var segments = new List<byte[]>();
-        Assert.True(SoftwareOffload.Deliver(frame, offload, f => { segments.Add(f.ToArray()); return true; }));
+        Assert.True(SoftwareOffload.Deliver(frame, offload, segments, static (list, f) => { list.Add(f.ToArray()); return true; }));
 
         Assert.Equal((payloadLength + mss - 1) / mss, segments.Count);
         var joined = new List<byte>();
@@ -69,7 +69,7 @@ public sealed class SoftwareOffloadTests
         var offload = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, VirtioNetHeader.GsoNone, 0, 0, (ushort)l4, 6);
 
         byte[]? delivered = null;
-        Assert.True(SoftwareOffload.Deliver(frame, offload, f => { delivered = f.ToArray(); return true; }));
+        Assert.True(SoftwareOffload.Deliver(frame, offload, 0, (_, f) => { delivered = f.ToArray(); return true; }));
         var udp = Packet.ParsePacket(LinkLayers.Ethernet, delivered!).Extract<UdpPacket>();
         Assert.True(udp.ValidUdpChecksum);
         Assert.Equal(partial, BinaryPrimitives.ReadUInt16BigEndian(frame.AsSpan(l4 + 6))); // the shared input is untouched
@@ -100,7 +100,7 @@ public sealed class SoftwareOffloadTests
     public void A_malformed_job_is_refused_not_thrown()
     {
         var offload = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, VirtioNetHeader.GsoTcpV4, 54, 1448, 34, 16);
-        Assert.False(SoftwareOffload.Deliver(new byte[20], offload, _ => true));
-        Assert.False(SoftwareOffload.Deliver(new byte[60], offload with { GsoType = VirtioNetHeader.GsoNone, ChecksumStart = 200 }, _ => true));
+        Assert.False(SoftwareOffload.Deliver(new byte[20], offload, 0, static (_, _) => true));
+        Assert.False(SoftwareOffload.Deliver(new byte[60], offload with { GsoType = VirtioNetHeader.GsoNone, ChecksumStart = 200 }, 0, static (_, _) => true));
     }
 }
