@@ -28,12 +28,18 @@ public static class DaemonHost
 
     public static WebApplication Build(DaemonOptions options)
     {
-        try { Directory.CreateDirectory(options.StateDirectory); }
+        // The socket first: a second daemon must refuse before it touches any state.
+        PrepareSocket(options.SocketPath);
+        try
+        {
+            if (!Directory.Exists(options.StateDirectory) && !OperatingSystem.IsWindows())
+                Directory.CreateDirectory(options.StateDirectory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+            else Directory.CreateDirectory(options.StateDirectory);
+        }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new DaemonStartException($"cannot create state directory {options.StateDirectory}: {e.Message}", e);
         }
-        PrepareSocket(options.SocketPath);
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = options.StateDirectory, Args = [] });
         builder.Logging.ClearProviders();
