@@ -8,8 +8,9 @@
 set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
-# Tools the tests drive as real peers: udhcpc (busybox), dig, dnsmasq, ping, ip, tcpdump, python3.
-packages=(busybox dnsutils dnsmasq-base iputils-ping iproute2 tcpdump python3 procps)
+# Tools the tests drive as real peers: udhcpc (busybox-static: also what the test VM's initramfs
+# is built from), dig, dnsmasq, ping, ip, tcpdump, python3, QEMU (socket transports and a real VM).
+packages=(busybox-static dnsutils dnsmasq-base iputils-ping iproute2 tcpdump python3 procps qemu-system-x86 cpio xz-utils)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
