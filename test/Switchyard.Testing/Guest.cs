@@ -50,23 +50,7 @@ public sealed class Guest : IDisposable
     public async Task<EndpointInfo> RefreshAsync() => Endpoint = await _client.GetEndpointAsync(Network, Name);
 
     /// <summary>One `busybox udhcpc -q` run (5 tries, 1 s apart); returns the environment of its last bound/renew event.</summary>
-    public IReadOnlyDictionary<string, string> Dhcp()
-    {
-        string script = Path.Combine(_scratch, "udhcpc.script");
-        string env = Path.Combine(_scratch, "udhcpc.env");
-        File.WriteAllText(script, UdhcpcScript);
-        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
-        File.Delete(env);
-        Command.Run("ip", ["netns", "exec", Namespace.Name, "env", $"YARD_NETNS={Namespace.Name}", $"YARD_ENV={env}",
-            "busybox", "udhcpc", "-i", "eth0", "-f", "-q", "-n", "-t", "5", "-T", "1", "-s", script], timeoutMs: 30_000);
-        var result = new Dictionary<string, string>();
-        foreach (var line in File.ReadAllLines(env))
-        {
-            int eq = line.IndexOf('=');
-            if (eq > 0) result[line[..eq]] = line[(eq + 1)..];
-        }
-        return result;
-    }
+    public IReadOnlyDictionary<string, string> Dhcp() => Udhcpc.Run(Namespace.Name, "eth0", _scratch);
 
     public Command.Result Exec(string program, params string[] args) => Namespace.Exec(program, args);
 
@@ -90,22 +74,4 @@ public sealed class Guest : IDisposable
         Namespace.Dispose();
         try { Directory.Delete(_scratch, recursive: true); } catch (IOException) { }
     }
-
-    private const string UdhcpcScript = """
-        #!/bin/sh
-        case "$1" in
-          deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
-          bound|renew)
-            env | grep -E '^(interface|ip|subnet|router|dns|domain|search|mtu|serverid|lease|broadcast)=' > "$YARD_ENV"
-            echo "event=$1" >> "$YARD_ENV"
-            ip -4 addr flush dev "$interface"
-            ip addr add "$ip/$subnet" dev "$interface"
-            [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
-            [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
-            mkdir -p "/etc/netns/$YARD_NETNS"
-            { for s in $dns; do echo "nameserver $s"; done; echo "search ${search:-$domain}"; } > "/etc/netns/$YARD_NETNS/resolv.conf"
-            ;;
-        esac
-        exit 0
-        """;
 }

@@ -239,7 +239,10 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 var (ours, other) = FdPassing.CreatePair(spec.Stream ? System.Net.Sockets.SocketType.Stream : System.Net.Sockets.SocketType.Dgram);
                 theirs = other;
                 var transport = _transports.FromSocketPair(ours, spec.Stream, net);
-                void OnClosed() => _ = DetachIfCurrentAsync(network, r.Name, transport);
+                // Closed is raised on the transport's own receive loop (or a sender's thread), and
+                // detaching disposes the transport, which waits for that loop: detach elsewhere, or
+                // the loop waits on itself (2 s, holding the directory's gate) and a sender blocks.
+                void OnClosed() => _ = Task.Run(() => DetachIfCurrentAsync(network, r.Name, transport));
                 if (transport is StreamTransport s) s.Closed += OnClosed;
                 else if (transport is DgramTransport d) d.Closed += OnClosed;
                 return transport;

@@ -18,7 +18,8 @@ public sealed class TransportStatus
 
     public void Connected() { Interlocked.Increment(ref _connects); State = "connected"; }
     public void Disconnected(string next) { Interlocked.Increment(ref _disconnects); State = next; }
-    public void ProtocolError(string error) { Interlocked.Increment(ref _protocolErrors); LastError = error; }
+    /// <summary>The error first, then the count: whoever sees the count go up also sees the error.</summary>
+    public void ProtocolError(string error) { LastError = error; Interlocked.Increment(ref _protocolErrors); }
 }
 
 /// <summary>A transport whose link can come and go (unix sockets), as opposed to a TAP device.</summary>

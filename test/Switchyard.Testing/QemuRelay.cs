@@ -1,0 +1,137 @@
+using System.Diagnostics;
+using System.Text;
+
+namespace Switchyard.Testing;
+
+/// <summary>
+/// A VM stand-in that needs no guest image: `qemu-system-x86_64 -M none` in a fresh <see cref="TestNamespace"/>, its
+/// netdev hub joining a TAP device (tap0, inside the namespace) to a socket netdev (id s0: stream, dgram, or a handed-over
+/// fd). Whatever the namespace sends on tap0 leaves through the socket exactly as a VM's NIC would send it. Start waits
+/// for tap0 and brings it up; Dispose kills QEMU by its PID and deletes the namespace and the scratch directory.
+/// </summary>
+public sealed class QemuRelay : IDisposable
+{
+    public const string Interface = "tap0";
+    private readonly Process _process;
+    private readonly StringBuilder _output = new();
+    private readonly string _scratch;
+    private int _disposed;
+
+    private QemuRelay(TestNamespace ns, Process process, string scratch)
+    {
+        Namespace = ns;
+        _process = process;
+        _scratch = scratch;
+        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
+        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
+        process.BeginOutputReadLine();
+        process.BeginErrorReadLine();
+    }
+
+    public TestNamespace Namespace { get; }
+
+    /// <summary>QEMU's major version (from `qemu-system-x86_64 --version`). -netdev stream takes reconnect= from 8.0 on.</summary>
+    public static int MajorVersion { get; } = ReadMajorVersion();
+
+    private static int ReadMajorVersion()
+    {
+        var r = Command.Run("qemu-system-x86_64", ["--version"], check: false);
+        var m = System.Text.RegularExpressions.Regex.Match(r.StdOut, @"version (\d+)\.");
+        return m.Success ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
+    }
+    public int Pid => _process.Id;
+    public bool HasExited => _process.HasExited;
+    /// <summary>QEMU's (or the launcher's) stdout and stderr so far, for assertion messages.</summary>
+    public string Output { get { lock (_output) return _output.ToString(); } }
+
+    /// <summary>Starts QEMU with <c>-netdev <paramref name="socketNetdev"/></c> (which must say id=s0). A
+    /// <paramref name="launcher"/> (e.g. `dotnet yard.dll connect NET NAME --`) runs inside the namespace and execs
+    /// QEMU, so the PID stays QEMU's.</summary>
+    public static QemuRelay Start(string socketNetdev, IReadOnlyList<string>? launcher = null)
+    {
+        var ns = TestNamespace.Create("sy-qemu");
+        string scratch = Directory.CreateTempSubdirectory("sy-q-").FullName;
+        Process? process = null;
+        try
+        {
+            var psi = new ProcessStartInfo("ip")
+            {
+                RedirectStandardInput = true, // QEMU's monitor must not read the test runner's stdin
+                RedirectStandardOutput = true,
+                RedirectStandardError = true,
+                UseShellExecute = false,
+            };
+            string[] args =
+            [
+                "netns", "exec", ns.Name, .. launcher ?? [],
+                "qemu-system-x86_64", "-M", "none", "-nographic", "-nodefaults",
+                "-netdev", $"tap,id=t0,ifname={Interface},script=no,downscript=no",
+                "-netdev", socketNetdev,
+                "-netdev", "hubport,id=h0,hubid=0,netdev=t0",
+                "-netdev", "hubport,id=h1,hubid=0,netdev=s0",
+            ];
+            foreach (var a in args) psi.ArgumentList.Add(a);
+            process = Process.Start(psi) ?? throw new InvalidOperationException("could not start QEMU");
+            var relay = new QemuRelay(ns, process, scratch);
+            try
+            {
+                relay.WaitForTap();
+                ns.Ip("link", "set", Interface, "up");
+                return relay;
+            }
+            catch
+            {
+                relay.Dispose();
+                throw;
+            }
+        }
+        catch when (process is null)
+        {
+            ns.Dispose();
+            try { Directory.Delete(scratch, recursive: true); } catch (IOException) { }
+            throw;
+        }
+    }
+
+    private void WaitForTap()
+    {
+        var deadline = Stopwatch.StartNew();
+        for (int i = 0; i < 300 && deadline.Elapsed < TimeSpan.FromSeconds(30); i++)
+        {
+            if (_process.HasExited) throw new InvalidOperationException($"QEMU exited with {_process.ExitCode}: {Output}");
+            if (Command.Run("ip", ["-n", Namespace.Name, "link", "show", Interface], check: false).ExitCode == 0) return;
+            Thread.Sleep(100);
+        }
+        throw new TimeoutException($"{Interface} did not appear in {Namespace.Name}: {Output}");
+    }
+
+    /// <summary>DHCP on tap0 through QEMU; returns udhcpc's environment (ip, router, dns, ...).</summary>
+    public IReadOnlyDictionary<string, string> Dhcp() => Udhcpc.Run(Namespace.Name, Interface, _scratch);
+
+    public Command.Result TryExec(int timeoutMs, string program, params string[] args) =>
+        Command.Run("ip", ["netns", "exec", Namespace.Name, program, .. args], check: false, timeoutMs: timeoutMs);
+
+    /// <summary>`ping -c N -W 2 target` behind QEMU; true when it exits 0.</summary>
+    public bool Ping(string target, int count = 2) =>
+        TryExec(20_000, "ping", "-c", count.ToString(), "-W", "2", "-i", "0.2", target).ExitCode == 0;
+
+    /// <summary>`dig` behind QEMU with bounded retries; returns stdout.</summary>
+    public string Dig(params string[] args) => TryExec(20_000, "dig", ["+time=2", "+tries=2", .. args]).StdOut.Trim();
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        try
+        {
+            if (!_process.HasExited)
+            {
+                _process.Kill(entireProcessTree: false);
+                _process.WaitForExit(5_000);
+            }
+        }
+        catch (InvalidOperationException) { }
+        _process.Dispose();
+        Namespace.Dispose();
+        try { Directory.Delete(_scratch, recursive: true); } catch (IOException) { }
+    }
+}

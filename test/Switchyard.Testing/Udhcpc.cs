@@ -1,0 +1,44 @@
+namespace Switchyard.Testing;
+
+/// <summary>busybox udhcpc in a namespace with a script that records its environment and configures the link, the
+/// default route and /etc/netns/NS/resolv.conf (so `ip netns exec NS` resolves names through the gateway).</summary>
+public static class Udhcpc
+{
+    /// <summary>One `busybox udhcpc -q` run on <paramref name="ifname"/> (5 tries, 1 s apart); returns the environment
+    /// of its last bound/renew event. <paramref name="scratch"/> is a directory the caller owns and deletes.</summary>
+    public static IReadOnlyDictionary<string, string> Run(string netns, string ifname, string scratch)
+    {
+        string script = Path.Combine(scratch, "udhcpc.script");
+        string env = Path.Combine(scratch, "udhcpc.env");
+        File.WriteAllText(script, Script);
+        if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+        File.Delete(env);
+        Command.Run("ip", ["netns", "exec", netns, "env", $"YARD_NETNS={netns}", $"YARD_ENV={env}",
+            "busybox", "udhcpc", "-i", ifname, "-f", "-q", "-n", "-t", "5", "-T", "1", "-s", script], timeoutMs: 30_000);
+        var result = new Dictionary<string, string>();
+        foreach (var line in File.ReadAllLines(env))
+        {
+            int eq = line.IndexOf('=');
+            if (eq > 0) result[line[..eq]] = line[(eq + 1)..];
+        }
+        return result;
+    }
+
+    private const string Script = """
+        #!/bin/sh
+        case "$1" in
+          deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
+          bound|renew)
+            env | grep -E '^(interface|ip|subnet|router|dns|domain|search|mtu|serverid|lease|broadcast)=' > "$YARD_ENV"
+            echo "event=$1" >> "$YARD_ENV"
+            ip -4 addr flush dev "$interface"
+            ip addr add "$ip/$subnet" dev "$interface"
+            [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
+            [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
+            mkdir -p "/etc/netns/$YARD_NETNS"
+            { for s in $dns; do echo "nameserver $s"; done; echo "search ${search:-$domain}"; } > "/etc/netns/$YARD_NETNS/resolv.conf"
+            ;;
+        esac
+        exit 0
+        """;
+}
