@@ -30,6 +30,11 @@ public static class DaemonHost
     {
         // The socket first: a second daemon must refuse before it touches any state.
         PrepareSocket(options.SocketPath);
+        if (options.SocketGroup is { } group)
+        {
+            try { Platform.FileOwnership.ResolveGroup(group); }
+            catch (ArgumentException e) { throw new DaemonStartException($"--group: {e.Message}", e); }
+        }
         try
         {
             if (!Directory.Exists(options.StateDirectory) && !OperatingSystem.IsWindows())

@@ -18,6 +18,31 @@ public sealed class SocketTests
     }
 
     [Fact]
+    public async Task With_a_group_the_socket_is_0660_and_owned_by_it()
+    {
+        var state = Directory.CreateTempSubdirectory("yard-test-");
+        var socket = Path.Combine(state.FullName, "yard.sock");
+        var app = DaemonHost.Build(new DaemonOptions { StateDirectory = Path.Combine(state.FullName, "s"), SocketPath = socket, SocketGroup = "0" });
+        try
+        {
+            await app.StartAsync();
+            Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.GroupRead | UnixFileMode.GroupWrite, File.GetUnixFileMode(socket));
+            var stat = Switchyard.Testing.Command.Run("stat", ["-c", "%g", socket]);
+            Assert.Equal("0", stat.StdOut.Trim());
+        }
+        finally
+        {
+            await app.StopAsync();
+            await app.DisposeAsync();
+            state.Delete(recursive: true);
+        }
+    }
+
+    [Fact]
+    public void An_unknown_group_is_a_clear_error() =>
+        Assert.Contains("no such group", Assert.Throws<ArgumentException>(() => Switchyard.Platform.FileOwnership.SetGroup("/tmp", "no-such-group-xyz")).Message);
+
+    [Fact]
     public async Task Second_daemon_on_the_same_socket_is_refused()
     {
         await using var first = new ApiDaemon();

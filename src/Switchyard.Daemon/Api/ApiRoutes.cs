@@ -41,7 +41,7 @@ public static class ApiRoutes
             var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkCreateRequest);
             var created = await directory.CreateNetworkAsync(body);
             return Results.Json(created, SwitchyardJsonContext.Default.NetworkInfo, statusCode: StatusCodes.Status201Created);
-        }).Accepts<NetworkCreateRequest>("application/json").Produces<NetworkInfo>(StatusCodes.Status201Created)
+        }).WithJsonBody<NetworkCreateRequest>().Produces<NetworkInfo>(StatusCodes.Status201Created)
             .ProducesProblem(400).ProducesProblem(409).WithName("CreateNetwork").WithSummary("Create a network");
         app.MapGet("/networks/{name}", (string name) => Results.Json(directory.GetNetwork(name), SwitchyardJsonContext.Default.NetworkInfo))
             .Produces<NetworkInfo>().ProducesProblem(404).WithName("GetNetwork").WithSummary("One network, with its gateway services' counters");
@@ -62,7 +62,7 @@ public static class ApiRoutes
             var body = await ReadBody(request, SwitchyardJsonContext.Default.EndpointAttachRequest);
             var attached = await directory.AttachAsync(network, body);
             return Results.Json(attached, SwitchyardJsonContext.Default.EndpointInfo, statusCode: StatusCodes.Status201Created);
-        }).Accepts<EndpointAttachRequest>("application/json").Produces<EndpointInfo>(StatusCodes.Status201Created)
+        }).WithJsonBody<EndpointAttachRequest>().Produces<EndpointInfo>(StatusCodes.Status201Created)
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).WithName("AttachEndpoint")
             .WithSummary("Attach a guest (tap, stream or dgram transport; fd endpoints come from the handoff)");
         app.MapGet("/networks/{network}/endpoints/{name}", (string network, string name) =>
@@ -78,6 +78,21 @@ public static class ApiRoutes
             Results.Json(directory.ListLeases(network).ToList(), SwitchyardJsonContext.Default.ListLeaseInfo))
             .Produces<List<LeaseInfo>>().ProducesProblem(404).WithName("ListLeases").WithSummary("Address reservations and DHCP leases");
     }
+
+    /// <summary>Documents a JSON request body in OpenAPI without <c>Accepts</c>, whose content-type
+    /// matching would turn a body without Content-Type into a 404 instead of the 400 it deserves.</summary>
+    private static RouteHandlerBuilder WithJsonBody<T>(this RouteHandlerBuilder builder) =>
+        builder.AddOpenApiOperationTransformer(async (operation, context, ct) =>
+        {
+            operation.RequestBody = new Microsoft.OpenApi.OpenApiRequestBody
+            {
+                Required = true,
+                Content = new Dictionary<string, Microsoft.OpenApi.OpenApiMediaType>
+                {
+                    ["application/json"] = new() { Schema = await context.GetOrCreateSchemaAsync(typeof(T), null, ct) },
+                },
+            };
+        });
 
     /// <summary>Reads a JSON body with the source-generated contract; a body that is not valid
     /// JSON for it is a 400 that says where it broke.</summary>
