@@ -24,21 +24,13 @@ public static class Udhcpc
         return result;
     }
 
-    private const string Script = """
-        #!/bin/sh
-        case "$1" in
-          deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
-          bound|renew)
-            env | grep -E '^(interface|ip|subnet|router|dns|domain|search|mtu|serverid|lease|broadcast)=' > "$YARD_ENV"
-            echo "event=$1" >> "$YARD_ENV"
-            ip -4 addr flush dev "$interface"
-            ip addr add "$ip/$subnet" dev "$interface"
-            [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
-            [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
-            mkdir -p "/etc/netns/$YARD_NETNS"
-            { for s in $dns; do echo "nameserver $s"; done; echo "search ${search:-$domain}"; } > "/etc/netns/$YARD_NETNS/resolv.conf"
-            ;;
-        esac
-        exit 0
-        """;
+    /// <summary>src/Switchyard.Cli/Guest/udhcpc.script, the one the demo runs, embedded here too.</summary>
+    private static string Script
+    {
+        get
+        {
+            using var stream = typeof(Udhcpc).Assembly.GetManifestResourceStream("udhcpc.script")!;
+            return new StreamReader(stream).ReadToEnd();
+        }
+    }
 }

@@ -94,25 +94,15 @@ internal static class DemoCommand
         }
     }
 
-    /// <summary>What busybox udhcpc runs for each event (its environment: $interface, $ip,
-    /// $subnet, $router, $dns, $domain, $search, $mtu): configure the link and the namespace's
-    /// resolv.conf, which `ip netns exec` bind-mounts from /etc/netns/NS.</summary>
-    private const string UdhcpcScript = """
-        #!/bin/sh
-        case "$1" in
-          deconfig) ip -4 addr flush dev "$interface"; ip link set "$interface" up ;;
-          bound|renew)
-            ip -4 addr flush dev "$interface"
-            ip addr add "$ip/$subnet" dev "$interface"
-            [ -n "$mtu" ] && ip link set "$interface" mtu "$mtu"
-            [ -n "$router" ] && ip route replace default via "${router%% *}" dev "$interface"
-            mkdir -p "/etc/netns/$YARD_NETNS"
-            { for s in $dns; do echo "nameserver $s"; done; echo "search ${search:-$domain}"; } > "/etc/netns/$YARD_NETNS/resolv.conf"
-            echo "udhcpc: lease $ip/$subnet router $router dns $dns search ${search:-$domain}"
-            ;;
-        esac
-        exit 0
-        """;
+    /// <summary>Guest/udhcpc.script: configures the link and the namespace's resolv.conf.</summary>
+    private static string UdhcpcScript
+    {
+        get
+        {
+            using var stream = typeof(DemoCommand).Assembly.GetManifestResourceStream("udhcpc.script")!;
+            return new StreamReader(stream).ReadToEnd();
+        }
+    }
 
     private static void Step(string text) => Console.WriteLine($"==> {text}");
 
