@@ -29,12 +29,12 @@ public static class DaemonHost
     public static WebApplication Build(DaemonOptions options)
     {
         // The socket first: a second daemon must refuse before it touches any state.
-        PrepareSocket(options.SocketPath);
         if (options.SocketGroup is { } group)
         {
             try { Platform.FileOwnership.ResolveGroup(group); }
             catch (ArgumentException e) { throw new DaemonStartException($"--group: {e.Message}", e); }
         }
+        PrepareSocket(options.SocketPath, options.SocketGroup);
         try
         {
             if (!Directory.Exists(options.StateDirectory) && !OperatingSystem.IsWindows())
@@ -107,7 +107,7 @@ public static class DaemonHost
     }
 
     /// <summary>Refuses to start when a live daemon answers on the socket; removes a stale one.</summary>
-    private static void PrepareSocket(string path)
+    private static void PrepareSocket(string path, string? group)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
         try
@@ -115,7 +115,17 @@ public static class DaemonHost
             if (!Directory.Exists(dir))
             {
                 Directory.CreateDirectory(dir);
-                if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(dir, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
+                // Private to the daemon's user; with --group, that group may enter it to reach the socket.
+                if (!OperatingSystem.IsWindows())
+                {
+                    var mode = UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute;
+                    if (group is not null)
+                    {
+                        Platform.FileOwnership.SetGroup(dir, group);
+                        mode |= UnixFileMode.GroupRead | UnixFileMode.GroupExecute;
+                    }
+                    File.SetUnixFileMode(dir, mode);
+                }
             }
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
@@ -123,6 +133,7 @@ public static class DaemonHost
             throw new DaemonStartException($"cannot create socket directory {dir}: {e.Message}", e);
         }
         if (!File.Exists(path)) return;
+        if (!Platform.FileKind.IsSocket(path)) throw new DaemonStartException($"{path} exists and is not a socket; remove it or choose another --socket");
         using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try
         {

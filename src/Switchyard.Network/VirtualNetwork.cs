@@ -59,7 +59,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     /// <summary>Connects a guest: its port joins the switch and its transport starts receiving.</summary>
     public EndpointPort Attach(EndpointConfig endpoint, IFrameTransport transport)
     {
-        var port = new EndpointPort(endpoint, transport);
+        var port = new EndpointPort(endpoint, transport, mac => mac != Config.GatewayMac && !_byMac.ContainsKey(mac));
         if (!_endpoints.TryAdd(endpoint.Name, port))
             throw new InvalidOperationException($"endpoint '{endpoint.Name}' is already attached to network '{Name}'");
         _byMac[endpoint.Mac] = port;

@@ -26,6 +26,8 @@ public static class FdPassing
     {
         if (OperatingSystem.IsWindows()) throw new PlatformNotSupportedException("socketpair needs a POSIX system");
         int native = type switch { SocketType.Stream => 1, SocketType.Dgram => 2, _ => throw new ArgumentOutOfRangeException(nameof(type)) };
+        // SOCK_CLOEXEC (Linux): neither end leaks into a process the daemon might start.
+        if (OperatingSystem.IsLinux()) native |= 0x80000;
         int* fds = stackalloc int[2];
         if (Interop.Libc.SocketPair(AF_UNIX, native, 0, fds) != 0)
             throw new PlatformException($"socketpair(AF_UNIX, {type})", Marshal.GetLastPInvokeError());
@@ -76,7 +78,10 @@ public static class FdPassing
             WriteMsgHdr(msg, &iov, control, controlLength);
             nint n;
             // A socket .NET has used asynchronously is nonblocking at the OS level: wait with poll().
-            while ((n = Interop.Libc.RecvMsg(socket.SafeHandle, msg, 0)) < 0)
+            // MSG_CMSG_CLOEXEC (Linux): the received descriptor does not leak into children; whoever
+            // hands it on (yard connect) dup2()s it to the number the child expects, which clears the flag there.
+            int flags = OperatingSystem.IsLinux() ? 0x40000000 : 0;
+            while ((n = Interop.Libc.RecvMsg(socket.SafeHandle, msg, flags)) < 0)
             {
                 int errno = Marshal.GetLastPInvokeError();
                 if (errno is not (EAGAIN_LINUX or EAGAIN_MACOS or EINTR)) throw new PlatformException("recvmsg", errno);

@@ -157,6 +157,11 @@ public sealed class TapDevice : IDisposable
                     continue;
                 case Interop.Errno.EAGAIN:
                 case Interop.Errno.ENOBUFS:
+                // The device was deleted (its namespace went away): a drop for the sender, whose
+                // thread must not pay for this port's end. The reader sees it as EBADFD too.
+                case Interop.Errno.EBADFD:
+                case Interop.Errno.EIO:
+                case Interop.Errno.ENODEV:
                     return false;
                 default:
                     throw new PlatformException($"writev on TAP {Name}", errno);

@@ -34,6 +34,9 @@ internal static class ConnectCommand
             var argv = parse.GetValue(command)!;
             Console.Error.WriteLine($"yard: {attachment.Endpoint.Network}/{attachment.Endpoint.Name} at {attachment.Endpoint.Ipv4}; running {argv[0]} with the socket as fd {VmFd}");
             var failure = ProcessExec.Exec(attachment.Handle, VmFd, argv[0], argv[1..]);
+            // Still here: the program did not start, so the endpoint made for it goes again.
+            try { await client.DetachEndpointAsync(attachment.Endpoint.Network, attachment.Endpoint.Name, CancellationToken.None); }
+            catch (SwitchyardApiException) { }
             return Output.Error($"cannot run {argv[0]}: {failure.Message}");
         });
         return cmd;

@@ -3,6 +3,8 @@ using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Http;
 using Microsoft.AspNetCore.Routing;
 using Microsoft.AspNetCore.WebUtilities;
+using Microsoft.Extensions.DependencyInjection;
+using Microsoft.Extensions.Logging;
 using Switchyard.Client;
 using Switchyard.Daemon.Networks;
 
@@ -125,6 +127,13 @@ public static class ApiRoutes
         catch (BadHttpRequestException e)
         {
             await WriteProblem(context, e.StatusCode, e.Message);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException && !context.Response.HasStarted)
+        {
+            // Still problem+json, with the reason: a client must never get an empty 500.
+            context.RequestServices.GetService<Microsoft.Extensions.Logging.ILoggerFactory>()?.CreateLogger("Switchyard.Api")
+                .LogError(e, "{Method} {Path} failed", context.Request.Method, context.Request.Path);
+            await WriteProblem(context, StatusCodes.Status500InternalServerError, $"internal error: {e.Message}");
         }
     }
 

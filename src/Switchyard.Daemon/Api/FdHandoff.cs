@@ -23,7 +23,14 @@ internal static partial class FdHandoff
     public static Func<ConnectionDelegate, ConnectionDelegate> Middleware(Func<IServiceProvider> services) => next => async context =>
     {
         var input = context.Transport.Input;
-        var first = await input.ReadAsync(context.ConnectionClosed).ConfigureAwait(false);
+        // HTTP clients speak first too; a connection that says nothing is dropped after the timeout.
+        System.IO.Pipelines.ReadResult first;
+        using (var firstByte = CancellationTokenSource.CreateLinkedTokenSource(context.ConnectionClosed))
+        {
+            firstByte.CancelAfter(RequestTimeout);
+            try { first = await input.ReadAsync(firstByte.Token).ConfigureAwait(false); }
+            catch (OperationCanceledException) { return; }
+        }
         bool handoff = !first.Buffer.IsEmpty && first.Buffer.FirstSpan[0] == (byte)'{';
         input.AdvanceTo(first.Buffer.Start); // consume nothing: HTTP (or we) read it again
         if (!handoff)
@@ -101,6 +108,11 @@ internal static partial class FdHandoff
         catch (ApiException e)
         {
             return (Fail(e.Status, e.Message), null);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            HandoffLog.SendFailed(logger, e.Message);
+            return (Fail(500, $"the daemon could not make the endpoint: {e.Message}"), null);
         }
     }
 

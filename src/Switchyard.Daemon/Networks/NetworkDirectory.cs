@@ -28,6 +28,8 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     public const string DefaultNetwork = "default";
     public static readonly Ipv4Subnet DefaultSubnet = Ipv4Subnet.Parse("192.168.64.0/24");
     private static readonly TimeSpan QuarantineTime = TimeSpan.FromHours(1);
+    private static readonly TimeSpan DeclineInterval = TimeSpan.FromMinutes(1);
+    private readonly Dictionary<(string, string), DateTimeOffset> _lastDecline = [];
 
     private readonly StateStore _store;
     private readonly DirectoryOptions _options;
@@ -233,10 +235,14 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         lock (_networks) replace = _networks.TryGetValue(network, out var n) && n.Endpoints.TryGetValue(r.Name, out var old) && old.Transport.Kind == "fd";
         if (replace) await DetachIfCurrentAsync(network, r.Name, null).ConfigureAwait(false);
         SafeFileDescriptorHandle? theirs = null;
-        var info = await AttachCoreAsync(network, r with { Transport = new TransportSpec { Kind = "fd", Stream = r.Transport?.Stream ?? false } },
+        EndpointInfo info;
+        try
+        {
+        info = await AttachCoreAsync(network, r with { Transport = new TransportSpec { Kind = "fd", Stream = r.Transport?.Stream ?? false } },
             (spec, config, net) =>
             {
                 var (ours, other) = FdPassing.CreatePair(spec.Stream ? System.Net.Sockets.SocketType.Stream : System.Net.Sockets.SocketType.Dgram);
+                theirs?.Dispose();
                 theirs = other;
                 var transport = _transports.FromSocketPair(ours, spec.Stream, net);
                 // Closed is raised on the transport's own receive loop (or a sender's thread), and
@@ -247,6 +253,12 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 else if (transport is DgramTransport d) d.Closed += OnClosed;
                 return transport;
             }).ConfigureAwait(false);
+        }
+        catch
+        {
+            theirs?.Dispose(); // the caller's end of a pair whose endpoint did not come to be
+            throw;
+        }
         return (info, theirs!);
     }
 
@@ -296,6 +308,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             }
 
             Ipv4Address ip;
+            string? evicted = null;
             var quarantined = _store.Quarantined(network).Where(q => q.Until > _time.GetUtcNow()).Select(q => q.Ipv4).ToHashSet();
             if (r.Ip is not null)
             {
@@ -307,7 +320,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 if (quarantined.Contains(ip.ToString())) throw ApiException.Conflict($"{ip} was declined by a guest as in use; it is quarantined");
             }
             else if (previous is not null) ip = Ipv4Address.Parse(previous.Ipv4);
-            else ip = Allocate(network, subnet, leases, quarantined);
+            else ip = Allocate(network, subnet, leases, quarantined, out evicted);
 
             var config = new EndpointConfig(r.Name, mac, ip, transport.LearnMac);
             var row = new EndpointRow(network, r.Name, JsonSerializer.Serialize(transport, SwitchyardJsonContext.Default.TransportSpec),
@@ -317,35 +330,56 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 previous is not null && previous.Ipv4 == ip.ToString() ? previous.State : "reserved", previous?.Expires, _time.GetUtcNow());
 
             var live = createTransport(transport, config, net.Live.Config);
+            var record = new EndpointRecord { Row = row, Transport = transport, Config = config };
+            bool committed = false;
             try
             {
-                _store.InsertEndpoint(row, lease);
+                // Everything that can fail comes before the commit; the record is published before
+                // the transport starts, so the data plane's first callbacks find it.
+                if (transport.Configure) WriteResolvConf(net, record);
+                _store.InsertEndpoint(row, lease, evicted);
+                committed = true;
+                lock (_networks) net.Endpoints[r.Name] = record;
+                record.Port = net.Live.Attach(config, live);
             }
-            catch
+            catch (Exception e)
             {
-                TransportFactory.Destroy(live);
+                // Roll back whole: no half-attached endpoint in the store, the switch or the namespace.
+                lock (_networks) net.Endpoints.Remove(r.Name);
+                net.Live.Detach(r.Name);
+                TransportFactory.Destroy(live, transport);
+                RemoveResolvConf(record);
+                if (committed)
+                {
+                    _store.DeleteEndpoint(network, r.Name);
+                    if (previous is not null) _store.UpsertLease(previous); else _store.DeleteLease(network, r.Name);
+                    if (evicted is not null && leases.FirstOrDefault(l => l.Endpoint == evicted) is { } old) _store.UpsertLease(old);
+                }
+                if (e is IOException or UnauthorizedAccessException)
+                    throw ApiException.BadRequest($"cannot attach '{r.Name}': {e.Message}");
                 throw;
             }
-            var record = new EndpointRecord { Row = row, Transport = transport, Config = config };
-            record.Port = net.Live.Attach(config, live);
-            if (transport.Configure) WriteResolvConf(net, record);
-            lock (_networks) net.Endpoints[r.Name] = record;
             DirectoryLog.EndpointAttached(_logger, network, r.Name, ip.ToString(), mac.ToString(), transport.Kind);
             return Describe(net, record);
         }
         finally { _gate.Release(); }
     }
 
-    private Ipv4Address Allocate(string network, Ipv4Subnet subnet, IReadOnlyList<LeaseRow> leases, HashSet<string> quarantined)
+    /// <summary>The lowest free address; when the subnet is full and <paramref name="evicted"/> is
+    /// wanted, the reservation of the endpoint detached longest ago (the caller removes it in the
+    /// same transaction that records the new one).</summary>
+    private Ipv4Address Allocate(string network, Ipv4Subnet subnet, IReadOnlyList<LeaseRow> leases, HashSet<string> quarantined, out string? evicted,
+        bool mayEvict = true)
     {
+        evicted = null;
         var taken = leases.Select(l => l.Ipv4).ToHashSet();
         if (AddressAllocator.TryAllocate(subnet, a => taken.Contains(a.ToString()) || quarantined.Contains(a.ToString()), out var ip)) return ip;
-        // Full: reuse the reservation of the endpoint detached longest ago.
         NetworkRecord net;
         lock (_networks) net = _networks[network];
-        var oldest = leases.Where(l => !net.Endpoints.ContainsKey(l.Endpoint)).OrderBy(l => l.LastUsed).FirstOrDefault()
-            ?? throw ApiException.Conflict($"network '{network}' has no free address left in {subnet}");
-        _store.DeleteLease(network, oldest.Endpoint);
+        LeaseRow? oldest;
+        lock (_networks) oldest = mayEvict ? leases.Where(l => !net.Endpoints.ContainsKey(l.Endpoint)).OrderBy(l => l.LastUsed).FirstOrDefault() : null;
+        if (oldest is null) throw ApiException.Conflict($"network '{network}' has no free address left in {subnet}");
+        evicted = oldest.Endpoint;
         return Ipv4Address.Parse(oldest.Ipv4);
     }
 
@@ -365,7 +399,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             if (transport.Configure) WriteResolvConf(net, record);
             DirectoryLog.EndpointRestored(_logger, net.Row.Name, row.Name, lease.Ipv4);
         }
-        catch (Exception e) when (e is ApiException or PlatformException or IOException)
+        catch (Exception e) when (e is not OutOfMemoryException)
         {
             record.Error = e.Message;
             DirectoryLog.EndpointRestoreFailed(_logger, net.Row.Name, row.Name, e.Message);
@@ -373,12 +407,30 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         lock (_networks) net.Endpoints[row.Name] = record;
     }
 
+    private const string ResolvConfMarker = "# written by Switchyard";
+
     private static void WriteResolvConf(NetworkRecord net, EndpointRecord e)
     {
         if (!OperatingSystem.IsLinux() || e.Transport.Netns is not { } ns) return;
         var cfg = net.Live.Config;
-        NetworkNamespace.WriteResolvConf(ns, $"# written by Switchyard for endpoint {e.Row.Name} on network {net.Row.Name}\nnameserver {cfg.Gateway}\nsearch {cfg.Domain}\n");
+        NetworkNamespace.WriteResolvConf(ns, $"{ResolvConfMarker} for endpoint {e.Row.Name} on network {net.Row.Name}\nnameserver {cfg.Gateway}\nsearch {cfg.Domain}\n");
         e.ResolvConfNamespace = ns;
+    }
+
+    /// <summary>Removes the resolv.conf that --configure wrote (only ours: it starts with our
+    /// marker), and its directory when nothing else is in it. Also for an endpoint restored
+    /// "down", which never wrote it in this daemon's life.</summary>
+    private static void RemoveResolvConf(EndpointRecord e)
+    {
+        if (!OperatingSystem.IsLinux() || !e.Transport.Configure || e.Transport.Netns is not { } ns) return;
+        var dir = Path.Combine(NetworkNamespace.EtcDirectory, ns);
+        var file = Path.Combine(dir, "resolv.conf");
+        try
+        {
+            if (File.Exists(file) && File.ReadAllText(file).StartsWith(ResolvConfMarker, StringComparison.Ordinal)) File.Delete(file);
+            if (Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
+        }
+        catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
     }
 
     public async Task DetachAsync(string network, string name)
@@ -389,18 +441,8 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             NetworkRecord net;
             lock (_networks) net = Find(network);
             if (!net.Endpoints.TryGetValue(name, out var e)) throw ApiException.NotFound($"endpoint '{name}' is not attached to network '{network}'");
-            if (net.Live.Detach(name) is { } port) TransportFactory.Destroy(port.Transport);
-            if (OperatingSystem.IsLinux() && e.ResolvConfNamespace is { } ns)
-            {
-                // Remove what --configure wrote, and its directory when nothing else is in it.
-                var dir = Path.Combine(NetworkNamespace.EtcDirectory, ns);
-                try
-                {
-                    File.Delete(Path.Combine(dir, "resolv.conf"));
-                    if (Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
-                }
-                catch (IOException) { }
-            }
+            if (net.Live.Detach(name) is { } port) TransportFactory.Destroy(port.Transport, e.Transport);
+            RemoveResolvConf(e);
             _store.DeleteEndpoint(network, name);
             var lease = _store.Leases(network).FirstOrDefault(l => l.Endpoint == name);
             if (lease is not null) _store.UpsertLease(lease with { LastUsed = _time.GetUtcNow() });
@@ -446,6 +488,8 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         if (lease is null || lease.Ipv4 != address.ToString()) return;
         string name = state.ToString().ToLowerInvariant();
         if (lease.State == name && state == LeaseState.Offered) return;
+        // A client repeating REQUESTs costs no write per packet: only a changed state or a real renewal is stored.
+        if (lease.State == name && lease.Expires is { } stored && (expires - stored).Duration() < TimeSpan.FromSeconds(30)) return;
         _store.UpsertLease(lease with { State = name, Expires = expires, LastUsed = _time.GetUtcNow() });
         if (state is LeaseState.Bound or LeaseState.Released) DirectoryLog.LeaseChanged(_logger, network, endpoint, address.ToString(), name);
     }
@@ -453,8 +497,10 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     void INetworkEvents.OnMacLearned(string network, string endpoint, MacAddress mac)
     {
         NetworkRecord? net;
-        lock (_networks) _networks.TryGetValue(network, out net);
-        if (net is null || !net.Endpoints.TryGetValue(endpoint, out var e)) return;
+        EndpointRecord? e = null;
+        lock (_networks)
+            if (_networks.TryGetValue(network, out net)) net.Endpoints.TryGetValue(endpoint, out e);
+        if (net is null || e is null) return;
         e.Config = e.Config with { Mac = mac };
         var leases = _store.Leases(network);
         var lease = leases.FirstOrDefault(l => l.Endpoint == endpoint);
@@ -464,7 +510,9 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var holder = leases.FirstOrDefault(l => l.Endpoint != endpoint && l.Mac == mac.ToString());
         if (holder is not null)
         {
-            if (net.Endpoints.ContainsKey(holder.Endpoint)) { DirectoryLog.MacClash(_logger, network, endpoint, mac.ToString(), holder.Endpoint); return; }
+            bool attached;
+            lock (_networks) attached = net.Endpoints.ContainsKey(holder.Endpoint);
+            if (attached) { DirectoryLog.MacClash(_logger, network, endpoint, mac.ToString(), holder.Endpoint); return; }
             _store.DeleteLease(network, holder.Endpoint);
         }
         _store.UpsertLease(lease with { Mac = mac.ToString(), LastUsed = _time.GetUtcNow() });
@@ -473,7 +521,15 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
 
     Ipv4Address? INetworkEvents.OnAddressDeclined(string network, string endpoint, Ipv4Address declined)
     {
-        _gate.Wait();
+        // Runs on the guest's receive thread: one move per endpoint per minute (a guest declining
+        // in a loop cannot quarantine the subnet away), and never a long wait for the API's gate.
+        var now = _time.GetUtcNow();
+        lock (_lastDecline)
+        {
+            if (_lastDecline.TryGetValue((network, endpoint), out var last) && now - last < DeclineInterval) return null;
+            _lastDecline[(network, endpoint)] = now;
+        }
+        if (!_gate.Wait(TimeSpan.FromMilliseconds(500))) return null;
         try
         {
             NetworkRecord net;
@@ -481,9 +537,11 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             _store.Quarantine(network, declined.ToString(), _time.GetUtcNow() + QuarantineTime);
             var leases = _store.Leases(network);
             var quarantined = _store.Quarantined(network).Where(q => q.Until > _time.GetUtcNow()).Select(q => q.Ipv4).ToHashSet();
-            var lease = leases.First(l => l.Endpoint == endpoint);
+            if (leases.FirstOrDefault(l => l.Endpoint == endpoint) is not { } lease) return null;
             Ipv4Address next;
-            try { next = Allocate(network, net.Live.Config.Subnet, leases, quarantined); }
+            // A decline never takes another endpoint's reservation: a guest must not be able to
+            // push others out by declining address after address.
+            try { next = Allocate(network, net.Live.Config.Subnet, leases, quarantined, out _, mayEvict: false); }
             catch (ApiException) { return null; }
             _store.UpsertLease(lease with { Ipv4 = next.ToString(), State = "reserved", Expires = null, LastUsed = _time.GetUtcNow() });
             if (net.Endpoints.TryGetValue(endpoint, out var e)) e.Config = e.Config with { Ipv4 = next };

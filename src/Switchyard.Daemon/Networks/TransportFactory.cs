@@ -32,10 +32,13 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
                 if (targets == 0 && spec.Configure)
                     throw ApiException.BadRequest("--configure applies to a namespace (--netns or --netns-path), not to a TAP device in the daemon's namespace");
                 string ifname = spec.Ifname ?? DefaultGuestIfname;
-                if (ifname.Length is 0 or > 15 || ifname.IndexOfAny(['/', ':', '%', ' ']) >= 0)
-                    throw ApiException.BadRequest($"invalid interface name '{ifname}': 1-15 characters, no '/', ':', '%' or spaces");
-                if (spec.Netns is { } ns && (ns.Length == 0 || ns.Contains('/') || ns is "." or ".."))
-                    throw ApiException.BadRequest($"invalid namespace name '{ns}'");
+                // IFNAMSIZ: 15 bytes; printable ASCII only (the kernel would take other bytes, our logs should not).
+                if (ifname.Length is 0 or > 15 || ifname.Any(c => c <= ' ' || c > '~') || ifname.IndexOfAny(['/', ':', '%']) >= 0)
+                    throw ApiException.BadRequest($"invalid interface name '{Printable(ifname)}': 1-15 printable ASCII characters, no '/', ':', '%' or spaces");
+                if (spec.Netns is { } ns && (ns.Length is 0 or > 255 || ns.Contains('/') || ns is "." or ".." || ns.Any(char.IsControl)))
+                    throw ApiException.BadRequest($"invalid namespace name '{Printable(ns)}'");
+                if (spec.NetnsPath is { } nsPath && (nsPath.Length is 0 or > 4096 || nsPath.Any(char.IsControl)))
+                    throw ApiException.BadRequest("invalid namespace path");
                 if (spec.Listen is not null || spec.Connect is not null) throw ApiException.BadRequest("a tap endpoint takes no socket path");
                 return spec with { Ifname = ifname, LearnMac = false };
             case "stream":
@@ -53,10 +56,13 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
         }
     }
 
+    private static string Printable(string s) => new(s.Select(c => char.IsControl(c) ? '?' : c).Take(64).ToArray());
+
     private static string? FullPath(string? path)
     {
         if (path is null) return null;
         if (path.Length == 0) throw ApiException.BadRequest("a socket path must not be empty");
+        if (path.Any(char.IsControl)) throw ApiException.BadRequest("a socket path must not contain control characters");
         var full = Path.GetFullPath(path);
         // sockaddr_un.sun_path: 108 bytes on Linux, 104 on macOS, including the terminating NUL.
         if (System.Text.Encoding.UTF8.GetByteCount(full) > 103) throw ApiException.BadRequest($"socket path {full} is too long (unix sockets allow 103 bytes)");
@@ -121,10 +127,12 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
         return new TapTransport(device, network.Mtu + 18, _logger);
     }
 
-    /// <summary>Ends a transport for good (detach): a persistent TAP is made non-persistent first.</summary>
-    public static void Destroy(IFrameTransport transport)
+    /// <summary>Ends a transport for good (detach): a guest namespace's TAP, which the daemon made
+    /// persistent, is made non-persistent first so it goes away. A TAP in the daemon's own
+    /// namespace (--tap) is left as it was: an administrator may have made it, persistent.</summary>
+    public static void Destroy(IFrameTransport transport, TransportSpec spec)
     {
-        if (OperatingSystem.IsLinux() && transport is TapTransport tap)
+        if (OperatingSystem.IsLinux() && transport is TapTransport tap && (spec.Netns ?? spec.NetnsPath) is not null)
         {
             try { tap.Device.SetPersistent(false); }
             catch (PlatformException) { /* the namespace may be gone already, taking the device with it */ }

@@ -144,12 +144,20 @@ public sealed class StateStore : IDisposable
         }
     }
 
-    /// <summary>Records an attached endpoint and its reservation in one transaction.</summary>
-    public void InsertEndpoint(EndpointRow e, LeaseRow lease)
+    /// <summary>Records an attached endpoint and its reservation in one transaction, taking over
+    /// the reservation of <paramref name="evicted"/> (a long-detached endpoint) when the subnet was full.</summary>
+    public void InsertEndpoint(EndpointRow e, LeaseRow lease, string? evicted = null)
     {
         lock (_lock)
         {
             using var tx = _db.BeginTransaction();
+            if (evicted is not null)
+            {
+                using var del = Command("DELETE FROM leases WHERE network = $n AND endpoint = $e", tx);
+                del.Parameters.AddWithValue("$n", e.Network);
+                del.Parameters.AddWithValue("$e", evicted);
+                del.ExecuteNonQuery();
+            }
             using (var cmd = Command("INSERT INTO endpoints VALUES ($network, $name, $transport, $labels, $created)", tx))
             {
                 cmd.Parameters.AddWithValue("$network", e.Network);

@@ -38,7 +38,10 @@ public sealed class DhcpServer
     /// <summary>Handles one client message. Writes the BOOTP reply into <paramref name="reply"/>
     /// and returns its length, or 0 when no reply is due (RFC 2131 §4.3: DECLINE and RELEASE
     /// get none; a REQUEST for another server is ignored).</summary>
-    public int Handle(ReadOnlySpan<byte> request, Span<byte> reply, out bool broadcast)
+    /// <param name="sender">The frame's source MAC, which anti-spoofing vouches for: a message
+    /// whose chaddr names another client is ignored, so no guest can decline, release or take
+    /// another guest's lease.</param>
+    public int Handle(ReadOnlySpan<byte> request, MacAddress sender, Span<byte> reply, out bool broadcast)
     {
         broadcast = false;
         if (!DhcpMessageReader.TryParse(request, out var msg) || msg.Op != 1 || msg.MessageType is not DhcpMessageType type)
@@ -47,6 +50,7 @@ public sealed class DhcpServer
             return 0;
         }
         var client = msg.ClientHardwareAddress;
+        if (client != sender) return 0;
         if (!_bindings.TryGetBinding(client, out var binding)) return 0; // not one of ours: stay silent, as a relay-less server must
         var now = _time.GetUtcNow();
 

@@ -46,6 +46,9 @@ public sealed class DnsForwarder : IDisposable
         int cached = _cache.TryGet(key, clientId, response.Span);
         if (cached > 0) return cached;
 
+        // Bounded work in flight: a guest flooding random names at a slow upstream gets SERVFAIL,
+        // not gigabytes of pending queries (and the id space never runs out).
+        if (_pending.Count >= MaxInFlight) { Interlocked.Increment(ref _failed); return 0; }
         var upstreams = _upstreams();
         for (int i = 0; i < upstreams.Count && !_disposed; i++)
         {
@@ -53,9 +56,12 @@ public sealed class DnsForwarder : IDisposable
             try { up = _sockets.GetOrAdd(upstreams[i], ep => new Upstream(this, ep)); }
             catch (SocketException e) { DnsLog.UpstreamFailed(_logger, upstreams[i], e.SocketErrorCode.ToString()); continue; }
 
-            var pending = new Pending(up);
-            ushort id;
-            do id = (ushort)Random.Shared.Next(0, 65536); while (!_pending.TryAdd(id, pending));
+            var pending = new Pending(up, QuestionOf(query.Span));
+            ushort id = 0;
+            bool added = false;
+            for (int attempt = 0; attempt < 16 && !added; attempt++)
+                added = _pending.TryAdd(id = (ushort)Random.Shared.Next(0, 65536), pending);
+            if (!added) break;
             byte[] outgoing = ArrayPool<byte>.Shared.Rent(query.Length);
             try
             {
@@ -139,9 +145,21 @@ public sealed class DnsForwarder : IDisposable
         foreach (var p in _pending.Values) p.Completion.TrySetResult(null);
     }
 
-    private sealed class Pending(Upstream via)
+    private const int MaxInFlight = 1024;
+
+    /// <summary>The question section as sent (header skipped), to check that an answer is for it.</summary>
+    private static byte[] QuestionOf(ReadOnlySpan<byte> query)
+    {
+        var reader = new DnsMessageReader(query);
+        if (!reader.TryReadHeader(out _) || !reader.TrySkipQuestion()) return [];
+        return query[12..reader.Position].ToArray();
+    }
+
+    private sealed class Pending(Upstream via, byte[] question)
     {
         public Upstream Via { get; } = via;
+        /// <summary>An answer must repeat the question byte for byte (RFC 5452 §9.1), 0x20 case included.</summary>
+        public byte[] Question { get; } = question;
         public TaskCompletionSource<byte[]?> Completion { get; } = new(TaskCreationOptions.RunContinuationsAsynchronously);
     }
 
@@ -186,7 +204,8 @@ public sealed class DnsForwarder : IDisposable
                 catch (Exception e) when (e is SocketException or ObjectDisposedException) { return; }
                 if (n < 12) continue;
                 ushort id = DnsMessage.ReadId(buffer);
-                if (_owner._pending.TryGetValue(id, out var pending) && pending.Via == this)
+                if (_owner._pending.TryGetValue(id, out var pending) && pending.Via == this
+                    && n >= 12 + pending.Question.Length && buffer.AsSpan(12, pending.Question.Length).SequenceEqual(pending.Question))
                     pending.Completion.TrySetResult(buffer.AsSpan(0, n).ToArray());
             }
         }

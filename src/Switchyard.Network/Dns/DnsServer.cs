@@ -89,8 +89,9 @@ public sealed class DnsServer
         }
         if (name.EndsWith("." + _domain, StringComparison.OrdinalIgnoreCase))
             label = name[..^(_domain.Length + 1)];
-        else if (!name.Contains('.'))
-            label = name;   // a bare name: ours if an endpoint has it, never sent upstream (dnsmasq's domain-needed)
+        else if (name.Length > 0 && !name.Contains('.') && q.Type is DnsType.A or DnsType.AAAA or DnsType.ANY)
+            label = name;   // a bare host name: ours if an endpoint has it, never sent upstream (dnsmasq's domain-needed);
+                            // the root and top-level names (NS, DS, DNSKEY...) go upstream like any other
         if (label is null) return false;
 
         if (!label.Contains('.') && _names.TryGetAddress(label, out var address))

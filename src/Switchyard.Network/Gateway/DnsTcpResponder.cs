@@ -16,6 +16,9 @@ internal sealed class DnsTcpResponder
     private static readonly TimeSpan IdleTimeout = TimeSpan.FromSeconds(30);   // RFC 7766 §6.2.3 suggests seconds, not minutes
     private static readonly TimeSpan InitialRto = TimeSpan.FromMilliseconds(200);
     private const int MaxRetransmits = 6;
+    /// <summary>Connections open at once per network, and bytes of answers queued per connection:
+    /// a guest that opens ports by the thousand or never reads gets RSTs, not the daemon's memory.</summary>
+    internal const int MaxConnections = 256, MaxQueuedAnswers = 256 * 1024;
 
     private readonly GatewayPort _gateway;
     private readonly DnsServer _dns;
@@ -46,6 +49,7 @@ internal sealed class DnsTcpResponder
         {
             if (!_connections.TryGetValue(key, out var conn))
             {
+                if (_connections.Count >= MaxConnections) { SendReset(clientMac, ip.Source, seg); return; }
                 conn = new Connection(this, clientMac, ip.Source, seg.SourcePort, seg);
                 if (!_connections.TryAdd(key, conn)) return;
                 conn.OnSegment(seg);   // sends the SYN-ACK
@@ -188,6 +192,7 @@ internal sealed class DnsTcpResponder
             lock (_lock)
             {
                 if (_closed) return;
+                if (_out.Length + len + 2 > MaxQueuedAnswers) { Abort(); return; }
                 if (len > 0)
                 {
                     Span<byte> prefix = stackalloc byte[2];
@@ -246,6 +251,13 @@ internal sealed class DnsTcpResponder
             _owner.SendSegment(_mac, _client, 53, _port, _sndNxt, _rcvNxt, flags, Window, default, default);
 
         private void OnTimer()
+        {
+            // Runs on a timer thread: an exception here would end the process.
+            try { Retransmit(); }
+            catch (Exception e) when (e is not OutOfMemoryException) { GatewayLog.DnsFailed(_owner._gateway.Logger, e); }
+        }
+
+        private void Retransmit()
         {
             lock (_lock)
             {

@@ -131,7 +131,7 @@ public sealed class GatewayPort : SwitchPort
     private void HandleDhcp(in EthernetFrame eth, in UdpDatagram udp)
     {
         var reply = ReplyBuffer;
-        int len = _dhcp.Handle(udp.Payload, reply[EthernetFrameWriter.UdpPayloadOffset..], out bool broadcast);
+        int len = _dhcp.Handle(udp.Payload, eth.Source, reply[EthernetFrameWriter.UdpPayloadOffset..], out bool broadcast);
         if (len == 0) return;
         // RFC 2131 §4.1: without a relay, reply to the client's hardware address; to the IP
         // broadcast address when it asked for it (it cannot receive unicast before configuring).
@@ -148,7 +148,9 @@ public sealed class GatewayPort : SwitchPort
         byte[] q = ArrayPool<byte>.Shared.Rent(query.Length);
         byte[] r = ArrayPool<byte>.Shared.Rent(65535);
         query.CopyTo(q);
-        int maxSize = DnsMessage.ClientUdpPayloadSize(query);
+        // The client's EDNS size, but never more than one unfragmented frame on this network: a
+        // bigger reply would be dropped as oversize instead of truncated (RFC 6891 §6.2.5).
+        int maxSize = Math.Min(DnsMessage.ClientUdpPayloadSize(query), _switch.MaxFrameLength - EthernetFrame.VlanTagLength - EthernetFrameWriter.UdpPayloadOffset);
         var pending = _dns.ResolveAsync(q.AsMemory(0, query.Length), r);
         if (pending.IsCompletedSuccessfully) SendDnsUdp(pending.Result);
         else _ = Complete(pending);

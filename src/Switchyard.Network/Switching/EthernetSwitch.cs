@@ -28,6 +28,7 @@ public sealed class EthernetSwitch
 
     public void RemovePort(SwitchPort port)
     {
+        port.Removed = true;
         lock (_portsLock) _ports = Array.FindAll(_ports, p => p != port);
         foreach (var entry in _macTable)
             if (entry.Value == port) _macTable.TryRemove(entry);
@@ -40,6 +41,7 @@ public sealed class EthernetSwitch
     /// plain frames (<see cref="SoftwareOffload"/>).</summary>
     public void Forward(SwitchPort ingress, ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
+        if (ingress.Removed) return; // a detached port's last frames, still in its receive loop
         ingress.Counters.CountIn(frame.Length);
         if (!EthernetFrame.TryParse(frame, out var eth)) { ingress.Counters.CountDrop(DropReason.Malformed); return; }
         if (frame.Length > (offload.IsGso ? MaxGsoFrameLength : MaxFrameLength)) { ingress.Counters.CountDrop(DropReason.Oversize); return; }
@@ -57,9 +59,14 @@ public sealed class EthernetSwitch
             if (port != ingress) Deliver(port, frame, offload);
     }
 
+    /// <summary>One port's failure (a closed device, a disposed socket) is that port's drop: it
+    /// must never unwind into the sending guest's thread and stop its port.</summary>
     private static void Deliver(SwitchPort egress, ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
-        if (egress.Transmit(frame, offload)) egress.Counters.CountOut(frame.Length);
+        bool sent;
+        try { sent = egress.Transmit(frame, offload); }
+        catch (Exception e) when (e is IOException or ObjectDisposedException or System.Net.Sockets.SocketException) { sent = false; }
+        if (sent) egress.Counters.CountOut(frame.Length);
         else egress.Counters.CountDrop(DropReason.TransmitFailed);
     }
 }

@@ -15,12 +15,17 @@ public sealed class PortGuard
 
     /// <param name="learnMac">The VM chooses its own MAC (a socket transport without --mac):
     /// the first unicast source MAC the port sends becomes its MAC for the port's lifetime.</param>
-    public PortGuard(MacAddress mac, Ipv4Address ipv4, bool learnMac = false)
+    /// <param name="mayLearn">Whether a MAC may be taken: never the gateway's or another port's,
+    /// or a VM could draw their unicast traffic to itself.</param>
+    public PortGuard(MacAddress mac, Ipv4Address ipv4, bool learnMac = false, Func<MacAddress, bool>? mayLearn = null)
     {
         _mac = (long)mac.Value;
         _ipv4 = ipv4.Value;
         _learning = learnMac ? 1 : 0;
+        _mayLearn = mayLearn;
     }
+
+    private readonly Func<MacAddress, bool>? _mayLearn;
 
     public MacAddress Mac => new((ulong)Volatile.Read(ref _mac));
     public Ipv4Address Ipv4 => new(_ipv4);
@@ -36,7 +41,7 @@ public sealed class PortGuard
     {
         reason = default;
         if (Volatile.Read(ref _learning) != 0 && !frame.Source.IsMulticast && frame.Source != MacAddress.Zero
-            && Interlocked.Exchange(ref _learning, 0) != 0)
+            && (_mayLearn?.Invoke(frame.Source) ?? true) && Interlocked.Exchange(ref _learning, 0) != 0)
         {
             Volatile.Write(ref _mac, (long)frame.Source.Value);
             MacLearned?.Invoke(frame.Source);
@@ -44,8 +49,16 @@ public sealed class PortGuard
         if (frame.Source != Mac) { reason = DropReason.SpoofedMac; return false; }
         switch (frame.EtherType)
         {
+            case EtherType.Vlan or EtherType.QinQ or 0x9100:
+                // A second tag: the parser looked under one only, so the payload's source address
+                // would go unchecked, and a receiving kernel may strip both (priority tags).
+                reason = DropReason.Policy;
+                return false;
             case EtherType.IPv4:
                 if (!Ipv4Packet.TryParse(frame.Payload, out var ip)) { reason = DropReason.Malformed; return false; }
+                // Guests are DHCP clients; only the gateway serves (a rogue server's OFFER is dropped).
+                if (ip.Protocol == IpProtocol.Udp && !ip.IsFragment && UdpDatagram.TryParse(ip.Payload, out var fromServer)
+                    && fromServer.SourcePort == 67) { reason = DropReason.Policy; return false; }
                 if (ip.Source == Ipv4) return true;
                 if (ip.Source.IsAny && IsDhcpToServer(ip)) return true;
                 reason = DropReason.SpoofedIp;
@@ -63,6 +76,8 @@ public sealed class PortGuard
                 var src = p.Slice(8, 16);
                 bool unspecified = BinaryPrimitives.ReadUInt64BigEndian(src) == 0 && BinaryPrimitives.ReadUInt64BigEndian(src[8..]) == 0;
                 bool linkLocal = src[0] == 0xFE && (src[1] & 0xC0) == 0x80;
+                // RA guard (RFC 6105): guests never send router advertisements or redirects.
+                if (p[6] == IpProtocol.Icmpv6 && p.Length > 40 && p[40] is 134 or 137) { reason = DropReason.Policy; return false; }
                 if (unspecified || linkLocal) return true;
                 reason = DropReason.SpoofedIp;
                 return false;

@@ -17,6 +17,10 @@ public abstract class SwitchPort
     public string Name { get; }
     public PortCounters Counters { get; } = new();
 
+    /// <summary>Set when the port leaves the switch; frames it still sends are ignored.</summary>
+    public bool Removed { get => _removed; internal set => _removed = value; }
+    private volatile bool _removed;
+
     /// <summary>Anti-spoofing rules for frames this port sends into the switch; null for trusted
     /// ports (the gateway).</summary>
     public PortGuard? Guard { get; init; }

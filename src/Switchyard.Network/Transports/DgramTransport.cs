@@ -96,7 +96,8 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
                 Status.Connected();
                 TransportLog.Connected(_logger, _path!);
             }
-            onFrame(buffer.AsSpan(0, n), VirtioNetHeader.None);
+            try { onFrame(buffer.AsSpan(0, n), VirtioNetHeader.None); }
+            catch (Exception e) when (e is not OutOfMemoryException) { TransportLog.FrameFailed(_logger, _path ?? "socket pair", e); }
         }
     }
 
@@ -106,7 +107,8 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
         SocketError error;
         if (_pair)
         {
-            _socket.Send(frame, SocketFlags.None, out error);
+            try { _socket.Send(frame, SocketFlags.None, out error); }
+            catch (ObjectDisposedException) { return false; }
         }
         else
         {

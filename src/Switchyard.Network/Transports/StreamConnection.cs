@@ -91,7 +91,9 @@ internal sealed class StreamConnection : IDisposable
                 return pos;
             }
             if (data.Length - pos - 4 < length) break;
-            onFrame(data.Slice(pos + 4, (int)length), VirtioNetHeader.None);
+            // A bug in handling one frame must not end the connection's receive loop.
+            try { onFrame(data.Slice(pos + 4, (int)length), VirtioNetHeader.None); }
+            catch (Exception e) when (e is not OutOfMemoryException) { TransportLog.FrameFailed(_logger, _name, e); }
             pos += 4 + (int)length;
         }
         return pos;

@@ -72,10 +72,14 @@ public sealed class TapTransport : IFrameTransport
     public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
         if (_stopping) return false;
-        if (!_device.VnetHeader) return _device.Write(frame);
-        Span<byte> header = stackalloc byte[TapDevice.VnetHeaderLength];
-        offload.Write(header);
-        return _device.Write(header, frame);
+        try
+        {
+            if (!_device.VnetHeader) return _device.Write(frame);
+            Span<byte> header = stackalloc byte[TapDevice.VnetHeaderLength];
+            offload.Write(header);
+            return _device.Write(header, frame);
+        }
+        catch (ObjectDisposedException) { return false; } // detached while another port was sending to it
     }
 
     /// <summary>Stops the receive thread. The device itself stays (it may be persistent) until

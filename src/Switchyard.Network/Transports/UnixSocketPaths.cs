@@ -12,12 +12,12 @@ internal static class UnixSocketPaths
         var full = Path.GetFullPath(path);
         if (File.Exists(full) || Directory.Exists(full))
         {
-            if ((File.GetAttributes(full) & FileAttributes.Directory) != 0 || !IsSocketFile(full))
-                throw new IOException($"{full} exists and is not a socket");
+            if (!Switchyard.Platform.FileKind.IsSocket(full)) throw new IOException($"{full} exists and is not a socket");
             if (type == SocketType.Stream && Answers(full)) throw new IOException($"something is already listening on {full}");
             File.Delete(full);
         }
-        Directory.CreateDirectory(Path.GetDirectoryName(full)!);
+        // The directory must exist: the daemon creates no directories where a request says.
+        if (!Directory.Exists(Path.GetDirectoryName(full))) throw new IOException($"directory {Path.GetDirectoryName(full)} does not exist");
         var socket = new Socket(AddressFamily.Unix, type, ProtocolType.Unspecified);
         try
         {
@@ -34,15 +34,7 @@ internal static class UnixSocketPaths
 
     public static void Remove(string path)
     {
-        try { if (IsSocketFile(path)) File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    /// <summary>.NET exposes no file type, but a socket file always has length 0; a regular file
-    /// with content is never taken for one.</summary>
-    private static bool IsSocketFile(string path)
-    {
-        try { return File.Exists(path) && new FileInfo(path).Length == 0; }
-        catch (IOException) { return false; }
+        try { if (Switchyard.Platform.FileKind.IsSocket(path)) File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
     }
 
     private static bool Answers(string path)

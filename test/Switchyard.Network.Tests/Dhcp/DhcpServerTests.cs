@@ -34,10 +34,12 @@ public class DhcpServerTests
         return buf[..n];
     }
 
+    /// <summary>Handles a request as if it came from the MAC its chaddr names (what anti-spoofing ensures on the wire).</summary>
     private static (byte[] Reply, bool Broadcast) Handle(DhcpServer server, byte[] request)
     {
         var reply = new byte[1500];
-        int n = server.Handle(request, reply, out bool broadcast);
+        var sender = DhcpMessageReader.TryParse(request, out var msg) ? msg.ClientHardwareAddress : MacAddress.Zero;
+        int n = server.Handle(request, sender, reply, out bool broadcast);
         return (reply[..n], broadcast);
     }
 
