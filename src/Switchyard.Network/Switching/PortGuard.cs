@@ -56,13 +56,11 @@ public sealed class PortGuard
                 return false;
             case EtherType.IPv4:
                 if (!Ipv4Packet.TryParse(frame.Payload, out var ip)) { reason = DropReason.Malformed; return false; }
+                if (ip.Source != Ipv4 && !(ip.Source.IsAny && IsDhcpToServer(ip))) { reason = DropReason.SpoofedIp; return false; }
                 // Guests are DHCP clients; only the gateway serves (a rogue server's OFFER is dropped).
                 if (ip.Protocol == IpProtocol.Udp && !ip.IsFragment && UdpDatagram.TryParse(ip.Payload, out var fromServer)
                     && fromServer.SourcePort == 67) { reason = DropReason.Policy; return false; }
-                if (ip.Source == Ipv4) return true;
-                if (ip.Source.IsAny && IsDhcpToServer(ip)) return true;
-                reason = DropReason.SpoofedIp;
-                return false;
+                return true;
             case EtherType.Arp:
                 if (!ArpPacket.TryParse(frame.Payload, out var arp)) { reason = DropReason.Malformed; return false; }
                 if (arp.SenderMac != Mac) { reason = DropReason.SpoofedMac; return false; }
