@@ -31,6 +31,34 @@ public sealed class EndpointRootTests : IClassFixture<ApiDaemon>
     }
 
     [LinuxRootFact]
+    public async Task A_failing_attach_leaves_nothing_behind()
+    {
+        var net = await NewNetwork(9);
+        using var ns = TestNamespace.Create();
+        // A directory where --configure writes resolv.conf: the attach fails after the TAP exists.
+        var blocker = Path.Combine("/etc/netns", ns.Name, "resolv.conf");
+        Directory.CreateDirectory(blocker);
+        try
+        {
+            var request = new EndpointAttachRequest { Name = "cfg", Transport = new TransportSpec { Kind = "tap", Netns = ns.Name, Configure = true } };
+            var e = await Problems.Expect(System.Net.HttpStatusCode.BadRequest, () => Client.AttachEndpointAsync(net, request));
+            Assert.Contains("cfg", e.Message);
+            Assert.Empty(await Client.ListEndpointsAsync(net));
+            Assert.Empty(await Client.ListLeasesAsync(net));
+            Assert.DoesNotContain("eth0", ns.Ip("-br", "link").StdOut); // the TAP went with the rollback
+
+            Directory.Delete(blocker);
+            var ok = await Client.AttachEndpointAsync(net, request);
+            Assert.Equal("up", ok.State);
+        }
+        finally
+        {
+            if (Directory.Exists(blocker)) Directory.Delete(blocker);
+            await Cleanup(net);
+        }
+    }
+
+    [LinuxRootFact]
     public async Task Attach_get_list_leases_detach()
     {
         var net = await NewNetwork(1);
