@@ -25,6 +25,8 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
     private readonly CancellationTokenSource _stop = new();
     private volatile SocketAddress? _peer;
     private long _retryAt;
+    private volatile bool _connected;
+    private readonly Lock _connectLock = new();
     private Task? _loop;
 
     private DgramTransport(Socket socket, string? path, string? peer, bool pair, int maxFrame, ILogger logger)
@@ -112,11 +114,12 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
         }
         else
         {
-            if (_peer is not { } peer) return false;
-            // While the peer is away, try again only now and then: .NET reports SendTo errors as
-            // exceptions, which a flood of broadcasts to a missing VM should not turn into a storm.
-            if (Environment.TickCount64 < Volatile.Read(ref _retryAt)) return false;
-            error = SendTo(frame, peer);
+            // The socket is connect()ed to the peer, so sends report errors as results (no
+            // exception per dropped frame); while the peer is away, connecting is retried only
+            // now and then.
+            if (!_connected && !TryConnectPeer()) return false;
+            try { _socket.Send(frame, SocketFlags.None, out error); }
+            catch (ObjectDisposedException) { return false; }
         }
         switch (error)
         {
@@ -129,21 +132,32 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
             default:
                 // ENOENT / ECONNREFUSED: the peer's socket is not there (yet, or any more).
                 if (_pair) { PeerGone(); return false; }
+                _connected = false;
                 if (Status.State == "connected") Status.Disconnected("waiting-for-peer");
                 Volatile.Write(ref _retryAt, Environment.TickCount64 + 250);
                 return false;
         }
     }
 
-    private SocketError SendTo(ReadOnlySpan<byte> frame, SocketAddress peer)
+    /// <summary>connect()s the bound socket to the peer's path: sends then come from our path (a
+    /// VM whose own socket is connected to us accepts nothing else) and fail as results.</summary>
+    private bool TryConnectPeer()
     {
-        try
+        if (_peer is not { } peer || Environment.TickCount64 < Volatile.Read(ref _retryAt)) return false;
+        lock (_connectLock)
         {
-            _socket.SendTo(frame, SocketFlags.None, peer);
-            return SocketError.Success;
+            if (_connected) return true;
+            int errno;
+            try { errno = Switchyard.Platform.DatagramPeer.TryConnect(_socket, peer); }
+            catch (ObjectDisposedException) { return false; }
+            if (errno != 0)
+            {
+                Volatile.Write(ref _retryAt, Environment.TickCount64 + 250);
+                return false;
+            }
+            _connected = true;
+            return true;
         }
-        catch (SocketException e) { return e.SocketErrorCode; }
-        catch (ObjectDisposedException) { return SocketError.OperationAborted; }
     }
 
     private void PeerGone()

@@ -75,6 +75,62 @@ public sealed class BadInputTests
     }
 
     [LinuxRootFact]
+    public async Task A_dgram_peer_that_is_not_there_yet_goes_away_and_comes_back_is_served_each_time()
+    {
+        await using var raw = await Raw.StartAsync();
+        string ours = raw.Path("pl.sock"), theirs = raw.Path("pl-peer.sock");
+        var ep = await Vm.AttachAsync(raw.Daemon, raw.Net.Name, "pl", Vm.DgramListen(ours, theirs), RawFrames.RandomMac());
+        var daemonEnd = new UnixDomainSocketEndPoint(ours);
+        // Another endpoint floods broadcasts, so the daemon keeps sending toward the dgram peer.
+        var other = await raw.StreamEndpointAsync("flood");
+        using var flood = await StreamPeer.ConnectAsync(raw.Path("flood.sock"));
+        async Task Flood() { for (int i = 0; i < 20; i++) await flood.SendFrameAsync(RawFrames.Broadcast(other.Mac, 200)); }
+
+        async Task<bool> ArpFromPeer(Socket socket)
+        {
+            using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+            var buffer = new byte[65536];
+            try
+            {
+                for (int attempt = 0; attempt < 20; attempt++)
+                {
+                    socket.SendTo(RawFrames.ArpRequest(ep.Mac, ep.Ipv4, raw.Net.Gateway), daemonEnd);
+                    using var wait = CancellationTokenSource.CreateLinkedTokenSource(cts.Token);
+                    wait.CancelAfter(TimeSpan.FromMilliseconds(400)); // the daemon retries a missing peer every 250 ms
+                    try
+                    {
+                        while (true)
+                        {
+                            int n = await socket.ReceiveAsync(buffer, SocketFlags.None, wait.Token);
+                            if (RawFrames.IsArpReplyFrom(buffer.AsSpan(0, n), raw.Net.Gateway)) return true;
+                        }
+                    }
+                    catch (OperationCanceledException) when (!cts.IsCancellationRequested) { }
+                }
+            }
+            catch (OperationCanceledException) { }
+            return false;
+        }
+
+        await Flood(); // the peer is not there yet: these frames are dropped, nothing breaks
+        using (var first = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified))
+        {
+            first.Bind(new UnixDomainSocketEndPoint(theirs));
+            Assert.True(await ArpFromPeer(first), "no ARP reply once the peer appeared");
+        }
+        File.Delete(theirs); // the peer goes away
+        await Flood();
+        var away = await RawFrames.WaitForAsync(raw.Client, raw.Net.Name, "pl", e => e.Transport.State == "waiting-for-peer");
+        Assert.True(away.Counters!.Drops["transmit-failed"] > 0);
+        using (var second = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified))
+        {
+            second.Bind(new UnixDomainSocketEndPoint(theirs)); // and comes back
+            Assert.True(await ArpFromPeer(second), "no ARP reply after the peer came back");
+        }
+        Assert.Equal("connected", (await raw.Client.GetEndpointAsync(raw.Net.Name, "pl")).Transport.State);
+    }
+
+    [LinuxRootFact]
     public async Task An_oversize_datagram_is_counted_and_dropped_and_later_datagrams_work()
     {
         await using var raw = await Raw.StartAsync();
