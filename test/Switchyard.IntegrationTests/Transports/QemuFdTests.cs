@@ -1,4 +1,5 @@
 using System.Net.Sockets;
+using Switchyard.Client;
 using Switchyard.Testing;
 
 namespace Switchyard.IntegrationTests.Transports;
@@ -16,7 +17,12 @@ public sealed class QemuFdTests
         var net = await daemon.CreateNetworkAsync(["none"]);
         using var guest = await Guest.AttachAsync(daemon.Client, net.Name, "beta");
         using var vm = QemuRelay.Start("dgram,id=s0,local.type=fd,local.str=3", Connect(daemon, net.Name, "vm3", stream: false));
+        await AssertJoined(daemon, net, guest, vm, stream: false);
+    }
 
+    /// <summary>The VM behind the handed-over socket and the namespace guest get leases and reach each other by name.</summary>
+    private static async Task AssertJoined(TestDaemon daemon, NetworkInfo net, Guest guest, QemuRelay vm, bool stream)
+    {
         var vmLease = Task.Run(vm.Dhcp);
         var guestLease = Task.Run(guest.Dhcp);
         var lease = await vmLease;
@@ -24,7 +30,7 @@ public sealed class QemuFdTests
 
         var ep = await daemon.Client.GetEndpointAsync(net.Name, "vm3");
         Assert.Equal("fd", ep.Transport.Kind);
-        Assert.False(ep.Transport.Stream);
+        Assert.Equal(stream, ep.Transport.Stream);
         Assert.Equal(ep.Ipv4, lease["ip"]);
         Assert.True(vm.Ping("beta"), "vm3 -> beta " + vm.Output);
         Assert.True(guest.Ping("vm3"), "beta -> vm3");
@@ -37,19 +43,7 @@ public sealed class QemuFdTests
         var net = await daemon.CreateNetworkAsync(["none"]);
         using var guest = await Guest.AttachAsync(daemon.Client, net.Name, "beta");
         using (var vm = QemuRelay.Start("stream,id=s0,addr.type=fd,addr.str=3", Connect(daemon, net.Name, "vm3", stream: true)))
-        {
-            var vmLease = Task.Run(vm.Dhcp);
-            var guestLease = Task.Run(guest.Dhcp);
-            var lease = await vmLease;
-            await guestLease;
-
-            var ep = await daemon.Client.GetEndpointAsync(net.Name, "vm3");
-            Assert.Equal("fd", ep.Transport.Kind);
-            Assert.True(ep.Transport.Stream);
-            Assert.Equal(ep.Ipv4, lease["ip"]);
-            Assert.True(vm.Ping("beta"), "vm3 -> beta " + vm.Output);
-            Assert.True(guest.Ping("vm3"), "beta -> vm3");
-        }
+            await AssertJoined(daemon, net, guest, vm, stream: true);
         // QEMU is gone, and with it the stream pair's other end: the endpoint detaches itself.
         var deadline = DateTime.UtcNow.AddSeconds(10);
         while ((await daemon.Client.ListEndpointsAsync(net.Name)).Any(e => e.Name == "vm3") && DateTime.UtcNow < deadline) await Task.Delay(100);
