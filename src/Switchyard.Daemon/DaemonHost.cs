@@ -28,6 +28,9 @@ public static class DaemonHost
 
     public static WebApplication Build(DaemonOptions options)
     {
+        // sockaddr_un.sun_path holds 108 bytes on Linux and 104 on macOS, with the terminating NUL.
+        if (System.Text.Encoding.UTF8.GetByteCount(Path.GetFullPath(options.SocketPath)) > 103)
+            throw new DaemonStartException($"socket path {options.SocketPath} is too long for a unix socket (at most 103 bytes)");
         // The socket first: a second daemon must refuse before it touches any state.
         if (options.SocketGroup is { } group)
         {
