@@ -19,7 +19,8 @@ public sealed class DnsForwarder : IDisposable
     private readonly DnsCache _cache;
     private readonly ILogger _logger;
     private readonly TimeSpan _attemptTimeout;
-    private readonly ConcurrentDictionary<IPEndPoint, Upstream> _sockets = new();
+    // Lazy: two queries racing to the same new upstream must not both open a socket (one would leak).
+    private readonly ConcurrentDictionary<IPEndPoint, Lazy<Upstream>> _sockets = new();
     private readonly ConcurrentDictionary<ushort, Pending> _pending = new();
     private volatile bool _disposed;
 
@@ -53,8 +54,13 @@ public sealed class DnsForwarder : IDisposable
         for (int i = 0; i < upstreams.Count && !_disposed; i++)
         {
             Upstream up;
-            try { up = _sockets.GetOrAdd(upstreams[i], ep => new Upstream(this, ep)); }
-            catch (SocketException e) { DnsLog.UpstreamFailed(_logger, upstreams[i], e.SocketErrorCode.ToString()); continue; }
+            try { up = _sockets.GetOrAdd(upstreams[i], ep => new Lazy<Upstream>(() => new Upstream(this, ep))).Value; }
+            catch (SocketException e)
+            {
+                _sockets.TryRemove(upstreams[i], out _); // Lazy keeps the exception: try afresh next time (a route may appear)
+                DnsLog.UpstreamFailed(_logger, upstreams[i], e.SocketErrorCode.ToString());
+                continue;
+            }
 
             var pending = new Pending(up, QuestionOf(query.Span));
             ushort id = 0;
@@ -134,7 +140,7 @@ public sealed class DnsForwarder : IDisposable
     public void ForgetUpstreams()
     {
         foreach (var kv in _sockets)
-            if (_sockets.TryRemove(kv)) kv.Value.Dispose();
+            if (_sockets.TryRemove(kv) && kv.Value.IsValueCreated) kv.Value.Value.Dispose();
         _cache.Clear();
     }
 
