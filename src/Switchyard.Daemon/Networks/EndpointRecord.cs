@@ -14,6 +14,4 @@ internal sealed class EndpointRecord
     public required EndpointConfig Config { get; set; }
     public EndpointPort? Port { get; set; }
     public string? Error { get; set; }
-    /// <summary>The resolv.conf written for --configure, removed on detach.</summary>
-    public string? ResolvConfNamespace { get; set; }
 }

@@ -123,8 +123,11 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         foreach (var (k, _) in r.Labels ?? new Dictionary<string, string>())
             if (string.IsNullOrWhiteSpace(k) || k.Contains('=')) throw ApiException.BadRequest($"invalid label key '{k}'");
 
-        var subnet = r.Subnet is null ? PickSubnet() : ParseSubnet(r.Subnet);
-        CheckSubnetFree(subnet);
+        // The host's routes are read once per create, however many candidates PickSubnet tries.
+        var routes = HostRoutes.ReadIpv4();
+        Ipv4Subnet subnet;
+        if (r.Subnet is null) subnet = PickSubnet(routes);
+        else if (SubnetConflict(subnet = ParseSubnet(r.Subnet), routes) is { } conflict) throw ApiException.Conflict(conflict);
 
         var row = new NetworkRow(r.Name, ModeName(mode), bridge, subnet.ToString(), mtu, domain,
             JsonSerializer.Serialize(upstreams, DaemonJsonContext.Default.ListString),
@@ -185,28 +188,30 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         return subnet;
     }
 
-    private void CheckSubnetFree(Ipv4Subnet subnet)
+    /// <summary>Why <paramref name="subnet"/> cannot be used (it overlaps another network or a
+    /// host route), or null when it is free.</summary>
+    private string? SubnetConflict(Ipv4Subnet subnet, IReadOnlyList<(uint Network, int PrefixLength, string Interface)> routes)
     {
         lock (_networks)
             foreach (var other in _networks.Values)
                 if (Ipv4Subnet.Parse(other.Row.Subnet).Overlaps(subnet))
-                    throw ApiException.Conflict($"subnet {subnet} overlaps network '{other.Row.Name}' ({other.Row.Subnet})");
-        foreach (var (network, prefix, iface) in HostRoutes.ReadIpv4())
+                    return $"subnet {subnet} overlaps network '{other.Row.Name}' ({other.Row.Subnet})";
+        foreach (var (network, prefix, iface) in routes)
         {
             var route = new Ipv4Subnet(new Ipv4Address(network), prefix);
             if (prefix > 0 && route.Overlaps(subnet))
-                throw ApiException.Conflict($"subnet {subnet} overlaps the host route {route} on {iface}; choose another with --subnet");
+                return $"subnet {subnet} overlaps the host route {route} on {iface}; choose another with --subnet";
         }
+        return null;
     }
 
     /// <summary>The first free 192.168.N.0/24 from 192.168.64.0/24 on (apple/container's range).</summary>
-    private Ipv4Subnet PickSubnet()
+    private Ipv4Subnet PickSubnet(IReadOnlyList<(uint Network, int PrefixLength, string Interface)> routes)
     {
         for (uint n = 64; n < 256; n++)
         {
             var candidate = new Ipv4Subnet(new Ipv4Address(0xC0A80000u | (n << 8)), 24);
-            try { CheckSubnetFree(candidate); return candidate; }
-            catch (ApiException) { }
+            if (SubnetConflict(candidate, routes) is null) return candidate;
         }
         throw ApiException.Conflict("no free 192.168.N.0/24 subnet is left; give one with --subnet");
     }
@@ -414,7 +419,6 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         if (!OperatingSystem.IsLinux() || e.Transport.Netns is not { } ns) return;
         var cfg = net.Live.Config;
         NetworkNamespace.WriteResolvConf(ns, $"{ResolvConfMarker} for endpoint {e.Row.Name} on network {net.Row.Name}\nnameserver {cfg.Gateway}\nsearch {cfg.Domain}\n");
-        e.ResolvConfNamespace = ns;
     }
 
     /// <summary>Removes the resolv.conf that --configure wrote (only ours: it starts with our
@@ -456,8 +460,8 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     {
         lock (_networks)
         {
-            if (network is not null) { var net = Find(network); return net.Endpoints.Values.Select(e => Describe(net, e)).ToList(); }
-            return _networks.Values.SelectMany(n => n.Endpoints.Values.Select(e => Describe(n, e))).ToList();
+            if (network is not null) return DescribeAll(Find(network)).ToList();
+            return _networks.Values.SelectMany(n => DescribeAll(n)).ToList();
         }
     }
 
@@ -585,9 +589,16 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         };
     }
 
-    private EndpointInfo Describe(NetworkRecord n, EndpointRecord e)
+    /// <summary>A network's endpoints, with one read of its leases for all of them.</summary>
+    private IEnumerable<EndpointInfo> DescribeAll(NetworkRecord n)
     {
-        var lease = _store.Leases(n.Row.Name).FirstOrDefault(l => l.Endpoint == e.Row.Name);
+        var leases = _store.Leases(n.Row.Name);
+        return n.Endpoints.Values.Select(e => Describe(n, e, leases)).ToList();
+    }
+
+    private EndpointInfo Describe(NetworkRecord n, EndpointRecord e, IReadOnlyList<LeaseRow>? leases = null)
+    {
+        var lease = (leases ?? _store.Leases(n.Row.Name)).FirstOrDefault(l => l.Endpoint == e.Row.Name);
         var c = e.Port?.Counters;
         return new EndpointInfo
         {
