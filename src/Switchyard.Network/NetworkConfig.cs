@@ -6,7 +6,8 @@ namespace Switchyard.Network;
 public enum NetworkMode { Nat, Host, Internal, Bridged }
 
 /// <summary>A network as the data plane needs it. <see cref="DnsUpstreams"/> is resolved by the
-/// daemon (explicit list, or the host's resolv.conf) and read on every forwarded query.</summary>
+/// daemon (explicit list, or the host's resolv.conf) and read on every forwarded query.
+/// <see cref="HostLoopback"/>: the gateway address reaches the host's 127.0.0.1 (nat and host modes).</summary>
 public sealed record NetworkConfig(
     string Name,
     NetworkMode Mode,
@@ -15,7 +16,8 @@ public sealed record NetworkConfig(
     string Domain,
     MacAddress GatewayMac,
     Func<IReadOnlyList<IPEndPoint>> DnsUpstreams,
-    TimeSpan LeaseTime)
+    TimeSpan LeaseTime,
+    bool HostLoopback = true)
 {
     public const int DefaultMtu = 1500;
     public const int MinMtu = 576;    // RFC 791: every host must accept 576-byte datagrams

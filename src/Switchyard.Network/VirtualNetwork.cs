@@ -3,6 +3,7 @@ using Microsoft.Extensions.Logging;
 using Switchyard.Network.Dhcp;
 using Switchyard.Network.Dns;
 using Switchyard.Network.Gateway;
+using Switchyard.Network.Nat;
 using Switchyard.Network.Switching;
 using Switchyard.Network.Transports;
 using Switchyard.Packets;
@@ -42,6 +43,8 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         _forwarder = config.Mode == NetworkMode.Internal ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(), logger);
         Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder);
         Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger);
+        var policy = NatPolicy.For(config.Mode, config.HostLoopback);
+        if (policy.Outside || policy.HostLoopback) Gateway.Nat = new NatEngine(Gateway, policy, config.Mtu, logger);
         Switch.AddPort(Gateway);
     }
 
@@ -52,6 +55,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     public DhcpServer Dhcp { get; }
     public DnsServer Dns { get; }
     public DnsForwarder? Forwarder => _forwarder;
+    public NatEngine? Nat => Gateway.Nat;
     public IReadOnlyCollection<EndpointPort> Endpoints => (IReadOnlyCollection<EndpointPort>)_endpoints.Values;
 
     public bool TryGetEndpoint(string name, out EndpointPort port) => _endpoints.TryGetValue(name, out port!);
@@ -80,6 +84,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         if (!_endpoints.TryRemove(name, out var port)) return null;
         _byMac.TryRemove(new(port.Mac, port));
         Switch.RemovePort(port);
+        Nat?.ForgetGuest(port.Ipv4);
         return port;
     }
 
@@ -108,6 +113,8 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     bool ILocalNames.TryGetAddress(string host, out Ipv4Address address)
     {
         if (host.Equals("gateway", StringComparison.OrdinalIgnoreCase)) { address = Config.Gateway; return true; }
+        // host.DOMAIN: the host's loopback, through the gateway (like gvproxy's host.containers.internal).
+        if (host.Equals("host", StringComparison.OrdinalIgnoreCase) && Nat is { Policy.HostLoopback: true }) { address = Config.Gateway; return true; }
         if (_endpoints.TryGetValue(host, out var port)) { address = port.Ipv4; return true; }
         address = default;
         return false;
@@ -126,6 +133,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     {
         foreach (var name in _endpoints.Keys)
             Detach(name)?.Transport.Dispose();
+        Nat?.Dispose();
         _forwarder?.Dispose();
     }
 }

@@ -79,6 +79,17 @@ public readonly ref struct TcpSegment
     public static int Write(Span<byte> d, Ipv4Address source, Ipv4Address destination, ushort sourcePort, ushort destinationPort,
         uint seq, uint ack, TcpFlags flags, ushort window, ReadOnlySpan<byte> options, int payloadLength)
     {
+        int len = WriteHeader(d, sourcePort, destinationPort, seq, ack, flags, window, options) + payloadLength;
+        BinaryPrimitives.WriteUInt16BigEndian(d[16..], Checksum.Finish(Checksum.Add(Checksum.PseudoHeaderV4(source, destination, IpProtocol.Tcp, len), d[..len])));
+        return len;
+    }
+
+    /// <summary>Writes a header (options padded to 4 bytes) and leaves the checksum field zero,
+    /// for callers that finish it themselves (a partial checksum left to offload, or a full one).
+    /// Returns the header length.</summary>
+    public static int WriteHeader(Span<byte> d, ushort sourcePort, ushort destinationPort, uint seq, uint ack, TcpFlags flags,
+        ushort window, ReadOnlySpan<byte> options)
+    {
         int hl = HeaderLengthFor(options.Length);
         BinaryPrimitives.WriteUInt16BigEndian(d, sourcePort);
         BinaryPrimitives.WriteUInt16BigEndian(d[2..], destinationPort);
@@ -90,9 +101,7 @@ public readonly ref struct TcpSegment
         d[16] = d[17] = d[18] = d[19] = 0;
         options.CopyTo(d[MinHeaderLength..]);
         d[(MinHeaderLength + options.Length)..hl].Clear();
-        int len = hl + payloadLength;
-        BinaryPrimitives.WriteUInt16BigEndian(d[16..], Checksum.Finish(Checksum.Add(Checksum.PseudoHeaderV4(source, destination, IpProtocol.Tcp, len), d[..len])));
-        return len;
+        return hl;
     }
 
     public static int HeaderLengthFor(int optionsLength) => MinHeaderLength + ((optionsLength + 3) & ~3);

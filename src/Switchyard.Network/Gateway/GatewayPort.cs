@@ -1,7 +1,9 @@
 using System.Buffers;
+using System.Buffers.Binary;
 using Microsoft.Extensions.Logging;
 using Switchyard.Network.Dhcp;
 using Switchyard.Network.Dns;
+using Switchyard.Network.Nat;
 using Switchyard.Network.Switching;
 using Switchyard.Packets;
 using Switchyard.Packets.Dhcp;
@@ -61,6 +63,13 @@ public sealed class GatewayPort : SwitchPort
     /// <summary>Sends a frame the gateway built into the switch.</summary>
     internal void Send(ReadOnlySpan<byte> frame) => _switch.Forward(this, frame);
 
+    /// <summary>Sends a frame with offload metadata (the NAT's partial checksums and TCP
+    /// segmentation jobs) into the switch.</summary>
+    internal void Send(ReadOnlySpan<byte> frame, in VirtioNetHeader offload) => _switch.Forward(this, frame, offload);
+
+    /// <summary>The network's NAT (null for a network that has none); set once, before guests attach.</summary>
+    public NatEngine? Nat { get; internal set; }
+
     private void HandleArp(in EthernetFrame eth)
     {
         if (!ArpPacket.TryParse(eth.Payload, out var arp)) { Counters.CountDrop(DropReason.Malformed); return; }
@@ -76,8 +85,20 @@ public sealed class GatewayPort : SwitchPort
         if (!Ipv4Packet.TryParse(eth.Payload, out var ip) || !ip.IsHeaderChecksumValid) { Counters.CountDrop(DropReason.Malformed); return; }
         bool toUs = ip.Destination == Address;
         bool broadcast = ip.Destination.IsBroadcast || ip.Destination == Subnet.BroadcastAddress;
-        if (!toUs && !broadcast) return; // routed traffic: the NAT's job, not the gateway's services
+        if (!toUs && !broadcast)
+        {
+            // Routed traffic: the NAT's, when this network has one; otherwise a router without a route.
+            if (Nat is { } nat) nat.Handle(eth.Source, ip, verifyL4);
+            return;
+        }
         if (ip.IsFragment) { Counters.CountDrop(DropReason.Malformed); return; } // our services never need fragments
+        // Other ports on the gateway's address are the host's loopback (nat and host modes).
+        if (toUs && Nat is { } loopback && ip.Protocol is IpProtocol.Tcp or IpProtocol.Udp && ip.Payload.Length >= 4
+            && loopback.TakesGatewayPort(BinaryPrimitives.ReadUInt16BigEndian(ip.Payload[2..])))
+        {
+            loopback.Handle(eth.Source, ip, verifyL4);
+            return;
+        }
 
         switch (ip.Protocol)
         {
@@ -115,16 +136,21 @@ public sealed class GatewayPort : SwitchPort
 
     /// <summary>ICMP destination unreachable, code 3 (port), quoting the datagram's IP header and
     /// first 8 bytes (RFC 792; RFC 1812 §4.3.2.3 allows more), so the guest fails fast.</summary>
-    internal void SendPortUnreachable(MacAddress clientMac, in Ipv4Packet ip)
+    internal void SendPortUnreachable(MacAddress clientMac, in Ipv4Packet ip) =>
+        SendUnreachable(clientMac, ip.Source, Address, 3, ip.Bytes[..Math.Min(ip.Bytes.Length, ip.HeaderLength + 8)]);
+
+    /// <summary>ICMP destination unreachable with <paramref name="code"/> (RFC 792; RFC 1812
+    /// §5.2.7.1), from <paramref name="from"/>, quoting <paramref name="quote"/> (the offending
+    /// packet's IP header and at least 8 bytes after it).</summary>
+    internal void SendUnreachable(MacAddress clientMac, Ipv4Address client, Ipv4Address from, byte code, ReadOnlySpan<byte> quote)
     {
         var reply = ReplyBuffer;
         var l4 = reply[EthernetFrameWriter.L4Offset..];
-        int quoted = Math.Min(ip.Bytes.Length, ip.HeaderLength + 8);
         l4[4..8].Clear(); // unused
-        ip.Bytes[..quoted].CopyTo(l4[IcmpPacket.HeaderLength..]);
-        int len = IcmpPacket.HeaderLength + quoted;
-        IcmpPacket.Finish(l4, IcmpPacket.TypeDestinationUnreachable, 3, len);
-        int n = EthernetFrameWriter.FinishIpv4(reply, clientMac, Mac, Address, ip.Source, IpProtocol.Icmp, len);
+        quote.CopyTo(l4[IcmpPacket.HeaderLength..]);
+        int len = IcmpPacket.HeaderLength + quote.Length;
+        IcmpPacket.Finish(l4, IcmpPacket.TypeDestinationUnreachable, code, len);
+        int n = EthernetFrameWriter.FinishIpv4(reply, clientMac, Mac, from, client, IpProtocol.Icmp, len);
         Send(reply[..n]);
     }
 

@@ -1,0 +1,201 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using Microsoft.Extensions.Logging;
+using Switchyard.Network.Gateway;
+using Switchyard.Network.Switching;
+using Switchyard.Packets;
+
+namespace Switchyard.Network.Nat;
+
+/// <summary>What a network's NAT may reach: the outside (nat mode) and the host's loopback
+/// through the gateway address (nat and host modes, unless turned off).</summary>
+public readonly record struct NatPolicy(bool Outside, bool HostLoopback)
+{
+    public static NatPolicy For(NetworkMode mode, bool hostLoopback) => mode switch
+    {
+        NetworkMode.Nat => new(true, hostLoopback),
+        NetworkMode.Host => new(false, hostLoopback),
+        _ => new(false, false),   // internal (and bridged, whose guests use the LAN's router): nothing leaves
+    };
+}
+
+/// <summary>
+/// User-mode NAT: every guest flow to the outside (or to the host's loopback through the gateway
+/// address) becomes an ordinary host socket, so guest traffic follows whatever route the host has
+/// now and nothing in the host's routing or firewall tables belongs to us. Holds the flow tables;
+/// the protocols live in <see cref="TcpFlow"/>, <see cref="UdpFlow"/> and <see cref="IcmpEchoFlow"/>.
+/// Frames arrive on the sending guest's receive thread; replies are built in a per-thread buffer
+/// and sent into the switch from whichever thread has them.
+/// </summary>
+public sealed partial class NatEngine : IDisposable
+{
+    /// <summary>Flows per network and protocol; past this a guest gets RSTs or ICMP errors, not our fds.</summary>
+    internal const int MaxTcpFlows = 16384;
+    private static readonly TimeSpan TickPeriod = TimeSpan.FromMilliseconds(100);
+
+    private readonly GatewayPort _gateway;
+    private readonly ILogger _logger;
+    private readonly ConcurrentDictionary<FlowKey, TcpFlow> _tcp = new();
+    private readonly Timer _timer;
+    private int _disposed;
+
+    public NatEngine(GatewayPort gateway, NatPolicy policy, int mtu, ILogger logger)
+    {
+        _gateway = gateway;
+        Policy = policy;
+        Mtu = mtu;
+        _logger = logger;
+        _timer = new Timer(static s => ((NatEngine)s!).OnTick(), this, TickPeriod, TickPeriod);
+    }
+
+    public NatPolicy Policy { get; }
+    public int Mtu { get; }
+    public int TcpFlowCount => _tcp.Count;
+    internal GatewayPort Gateway => _gateway;
+    internal ILogger Logger => _logger;
+
+    /// <summary>Whether the gateway hands this connection to the NAT: the gateway's own services
+    /// (DNS on 53, DHCP on 67) stay with it.</summary>
+    public bool TakesGatewayPort(ushort port) => Policy.HostLoopback && port != 53 && port != 67;
+
+    /// <summary>Where a guest's packet to <paramref name="destination"/> goes on the host, or null
+    /// when this network may not reach it.</summary>
+    internal IPAddress? MapDestination(Ipv4Address destination)
+    {
+        if (destination == _gateway.Address) return Policy.HostLoopback ? IPAddress.Loopback : null;
+        if (!Policy.Outside || !IsRoutable(destination)) return null;
+        return destination.ToIPAddress();
+    }
+
+    /// <summary>Addresses a router forwards (RFC 1812 §5.3.7, RFC 6890): not this subnet, not
+    /// "this network" 0/8, loopback 127/8, multicast or reserved 224/3, nor a broadcast.</summary>
+    private bool IsRoutable(Ipv4Address a)
+    {
+        uint first = a.Value >> 24;
+        return first != 0 && first != 127 && first < 224 && !_gateway.Subnet.Contains(a);
+    }
+
+    /// <summary>A routed IPv4 packet from a guest (or one for the gateway's address that
+    /// <see cref="TakesGatewayPort"/> accepted).</summary>
+    public void Handle(MacAddress guestMac, in Ipv4Packet ip, bool verifyL4)
+    {
+        if (ip.IsFragment) { _gateway.Counters.CountDrop(DropReason.Malformed); return; }   // guests send DF; fragments are not translated
+        switch (ip.Protocol)
+        {
+            case IpProtocol.Tcp: HandleTcp(guestMac, ip, verifyL4); break;
+            case IpProtocol.Udp: HandleUdp(guestMac, ip, verifyL4); break;
+            case IpProtocol.Icmp: HandleIcmp(guestMac, ip); break;
+        }
+    }
+
+    private void HandleTcp(MacAddress guestMac, in Ipv4Packet ip, bool verifyL4)
+    {
+        if (!TcpSegment.TryParse(ip.Payload, out var seg) || (verifyL4 && !seg.IsChecksumValid(ip.Source, ip.Destination)))
+        {
+            _gateway.Counters.CountDrop(DropReason.Malformed);
+            return;
+        }
+        var key = new FlowKey(ip.Source, seg.SourcePort, ip.Destination, seg.DestinationPort);
+        if (_tcp.TryGetValue(key, out var flow)) { flow.OnGuestSegment(guestMac, seg); return; }
+        if (!seg.Has(TcpFlags.Syn) || seg.Has(TcpFlags.Ack))
+        {
+            SendReset(guestMac, key, seg);   // RFC 9293 §3.10.7.1: no connection here
+            return;
+        }
+        var target = MapDestination(ip.Destination);
+        if (target is null || _tcp.Count >= MaxTcpFlows || Volatile.Read(ref _disposed) != 0)
+        {
+            SendReset(guestMac, key, seg);
+            return;
+        }
+        flow = TcpFlow.Outbound(this, key, guestMac, ip, seg, new IPEndPoint(target, seg.DestinationPort));
+        if (!_tcp.TryAdd(key, flow)) { flow.Abort(); return; }
+        flow.Start(new IPEndPoint(target, seg.DestinationPort));
+    }
+
+    internal void Remove(TcpFlow flow) => _tcp.TryRemove(new(flow.Key, flow));
+
+    /// <summary>A RST for a segment that belongs to no connection (RFC 9293 §3.10.7.1).</summary>
+    private void SendReset(MacAddress guestMac, in FlowKey key, in TcpSegment seg)
+    {
+        if (seg.Has(TcpFlags.Rst)) return;
+        if (seg.Has(TcpFlags.Ack))
+            SendTcp(key, guestMac, seg.AcknowledgmentNumber, 0, TcpFlags.Rst, 0, default, null, 0, 0, 0, 0);
+        else
+        {
+            uint len = (uint)seg.Payload.Length + (seg.Has(TcpFlags.Syn) ? 1u : 0) + (seg.Has(TcpFlags.Fin) ? 1u : 0);
+            SendTcp(key, guestMac, 0, seg.SequenceNumber + len, TcpFlags.Rst | TcpFlags.Ack, 0, default, null, 0, 0, 0, 0);
+        }
+    }
+
+    /// <summary>Builds one TCP frame from the remote (or gateway) to the guest and sends it into the
+    /// switch. Frames with data go out offloaded: a partial checksum, and a segmentation job when
+    /// the data is longer than the guest's MSS; ports that cannot take that get it finished in
+    /// software (<see cref="SoftwareOffload"/>).</summary>
+    internal void SendTcp(in FlowKey key, MacAddress guestMac, uint seq, uint ack, TcpFlags flags, ushort window,
+        ReadOnlySpan<byte> options, ByteRing? data, int dataOffset, int dataLength, int mss, ushort ipId)
+    {
+        var frame = GatewayPort.ReplyBuffer;
+        var l4 = frame[EthernetFrameWriter.L4Offset..];
+        int hl = TcpSegment.WriteHeader(l4, key.RemotePort, key.GuestPort, seq, ack, flags, window, options);
+        if (dataLength > 0) data!.CopyTo(dataOffset, l4.Slice(hl, dataLength));
+        int l4Length = hl + dataLength;
+        Ipv4Packet.WriteHeader(frame[EthernetFrameWriter.Ipv4Offset..], key.RemoteIp, key.GuestIp, IpProtocol.Tcp, l4Length, identification: ipId);
+        EthernetFrame.WriteHeader(frame, guestMac, _gateway.Mac, EtherType.IPv4);
+        ulong pseudo = Checksum.PseudoHeaderV4(key.RemoteIp, key.GuestIp, IpProtocol.Tcp, l4Length);
+        var offload = VirtioNetHeader.None;
+        if (dataLength == 0)
+            BinaryPrimitives.WriteUInt16BigEndian(l4[16..], Checksum.Finish(Checksum.Add(pseudo, l4[..l4Length])));
+        else
+        {
+            // CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum; the rest is summed by whoever completes it.
+            BinaryPrimitives.WriteUInt16BigEndian(l4[16..], (ushort)~Checksum.Finish(pseudo));
+            bool gso = dataLength > mss;
+            offload = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, gso ? VirtioNetHeader.GsoTcpV4 : VirtioNetHeader.GsoNone,
+                (ushort)(EthernetFrameWriter.L4Offset + hl), gso ? (ushort)mss : (ushort)0, EthernetFrameWriter.L4Offset, 16);
+        }
+        _gateway.Send(frame[..(EthernetFrameWriter.L4Offset + l4Length)], offload);
+    }
+
+    /// <summary>ICMP destination unreachable from <paramref name="from"/> (the router or the
+    /// remote), quoting the guest's packet (RFC 792; codes per RFC 1812 §5.2.7.1).</summary>
+    internal void SendUnreachable(MacAddress guestMac, Ipv4Address guest, Ipv4Address from, byte code, ReadOnlySpan<byte> quote) =>
+        _gateway.SendUnreachable(guestMac, guest, from, code, quote);
+
+    private void OnTick()
+    {
+        try
+        {
+            long now = Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
+            foreach (var entry in _tcp) entry.Value.Tick(now);
+            TickUdpAndIcmp(now);
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            NatLog.TickFailed(_logger, e);   // a timer callback's exception would end the process
+        }
+    }
+
+    /// <summary>The guest at <paramref name="address"/> left: its flows end, host sides reset.</summary>
+    public void ForgetGuest(Ipv4Address address)
+    {
+        foreach (var entry in _tcp)
+            if (entry.Key.GuestIp == address) entry.Value.Abort();
+        ForgetGuestUdpAndIcmp(address);
+    }
+
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
+        _timer.Dispose();
+        foreach (var entry in _tcp) entry.Value.Abort();
+        DisposeUdpAndIcmp();
+    }
+}
+
+internal static partial class NatLog
+{
+    [LoggerMessage(EventId = 300, Level = LogLevel.Error, Message = "NAT timer tick failed")]
+    public static partial void TickFailed(ILogger logger, Exception error);
+}
