@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Switchyard.Packets;
+using Switchyard.Platform;
 
 namespace Switchyard.Network.Nat;
 
@@ -250,16 +251,16 @@ internal sealed class TcpFlow
             int room = Math.Min(_toGuest.Free, _guestWindow - _toGuest.Count);
             if (room <= 0) break;   // the guest's next ACK calls us again
             var span = _toGuest.WritableSpan(room);
-            int n = _socket.Receive(span, SocketFlags.None, out var error);
-            if (error == SocketError.WouldBlock)
+            var r = NonBlockingSocket.Receive(_socket, span);
+            if (r.WouldBlock)
             {
                 if (_toGuest.Count == 0) _toGuest.Release();
                 if (!ArmRead()) continue;
                 break;
             }
-            if (error != SocketError.Success) { ResetGuest(); return; }
-            if (n == 0) { _hostEof = true; break; }
-            _toGuest.Commit(n);
+            if (r.Failed) { ResetGuest(); return; }
+            if (r.Bytes == 0) { _hostEof = true; break; }
+            _toGuest.Commit(r.Bytes);
             PushToGuest();
         }
         PushToGuest();
@@ -271,6 +272,7 @@ internal sealed class TcpFlow
     {
         if (_readArmed) return true;
         _readArmed = true;
+        _readArgs.SocketFlags = SocketFlags.Peek;   // a completed receive overwrites it with the flags it got
         bool pending;
         try { pending = _socket.ReceiveAsync(_readArgs); }
         catch (ObjectDisposedException) { return true; }
@@ -396,9 +398,9 @@ internal sealed class TcpFlow
         int sent = 0;
         if (_toHost.Count == 0 && !_writing)
         {
-            sent = _socket.Send(data, SocketFlags.None, out var error);
-            if (error == SocketError.WouldBlock) sent = 0;
-            else if (error != SocketError.Success) { ResetGuest(); return 0; }
+            var r = NonBlockingSocket.Send(_socket, data);
+            if (r.Failed) { ResetGuest(); return 0; }
+            sent = r.Bytes;
         }
         if (sent == data.Length) return sent;
         int queued = _toHost.Write(data[sent..]);
