@@ -8,6 +8,9 @@ public sealed record DaemonOptions
     public required string SocketPath { get; init; }
     /// <summary>When set, the socket is mode 0660 and owned by this group; else 0600.</summary>
     public string? SocketGroup { get; init; }
+    /// <summary>The host's resolver file (<c>--resolv-conf</c>), which networks without upstreams of
+    /// their own follow: watched, so a rewrite (a VPN client, resolvconf) applies within a second.
+    /// It may be missing: then there is no upstream until it appears.</summary>
     public string ResolvConfPath { get; init; } = Networks.HostResolvers.DefaultPath;
     public TimeSpan LeaseTime { get; init; } = TimeSpan.FromHours(1);
 

@@ -6,7 +6,7 @@ namespace Switchyard.Network;
 public enum NetworkMode { Nat, Host, Internal, Bridged }
 
 /// <summary>A network as the data plane needs it. <see cref="DnsUpstreams"/> is resolved by the
-/// daemon (explicit list, or the host's resolv.conf) and read on every forwarded query.
+/// daemon (explicit list, or the host's resolvers as they are now) and read on every forwarded query.
 /// <see cref="HostLoopback"/>: the gateway address reaches the host's 127.0.0.1 (nat and host modes).</summary>
 public sealed record NetworkConfig(
     string Name,

@@ -76,6 +76,48 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public async Task Daemon_follows_the_resolv_conf_it_is_given()
+    {
+        var dir = Directory.CreateTempSubdirectory("yard-test-");
+        try
+        {
+            string resolv = Path.Combine(dir.FullName, "resolv.conf"), socket = Path.Combine(dir.FullName, "yard.sock");
+            File.WriteAllText(resolv, "nameserver 192.0.2.1\n");
+            using var daemon = Command.Start("dotnet", [Yard, "daemon", "--state-dir", Path.Combine(dir.FullName, "state"), "--socket", socket, "--resolv-conf", resolv]);
+            _ = daemon.StandardOutput.ReadToEndAsync();
+            _ = daemon.StandardError.ReadToEndAsync();
+            try
+            {
+                using var client = new Switchyard.Client.SwitchyardClient(socket);
+                await UntilAsync(client, "192.0.2.1:53", TimeSpan.FromSeconds(30)); // the daemon's start, then its first read
+                File.WriteAllText(resolv, "nameserver 192.0.2.2\n");
+                await UntilAsync(client, "192.0.2.2:53", TimeSpan.FromSeconds(2));
+            }
+            finally
+            {
+                if (!daemon.HasExited) Command.Run("kill", ["-TERM", daemon.Id.ToString()], check: false); // the PID this test started
+                if (!daemon.WaitForExit(15_000)) daemon.Kill();
+            }
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    /// <summary>Waits until the daemon's network "default" asks <paramref name="expected"/>.</summary>
+    private static async Task UntilAsync(Switchyard.Client.SwitchyardClient client, string expected, TimeSpan within)
+    {
+        var sw = System.Diagnostics.Stopwatch.StartNew();
+        string now = "";
+        while (sw.Elapsed < within)
+        {
+            try { now = string.Join(",", (await client.GetNetworkAsync("default")).EffectiveDnsUpstreams ?? []); }
+            catch (Switchyard.Client.SwitchyardUnavailableException) { now = "(not up yet)"; }
+            if (now == expected) return;
+            await Task.Delay(20);
+        }
+        Assert.Fail($"the daemon asks '{now}', not '{expected}', after {sw.Elapsed}");
+    }
+
+    [Fact]
     public void Help_exits_0()
     {
         var r = RunYard("--help");

@@ -14,9 +14,10 @@ public sealed class TestDaemon : IAsyncDisposable
 {
     private WebApplication? _app;
 
-    private TestDaemon(string directory)
+    private TestDaemon(string directory, string? resolvConf)
     {
         Directory = directory;
+        ResolvConfPath = resolvConf ?? System.IO.Path.Combine(directory, "resolv.conf");
         SocketPath = System.IO.Path.Combine(directory, "yard.sock");
         Client = new SwitchyardClient(SocketPath);
     }
@@ -24,12 +25,16 @@ public sealed class TestDaemon : IAsyncDisposable
     public string Directory { get; }
     public string StateDirectory => System.IO.Path.Combine(Directory, "state");
     public string SocketPath { get; }
+    /// <summary>The daemon's <c>--resolv-conf</c>: by default an empty file in <see cref="Directory"/>.</summary>
+    public string ResolvConfPath { get; }
     public SwitchyardClient Client { get; }
     public WebApplication App => _app ?? throw new InvalidOperationException("the daemon is stopped");
 
-    public static async Task<TestDaemon> StartAsync()
+    /// <param name="resolvConf">The host resolver file the daemon follows (need not exist); default:
+    /// an empty one of its own, so nothing a test creates ever falls back to the host's resolvers.</param>
+    public static async Task<TestDaemon> StartAsync(string? resolvConf = null)
     {
-        var daemon = new TestDaemon(System.IO.Directory.CreateTempSubdirectory("sy-itest-").FullName);
+        var daemon = new TestDaemon(System.IO.Directory.CreateTempSubdirectory("sy-itest-").FullName, resolvConf);
         try { await daemon.StartAppAsync(); }
         catch { await daemon.DisposeAsync(); throw; }
         return daemon;
@@ -38,9 +43,9 @@ public sealed class TestDaemon : IAsyncDisposable
     private async Task StartAppAsync()
     {
         // An empty resolv.conf: nothing a test creates may ever fall back to the host's resolvers.
-        string resolv = System.IO.Path.Combine(Directory, "resolv.conf");
-        if (!File.Exists(resolv)) File.WriteAllText(resolv, "");
-        _app = DaemonHost.Build(new DaemonOptions { StateDirectory = StateDirectory, SocketPath = SocketPath, ResolvConfPath = resolv });
+        string ownResolv = System.IO.Path.Combine(Directory, "resolv.conf");
+        if (ResolvConfPath == ownResolv && !File.Exists(ownResolv)) File.WriteAllText(ownResolv, "");
+        _app = DaemonHost.Build(new DaemonOptions { StateDirectory = StateDirectory, SocketPath = SocketPath, ResolvConfPath = ResolvConfPath });
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await _app.StartAsync(cts.Token);
     }

@@ -1,6 +1,7 @@
 using System.CommandLine;
 using Switchyard.Client;
 using Switchyard.Daemon;
+using Switchyard.Daemon.Networks;
 
 namespace Switchyard.Cli.Commands;
 
@@ -12,8 +13,8 @@ internal static class DaemonCommand
         var group = new Option<string?>("--group") { Description = "Make the API socket mode 0660, owned by this group (default: 0600, the daemon's user only)" };
         var resolvConf = new Option<string>("--resolv-conf")
         {
-            Description = "The host resolver file read for networks without --dns-upstream",
-            DefaultValueFactory = _ => "/etc/resolv.conf",
+            Description = "The host resolver file that networks without --dns-upstream follow: watched, a rewrite applies within a second (missing or empty: no upstream, guests' own names still answered)",
+            DefaultValueFactory = _ => HostResolvers.DefaultPath,
         };
         var cmd = new Command("daemon", "Run the Switchyard daemon in the foreground (systemd: Type=notify)") { stateDir, group, resolvConf };
         cmd.SetAction(async (parse, ct) =>

@@ -23,7 +23,7 @@ internal static class NetworkCommands
         var subnet = new Option<string?>("--subnet") { Description = "IPv4 CIDR, e.g. 10.10.0.0/24 (default: the first free 192.168.N.0/24)" };
         var mtu = new Option<int?>("--mtu") { Description = "MTU of the guests' links, 576-65520 (default 1500)" };
         var domain = new Option<string?>("--domain") { Description = "DNS domain of the guests (default NAME.internal)" };
-        var dns = new Option<string[]>("--dns-upstream") { Description = "Upstream resolver IP[:PORT], repeatable; 'none' for no forwarding (default: the host's /etc/resolv.conf)" };
+        var dns = new Option<string[]>("--dns-upstream") { Description = "Upstream resolver IP[:PORT], repeatable; 'none' for no forwarding (default: the host's resolvers, from the daemon's --resolv-conf file, followed as it changes)" };
         var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
         var format = Output.FormatOption();
         var cmd = new Command("create", "Create a network") { name, mode, subnet, mtu, domain, dns, labels, format };

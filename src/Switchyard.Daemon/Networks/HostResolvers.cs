@@ -9,19 +9,33 @@ public static class HostResolvers
 {
     public const string DefaultPath = "/etc/resolv.conf";
 
-    public static IReadOnlyList<IPEndPoint> Read(string path)
+    /// <summary>The resolvers <paramref name="path"/> lists; none when it is missing or unreadable.</summary>
+    public static IReadOnlyList<IPEndPoint> Read(string path) => Parse(TryReadText(path));
+
+    /// <summary>The file's text, or "" when it is missing or unreadable (no resolver at all: the
+    /// daemon still serves its guests).</summary>
+    public static string TryReadText(string path)
+    {
+        try { return File.ReadAllText(path); }
+        catch (IOException) { return ""; }
+        catch (UnauthorizedAccessException) { return ""; } // also what reading a directory gives
+    }
+
+    /// <summary>Every <c>nameserver IP</c> line of resolv.conf(5) text, port 53, in order, each once
+    /// (a zone index such as <c>%eth0</c> is dropped: the daemon's socket picks the route).</summary>
+    public static IReadOnlyList<IPEndPoint> Parse(string text)
     {
         var list = new List<IPEndPoint>();
-        string[] lines;
-        try { lines = File.ReadAllLines(path); }
-        catch (IOException) { return list; }           // no resolver at all: still serve guests
-        catch (UnauthorizedAccessException) { return list; }
-        foreach (var raw in lines)
+        foreach (var raw in text.Split('\n'))
         {
             var line = raw.Trim();
             if (!line.StartsWith("nameserver", StringComparison.Ordinal)) continue;
             var parts = line.Split((char[])[' ', '\t'], StringSplitOptions.RemoveEmptyEntries);
-            if (parts.Length >= 2 && IPAddress.TryParse(parts[1].Split('%')[0], out var ip)) list.Add(new IPEndPoint(ip, 53));
+            if (parts.Length >= 2 && parts[0] == "nameserver" && IPAddress.TryParse(parts[1].Split('%')[0], out var ip))
+            {
+                var ep = new IPEndPoint(ip, 53);
+                if (!list.Contains(ep)) list.Add(ep);
+            }
         }
         return list;
     }

@@ -39,6 +39,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     private readonly TimeProvider _time;
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, NetworkRecord> _networks = new(StringComparer.Ordinal);
+    private readonly HostResolverWatcher _hostResolvers;
 
     public NetworkDirectory(StateStore store, DirectoryOptions options, ILoggerFactory loggers, TimeProvider? time = null)
     {
@@ -48,6 +49,19 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         _logger = loggers.CreateLogger<NetworkDirectory>();
         _transports = new TransportFactory(loggers);
         _time = time ?? TimeProvider.System;
+        _hostResolvers = new HostResolverWatcher(options.ResolvConfPath, loggers.CreateLogger<HostResolverWatcher>());
+        _hostResolvers.Changed += OnHostResolversChanged;
+    }
+
+    /// <summary>The host's resolver file changed: every network that follows it asks the new
+    /// resolvers from its next query on, with an empty cache and no socket to a resolver that is
+    /// gone. Networks with their own upstreams are not touched.</summary>
+    private void OnHostResolversChanged(IReadOnlyList<IPEndPoint> resolvers)
+    {
+        List<NetworkRecord> following;
+        lock (_networks) following = _networks.Values.Where(n => n.FollowsHostResolvers).ToList();
+        foreach (var n in following) n.Live.Forwarder?.OnUpstreamsChanged();
+        DirectoryLog.HostResolversApplied(_logger, following.Count);
     }
 
     /// <summary>Brings back every stored network and endpoint; on a fresh state directory,
@@ -145,14 +159,14 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var (mode, _) = ParseMode(row.Mode);
         var config = new NetworkConfig(row.Name, mode, Ipv4Subnet.Parse(row.Subnet), row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
             ResolverSource(upstreams), _options.LeaseTime);
-        var net = new NetworkRecord { Row = row, Live = new VirtualNetwork(config, this, _loggers), DnsUpstreams = upstreams };
+        var net = new NetworkRecord { Row = row, Live = new VirtualNetwork(config, this, _loggers), DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0 };
         lock (_networks) _networks[row.Name] = net;
         foreach (var e in _store.Endpoints(row.Name)) RestoreEndpoint(net, e);
         return net;
     }
 
-    /// <summary>Explicit upstreams, "none", or the host's resolv.conf read afresh on each query
-    /// (cheap: a small file, and the page cache keeps it) so a VPN's rewrite applies at once.</summary>
+    /// <summary>Explicit upstreams, "none", or the host's resolvers as <see cref="HostResolverWatcher"/>
+    /// holds them now (it follows the file, so a VPN's rewrite applies within a second).</summary>
     private Func<IReadOnlyList<IPEndPoint>> ResolverSource(List<string> upstreams)
     {
         if (upstreams.Count == 1 && upstreams[0] == "none") return () => [];
@@ -161,8 +175,8 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             var fixedList = upstreams.Select(u => { HostResolvers.TryParseUpstream(u, out var ep); return ep; }).ToArray();
             return () => fixedList;
         }
-        string path = _options.ResolvConfPath;
-        return () => HostResolvers.Read(path);
+        var host = _hostResolvers;
+        return () => host.Current;
     }
 
     private static (NetworkMode Mode, string? Bridge) ParseMode(string? text)
@@ -632,6 +646,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     /// re-attaches to them and the guests keep their configuration.</summary>
     public void Dispose()
     {
+        _hostResolvers.Dispose();
         lock (_networks)
         {
             foreach (var n in _networks.Values) n.Live.Dispose();
@@ -662,4 +677,6 @@ internal static partial class DirectoryLog
     public static partial void MacClash(ILogger logger, string network, string endpoint, string mac, string other);
     [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} declined {Declined} (in use on the wire); moved to {Next}")]
     public static partial void AddressDeclined(ILogger logger, string network, string endpoint, string declined, string next);
+    [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "New host resolvers applied to {Count} network(s) that follow them (caches flushed)")]
+    public static partial void HostResolversApplied(ILogger logger, int count);
 }

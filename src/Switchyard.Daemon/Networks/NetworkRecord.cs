@@ -8,5 +8,7 @@ internal sealed class NetworkRecord
     public required NetworkRow Row { get; init; }
     public required VirtualNetwork Live { get; init; }
     public required IReadOnlyList<string> DnsUpstreams { get; init; }
+    /// <summary>No upstreams of its own: the network asks the host's resolvers and follows their changes.</summary>
+    public bool FollowsHostResolvers { get; init; }
     public Dictionary<string, EndpointRecord> Endpoints { get; } = new(StringComparer.Ordinal);
 }

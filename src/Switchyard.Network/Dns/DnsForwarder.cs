@@ -12,7 +12,9 @@ namespace Switchyard.Network.Dns;
 /// connected socket per upstream so that a resolver that is not running answers with ICMP port
 /// unreachable, which the kernel reports as ECONNREFUSED: the query moves to the next upstream
 /// at once instead of waiting out a timeout. Every query leaves with a fresh random id, and an
-/// answer is accepted only for a pending id from the socket it was sent on.</summary>
+/// answer is accepted only for a pending id from the socket it was sent on. When the list of
+/// upstreams changes (the host's resolv.conf was rewritten), the owner calls
+/// <see cref="OnUpstreamsChanged"/>: no answer of the old list is served or cached after that.</summary>
 public sealed class DnsForwarder : IDisposable
 {
     private readonly Func<IReadOnlyList<IPEndPoint>> _upstreams;
@@ -23,6 +25,8 @@ public sealed class DnsForwarder : IDisposable
     private readonly ConcurrentDictionary<IPEndPoint, Lazy<Upstream>> _sockets = new();
     private readonly ConcurrentDictionary<ushort, Pending> _pending = new();
     private volatile bool _disposed;
+    // Bumped by OnUpstreamsChanged: a query that sees it move started on a list that is gone.
+    private long _generation;
 
     public DnsForwarder(Func<IReadOnlyList<IPEndPoint>> upstreams, DnsCache cache, ILogger logger, TimeSpan? attemptTimeout = null)
     {
@@ -50,15 +54,35 @@ public sealed class DnsForwarder : IDisposable
         // Bounded work in flight: a guest flooding random names at a slow upstream gets SERVFAIL,
         // not gigabytes of pending queries (and the id space never runs out).
         if (_pending.Count >= MaxInFlight) { Interlocked.Increment(ref _failed); return 0; }
+        long generation = Volatile.Read(ref _generation);
         var upstreams = _upstreams();
-        for (int i = 0; i < upstreams.Count && !_disposed; i++)
+        int restarts = 0;
+        for (int i = 0; !_disposed; i++)
         {
+            if (Volatile.Read(ref _generation) != generation)
+            {
+                // The upstreams changed while this query was out: ask the new ones from the first,
+                // and neither serve nor cache what the old ones said.
+                if (++restarts > MaxRestarts) break;
+                generation = Volatile.Read(ref _generation);
+                upstreams = _upstreams();
+                i = -1;
+                continue;
+            }
+            if (i >= upstreams.Count) break;
             Upstream up;
             try { up = _sockets.GetOrAdd(upstreams[i], ep => new Lazy<Upstream>(() => new Upstream(this, ep))).Value; }
             catch (SocketException e)
             {
                 _sockets.TryRemove(upstreams[i], out _); // Lazy keeps the exception: try afresh next time (a route may appear)
                 DnsLog.UpstreamFailed(_logger, upstreams[i], e.SocketErrorCode.ToString());
+                continue;
+            }
+            if (Volatile.Read(ref _generation) != generation)
+            {
+                // Raced with a change: the socket just opened may be for an upstream that is gone.
+                CloseSocketsNotIn(_upstreams());
+                i--;
                 continue;
             }
 
@@ -78,12 +102,14 @@ public sealed class DnsForwarder : IDisposable
                 byte[]? answer;
                 try { answer = await pending.Completion.Task.WaitAsync(_attemptTimeout).ConfigureAwait(false); }
                 catch (TimeoutException) { DnsLog.UpstreamFailed(_logger, up.EndPoint, "timeout"); continue; }
-                if (answer is null || answer.Length > response.Length) continue; // refused by the upstream's host
+                if (answer is null || answer.Length > response.Length) continue; // refused by the upstream's host, or the upstream is gone
+                if (Volatile.Read(ref _generation) != generation) { i--; continue; } // an answer of the old list: ask again
                 // RFC 7766 §5: an answer truncated over UDP is asked again over TCP, so the guest
                 // gets the whole answer whichever transport it used with us.
                 if (IsTruncated(answer) && await QueryTcpAsync(up.EndPoint, outgoing.AsMemory(0, query.Length)).ConfigureAwait(false) is { } whole
                     && whole.Length <= response.Length)
                     answer = whole;
+                if (Volatile.Read(ref _generation) != generation) { i--; continue; }
                 answer.CopyTo(response);
                 DnsMessage.WriteId(response.Span, clientId);
                 _cache.Store(key, response.Span[..answer.Length]);
@@ -136,22 +162,46 @@ public sealed class DnsForwarder : IDisposable
         }
     }
 
-    /// <summary>Drops the sockets of upstreams no longer configured, e.g. after resolv.conf changed.</summary>
-    public void ForgetUpstreams()
+    /// <summary>The upstream list changed (e.g. the host's resolv.conf was rewritten): forgets every
+    /// cached answer (none of the old resolvers' answers is served again), closes the sockets of
+    /// upstreams no longer listed and fails the queries waiting on them, which move to the new
+    /// list at once. Queries in flight never cache an answer of the old list. Call it after the
+    /// upstream source returns the new list.</summary>
+    public void OnUpstreamsChanged()
+    {
+        Interlocked.Increment(ref _generation);
+        CloseSocketsNotIn(_upstreams());
+        _cache.Clear();
+    }
+
+    /// <summary>How many upstream sockets are open (one per upstream asked since the last change).</summary>
+    public int OpenUpstreamSockets => _sockets.Count(kv => kv.Value.IsValueCreated);
+
+    private void CloseSocketsNotIn(IReadOnlyList<IPEndPoint> keep)
     {
         foreach (var kv in _sockets)
-            if (_sockets.TryRemove(kv) && kv.Value.IsValueCreated) kv.Value.Value.Dispose();
-        _cache.Clear();
+        {
+            if (keep.Contains(kv.Key) || !_sockets.TryRemove(kv)) continue;
+            if (!kv.Value.IsValueCreated) continue;
+            var gone = kv.Value.Value;
+            gone.Dispose();
+            foreach (var p in _pending.Values)
+                if (p.Via == gone) p.Completion.TrySetResult(null);
+        }
     }
 
     public void Dispose()
     {
         _disposed = true;
-        ForgetUpstreams();
+        foreach (var kv in _sockets)
+            if (_sockets.TryRemove(kv) && kv.Value.IsValueCreated) kv.Value.Value.Dispose();
+        _cache.Clear();
         foreach (var p in _pending.Values) p.Completion.TrySetResult(null);
     }
 
     private const int MaxInFlight = 1024;
+    /// <summary>How often one query starts over because the upstreams changed under it.</summary>
+    private const int MaxRestarts = 2;
 
     /// <summary>The question section as sent (header skipped), to check that an answer is for it.</summary>
     private static byte[] QuestionOf(ReadOnlySpan<byte> query)

@@ -154,6 +154,74 @@ public sealed class DnsForwarderTests : IDisposable
     }
 
     [Fact]
+    public async Task UpstreamsChanged_FlushesTheCacheAndClosesSocketsOfGoneUpstreams()
+    {
+        var old = Responder();
+        var next = Responder();
+        old.Address = Ipv4Address.Parse("192.0.2.1");
+        next.Address = Ipv4Address.Parse("192.0.2.2");
+        IPEndPoint[] list = [old.EndPoint];
+        var f = new DnsForwarder(() => list, new DnsCache(_time), NullLogger.Instance, TimeSpan.FromSeconds(2));
+        _disposables.Add(f);
+
+        Assert.Equal(Ipv4Address.Parse("192.0.2.1"), Assert.Single((await Forward(f, "example.com", 1)).Reply!.Answers).Address);
+        Assert.Equal(1, f.Cache.Count);
+        Assert.Equal(1, f.OpenUpstreamSockets);
+
+        list = [next.EndPoint];
+        f.OnUpstreamsChanged();
+        Assert.Equal(0, f.Cache.Count);
+        Assert.Equal(0, f.OpenUpstreamSockets);
+
+        // Not the cached answer of the old resolver: the new one is asked.
+        Assert.Equal(Ipv4Address.Parse("192.0.2.2"), Assert.Single((await Forward(f, "example.com", 2)).Reply!.Answers).Address);
+        Assert.Equal(1, old.Queries);
+        Assert.Equal(1, next.Queries);
+        Assert.Equal(1, f.OpenUpstreamSockets);
+    }
+
+    [Fact]
+    public async Task UpstreamsChanged_KeepsTheSocketOfAnUpstreamStillListed()
+    {
+        var kept = Responder();
+        IPEndPoint[] list = [kept.EndPoint];
+        var f = new DnsForwarder(() => list, new DnsCache(_time), NullLogger.Instance, TimeSpan.FromSeconds(2));
+        _disposables.Add(f);
+        await Forward(f, "example.com", 1);
+        list = [UdpDnsResponder.ClosedPort(), kept.EndPoint];
+        f.OnUpstreamsChanged();
+        Assert.Equal(1, f.OpenUpstreamSockets);
+        Assert.True((await Forward(f, "example.com", 2)).Length > 0); // refused by the first, answered by the kept one
+        Assert.Equal(2, kept.Queries);
+    }
+
+    [Fact]
+    public async Task UpstreamsChanged_MovesAQueryWaitingOnAGoneUpstreamToTheNewOne()
+    {
+        var silent = Responder(silent: true);
+        var next = Responder();
+        IPEndPoint[] list = [silent.EndPoint];
+        var f = new DnsForwarder(() => list, new DnsCache(_time), NullLogger.Instance, TimeSpan.FromSeconds(10));
+        _disposables.Add(f);
+
+        var sw = Stopwatch.StartNew();
+        var waiting = Forward(f, "example.com", 0x4444);
+        while (silent.Queries == 0)
+        {
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), "the query never reached the first upstream");
+            await Task.Delay(5);
+        }
+        list = [next.EndPoint];
+        f.OnUpstreamsChanged();
+        var (n, reply) = await waiting;
+        Assert.True(n > 0);
+        Assert.Equal(0x4444, reply!.Header.Id);
+        Assert.Equal(1, next.Queries);
+        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(5), $"took {sw.Elapsed}: the query waited out the old upstream");
+        Assert.Equal(1, f.Cache.Count); // the new resolver's answer is cached
+    }
+
+    [Fact]
     public async Task ThroughDnsServer_ExternalNameIsForwarded_FailureIsServFail()
     {
         var up = Responder();
