@@ -16,7 +16,7 @@ public sealed class PersistenceTests
         await d.StartAsync();
         var a = await d.Client.CreateNetworkAsync(new NetworkCreateRequest
         {
-            Name = "persist-a", Mode = "internal", Subnet = "10.250.0.0/16", Mtu = 9000, Domain = "a.example",
+            Name = "persist-a", Mode = "internal", Subnet = "10.248.0.0/16", Mtu = 9000, Domain = "a.example",
             DnsUpstreams = ["192.0.2.53", "[2001:db8::53]:5353"], Labels = new Dictionary<string, string> { ["env"] = "test", ["owner"] = "qa" },
         });
         var b = await d.Client.CreateNetworkAsync(new NetworkCreateRequest { Name = "persist-b", DnsUpstreams = ["none"] });
