@@ -43,8 +43,9 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         _forwarder = config.Mode == NetworkMode.Internal ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(), logger);
         Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder);
         Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger);
-        var policy = NatPolicy.For(config.Mode, config.HostLoopback);
-        if (policy.Outside || policy.HostLoopback) Gateway.Nat = new NatEngine(Gateway, policy, config.Mtu, logger);
+        // nat and host networks have a NAT (host loopback, published ports; nat also the outside).
+        if (config.Mode is NetworkMode.Nat or NetworkMode.Host)
+            Gateway.Nat = new NatEngine(Gateway, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, logger);
         Switch.AddPort(Gateway);
     }
 
@@ -76,6 +77,16 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         Switch.AddPort(port);
         transport.Start((frame, in offload) => Switch.Forward(port, frame, offload));
         return port;
+    }
+
+    /// <summary>Forwards a host port to an endpoint's port (nat and host networks). The endpoint is
+    /// looked up on each new connection, so it may be attached later or come back after a detach.
+    /// Dispose the result to unpublish; throws <see cref="PublishException"/> when the host port
+    /// cannot be had.</summary>
+    public IDisposable Publish(string endpoint, PublishedPort spec)
+    {
+        if (Nat is not { } nat) throw new PublishException($"network '{Name}' is {Config.Mode.ToString().ToLowerInvariant()}: its guests cannot be published");
+        return nat.Publish(spec, () => _endpoints.TryGetValue(endpoint, out var port) && !port.Ipv4.IsAny ? new GuestAddress(port.Ipv4, port.Mac) : null);
     }
 
     /// <summary>Removes a guest's port; the caller disposes the transport.</summary>

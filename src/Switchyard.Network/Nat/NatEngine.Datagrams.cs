@@ -19,4 +19,7 @@ public sealed partial class NatEngine
     private void ForgetGuestUdpAndIcmp(Ipv4Address address) { }
 
     private void DisposeUdpAndIcmp() { }
+
+    private IDisposable PublishUdp(PublishedPort spec, Func<GuestAddress?> guest) =>
+        throw new PublishException($"publishing UDP ({spec}) is not available yet");
 }

@@ -116,6 +116,33 @@ public sealed partial class NatEngine : IDisposable
 
     internal void Remove(TcpFlow flow) => _tcp.TryRemove(new(flow.Key, flow));
 
+    /// <summary>Listens on a host port for <paramref name="spec"/>; connections (or datagrams) go
+    /// to the guest <paramref name="guest"/> finds at that moment. Dispose the result to unpublish.
+    /// Throws <see cref="PublishException"/> when the host port cannot be had.</summary>
+    public IDisposable Publish(PublishedPort spec, Func<GuestAddress?> guest)
+    {
+        ObjectDisposedException.ThrowIf(Volatile.Read(ref _disposed) != 0, this);
+        return spec.Protocol == System.Net.Sockets.ProtocolType.Udp ? PublishUdp(spec, guest) : TcpPortListener.Start(this, spec, guest);
+    }
+
+    /// <summary>A client accepted on a published TCP port. The guest sees the client's real
+    /// address as the source; loopback clients (127/8, ::1) and IPv6 clients appear as the gateway
+    /// address, because a guest drops packets from a loopback source as martians (RFC 1122 §3.2.1.3)
+    /// and an IPv4 guest has no way to answer an IPv6 one.</summary>
+    internal void AcceptInbound(System.Net.Sockets.Socket client, ushort guestPort, GuestAddress guest)
+    {
+        var remote = (IPEndPoint)client.RemoteEndPoint!;
+        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
+        var source = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(address)
+            ? Ipv4Address.FromIPAddress(address)
+            : _gateway.Address;
+        var key = new FlowKey(guest.Ip, guestPort, source, (ushort)remote.Port);
+        if (_tcp.Count >= MaxTcpFlows || Volatile.Read(ref _disposed) != 0) { TcpPortListener.Refuse(client); return; }
+        var flow = TcpFlow.Inbound(this, key, guest.Mac, client);
+        if (!_tcp.TryAdd(key, flow)) { flow.Abort(); return; }
+        flow.Start(null);
+    }
+
     /// <summary>A RST for a segment that belongs to no connection (RFC 9293 §3.10.7.1).</summary>
     private void SendReset(MacAddress guestMac, in FlowKey key, in TcpSegment seg)
     {
@@ -198,4 +225,7 @@ internal static partial class NatLog
 {
     [LoggerMessage(EventId = 300, Level = LogLevel.Error, Message = "NAT timer tick failed")]
     public static partial void TickFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Accepting on published port {Spec} failed")]
+    public static partial void AcceptFailed(ILogger logger, string spec, Exception error);
 }
