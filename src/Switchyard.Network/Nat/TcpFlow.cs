@@ -65,6 +65,7 @@ internal sealed class TcpFlow
     private bool _hostEof, _finSent, _guestFin, _hostWriteShut;
     private bool _readArmed, _writing;
     private int _dupAcks, _retransmits;
+    private int _advertised;                  // the receive window (bytes) the guest last heard from us
     private long _rto = InitialRto, _lastProgress, _created;
     private ushort _ipId;
 
@@ -141,7 +142,9 @@ internal sealed class TcpFlow
     private ushort OurWindow()
     {
         int free = _toHost.Free;
-        return (ushort)Math.Min(_scaling ? free >> OurWindowScale : free, 65535);
+        ushort field = (ushort)Math.Min(_scaling ? free >> OurWindowScale : free, 65535);
+        _advertised = _scaling ? field << OurWindowScale : field;
+        return field;
     }
 
     // ---- host socket events -------------------------------------------------------------
@@ -208,10 +211,10 @@ internal sealed class TcpFlow
     {
         _writing = false;
         if (_writeArgs.SocketError != SocketError.Success) { ResetGuest(); return false; }
-        bool wasFull = _toHost.Free < _guestMss;
         _toHost.Consume(_writeArgs.BytesTransferred);
-        // The window we advertised grows back: tell the guest, or it may wait for a probe.
-        if (wasFull && _state == State.Established) SendAck();
+        // The window grew back by a segment or half the buffer since the guest last heard: tell it,
+        // or a guest that stopped at a small window waits for its persist timer (RFC 1122 §4.2.3.3).
+        if (_state == State.Established && _toHost.Free - _advertised >= Math.Min(ToHostCapacity / 2, _guestMss)) SendAck();
         return true;
     }
 
@@ -262,6 +265,9 @@ internal sealed class TcpFlow
             if (r.Bytes == 0) { _hostEof = true; break; }
             _toGuest.Commit(r.Bytes);
             PushToGuest();
+            // A short read drained the socket: arm the readiness wait now (its first try is the
+            // check) instead of spending a recv on EAGAIN.
+            if (r.Bytes < span.Length && ArmRead()) break;
         }
         PushToGuest();
         if (_toGuest.Count == 0) _toGuest.Release();
