@@ -156,10 +156,10 @@ public sealed class DnsTcpResponderTests : IDisposable
         var first = _a.Sent.Select(Frames.ParseTcpCopy).First(s => s.PayloadLength > 0);
         int before = _a.Sent.Count;
 
-        var sw = System.Diagnostics.Stopwatch.StartNew();
+        // The responder's retransmission timer ticks every 200 ms from the connection's start, so the
+        // resend may come at any point of that period after the answer: only its arrival is checked.
         var again = _a.WaitFor(f => Frames.IsTcp(f, s => s.Payload.Length > 0 && s.SequenceNumber == first.Seq), Wait, skip: before);
         Assert.NotNull(again);
-        Assert.InRange(sw.Elapsed, TimeSpan.FromMilliseconds(100), Wait);
         var seg = Frames.ParseTcp(again);
         Assert.Equal(first.Payload, seg.Payload.ToArray());
     }
