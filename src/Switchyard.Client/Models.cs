@@ -18,6 +18,9 @@ public sealed record NetworkCreateRequest
     public string? Domain { get; init; }
     /// <summary>IP or IP:PORT; empty or null: the host's resolv.conf. "none": no forwarding.</summary>
     public IReadOnlyList<string>? DnsUpstreams { get; init; }
+    /// <summary>nat and host networks: connections to the gateway's address (and host.DOMAIN) reach
+    /// the host's 127.0.0.1 on the same port. Default true; meaningless for internal networks.</summary>
+    public bool? HostLoopback { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
 }
 
@@ -31,6 +34,8 @@ public sealed record NetworkInfo
     public required string GatewayMac { get; init; }
     public required int Mtu { get; init; }
     public required string Domain { get; init; }
+    /// <summary>Whether the gateway's address reaches the host's 127.0.0.1 (always false for internal networks).</summary>
+    public bool HostLoopback { get; init; }
     /// <summary>As configured; empty means the host's resolvers.</summary>
     public required IReadOnlyList<string> DnsUpstreams { get; init; }
     /// <summary>The resolvers queries go to right now.</summary>
@@ -39,6 +44,16 @@ public sealed record NetworkInfo
     public required DateTimeOffset Created { get; init; }
     public int Endpoints { get; init; }
     public GatewayCounters? Services { get; init; }
+    /// <summary>The user-mode NAT's open flows (nat and host networks); null for networks without one (internal).</summary>
+    public NatCounters? Nat { get; init; }
+}
+
+/// <summary>Flows the network's NAT holds open right now, one host socket each.</summary>
+public sealed record NatCounters
+{
+    public int TcpFlows { get; init; }
+    public int UdpFlows { get; init; }
+    public int IcmpFlows { get; init; }
 }
 
 public sealed record GatewayCounters
@@ -93,7 +108,17 @@ public sealed record EndpointAttachRequest
     public required TransportSpec Transport { get; init; }
     public string? Mac { get; init; }
     public string? Ip { get; init; }
+    /// <summary>Host ports to forward to the guest: <c>[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp]</c>
+    /// (host address default 127.0.0.1). If one cannot be published, nothing is attached.</summary>
+    public IReadOnlyList<string>? Publish { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
+}
+
+/// <summary>POST /networks/{network}/endpoints/{name}/published.</summary>
+public sealed record PublishRequest
+{
+    /// <summary><c>[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp]</c>; the host address defaults to 127.0.0.1.</summary>
+    public required string Spec { get; init; }
 }
 
 public sealed record EndpointInfo
@@ -108,6 +133,11 @@ public sealed record EndpointInfo
     public required string State { get; init; }
     public string? Error { get; init; }
     public LeaseInfo? Lease { get; init; }
+    /// <summary>Published ports in canonical form, <c>HOSTIP:HOSTPORT:GUESTPORT/PROTO</c>.</summary>
+    public IReadOnlyList<string>? Published { get; init; }
+    /// <summary>Published ports that are not listening, by spec, with the reason (e.g. the host
+    /// port was taken while the daemon was down). Publish the spec again to retry.</summary>
+    public IReadOnlyDictionary<string, string>? PublishErrors { get; init; }
     public PortCountersInfo? Counters { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
     public required DateTimeOffset Created { get; init; }
@@ -165,6 +195,7 @@ public sealed record ProblemInfo
 [JsonSerializable(typeof(NetworkInfo))]
 [JsonSerializable(typeof(List<NetworkInfo>))]
 [JsonSerializable(typeof(EndpointAttachRequest))]
+[JsonSerializable(typeof(PublishRequest))]
 [JsonSerializable(typeof(EndpointInfo))]
 [JsonSerializable(typeof(List<EndpointInfo>))]
 [JsonSerializable(typeof(LeaseInfo))]

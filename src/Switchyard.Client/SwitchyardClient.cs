@@ -57,6 +57,17 @@ public sealed class SwitchyardClient : IDisposable
     public Task DetachEndpointAsync(string network, string name, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Delete, $"networks/{Esc(network)}/endpoints/{Esc(name)}", null, ct);
 
+    /// <summary>Publishes a host port to an endpoint (<c>[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp]</c>);
+    /// returns the endpoint with its published ports. 409 when the host port is taken.</summary>
+    public Task<EndpointInfo> PublishAsync(string network, string name, string spec, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, $"networks/{Esc(network)}/endpoints/{Esc(name)}/published",
+            JsonContent.Create(new PublishRequest { Spec = spec }, Json.PublishRequest), Json.EndpointInfo, ct);
+
+    /// <summary>Stops publishing a port (any spelling of a published spec: <c>8080:80</c> is
+    /// <c>127.0.0.1:8080:80/tcp</c>). 404 when it is not published.</summary>
+    public Task UnpublishAsync(string network, string name, string spec, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"networks/{Esc(network)}/endpoints/{Esc(name)}/published/{Esc(spec)}", null, ct);
+
     public Task<List<LeaseInfo>> ListLeasesAsync(string network, CancellationToken ct = default) =>
         GetAsync($"networks/{Esc(network)}/leases", Json.ListLeaseInfo, ct);
 

@@ -50,6 +50,67 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public void Bad_publish_spec_is_a_usage_error()
+    {
+        var r = RunYard("endpoint", "publish", "net", "web", "8080", "--socket", NowhereSocket());
+        Assert.NotEqual(0, r.ExitCode);
+        Assert.Contains("HOSTPORT:GUESTPORT", r.StdErr);
+        Assert.DoesNotContain("cannot reach", r.StdErr); // refused before any daemon call
+    }
+
+    [Fact]
+    public async Task Publish_commands_against_a_daemon()
+    {
+        // No root: a stream endpoint (nothing connects to it) and a host port on 127.0.0.1.
+        await using var daemon = await TestDaemon.StartAsync();
+        string net = TestDaemon.UniqueName("clipub"), sock = Path.Combine(daemon.Directory, "vm.sock");
+        string[] on = ["--socket", daemon.SocketPath];
+        int port;
+        using (var probe = new System.Net.Sockets.Socket(System.Net.Sockets.SocketType.Stream, System.Net.Sockets.ProtocolType.Tcp))
+        {
+            probe.Bind(new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0));
+            port = ((System.Net.IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+
+        var create = RunYard(["network", "create", net, "--subnet", "10.232.0.0/24", "--dns-upstream", "none", "--no-host-loopback", .. on]);
+        Assert.True(create.ExitCode == 0, create.StdErr);
+        Assert.Contains("mode nat, no host loopback", create.StdOut);
+        Assert.False((await daemon.Client.GetNetworkAsync(net)).HostLoopback);
+
+        var attach = RunYard(["endpoint", "attach", net, "vm", "--stream-listen", sock, "--publish", $"{port}:80", .. on]);
+        Assert.True(attach.ExitCode == 0, attach.StdErr);
+        Assert.Contains($"published 127.0.0.1:{port}:80/tcp", attach.StdOut);
+
+        var ls = RunYard(["endpoint", "ls", net, .. on]);
+        Assert.Contains("PUBLISHED", ls.StdOut);
+        Assert.Contains($"127.0.0.1:{port}:80/tcp", ls.StdOut);
+
+        // Taken: one error line, exit 1.
+        var again = RunYard(["endpoint", "publish", net, "vm", $"127.0.0.1:{port}:80", .. on]);
+        Assert.Equal(1, again.ExitCode);
+        Assert.StartsWith("yard: ", again.StdErr);
+        Assert.Single(again.StdErr.TrimEnd().Split('\n'));
+
+        var json = RunYard(["endpoint", "publish", net, "vm", $"{port}:22/tcp", "--format", "json", .. on]);
+        Assert.Equal(1, json.ExitCode); // the same host port for another guest port is still the same host port
+        int port2 = port == 65535 ? port - 1 : port + 1;
+        json = RunYard(["endpoint", "publish", net, "vm", $"0.0.0.0:{port2}:22", "--format", "json", .. on]);
+        if (json.ExitCode == 0)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(json.StdOut);
+            Assert.Contains($"0.0.0.0:{port2}:22/tcp", doc.RootElement.GetProperty("published").EnumerateArray().Select(e => e.GetString()));
+            Assert.Equal(0, RunYard(["endpoint", "unpublish", net, "vm", $"0.0.0.0:{port2}:22", .. on]).ExitCode);
+        }
+        else Assert.Contains("in use", json.StdErr); // someone else had the neighbouring port
+
+        Assert.Equal(0, RunYard(["endpoint", "unpublish", net, "vm", $"{port}:80", .. on]).ExitCode);
+        Assert.Empty((await daemon.Client.GetEndpointAsync(net, "vm")).Published!);
+        var missing = RunYard(["endpoint", "unpublish", net, "vm", $"{port}:80", .. on]);
+        Assert.Equal(1, missing.ExitCode);
+        Assert.Contains("is not published", missing.StdErr);
+    }
+
+    [Fact]
     public void Bad_mtu_is_a_usage_error()
     {
         var r = RunYard("network", "create", "x", "--mtu", "abc", "--socket", NowhereSocket());

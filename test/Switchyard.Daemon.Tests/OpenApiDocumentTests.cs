@@ -37,10 +37,14 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         var doc = JsonNode.Parse(await _daemon.Raw.GetStringAsync("openapi.json"))!;
         var paths = doc["paths"]!.AsObject();
         foreach (var route in new[] { "/version", "/health", "/networks", "/networks/{name}", "/endpoints", "/networks/{network}/endpoints",
-                     "/networks/{network}/endpoints/{name}", "/networks/{network}/leases" })
+                     "/networks/{network}/endpoints/{name}", "/networks/{network}/leases",
+                     "/networks/{network}/endpoints/{name}/published", "/networks/{network}/endpoints/{name}/published/{spec}" })
             Assert.True(paths.ContainsKey(route), $"{route} is missing from the OpenAPI document");
         Assert.NotNull(paths["/networks"]!["post"]!["requestBody"]);
         Assert.NotNull(paths["/networks"]!["post"]!["responses"]!["409"]);
         Assert.NotNull(paths["/networks/{network}/endpoints"]!["post"]!["responses"]!["400"]);
+        Assert.NotNull(paths["/networks/{network}/endpoints/{name}/published"]!["post"]!["requestBody"]);
+        Assert.NotNull(paths["/networks/{network}/endpoints/{name}/published"]!["post"]!["responses"]!["409"]);
+        Assert.NotNull(paths["/networks/{network}/endpoints/{name}/published/{spec}"]!["delete"]!["responses"]!["404"]);
     }
 }

@@ -115,6 +115,62 @@ public sealed class PersistenceTests
     }
 
     [Fact]
+    public void A_version_1_database_gets_host_loopback_on_and_published_ports()
+    {
+        var dir = Directory.CreateTempSubdirectory("yard-test-");
+        try
+        {
+            var path = Path.Combine(dir.FullName, "state.db");
+            using (var db = new SqliteConnection(new SqliteConnectionStringBuilder { DataSource = path, Pooling = false }.ToString()))
+            {
+                // The schema of version 1, with a network and an endpoint in it.
+                db.Open();
+                using var cmd = db.CreateCommand();
+                cmd.CommandText = """
+                    CREATE TABLE networks (
+                        name TEXT PRIMARY KEY, mode TEXT NOT NULL, bridge_interface TEXT, subnet TEXT NOT NULL,
+                        mtu INTEGER NOT NULL, domain TEXT NOT NULL, dns_upstreams TEXT NOT NULL, labels TEXT NOT NULL,
+                        gateway_mac TEXT NOT NULL, created TEXT NOT NULL);
+                    CREATE TABLE endpoints (
+                        network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE, name TEXT NOT NULL,
+                        transport TEXT NOT NULL, labels TEXT NOT NULL, created TEXT NOT NULL,
+                        PRIMARY KEY (network, name));
+                    CREATE TABLE leases (
+                        network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE, endpoint TEXT NOT NULL,
+                        mac TEXT NOT NULL, ipv4 TEXT NOT NULL, state TEXT NOT NULL, expires TEXT, last_used TEXT NOT NULL,
+                        PRIMARY KEY (network, endpoint), UNIQUE (network, ipv4), UNIQUE (network, mac));
+                    CREATE TABLE quarantine (
+                        network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE, ipv4 TEXT NOT NULL, until TEXT NOT NULL,
+                        PRIMARY KEY (network, ipv4));
+                    INSERT INTO networks VALUES ('old', 'nat', NULL, '10.252.0.0/24', 1500, 'old.internal', '[]', '{}', '02:00:00:00:00:01', '2024-01-01T00:00:00.0000000Z');
+                    INSERT INTO endpoints VALUES ('old', 'vm', '{"kind":"stream","listen":"/tmp/x.sock"}', '{}', '2024-01-01T00:00:00.0000000Z');
+                    PRAGMA user_version = 1;
+                    """;
+                cmd.ExecuteNonQuery();
+            }
+            using var store = new StateStore(path);
+            Assert.Equal(StateStore.SchemaVersion, store.ReadSchemaVersion());
+            Assert.True(Assert.Single(store.Networks()).HostLoopback);
+
+            var now = DateTimeOffset.UtcNow;
+            store.InsertPublishedPort(new PublishedPortRow("old", "vm", "127.0.0.1:8080:80/tcp", now));
+            store.InsertPublishedPort(new PublishedPortRow("old", "vm", "0.0.0.0:5353:53/udp", now));
+            Assert.Equal(["127.0.0.1:8080:80/tcp", "0.0.0.0:5353:53/udp"], store.PublishedPorts("old", "vm").Select(p => p.Spec));
+            // A published port belongs to an endpoint that exists.
+            Assert.Throws<SqliteException>(() => store.InsertPublishedPort(new PublishedPortRow("old", "nobody", "127.0.0.1:1:1/tcp", now)));
+            store.DeletePublishedPort("old", "vm", "0.0.0.0:5353:53/udp");
+            Assert.Equal(["127.0.0.1:8080:80/tcp"], store.PublishedPorts("old", "vm").Select(p => p.Spec));
+            // And goes with it.
+            store.DeleteEndpoint("old", "vm");
+            Assert.Empty(store.PublishedPorts("old", "vm"));
+
+            store.InsertNetwork(new NetworkRow("new", "nat", null, "10.253.0.0/24", 1500, "new.internal", "[]", "{}", "02:00:00:00:00:02", now, HostLoopback: false));
+            Assert.False(store.Networks().Single(n => n.Name == "new").HostLoopback);
+        }
+        finally { dir.Delete(recursive: true); }
+    }
+
+    [Fact]
     public async Task Newer_schema_is_refused_clearly()
     {
         var dir = Directory.CreateTempSubdirectory("yard-test-");

@@ -1,5 +1,6 @@
 using System.CommandLine;
 using Switchyard.Client;
+using Switchyard.Network.Nat;
 
 namespace Switchyard.Cli.Commands;
 
@@ -12,7 +13,18 @@ internal static class EndpointCommands
         cmd.Subcommands.Add(List());
         cmd.Subcommands.Add(Inspect());
         cmd.Subcommands.Add(Detach());
+        cmd.Subcommands.Add(Publish());
+        cmd.Subcommands.Add(Unpublish());
         return cmd;
+    }
+
+    private const string SpecHelp = "[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp]: the host port forwarded to the guest's port (host address default 127.0.0.1, protocol default tcp)";
+
+    /// <summary>A publish spec is checked before any daemon call: a bad one is a usage error.</summary>
+    private static void ValidateSpecs(System.CommandLine.Parsing.SymbolResult r, IEnumerable<string>? specs)
+    {
+        foreach (var spec in specs ?? [])
+            if (!PublishedPort.TryParse(spec, out _, out var error)) r.AddError(error);
     }
 
     private static Command Attach()
@@ -30,11 +42,14 @@ internal static class EndpointCommands
         var mac = new Option<string?>("--mac") { Description = "The guest's MAC (default: kept from an earlier attach, else random)" };
         var ip = new Option<string?>("--ip") { Description = "Pin the guest's IPv4 address (default: kept from an earlier attach, else the first free)" };
         var configure = new Option<bool>("--configure") { Description = "Also set address, default route and resolv.conf in the namespace (no DHCP needed)" };
+        var publish = new Option<string[]>("--publish") { Description = "Publish a host port to the guest, repeatable: " + SpecHelp + ". If one cannot be published, nothing is attached" };
+        publish.Aliases.Add("-p");
+        publish.Validators.Add(r => ValidateSpecs(r, r.GetValueOrDefault<string[]>()));
         var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
         var format = Output.FormatOption();
         var cmd = new Command("attach", "Attach a guest to a network")
         {
-            network, name, netns, netnsPath, tap, streamListen, streamConnect, dgramListen, dgramPeer, ifname, mac, ip, configure, labels, format,
+            network, name, netns, netnsPath, tap, streamListen, streamConnect, dgramListen, dgramPeer, ifname, mac, ip, configure, publish, labels, format,
         };
         cmd.Validators.Add(r =>
         {
@@ -51,6 +66,7 @@ internal static class EndpointCommands
                 Name = parse.GetValue(name)!,
                 Mac = parse.GetValue(mac),
                 Ip = parse.GetValue(ip),
+                Publish = parse.GetValue(publish) is { Length: > 0 } specs ? specs : null,
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
                 Transport = (parse.GetValue(streamListen), parse.GetValue(streamConnect), parse.GetValue(dgramListen)) switch
                 {
@@ -68,7 +84,11 @@ internal static class EndpointCommands
                 },
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.EndpointInfo);
-            else Console.WriteLine($"{info.Network}/{info.Name}: {info.Ipv4} {info.Mac} ({info.Fqdn})");
+            else
+            {
+                Console.WriteLine($"{info.Network}/{info.Name}: {info.Ipv4} {info.Mac} ({info.Fqdn})");
+                foreach (var p in info.Published ?? []) Console.WriteLine($"  published {p}");
+            }
             return 0;
         }));
         return cmd;
@@ -84,12 +104,17 @@ internal static class EndpointCommands
         {
             var list = await client.ListEndpointsAsync(parse.GetValue(network), ct);
             if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListEndpointInfo); return 0; }
-            Output.Table(["NETWORK", "NAME", "IPV4", "MAC", "TRANSPORT", "STATE", "LEASE"],
-                list.Select(e => (IReadOnlyList<string>)[e.Network, e.Name, e.Ipv4, e.Mac, Describe(e.Transport), e.State, e.Lease?.State ?? "-"]));
+            Output.Table(["NETWORK", "NAME", "IPV4", "MAC", "TRANSPORT", "STATE", "LEASE", "PUBLISHED"],
+                list.Select(e => (IReadOnlyList<string>)[e.Network, e.Name, e.Ipv4, e.Mac, Describe(e.Transport), e.State, e.Lease?.State ?? "-", DescribePublished(e)]));
             return 0;
         }));
         return cmd;
     }
+
+    /// <summary>Published ports, comma-separated; one that is not listening is marked "(down)".</summary>
+    private static string DescribePublished(EndpointInfo e) => e.Published is { Count: > 0 } list
+        ? string.Join(",", list.Select(p => e.PublishErrors?.ContainsKey(p) == true ? $"{p}(down)" : p))
+        : "-";
 
     private static string Describe(TransportSpec t) => t.Kind switch
     {
@@ -106,7 +131,7 @@ internal static class EndpointCommands
     {
         var network = new Argument<string>("NETWORK");
         var name = new Argument<string>("NAME");
-        var cmd = new Command("inspect", "Show an endpoint as JSON: MAC, addresses, transport, lease, counters") { network, name };
+        var cmd = new Command("inspect", "Show an endpoint as JSON: MAC, addresses, transport, lease, published ports, counters") { network, name };
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
         {
             Output.Json(await client.GetEndpointAsync(parse.GetValue(network)!, parse.GetValue(name)!, ct), SwitchyardJsonContext.Default.EndpointInfo);
@@ -123,6 +148,40 @@ internal static class EndpointCommands
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
         {
             await client.DetachEndpointAsync(parse.GetValue(network)!, parse.GetValue(name)!, ct);
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Publish()
+    {
+        var network = new Argument<string>("NETWORK");
+        var name = new Argument<string>("NAME");
+        var spec = new Argument<string>("SPEC") { Description = SpecHelp };
+        spec.Validators.Add(r => ValidateSpecs(r, [r.GetValueOrDefault<string>()]));
+        var format = Output.FormatOption();
+        var cmd = new Command("publish", "Publish a host port to an attached endpoint, at once (kept across daemon restarts)") { network, name, spec, format };
+        cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
+        {
+            var info = await client.PublishAsync(parse.GetValue(network)!, parse.GetValue(name)!, parse.GetValue(spec)!, ct);
+            if (parse.GetValue(format) == "json") { Output.Json(info, SwitchyardJsonContext.Default.EndpointInfo); return 0; }
+            PublishedPort.TryParse(parse.GetValue(spec), out var canonical, out _);
+            Console.WriteLine($"{info.Network}/{info.Name}: published {canonical} ({info.Ipv4}:{canonical.GuestPort})");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Unpublish()
+    {
+        var network = new Argument<string>("NETWORK");
+        var name = new Argument<string>("NAME");
+        var spec = new Argument<string>("SPEC") { Description = "A published spec, in any spelling (8080:80 is 127.0.0.1:8080:80/tcp)" };
+        spec.Validators.Add(r => ValidateSpecs(r, [r.GetValueOrDefault<string>()]));
+        var cmd = new Command("unpublish", "Stop publishing a host port (the host port closes at once)") { network, name, spec };
+        cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
+        {
+            await client.UnpublishAsync(parse.GetValue(network)!, parse.GetValue(name)!, parse.GetValue(spec)!, ct);
             return 0;
         }));
         return cmd;

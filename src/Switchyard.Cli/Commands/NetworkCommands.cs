@@ -24,9 +24,10 @@ internal static class NetworkCommands
         var mtu = new Option<int?>("--mtu") { Description = "MTU of the guests' links, 576-65520 (default 1500)" };
         var domain = new Option<string?>("--domain") { Description = "DNS domain of the guests (default NAME.internal)" };
         var dns = new Option<string[]>("--dns-upstream") { Description = "Upstream resolver IP[:PORT], repeatable; 'none' for no forwarding (default: the host's resolvers, from the daemon's --resolv-conf file, followed as it changes)" };
+        var noHostLoopback = new Option<bool>("--no-host-loopback") { Description = "Do not let guests reach the host's 127.0.0.1 through the gateway's address (and host.DOMAIN); nat and host modes have it on by default" };
         var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
         var format = Output.FormatOption();
-        var cmd = new Command("create", "Create a network") { name, mode, subnet, mtu, domain, dns, labels, format };
+        var cmd = new Command("create", "Create a network") { name, mode, subnet, mtu, domain, dns, noHostLoopback, labels, format };
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
         {
             var info = await client.CreateNetworkAsync(new NetworkCreateRequest
@@ -37,10 +38,11 @@ internal static class NetworkCommands
                 Mtu = parse.GetValue(mtu),
                 Domain = parse.GetValue(domain),
                 DnsUpstreams = parse.GetValue(dns),
+                HostLoopback = parse.GetValue(noHostLoopback) ? false : null,
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
-            else Console.WriteLine($"{info.Name}: {info.Subnet} gateway {info.Gateway}, mode {info.Mode}, domain {info.Domain}");
+            else Console.WriteLine($"{info.Name}: {info.Subnet} gateway {info.Gateway}, mode {info.Mode}{LoopbackNote(info)}, domain {info.Domain}");
             return 0;
         }));
         return cmd;
@@ -55,17 +57,23 @@ internal static class NetworkCommands
         {
             var list = await client.ListNetworksAsync(ct);
             if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListNetworkInfo); return 0; }
-            Output.Table(["NAME", "MODE", "SUBNET", "GATEWAY", "MTU", "DOMAIN", "ENDPOINTS"],
-                list.Select(n => (IReadOnlyList<string>)[n.Name, n.Mode, n.Subnet, n.Gateway, n.Mtu.ToString(), n.Domain, n.Endpoints.ToString()]));
+            Output.Table(["NAME", "MODE", "SUBNET", "GATEWAY", "MTU", "DOMAIN", "HOST-LOOPBACK", "ENDPOINTS"],
+                list.Select(n => (IReadOnlyList<string>)[n.Name, n.Mode, n.Subnet, n.Gateway, n.Mtu.ToString(), n.Domain, n.HostLoopback ? "yes" : "no", n.Endpoints.ToString()]));
             return 0;
         }));
         return cmd;
     }
 
+    /// <summary>What create prints after the mode: whether the gateway reaches the host's loopback
+    /// (only said for modes that have a NAT, where it can be either).</summary>
+    private static string LoopbackNote(NetworkInfo info) => info.Mode is "nat" or "host"
+        ? (info.HostLoopback ? $", host loopback at {info.Gateway}" : ", no host loopback")
+        : "";
+
     private static Command Inspect()
     {
         var name = new Argument<string>("NAME");
-        var cmd = new Command("inspect", "Show a network as JSON") { name };
+        var cmd = new Command("inspect", "Show a network as JSON (with host loopback, gateway service and NAT flow counters)") { name };
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
         {
             Output.Json(await client.GetNetworkAsync(parse.GetValue(name)!, ct), SwitchyardJsonContext.Default.NetworkInfo);

@@ -76,6 +76,23 @@ public static class ApiRoutes
             return Results.NoContent();
         }).Produces(StatusCodes.Status204NoContent).ProducesProblem(404).WithName("DetachEndpoint")
             .WithSummary("Detach an endpoint; its address stays reserved for its name");
+        app.MapPost("/networks/{network}/endpoints/{name}/published", async (string network, string name, HttpRequest request) =>
+        {
+            var body = await ReadBody(request, SwitchyardJsonContext.Default.PublishRequest);
+            var endpoint = await directory.PublishAsync(network, name, body.Spec);
+            return Results.Json(endpoint, SwitchyardJsonContext.Default.EndpointInfo, statusCode: StatusCodes.Status201Created);
+        }).WithJsonBody<PublishRequest>().Produces<EndpointInfo>(StatusCodes.Status201Created)
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).WithName("PublishPort")
+            .WithSummary("Publish a host port to an endpoint: [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp], host address default 127.0.0.1");
+        // The spec in the path is URL-encoded (127.0.0.1%3A8080%3A80%2Ftcp), or plain: the catch-all
+        // takes 127.0.0.1:8080:80/tcp as it is. An encoded slash stays encoded in the path, so the
+        // value is decoded here.
+        app.MapDelete("/networks/{network}/endpoints/{name}/published/{**spec}", async (string network, string name, string spec) =>
+        {
+            await directory.UnpublishAsync(network, name, Uri.UnescapeDataString(spec));
+            return Results.NoContent();
+        }).Produces(StatusCodes.Status204NoContent).ProducesProblem(400).ProducesProblem(404).WithName("UnpublishPort")
+            .WithSummary("Stop publishing a port (any spelling of the spec: 8080:80 is 127.0.0.1:8080:80/tcp)");
         app.MapGet("/networks/{network}/leases", (string network) =>
             Results.Json(directory.ListLeases(network).ToList(), SwitchyardJsonContext.Default.ListLeaseInfo))
             .Produces<List<LeaseInfo>>().ProducesProblem(404).WithName("ListLeases").WithSummary("Address reservations and DHCP leases");

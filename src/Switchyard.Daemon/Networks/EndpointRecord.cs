@@ -1,6 +1,7 @@
 using Switchyard.Client;
 using Switchyard.Daemon.State;
 using Switchyard.Network;
+using Switchyard.Network.Nat;
 
 namespace Switchyard.Daemon.Networks;
 
@@ -14,4 +15,17 @@ internal sealed class EndpointRecord
     public required EndpointConfig Config { get; set; }
     public EndpointPort? Port { get; set; }
     public string? Error { get; set; }
+    /// <summary>Its published ports, in the order published; changed under the directory's gate
+    /// and its <c>_networks</c> lock (readers take only the lock).</summary>
+    public List<PublishedRecord> Published { get; } = [];
+}
+
+/// <summary>One published port of an endpoint: listening (<see cref="Handle"/>), or not, with the
+/// reason (restored at startup while the host port was taken).</summary>
+internal sealed class PublishedRecord
+{
+    public required PublishedPort Spec { get; init; }
+    public IDisposable? Handle { get; set; }
+    public string? Error { get; set; }
+    public string Text => Spec.ToString();
 }

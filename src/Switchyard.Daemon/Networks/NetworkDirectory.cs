@@ -9,6 +9,7 @@ using Switchyard.Daemon.State;
 using Switchyard.Network;
 using Switchyard.Network.Dhcp;
 using Switchyard.Network.Ipam;
+using Switchyard.Network.Nat;
 using Switchyard.Network.Transports;
 using Switchyard.Packets;
 using Switchyard.Platform;
@@ -146,7 +147,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var row = new NetworkRow(r.Name, ModeName(mode), bridge, subnet.ToString(), mtu, domain,
             JsonSerializer.Serialize(upstreams, DaemonJsonContext.Default.ListString),
             JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
-            GatewayMacFor(r.Name).ToString(), _time.GetUtcNow());
+            GatewayMacFor(r.Name).ToString(), _time.GetUtcNow(), r.HostLoopback ?? true);
         _store.InsertNetwork(row);
         var net = Restore(row);
         DirectoryLog.NetworkCreated(_logger, r.Name, row.Subnet, row.Mode);
@@ -158,7 +159,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var upstreams = JsonSerializer.Deserialize(row.DnsUpstreamsJson, DaemonJsonContext.Default.ListString) ?? [];
         var (mode, _) = ParseMode(row.Mode);
         var config = new NetworkConfig(row.Name, mode, Ipv4Subnet.Parse(row.Subnet), row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
-            ResolverSource(upstreams), _options.LeaseTime);
+            ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback);
         var net = new NetworkRecord { Row = row, Live = new VirtualNetwork(config, this, _loggers), DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0 };
         lock (_networks) _networks[row.Name] = net;
         foreach (var e in _store.Endpoints(row.Name)) RestoreEndpoint(net, e);
@@ -307,6 +308,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             if (Names.Reserved.Contains(r.Name)) throw ApiException.BadRequest($"'{r.Name}' is reserved for the gateway; choose another endpoint name");
             if (net.Endpoints.ContainsKey(r.Name)) throw ApiException.Conflict($"endpoint '{r.Name}' is already attached to network '{network}'");
             var transport = TransportFactory.Normalize(r.Transport, macGiven: r.Mac is not null);
+            var publish = CheckPublish(net, r.Publish ?? []);
             var subnet = net.Live.Config.Subnet;
             var leases = _store.Leases(network);
             var previous = leases.FirstOrDefault(l => l.Endpoint == r.Name);
@@ -350,20 +352,28 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
 
             var live = createTransport(transport, config, net.Live.Config);
             var record = new EndpointRecord { Row = row, Transport = transport, Config = config };
+            var published = new List<PublishedRecord>();
             bool committed = false;
             try
             {
-                // Everything that can fail comes before the commit; the record is published before
-                // the transport starts, so the data plane's first callbacks find it.
+                // Everything that can fail comes before the commit (the host ports too: a port
+                // that is taken fails the attach); the record is published before the transport
+                // starts, so the data plane's first callbacks find it.
                 if (transport.Configure) WriteResolvConf(net, record);
-                _store.InsertEndpoint(row, lease, evicted);
+                foreach (var spec in publish) published.Add(new PublishedRecord { Spec = spec, Handle = Listen(net, r.Name, spec) });
+                _store.InsertEndpoint(row, lease, evicted, published.Select(p => p.Text).ToList());
                 committed = true;
-                lock (_networks) net.Endpoints[r.Name] = record;
+                lock (_networks)
+                {
+                    record.Published.AddRange(published);
+                    net.Endpoints[r.Name] = record;
+                }
                 record.Port = net.Live.Attach(config, live);
             }
             catch (Exception e)
             {
-                // Roll back whole: no half-attached endpoint in the store, the switch or the namespace.
+                // Roll back whole: no half-attached endpoint in the store, the switch, the namespace or the host's ports.
+                foreach (var p in published) p.Handle?.Dispose();
                 lock (_networks) net.Endpoints.Remove(r.Name);
                 net.Live.Detach(r.Name);
                 TransportFactory.Destroy(live, transport);
@@ -379,6 +389,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 throw;
             }
             DirectoryLog.EndpointAttached(_logger, network, r.Name, ip.ToString(), mac.ToString(), transport.Kind);
+            foreach (var p in published) DirectoryLog.PortPublished(_logger, network, r.Name, p.Text);
             return Describe(net, record);
         }
         finally { _gate.Release(); }
@@ -423,7 +434,164 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             record.Error = e.Message;
             DirectoryLog.EndpointRestoreFailed(_logger, net.Row.Name, row.Name, e.Message);
         }
+        // Its published ports listen again (also for an endpoint that came back down: clients
+        // then get a RST until it is attached again). A port taken meanwhile fails alone: it is
+        // logged and shown in inspect, and publishing it again retries.
+        foreach (var p in _store.PublishedPorts(net.Row.Name, row.Name))
+        {
+            if (!PublishedPort.TryParse(p.Spec, out var spec, out var error))
+            {
+                DirectoryLog.PortRestoreFailed(_logger, net.Row.Name, row.Name, p.Spec, error);
+                continue;
+            }
+            var published = new PublishedRecord { Spec = spec };
+            try { published.Handle = net.Live.Publish(row.Name, spec); }
+            catch (PublishException e)
+            {
+                published.Error = e.Message;
+                DirectoryLog.PortRestoreFailed(_logger, net.Row.Name, row.Name, p.Spec, e.Message);
+            }
+            record.Published.Add(published);
+        }
         lock (_networks) net.Endpoints[row.Name] = record;
+    }
+
+    // ------------------------------------------------------------------ published ports
+
+    /// <summary>Publishes a host port to an endpoint at run time. Publishing a spec again that
+    /// could not be restored at startup retries it.</summary>
+    public async Task<EndpointInfo> PublishAsync(string network, string name, string specText)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            NetworkRecord net;
+            EndpointRecord e;
+            lock (_networks) (net, e) = FindEndpoint(network, name);
+            var spec = ParsePublish(specText);
+            CheckPublishable(net);
+            PublishedRecord? existing;
+            lock (_networks) existing = e.Published.FirstOrDefault(p => p.Text == spec.ToString());
+            if (existing is { Handle: not null }) throw ApiException.Conflict($"{spec} is already published to endpoint '{name}' on network '{network}'");
+            CheckHostPortFree(spec, existing);
+            var handle = Listen(net, name, spec);
+            if (existing is not null)
+            {
+                lock (_networks) { existing.Handle = handle; existing.Error = null; }
+            }
+            else
+            {
+                try { _store.InsertPublishedPort(new PublishedPortRow(network, name, spec.ToString(), _time.GetUtcNow())); }
+                catch
+                {
+                    handle.Dispose();
+                    throw;
+                }
+                lock (_networks) e.Published.Add(new PublishedRecord { Spec = spec, Handle = handle });
+            }
+            DirectoryLog.PortPublished(_logger, network, name, spec.ToString());
+            return Describe(net, e);
+        }
+        finally { _gate.Release(); }
+    }
+
+    /// <summary>Stops publishing a port: the host port is closed at once (connections already
+    /// made go on until they end).</summary>
+    public async Task UnpublishAsync(string network, string name, string specText)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            NetworkRecord net;
+            EndpointRecord e;
+            lock (_networks) (net, e) = FindEndpoint(network, name);
+            var spec = ParsePublish(specText);
+            PublishedRecord? existing;
+            lock (_networks) existing = e.Published.FirstOrDefault(p => p.Text == spec.ToString());
+            if (existing is null) throw ApiException.NotFound($"{spec} is not published to endpoint '{name}' on network '{network}'");
+            _store.DeletePublishedPort(network, name, existing.Text);
+            lock (_networks) e.Published.Remove(existing);
+            existing.Handle?.Dispose();
+            DirectoryLog.PortUnpublished(_logger, network, name, existing.Text);
+        }
+        finally { _gate.Release(); }
+    }
+
+    private (NetworkRecord, EndpointRecord) FindEndpoint(string network, string name)
+    {
+        var net = Find(network);
+        return net.Endpoints.TryGetValue(name, out var e) ? (net, e)
+            : throw ApiException.NotFound($"endpoint '{name}' is not attached to network '{network}'");
+    }
+
+    private static PublishedPort ParsePublish(string? text) =>
+        PublishedPort.TryParse(text, out var spec, out var error) ? spec : throw ApiException.BadRequest(error);
+
+    /// <summary>Only networks with a NAT (nat, host) have a way from the host to their guests.</summary>
+    private static void CheckPublishable(NetworkRecord net)
+    {
+        if (net.Live.Nat is null)
+            throw ApiException.BadRequest($"network '{net.Row.Name}' is {net.Row.Mode}: its endpoints cannot publish ports (only nat and host networks reach the host)");
+    }
+
+    /// <summary>An attach request's publish specs, checked whole before anything is attached.</summary>
+    private List<PublishedPort> CheckPublish(NetworkRecord net, IReadOnlyList<string> specs)
+    {
+        var list = new List<PublishedPort>();
+        foreach (var text in specs) list.Add(ParsePublish(text));
+        if (list.Count == 0) return list;
+        CheckPublishable(net);
+        for (int i = 0; i < list.Count; i++)
+        {
+            for (int j = 0; j < i; j++)
+                if (Overlaps(list[i], list[j])) throw ApiException.Conflict($"publish {list[i]} and {list[j]} want the same host port");
+            CheckHostPortFree(list[i], null);
+        }
+        return list;
+    }
+
+    /// <summary>409 when another published port (of any endpoint of any network, listening or
+    /// not) has the host port of <paramref name="spec"/>; <paramref name="self"/> is not counted.</summary>
+    private void CheckHostPortFree(PublishedPort spec, PublishedRecord? self)
+    {
+        lock (_networks)
+            foreach (var n in _networks.Values)
+                foreach (var e in n.Endpoints.Values)
+                    foreach (var p in e.Published)
+                        if (p != self && Overlaps(spec, p.Spec))
+                            throw ApiException.Conflict($"host port {HostPort(spec)} is already published to endpoint '{e.Row.Name}' on network '{n.Row.Name}' ({p.Text})");
+    }
+
+    private static string HostPort(PublishedPort p) =>
+        $"{(p.HostAddress.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 ? $"[{p.HostAddress}]" : p.HostAddress)}:{p.HostPort}/{p.ProtocolName}";
+
+    /// <summary>Whether two specs want the same host socket: same protocol and port, and the same
+    /// address or a wildcard that covers the other (:: covers IPv4 too, as the kernel's dual-stack
+    /// sockets do).</summary>
+    private static bool Overlaps(PublishedPort a, PublishedPort b)
+    {
+        if (a.Protocol != b.Protocol || a.HostPort != b.HostPort) return false;
+        if (a.HostAddress.Equals(b.HostAddress)) return true;
+        return Covers(a.HostAddress, b.HostAddress) || Covers(b.HostAddress, a.HostAddress);
+
+        static bool Covers(IPAddress wildcard, IPAddress other) =>
+            wildcard.Equals(IPAddress.IPv6Any) || (wildcard.Equals(IPAddress.Any) && other.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork);
+    }
+
+    /// <summary>Listens on the host port; a port that cannot be had is a 409 with the reason.</summary>
+    private static IDisposable Listen(NetworkRecord net, string endpoint, PublishedPort spec)
+    {
+        try { return net.Live.Publish(endpoint, spec); }
+        catch (PublishException e) { throw ApiException.Conflict(e.Message); }
+    }
+
+    private static void StopListening(EndpointRecord e)
+    {
+        foreach (var p in e.Published)
+        {
+            p.Handle?.Dispose();
+            p.Handle = null;
+        }
     }
 
     private const string ResolvConfMarker = "# written by Switchyard";
@@ -459,9 +627,10 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             NetworkRecord net;
             lock (_networks) net = Find(network);
             if (!net.Endpoints.TryGetValue(name, out var e)) throw ApiException.NotFound($"endpoint '{name}' is not attached to network '{network}'");
+            lock (_networks) StopListening(e);   // its host ports close first: no new client for a guest that is leaving
             if (net.Live.Detach(name) is { } port) TransportFactory.Destroy(port.Transport, e.Transport);
             RemoveResolvConf(e);
-            _store.DeleteEndpoint(network, name);
+            _store.DeleteEndpoint(network, name);   // and its published ports
             var lease = _store.Leases(network).FirstOrDefault(l => l.Endpoint == name);
             if (lease is not null) _store.UpsertLease(lease with { LastUsed = _time.GetUtcNow() });
             lock (_networks) net.Endpoints.Remove(name);
@@ -585,6 +754,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             GatewayMac = n.Row.GatewayMac,
             Mtu = n.Row.Mtu,
             Domain = n.Row.Domain,
+            HostLoopback = live.Nat?.Policy.HostLoopback ?? false,
             DnsUpstreams = n.DnsUpstreams,
             EffectiveDnsUpstreams = live.Config.Mode == NetworkMode.Internal ? [] : live.Config.DnsUpstreams().Select(e => e.ToString()).ToList(),
             Labels = JsonSerializer.Deserialize(n.Row.LabelsJson, DaemonJsonContext.Default.DictionaryStringString) ?? [],
@@ -600,6 +770,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 DnsUpstreamFailures = fwd?.Failed ?? 0,
                 DnsCacheEntries = fwd?.Cache.Count ?? 0,
             },
+            Nat = live.Nat is { } nat ? new NatCounters { TcpFlows = nat.TcpFlowCount, UdpFlows = nat.UdpFlowCount, IcmpFlows = nat.IcmpFlowCount } : null,
         };
     }
 
@@ -614,6 +785,9 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     {
         var lease = (leases ?? _store.Leases(n.Row.Name)).FirstOrDefault(l => l.Endpoint == e.Row.Name);
         var c = e.Port?.Counters;
+        List<PublishedRecord> published;
+        lock (_networks) published = [.. e.Published];
+        var publishErrors = published.Where(p => p.Error is not null).ToDictionary(p => p.Text, p => p.Error!);
         return new EndpointInfo
         {
             Network = n.Row.Name,
@@ -627,6 +801,8 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             State = e.Port is null ? "down" : "up",
             Error = e.Error,
             Lease = lease is null ? null : DescribeLease(lease, true),
+            Published = published.Select(p => p.Text).ToList(),
+            PublishErrors = publishErrors.Count == 0 ? null : publishErrors,
             Counters = c is null ? null : new PortCountersInfo
             {
                 FramesIn = c.FramesIn, BytesIn = c.BytesIn, FramesOut = c.FramesOut, BytesOut = c.BytesOut,
@@ -649,7 +825,11 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         _hostResolvers.Dispose();
         lock (_networks)
         {
-            foreach (var n in _networks.Values) n.Live.Dispose();
+            foreach (var n in _networks.Values)
+            {
+                foreach (var e in n.Endpoints.Values) StopListening(e);
+                n.Live.Dispose();
+            }
             _networks.Clear();
         }
     }
@@ -677,6 +857,12 @@ internal static partial class DirectoryLog
     public static partial void MacClash(ILogger logger, string network, string endpoint, string mac, string other);
     [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} declined {Declined} (in use on the wire); moved to {Next}")]
     public static partial void AddressDeclined(ILogger logger, string network, string endpoint, string declined, string next);
+    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} published {Spec}")]
+    public static partial void PortPublished(ILogger logger, string network, string endpoint, string spec);
+    [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} unpublished {Spec}")]
+    public static partial void PortUnpublished(ILogger logger, string network, string endpoint, string spec);
+    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "Published port {Spec} of endpoint {Network}/{Endpoint} could not be restored: {Reason}")]
+    public static partial void PortRestoreFailed(ILogger logger, string network, string endpoint, string spec, string reason);
     [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "New host resolvers applied to {Count} network(s) that follow them (caches flushed)")]
     public static partial void HostResolversApplied(ILogger logger, int count);
 }

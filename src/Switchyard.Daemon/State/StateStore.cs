@@ -4,7 +4,7 @@ using Microsoft.Data.Sqlite;
 namespace Switchyard.Daemon.State;
 
 public sealed record NetworkRow(string Name, string Mode, string? BridgeInterface, string Subnet, int Mtu, string Domain,
-    string DnsUpstreamsJson, string LabelsJson, string GatewayMac, DateTimeOffset Created);
+    string DnsUpstreamsJson, string LabelsJson, string GatewayMac, DateTimeOffset Created, bool HostLoopback = true);
 
 public sealed record EndpointRow(string Network, string Name, string TransportJson, string LabelsJson, DateTimeOffset Created);
 
@@ -12,8 +12,12 @@ public sealed record EndpointRow(string Network, string Name, string TransportJs
 /// attachment, so a guest that detaches and comes back gets the same MAC and address.</summary>
 public sealed record LeaseRow(string Network, string Endpoint, string Mac, string Ipv4, string State, DateTimeOffset? Expires, DateTimeOffset LastUsed);
 
+/// <summary>A host port published to an endpoint: the canonical spec text
+/// (<c>HOSTIP:HOSTPORT:GUESTPORT/PROTO</c>). It goes with its endpoint (ON DELETE CASCADE).</summary>
+public sealed record PublishedPortRow(string Network, string Endpoint, string Spec, DateTimeOffset Created);
+
 /// <summary>The daemon's persistent state in SQLite (state.db in the state directory): networks,
-/// endpoints, address reservations and quarantined addresses. One connection, used under a lock:
+/// endpoints, published ports, address reservations and quarantined addresses. One connection, used under a lock:
 /// the daemon is the only writer, and every change is one transaction, so concurrent API calls
 /// cannot interleave half-written state. The schema version is SQLite's user_version; each
 /// migration moves it up by one.</summary>
@@ -41,6 +45,15 @@ public sealed class StateStore : IDisposable
         CREATE TABLE quarantine (
             network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE, ipv4 TEXT NOT NULL, until TEXT NOT NULL,
             PRIMARY KEY (network, ipv4));
+        """,
+        // 2: a network's host loopback switch (the gateway address reaches the host's 127.0.0.1); on for every existing network.
+        "ALTER TABLE networks ADD COLUMN host_loopback INTEGER NOT NULL DEFAULT 1;",
+        // 3: published ports, kept with their endpoint.
+        """
+        CREATE TABLE published_ports (
+            network TEXT NOT NULL, endpoint TEXT NOT NULL, spec TEXT NOT NULL, created TEXT NOT NULL,
+            PRIMARY KEY (network, endpoint, spec),
+            FOREIGN KEY (network, endpoint) REFERENCES endpoints(network, name) ON DELETE CASCADE);
         """,
     ];
 
@@ -89,12 +102,12 @@ public sealed class StateStore : IDisposable
     {
         lock (_lock)
         {
-            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created FROM networks ORDER BY created, name");
+            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback FROM networks ORDER BY created, name");
             using var r = cmd.ExecuteReader();
             var list = new List<NetworkRow>();
             while (r.Read())
                 list.Add(new NetworkRow(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetInt32(4),
-                    r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), Time(r.GetString(9))));
+                    r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), Time(r.GetString(9)), r.GetInt64(10) != 0));
             return list;
         }
     }
@@ -103,7 +116,10 @@ public sealed class StateStore : IDisposable
     {
         lock (_lock)
         {
-            using var cmd = Command("INSERT INTO networks VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created)");
+            using var cmd = Command("""
+                INSERT INTO networks (name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback)
+                VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created, $loopback)
+                """);
             cmd.Parameters.AddWithValue("$name", n.Name);
             cmd.Parameters.AddWithValue("$mode", n.Mode);
             cmd.Parameters.AddWithValue("$bridge", (object?)n.BridgeInterface ?? DBNull.Value);
@@ -114,11 +130,12 @@ public sealed class StateStore : IDisposable
             cmd.Parameters.AddWithValue("$labels", n.LabelsJson);
             cmd.Parameters.AddWithValue("$gwmac", n.GatewayMac);
             cmd.Parameters.AddWithValue("$created", Text(n.Created));
+            cmd.Parameters.AddWithValue("$loopback", n.HostLoopback ? 1 : 0);
             cmd.ExecuteNonQuery();
         }
     }
 
-    /// <summary>Deletes a network with its endpoints, leases and quarantine (ON DELETE CASCADE).</summary>
+    /// <summary>Deletes a network with its endpoints, published ports, leases and quarantine (ON DELETE CASCADE).</summary>
     public void DeleteNetwork(string name)
     {
         lock (_lock)
@@ -144,9 +161,10 @@ public sealed class StateStore : IDisposable
         }
     }
 
-    /// <summary>Records an attached endpoint and its reservation in one transaction, taking over
-    /// the reservation of <paramref name="evicted"/> (a long-detached endpoint) when the subnet was full.</summary>
-    public void InsertEndpoint(EndpointRow e, LeaseRow lease, string? evicted = null)
+    /// <summary>Records an attached endpoint, its reservation and its published ports in one
+    /// transaction, taking over the reservation of <paramref name="evicted"/> (a long-detached
+    /// endpoint) when the subnet was full.</summary>
+    public void InsertEndpoint(EndpointRow e, LeaseRow lease, string? evicted = null, IReadOnlyList<string>? published = null)
     {
         lock (_lock)
         {
@@ -168,10 +186,13 @@ public sealed class StateStore : IDisposable
                 cmd.ExecuteNonQuery();
             }
             UpsertLease(lease, tx);
+            foreach (var spec in published ?? [])
+                InsertPublishedPort(new PublishedPortRow(e.Network, e.Name, spec, e.Created), tx);
             tx.Commit();
         }
     }
 
+    /// <summary>Deletes an endpoint with its published ports (ON DELETE CASCADE); its lease stays.</summary>
     public void DeleteEndpoint(string network, string name)
     {
         lock (_lock)
@@ -181,6 +202,50 @@ public sealed class StateStore : IDisposable
             cmd.Parameters.AddWithValue("$e", name);
             cmd.ExecuteNonQuery();
         }
+    }
+
+    // ---- published ports ----
+
+    /// <summary>An endpoint's published ports, in the order they were published.</summary>
+    public IReadOnlyList<PublishedPortRow> PublishedPorts(string network, string endpoint)
+    {
+        lock (_lock)
+        {
+            using var cmd = Command("SELECT network, endpoint, spec, created FROM published_ports WHERE network = $n AND endpoint = $e ORDER BY rowid");
+            cmd.Parameters.AddWithValue("$n", network);
+            cmd.Parameters.AddWithValue("$e", endpoint);
+            using var r = cmd.ExecuteReader();
+            var list = new List<PublishedPortRow>();
+            while (r.Read()) list.Add(new PublishedPortRow(r.GetString(0), r.GetString(1), r.GetString(2), Time(r.GetString(3))));
+            return list;
+        }
+    }
+
+    public void InsertPublishedPort(PublishedPortRow p)
+    {
+        lock (_lock) InsertPublishedPort(p, null);
+    }
+
+    public void DeletePublishedPort(string network, string endpoint, string spec)
+    {
+        lock (_lock)
+        {
+            using var cmd = Command("DELETE FROM published_ports WHERE network = $n AND endpoint = $e AND spec = $s");
+            cmd.Parameters.AddWithValue("$n", network);
+            cmd.Parameters.AddWithValue("$e", endpoint);
+            cmd.Parameters.AddWithValue("$s", spec);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    private void InsertPublishedPort(PublishedPortRow p, SqliteTransaction? tx)
+    {
+        using var cmd = Command("INSERT INTO published_ports (network, endpoint, spec, created) VALUES ($n, $e, $s, $created)", tx);
+        cmd.Parameters.AddWithValue("$n", p.Network);
+        cmd.Parameters.AddWithValue("$e", p.Endpoint);
+        cmd.Parameters.AddWithValue("$s", p.Spec);
+        cmd.Parameters.AddWithValue("$created", Text(p.Created));
+        cmd.ExecuteNonQuery();
     }
 
     // ---- leases ----
