@@ -24,14 +24,25 @@ public sealed class ChildProcess : IDisposable
         process.BeginErrorReadLine();
     }
 
+    /// <summary>Starts <paramref name="file"/> with its output collected and its stdin a pipe nobody writes to (a
+    /// child must never read the test runner's stdin: QEMU's monitor would).</summary>
     public static ChildProcess Start(string file, IEnumerable<string> args)
     {
-        var list = args.ToList();
-        return new ChildProcess(Command.Start(file, list), $"{file} {string.Join(' ', list)}");
+        var psi = new ProcessStartInfo(file)
+        {
+            RedirectStandardInput = true,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+            UseShellExecute = false,
+        };
+        foreach (var arg in args) psi.ArgumentList.Add(arg);
+        var process = Process.Start(psi) ?? throw new InvalidOperationException($"could not start {file}");
+        return new ChildProcess(process, $"{file} {string.Join(' ', psi.ArgumentList)}");
     }
 
     public int Pid => _process.Id;
     public bool HasExited => _process.HasExited;
+    public int ExitCode => _process.ExitCode;
     public string Description { get; }
     /// <summary>Its stdout and stderr so far.</summary>
     public string Output { get { lock (_output) return _output.ToString(); } }
