@@ -9,8 +9,10 @@ set -euo pipefail
 cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # Tools the tests drive as real peers: udhcpc (busybox-static: also what the test VM's initramfs
-# is built from), dig, dnsmasq, ping, ip, tcpdump, python3, QEMU (socket transports and a real VM).
-packages=(busybox-static dnsutils dnsmasq-base iputils-ping iproute2 tcpdump python3 procps qemu-system-x86 cpio xz-utils)
+# is built from), dig, dnsmasq, ping, ip, tcpdump, python3, QEMU (socket transports and a real VM),
+# and the outside world's servers and their clients (nginx, iperf3, socat, curl).
+packages=(busybox-static dnsutils dnsmasq-base iputils-ping iproute2 tcpdump python3 procps qemu-system-x86 cpio xz-utils
+  nginx-light iperf3 socat curl)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -1,16 +1,25 @@
 #!/usr/bin/env bash
 # Switchyard's benchmark, side by side with the reference stacks on this machine, in one run.
 #
-#   bench/run.sh [SECONDS]
+#   bench/run.sh [SECONDS]                      every section, SECONDS per measurement (default 5)
+#   BENCH=peers,rss bench/run.sh 3              only some sections
 #
-# Guest-to-guest TCP through the switch (issue 3's yardstick): two namespaces on one Switchyard
-# network run iperf3 against each other, next to two namespaces joined by a plain veth pair
-# (the kernel's own path: the ceiling). Measured at MTU 1500 and at 65520 (what slirp4netns and
-# pasta use on their TAP). Everything stays on this machine: namespaces made here, no routes.
+# Sections (BENCH, comma-separated; default all):
+#   g2g    Guest-to-guest TCP through the switch (issue 3's yardstick): two namespaces on one Switchyard
+#          network run iperf3 against each other, next to two namespaces joined by a plain veth pair (the
+#          kernel's own path: the ceiling), at MTU 1500 and 65520 (what slirp4netns and pasta use on their TAP).
+#   peers  Guest <-> host through each stack (issue 5's targets): veth, slirp4netns, pasta and Switchyard's
+#          NAT (a `nat` network at MTU 65520, the guest reaching the host's loopback servers through the
+#          gateway's address: host loopback), the workloads of shared/bench/peers.sh, then the target ratios.
+#   rss    The daemon's resident memory with 1,000 idle NAT flows open (a guest holding 1,000 TCP connections
+#          to a server on the host's 127.0.0.1 through the gateway).
+# A stack that passes no traffic shows "-" (and so does any ratio that needs it); the run goes on.
+# Everything stays on this machine: namespaces made here, servers on loopback, no host routes.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 SECS=${1:-${SECS:-5}}
+BENCH=${BENCH:-g2g,peers,rss}
 # shellcheck source=/dev/null
 source "$root/../shared/bench/peers.sh" 2>/dev/null || source "${PEERS_SH:-/work/shared/bench/peers.sh}"
 peers_install
@@ -18,18 +27,35 @@ peers_install
 id=$RANDOM
 tmp=$(mktemp -d /tmp/yard-bench.XXXXXX)
 daemon_pid=""
+servers_started=""
+bg_pids=()
+nsn=0
 cleanup() {
-  for ns in "sya$id" "syb$id" "vea$id" "veb$id"; do ip netns del "$ns" 2>/dev/null || true; done
-  [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null && wait "$daemon_pid" 2>/dev/null || true
-  rm -rf "$tmp"
+  set +e
+  for p in "${bg_pids[@]}"; do kill "$p" 2>/dev/null; done
+  [ -n "$servers_started" ] && servers_down
+  for ns in $(ip netns list | awk -v p="yb$id" 'index($1, p) == 1 {print $1}') "sya$id" "syb$id" "vea$id" "veb$id"; do
+    ip netns del "$ns" 2>/dev/null
+  done
+  if [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null; then
+    for _ in $(seq 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -rf "$tmp" "$PEERS_TMP"
 }
 trap cleanup EXIT
 
+want() { [[ ",$BENCH," == *",$1,"* ]]; }
+
+# Every yard call is bounded: a daemon that stops answering must not hang the run.
+yard() { timeout 60 "$root/yard" --socket "$tmp/yard.sock" "$@"; }
+
+# --- g2g: guest to guest through the switch ---------------------------------------------------
+
 iperf_pair() { # NS_SERVER SERVER_IP NS_CLIENT -> Gbit/s
-  ip netns exec "$1" iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
+  ip netns exec "$1" timeout $((SECS + 30)) iperf3 -s -1 -p 5201 >/dev/null 2>&1 &
   local srv=$!
   sleep 0.3
-  ip netns exec "$3" iperf3 -c "$2" -p 5201 -t "$SECS" -f g -J 2>/dev/null |
+  ip netns exec "$3" timeout $((SECS + 20)) iperf3 -c "$2" -p 5201 -t "$SECS" -f g -J 2>/dev/null |
     awk -F'[:,]' '/"sum_received"/{f=1} f&&/bits_per_second/{printf "%.2f\n",$2/1e9; exit}'
   wait "$srv" 2>/dev/null || true
 }
@@ -44,8 +70,6 @@ veth_pair() { # MTU -> Gbit/s
   ip netns del "vea$id"; ip netns del "veb$id"
 }
 
-yard() { "$root/yard" --socket "$tmp/yard.sock" "$@"; }
-
 switchyard_pair() { # MTU -> Gbit/s
   local mtu=$1 net="bench$mtu"
   ip netns add "sya$id"; ip netns add "syb$id"
@@ -57,14 +81,169 @@ switchyard_pair() { # MTU -> Gbit/s
   ip netns del "sya$id"; ip netns del "syb$id"
 }
 
+# --- switchyard as a peers.sh stack -------------------------------------------------------------
+# up_switchyard NS: a `nat` network named NS on the bench daemon (MTU 65520 like slirp4netns and pasta, no DNS
+# forwarding), NS attached with --configure; prints the gateway, through which the guest reaches the host's
+# loopback (host loopback). Prints nothing when it could not come up.
+up_switchyard() {
+  local ns=$1 gw=""
+  ip netns add "$ns" || return 0
+  yard network create "$ns" --mode nat --mtu 65520 --dns-upstream none >/dev/null || return 0
+  yard endpoint attach "$ns" guest --netns "$ns" --configure >/dev/null || return 0
+  for _ in $(seq 50); do
+    ip -n "$ns" -4 -o addr show dev eth0 2>/dev/null | grep -q ' inet ' && break
+    sleep 0.1
+  done
+  gw=$(yard network inspect "$ns" | sed -n 's/^ *"gateway": "\([0-9.]*\)".*/\1/p')
+  ip -n "$ns" -4 -o addr show dev eth0 2>/dev/null | grep -q ' inet ' && echo "$gw"
+}
+down_switchyard() {
+  local ns=$1
+  yard endpoint detach "$ns" guest >/dev/null 2>&1
+  yard network rm "$ns" >/dev/null 2>&1
+  ip netns del "$ns" 2>/dev/null
+  [ -d "/etc/netns/$ns" ] && rm -rf "/etc/netns/$ns"
+  return 0
+}
+
+# peers.sh's workloads, each in its own process group under `timeout` (which kills the whole group), so a
+# stack that passes no traffic costs seconds, not a TCP connect's two minutes.
+export SECS
+export -f tcp_tx tcp_rx tcp_rr tcp_crr
+bounded() { timeout -k 5 $((SECS + 30)) bash -c '"$@"' bounded "$@" 2>/dev/null || true; }
+
+# A quick look before the real workloads: nginx on the host answers (with any HTTP status) through the stack.
+reachable() {
+  local code
+  code=$(ip netns exec "$1" timeout 10 curl -s -o /dev/null -w '%{http_code}' --connect-timeout 3 --max-time 5 "http://$2:8089/" 2>/dev/null) || true
+  [ -n "$code" ] && [ "$code" != 000 ]
+}
+
+row() { printf '%-12s %8s %8s %9s %9s\n' "$@"; }
+
+# measure_row STACK: one namespace through STACK, the four workloads; prints the row and appends it to $tmp/peers.
+measure_row() {
+  local stack=$1 ns gw="" tx="" rx="" rr="" crr=""
+  nsn=$((nsn + 1)); ns="yb$id$nsn"
+  gw=$("up_$stack" "$ns" 2>>"$tmp/up.log") || gw=""
+  if [ -n "$gw" ] && reachable "$ns" "$gw"; then
+    tx=$(bounded tcp_tx "$ns" "$gw"); rx=$(bounded tcp_rx "$ns" "$gw")
+    rr=$(bounded tcp_rr "$ns" "$gw"); crr=$(bounded tcp_crr "$ns" "$gw")
+  elif [ -n "$gw" ]; then
+    echo "$stack: no traffic to the host through $gw" >>"$tmp/up.log"
+  else
+    echo "$stack: did not come up" >>"$tmp/up.log"
+  fi
+  "down_$stack" "$ns" >/dev/null 2>&1 || true
+  row "$stack" "${tx:--}" "${rx:--}" "${rr:--}" "${crr:--}"
+  echo "$stack ${tx:--} ${rx:--} ${rr:--} ${crr:--}" >>"$tmp/peers"
+}
+
+# cell STACK COLUMN(2=tx 3=rx 4=rr 5=crr) -> the measured value or "-"
+cell() { awk -v s="$1" -v c="$2" '$1 == s { print $c; found = 1 } END { if (!found) print "-" }' "$tmp/peers"; }
+
+# target LABEL A B OP GOAL: the ratio A/B and whether it meets "ratio OP GOAL" (OP is >= or <=).
+target() {
+  awk -v label="$1" -v a="$2" -v b="$3" -v op="$4" -v goal="$5" 'BEGIN {
+    if (a == "-" || b == "-" || b + 0 == 0) { printf "%-36s %7s   target %s %s\n", label, "-", op, goal; exit }
+    r = a / b; ok = (op == ">=") ? (r >= goal) : (r <= goal)
+    printf "%-36s %6.2fx   target %s %s   %s\n", label, r, op, goal, ok ? "met" : "MISSED" }'
+}
+
+# --- rss: the daemon with 1,000 idle NAT flows ------------------------------------------------
+
+rss_mb() { awk '/^VmRSS:/ { printf "%.1f", $2 / 1024 }' "/proc/$1/status" 2>/dev/null || echo "-"; }
+
+# A server on the host's loopback that accepts and holds every connection (at most 120 s); prints its port first.
+HOLD_SERVER='
+import socket, sys, time, resource
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(8192, hard), hard))
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4096); srv.settimeout(1)
+print(srv.getsockname()[1], flush=True)
+held, end = [], time.monotonic() + 120
+while time.monotonic() < end:
+    try: held.append(srv.accept()[0])
+    except socket.timeout: pass
+'
+# In the guest: N connections to HOST:PORT, then prints how many connected and holds them (at most HOLD s).
+HOLD_CLIENT='
+import socket, sys, time, resource
+host, port, n, hold = sys.argv[1], int(sys.argv[2]), int(sys.argv[3]), float(sys.argv[4])
+soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+resource.setrlimit(resource.RLIMIT_NOFILE, (min(n + 256, hard), hard))
+held, end = [], time.monotonic() + 60
+try:
+    while len(held) < n and time.monotonic() < end:
+        held.append(socket.create_connection((host, port), timeout=5))
+except OSError as e:
+    print("guest connections to the host through the gateway:", e, file=sys.stderr)
+print(len(held), flush=True)
+time.sleep(hold)
+'
+
+rss_section() {
+  local ns gw port="" n="-" before after="-"
+  nsn=$((nsn + 1)); ns="yb$id$nsn"
+  python3 -c "$HOLD_SERVER" >"$tmp/hold-server.out" 2>&1 &
+  local server=$!; bg_pids+=("$server")
+  for _ in $(seq 50); do port=$(head -n1 "$tmp/hold-server.out" 2>/dev/null); [ -n "$port" ] && break; sleep 0.1; done
+  gw=$(up_switchyard "$ns" 2>>"$tmp/up.log") || gw=""
+  before=$(rss_mb "$daemon_pid")
+  if [ -n "$gw" ] && [ -n "$port" ]; then
+    ip netns exec "$ns" python3 -c "$HOLD_CLIENT" "$gw" "$port" 1000 60 >"$tmp/hold-client.out" 2>>"$tmp/up.log" &
+    local client=$!; bg_pids+=("$client")
+    for _ in $(seq 700); do n=$(head -n1 "$tmp/hold-client.out" 2>/dev/null); [ -n "$n" ] && break; sleep 0.1; done
+    n=${n:--}
+    sleep 1
+    after=$(rss_mb "$daemon_pid")
+    kill "$client" 2>/dev/null; wait "$client" 2>/dev/null || true
+  fi
+  kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true
+  down_switchyard "$ns"
+  printf '%-36s %s MB\n' "daemon VmRSS, before the flows" "$before"
+  printf '%-36s %s MB   (%s connections open; target <= 64 MB)%s\n' "daemon VmRSS, 1,000 idle NAT flows" "$after" "$n" \
+    "$(awk -v a="$after" -v n="$n" 'BEGIN { if (a != "-" && n == 1000) print (a <= 64 ? "   met" : "   MISSED") }')"
+}
+
+# --- the run --------------------------------------------------------------------------------
+
 "$root/yard" --help >/dev/null   # build once, outside the measurement
-"$root/yard" daemon --state-dir "$tmp/state" --socket "$tmp/yard.sock" >"$tmp/daemon.log" 2>&1 &
-daemon_pid=$!
+# Started from a subshell, so it is no job of this shell: peers.sh's servers_down ends with a bare `wait`.
+( "$root/yard" daemon --state-dir "$tmp/state" --socket "$tmp/yard.sock" >"$tmp/daemon.log" 2>&1 & echo $! >"$tmp/daemon.pid" )
+daemon_pid=$(cat "$tmp/daemon.pid")
 for _ in $(seq 100); do [ -S "$tmp/yard.sock" ] && break; sleep 0.1; done
 
-printf '%-28s %10s %10s %8s\n' "guest-to-guest TCP" "veth Gb/s" "yard Gb/s" "ratio"
-for mtu in ${MTUS:-1500 65520}; do
-  v=$(veth_pair "$mtu"); s=$(switchyard_pair "$mtu")
-  printf '%-28s %10s %10s %8s\n' "iperf3, MTU $mtu" "$v" "$s" "$(awk -v a="$s" -v b="$v" 'BEGIN{ if (b>0) printf "%.2fx", a/b; else print "-" }')"
-done
+if want g2g; then
+  printf '%-28s %10s %10s %8s\n' "guest-to-guest TCP" "veth Gb/s" "yard Gb/s" "ratio"
+  for mtu in ${MTUS:-1500 65520}; do
+    v=$(veth_pair "$mtu"); s=$(switchyard_pair "$mtu")
+    printf '%-28s %10s %10s %8s\n' "iperf3, MTU $mtu" "${v:--}" "${s:--}" "$(awk -v a="${s:--}" -v b="${v:--}" 'BEGIN{ if (a != "-" && b > 0) printf "%.2fx", a/b; else print "-" }')"
+  done
+  echo
+fi
+
+if want peers; then
+  servers_up; servers_started=1
+  : >"$tmp/peers"
+  echo "guest <-> host through each stack"
+  print_header
+  for s in ${STACKS:-veth slirp4netns pasta switchyard}; do measure_row "$s"; done
+  servers_down; servers_started=""
+  echo
+  target "switchyard tx / slirp4netns tx" "$(cell switchyard 2)" "$(cell slirp4netns 2)" ">=" 2.0
+  target "switchyard rx / pasta rx" "$(cell switchyard 3)" "$(cell pasta 3)" ">=" 1.0
+  target "switchyard rr p50 / pasta rr p50" "$(cell switchyard 4)" "$(cell pasta 4)" "<=" 1.0
+  target "switchyard crr / slirp4netns crr" "$(cell switchyard 5)" "$(cell slirp4netns 5)" ">=" 1.25
+  [ -s "$tmp/up.log" ] && sed 's/^/  note: /' "$tmp/up.log"
+  : >"$tmp/up.log"
+  echo
+fi
+
+if want rss; then
+  rss_section
+  [ -s "$tmp/up.log" ] && sed 's/^/  note: /' "$tmp/up.log"
+  echo
+fi
+
 echo "machine: $(nproc) cores, $(awk '/MemTotal/{printf "%.0f GiB", $2/1048576}' /proc/meminfo), $(uname -r), ${SECS}s per run"

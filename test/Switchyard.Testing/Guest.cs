@@ -27,17 +27,20 @@ public sealed class Guest : IDisposable
     public TestNamespace Namespace { get; }
     public EndpointInfo Endpoint { get; private set; }
 
-    public static async Task<Guest> AttachAsync(SwitchyardClient client, string network, string name, string? ip = null)
+    /// <summary>Attaches a fresh namespace as eth0; <paramref name="customize"/> sets whatever else the request should say.</summary>
+    public static async Task<Guest> AttachAsync(SwitchyardClient client, string network, string name, string? ip = null,
+        Func<EndpointAttachRequest, EndpointAttachRequest>? customize = null)
     {
         var ns = TestNamespace.Create("sy-it");
         try
         {
-            var ep = await client.AttachEndpointAsync(network, new EndpointAttachRequest
+            var request = new EndpointAttachRequest
             {
                 Name = name,
                 Ip = ip,
                 Transport = new TransportSpec { Kind = "tap", Netns = ns.Name },
-            });
+            };
+            var ep = await client.AttachEndpointAsync(network, customize is null ? request : customize(request));
             return new Guest(client, network, name, ns, ep);
         }
         catch

@@ -1,5 +1,4 @@
 using System.Diagnostics;
-using System.Text;
 
 namespace Switchyard.Testing;
 
@@ -12,20 +11,15 @@ namespace Switchyard.Testing;
 public sealed class QemuRelay : IDisposable
 {
     public const string Interface = "tap0";
-    private readonly Process _process;
-    private readonly StringBuilder _output = new();
+    private readonly ChildProcess _process;
     private readonly string _scratch;
     private int _disposed;
 
-    private QemuRelay(TestNamespace ns, Process process, string scratch)
+    private QemuRelay(TestNamespace ns, ChildProcess process, string scratch)
     {
         Namespace = ns;
         _process = process;
         _scratch = scratch;
-        process.OutputDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
-        process.ErrorDataReceived += (_, e) => { if (e.Data is not null) lock (_output) _output.AppendLine(e.Data); };
-        process.BeginOutputReadLine();
-        process.BeginErrorReadLine();
     }
 
     public TestNamespace Namespace { get; }
@@ -39,10 +33,10 @@ public sealed class QemuRelay : IDisposable
         var m = System.Text.RegularExpressions.Regex.Match(r.StdOut, @"version (\d+)\.");
         return m.Success ? int.Parse(m.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture) : 0;
     }
-    public int Pid => _process.Id;
+    public int Pid => _process.Pid;
     public bool HasExited => _process.HasExited;
     /// <summary>QEMU's (or the launcher's) stdout and stderr so far, for assertion messages.</summary>
-    public string Output { get { lock (_output) return _output.ToString(); } }
+    public string Output => _process.Output;
 
     /// <summary>Starts QEMU with <c>-netdev <paramref name="socketNetdev"/></c> (which must say id=s0). A
     /// <paramref name="launcher"/> (e.g. `dotnet yard.dll connect NET NAME --`) runs inside the namespace and execs
@@ -51,17 +45,10 @@ public sealed class QemuRelay : IDisposable
     {
         var ns = TestNamespace.Create("sy-qemu");
         string scratch = Directory.CreateTempSubdirectory("sy-q-").FullName;
-        Process? process = null;
+        ChildProcess? process = null;
         try
         {
-            var psi = new ProcessStartInfo("ip")
-            {
-                RedirectStandardInput = true, // QEMU's monitor must not read the test runner's stdin
-                RedirectStandardOutput = true,
-                RedirectStandardError = true,
-                UseShellExecute = false,
-            };
-            string[] args =
+            process = ChildProcess.Start("ip",
             [
                 "netns", "exec", ns.Name, .. launcher ?? [],
                 "qemu-system-x86_64", "-M", "none", "-nographic", "-nodefaults",
@@ -69,9 +56,7 @@ public sealed class QemuRelay : IDisposable
                 "-netdev", socketNetdev,
                 "-netdev", "hubport,id=h0,hubid=0,netdev=t0",
                 "-netdev", "hubport,id=h1,hubid=0,netdev=s0",
-            ];
-            foreach (var a in args) psi.ArgumentList.Add(a);
-            process = Process.Start(psi) ?? throw new InvalidOperationException("could not start QEMU");
+            ]);
             var relay = new QemuRelay(ns, process, scratch);
             try
             {
@@ -121,15 +106,6 @@ public sealed class QemuRelay : IDisposable
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
-        try
-        {
-            if (!_process.HasExited)
-            {
-                _process.Kill(entireProcessTree: false);
-                _process.WaitForExit(5_000);
-            }
-        }
-        catch (InvalidOperationException) { }
         _process.Dispose();
         Namespace.Dispose();
         try { Directory.Delete(_scratch, recursive: true); } catch (IOException) { }

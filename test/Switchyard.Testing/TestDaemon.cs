@@ -65,21 +65,24 @@ public sealed class TestDaemon : IAsyncDisposable
         await StartAppAsync();
     }
 
-    /// <summary>Creates a network with a unique name on a random 10.2xx.y.0/24, retrying on a subnet conflict (409).</summary>
-    public async Task<NetworkInfo> CreateNetworkAsync(IReadOnlyList<string> dnsUpstreams, int? mtu = null, string prefix = "n")
+    /// <summary>Creates a network with a unique name on a random 10.2xx.y.0/24, retrying on a subnet conflict (409).
+    /// <paramref name="customize"/> sets whatever else the request should say (mode, options).</summary>
+    public async Task<NetworkInfo> CreateNetworkAsync(IReadOnlyList<string> dnsUpstreams, int? mtu = null, string prefix = "n",
+        Func<NetworkCreateRequest, NetworkCreateRequest>? customize = null)
     {
         for (int attempt = 0; ; attempt++)
         {
             string subnet = $"10.{Random.Shared.Next(200, 256)}.{Random.Shared.Next(0, 256)}.0/24";
             try
             {
-                return await Client.CreateNetworkAsync(new NetworkCreateRequest
+                var request = new NetworkCreateRequest
                 {
                     Name = UniqueName(prefix),
                     Subnet = subnet,
                     Mtu = mtu,
                     DnsUpstreams = dnsUpstreams,
-                });
+                };
+                return await Client.CreateNetworkAsync(customize is null ? request : customize(request));
             }
             catch (SwitchyardApiException e) when (e.StatusCode == HttpStatusCode.Conflict && attempt < 10) { }
         }

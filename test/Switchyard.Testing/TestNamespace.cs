@@ -42,6 +42,44 @@ public sealed class TestNamespace : IDisposable
     public System.Diagnostics.Process StartExec(string program, params string[] args) =>
         Command.Start("ip", ["netns", "exec", Name, program, .. args]);
 
+    /// <summary>A server in this namespace (`ip netns exec NAME program args...`), killed by its PID on Dispose.</summary>
+    public ChildProcess StartServer(string program, params string[] args) =>
+        ChildProcess.Start("ip", ["netns", "exec", Name, program, .. args]);
+
+    /// <summary>
+    /// Waits (polling `ss -Hlntu` in the namespace, at most <paramref name="timeout"/>) until something listens on every
+    /// TCP port in <paramref name="tcp"/> and is bound to every UDP port in <paramref name="udp"/>. Readiness without
+    /// connecting, so a server that counts its clients (iperf3) never sees a probe. <paramref name="servers"/> are
+    /// checked on each round: one that exited fails at once with its output.
+    /// </summary>
+    public void WaitForListening(IEnumerable<int> tcp, IEnumerable<int> udp, TimeSpan timeout, params ChildProcess[] servers)
+    {
+        var wantTcp = tcp.ToHashSet();
+        var wantUdp = udp.ToHashSet();
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
+        {
+            foreach (var s in servers) s.ThrowIfExited();
+            var listening = Command.Run("ip", ["netns", "exec", Name, "ss", "-Hlntu"], check: false).StdOut;
+            var haveTcp = new HashSet<int>();
+            var haveUdp = new HashSet<int>();
+            foreach (var line in listening.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+            {
+                // Netid State Recv-Q Send-Q Local:Port Peer:Port
+                var f = line.Split(' ', StringSplitOptions.RemoveEmptyEntries);
+                if (f.Length < 5) continue;
+                int colon = f[4].LastIndexOf(':');
+                if (colon < 0 || !int.TryParse(f[4].AsSpan(colon + 1), out int port)) continue;
+                (f[0] == "tcp" ? haveTcp : haveUdp).Add(port);
+            }
+            if (wantTcp.IsSubsetOf(haveTcp) && wantUdp.IsSubsetOf(haveUdp)) return;
+            if (clock.Elapsed > timeout)
+                throw new TimeoutException($"in {Name}, not listening after {timeout}: tcp {string.Join(',', wantTcp.Except(haveTcp))} udp {string.Join(',', wantUdp.Except(haveUdp))}; "
+                    + string.Join("; ", servers.Select(s => $"{s.Description}: {s.Output.Trim()}")));
+            Thread.Sleep(50);
+        }
+    }
+
     public void Dispose()
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0)
