@@ -122,6 +122,39 @@ public sealed class NatTests
     }
 
     [LinuxRootFact]
+    public async Task An_established_flow_whose_route_vanishes_is_reset_not_left_hanging()
+    {
+        await using var lan = await NatLan.StartAsync();
+        var outside = lan.Outside;
+        var ready = Path.Combine(Path.GetTempPath(), $"sy-ready-{Guid.NewGuid():N}");
+        // Connects to the echo server, proves the flow works, says so, then waits on the socket.
+        var script = $$"""
+            import socket, sys
+            s = socket.create_connection(("{{outside.Address}}", {{OutsideWorld.EchoPort}}), timeout=5)
+            s.sendall(b"hi"); assert s.recv(2) == b"hi"
+            open("{{ready}}", "w").close()
+            s.settimeout(20)
+            try:
+                print("eof" if s.recv(1) == b"" else "data")
+            except ConnectionResetError:
+                print("reset")
+            except socket.timeout:
+                print("hung")
+            """;
+        try
+        {
+            var waiting = Task.Run(() => lan.Run(30_000, "python3", ["-c", script]));
+            Assert.True(SpinWait.SpinUntil(() => File.Exists(ready), TimeSpan.FromSeconds(10)), "the flow did not come up");
+            var sw = System.Diagnostics.Stopwatch.StartNew();
+            outside.SetLinkUp(outside.Primary, false);   // the only path: the host has no route to the outside now
+            var result = await waiting;
+            Assert.Equal("reset", result.StdOut.Trim());
+            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(10), $"reset after {sw.Elapsed}");
+        }
+        finally { File.Delete(ready); }
+    }
+
+    [LinuxRootFact]
     public async Task Host_loopback_answers_at_the_gateway_address_and_host_name()
     {
         await using var daemon = await TestDaemon.StartAsync();

@@ -33,6 +33,9 @@ public sealed partial class NatEngine : IDisposable
     /// <summary>Flows per network and protocol; past this a guest gets RSTs or ICMP errors, not our fds.</summary>
     internal const int MaxTcpFlows = 16384;
     private static readonly TimeSpan TickPeriod = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan PathCheckPeriod = TimeSpan.FromSeconds(2);
+    private const int MaxPathChecks = 256;
+    private long _nextPathCheck;
 
     private readonly GatewayPort _gateway;
     private readonly ILogger _logger;
@@ -197,11 +200,70 @@ public sealed partial class NatEngine : IDisposable
             long now = Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
             foreach (var entry in _tcp) entry.Value.Tick(now);
             TickUdpAndIcmp(now);
+            if (now >= _nextPathCheck)
+            {
+                _nextPathCheck = now + PathCheckPeriod.Ticks;
+                CheckPaths();
+            }
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             NatLog.TickFailed(_logger, e);   // a timer callback's exception would end the process
         }
+    }
+
+    /// <summary>Established outbound flows whose path vanished (a VPN went down, a route was
+    /// deleted) are reset toward the guest instead of hanging until the host kernel's own timeout
+    /// (minutes). Each distinct remote is asked once per check: which source address would the host
+    /// use now (a UDP connect: a route lookup, no packet sent)? No route, or a different source
+    /// address while the flow's own one is no longer on an interface that is up, means the path is gone.</summary>
+    private void CheckPaths()
+    {
+        Dictionary<IPAddress, IPAddress?>? sources = null;   // remote -> source the host would use now (null: no route)
+        Dictionary<IPAddress, bool>? local = null;
+        foreach (var entry in _tcp)
+        {
+            var flow = entry.Value;
+            if (flow.HostRemote is not { } remote || flow.HostLocal is not { } bound || IPAddress.IsLoopback(remote.Address)) continue;
+            sources ??= [];
+            if (!sources.TryGetValue(remote.Address, out var source))
+            {
+                if (sources.Count >= MaxPathChecks) break;
+                source = SourceFor(remote);
+                sources[remote.Address] = source;
+            }
+            if (source is not null && source.Equals(bound)) continue;
+            if (source is not null)
+            {
+                local ??= [];
+                if (!local.TryGetValue(bound, out bool stillLocal)) local[bound] = stillLocal = IsLocalAddress(bound);
+                if (stillLocal) continue;   // the route moved but the old path may still carry it
+            }
+            flow.OnPathLost();
+        }
+    }
+
+    private static IPAddress? SourceFor(IPEndPoint remote)
+    {
+        using var probe = new System.Net.Sockets.Socket(remote.AddressFamily, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+        try
+        {
+            probe.Connect(remote);
+            return (probe.LocalEndPoint as IPEndPoint)?.Address;
+        }
+        catch (System.Net.Sockets.SocketException) { return null; }
+    }
+
+    /// <summary>Whether <paramref name="address"/> is still on an interface of this host that is up.</summary>
+    private static bool IsLocalAddress(IPAddress address)
+    {
+        foreach (var nic in System.Net.NetworkInformation.NetworkInterface.GetAllNetworkInterfaces())
+        {
+            if (nic.OperationalStatus is not (System.Net.NetworkInformation.OperationalStatus.Up or System.Net.NetworkInformation.OperationalStatus.Unknown)) continue;
+            foreach (var unicast in nic.GetIPProperties().UnicastAddresses)
+                if (unicast.Address.Equals(address)) return true;
+        }
+        return false;
     }
 
     /// <summary>The guest at <paramref name="address"/> left: its flows end, host sides reset.</summary>

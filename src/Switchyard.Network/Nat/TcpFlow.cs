@@ -72,6 +72,11 @@ internal sealed class TcpFlow
     public FlowKey Key { get; }
     public bool IsClosed => _state == State.Closed;
 
+    /// <summary>For a flow we connected out: the remote and the local address the host chose,
+    /// which the engine's path check compares against the host's routes now.</summary>
+    public IPEndPoint? HostRemote { get; private set; }
+    public IPAddress? HostLocal { get; private set; }
+
     private TcpFlow(NatEngine engine, FlowKey key, MacAddress guestMac, Socket socket, byte[]? synQuote)
     {
         _engine = engine;
@@ -155,6 +160,8 @@ internal sealed class TcpFlow
         if (_state != State.Connecting) return;
         if (_writeArgs.SocketError != SocketError.Success) { ConnectFailed(_writeArgs.SocketError); return; }
         _socket.Blocking = false;
+        HostRemote = _writeArgs.RemoteEndPoint as IPEndPoint;
+        HostLocal = (_socket.LocalEndPoint as IPEndPoint)?.Address;
         _writeArgs.RemoteEndPoint = null;
         _state = State.SynAckSent;
         _lastProgress = Now;
@@ -547,6 +554,14 @@ internal sealed class TcpFlow
             if (!_writing) _toHost.Release();
             _engine.Remove(this);
         }
+    }
+
+    /// <summary>The host lost the path this flow's socket uses (no route to the remote, or the local
+    /// address it was bound to is gone): the guest gets a RST now rather than a connection that
+    /// hangs until the host kernel gives up.</summary>
+    public void OnPathLost()
+    {
+        lock (_lock) ResetGuest();
     }
 
     /// <summary>The guest left (endpoint detached, network removed): reset the host side.</summary>
