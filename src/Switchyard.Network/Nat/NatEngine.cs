@@ -41,6 +41,9 @@ public sealed partial class NatEngine : IDisposable
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<FlowKey, TcpFlow> _tcp = new();
     private readonly Timer _timer;
+    private readonly Timer _ackTimer;
+    private readonly ConcurrentQueue<TcpFlow> _delayedAcks = new();
+    private int _ackTimerArmed;
     private int _disposed;
 
     public NatEngine(GatewayPort gateway, NatPolicy policy, int mtu, ILogger logger)
@@ -50,6 +53,7 @@ public sealed partial class NatEngine : IDisposable
         Mtu = mtu;
         _logger = logger;
         _timer = new Timer(static s => ((NatEngine)s!).OnTick(), this, TickPeriod, TickPeriod);
+        _ackTimer = new Timer(static s => ((NatEngine)s!).FlushDelayedAcks(), this, Timeout.Infinite, Timeout.Infinite);
     }
 
     public NatPolicy Policy { get; }
@@ -118,6 +122,27 @@ public sealed partial class NatEngine : IDisposable
     }
 
     internal void Remove(TcpFlow flow) => _tcp.TryRemove(new(flow.Key, flow));
+
+    /// <summary>Queues <paramref name="flow"/>'s ACK for the delayed-ACK flush, about 1 ms out.</summary>
+    internal void AckLater(TcpFlow flow)
+    {
+        _delayedAcks.Enqueue(flow);
+        if (Interlocked.Exchange(ref _ackTimerArmed, 1) == 0) _ackTimer.Change(1, Timeout.Infinite);
+    }
+
+    private void FlushDelayedAcks()
+    {
+        Volatile.Write(ref _ackTimerArmed, 0);
+        try
+        {
+            while (_delayedAcks.TryDequeue(out var flow)) flow.FlushDelayedAck();
+        }
+        catch (Exception e) when (e is not OutOfMemoryException)
+        {
+            NatLog.TickFailed(_logger, e);   // a timer callback's exception would end the process
+        }
+        if (!_delayedAcks.IsEmpty && Interlocked.Exchange(ref _ackTimerArmed, 1) == 0) _ackTimer.Change(1, Timeout.Infinite);
+    }
 
     /// <summary>Listens on a host port for <paramref name="spec"/>; connections (or datagrams) go
     /// to the guest <paramref name="guest"/> finds at that moment. Dispose the result to unpublish.
@@ -278,6 +303,7 @@ public sealed partial class NatEngine : IDisposable
     {
         if (Interlocked.Exchange(ref _disposed, 1) != 0) return;
         _timer.Dispose();
+        _ackTimer.Dispose();
         foreach (var entry in _tcp) entry.Value.Abort();
         DisposeUdpAndIcmp();
     }

@@ -41,7 +41,9 @@ internal sealed class TcpFlow
     private static readonly long MaxRto = TimeSpan.FromSeconds(10).Ticks;
     private const int MaxRetransmits = 12;
     private static readonly long HandshakeTimeout = TimeSpan.FromSeconds(75).Ticks;
-    private static readonly byte[] s_peekByte = new byte[1];
+    /// <summary>The wait for host data reads this much itself: a request/response answer usually fits.
+    /// Held by every flow that waits, so a thousand idle flows cost a megabyte.</summary>
+    private const int ReadBufferSize = 1024;
 
     private enum State { Connecting, SynAckSent, SynSent, Established, Closed }
 
@@ -52,7 +54,8 @@ internal sealed class TcpFlow
     private readonly ByteRing _toHost = new(ToHostCapacity);
     private readonly SocketAsyncEventArgs _readArgs = new();
     private readonly SocketAsyncEventArgs _writeArgs = new();
-    private readonly byte[]? _synQuote;   // the guest's SYN (IP header + 8 bytes), quoted by ICMP errors
+    private readonly byte[]? _synQuote;
+    private byte[]? _readBuffer;   // the guest's SYN (IP header + 8 bytes), quoted by ICMP errors
 
     private State _state;
     private MacAddress _guestMac;
@@ -63,7 +66,7 @@ internal sealed class TcpFlow
     private bool _scaling;
     private int _guestMss;
     private bool _hostEof, _finSent, _guestFin, _hostWriteShut;
-    private bool _readArmed, _writing;
+    private bool _readArmed, _writing, _ackPending;
     private int _dupAcks, _retransmits;
     private int _advertised;                  // the receive window (bytes) the guest last heard from us
     private long _rto = InitialRto, _lastProgress, _created;
@@ -85,8 +88,6 @@ internal sealed class TcpFlow
         _socket = socket;
         _synQuote = synQuote;
         _created = _lastProgress = Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
-        _readArgs.SetBuffer(s_peekByte, 0, 1);
-        _readArgs.SocketFlags = SocketFlags.Peek;
         _readArgs.Completed += static (_, e) => ((TcpFlow)e.UserToken!).OnReadable();
         _readArgs.UserToken = this;
         _writeArgs.Completed += static (_, e) => ((TcpFlow)e.UserToken!).OnWriteCompleted();
@@ -197,7 +198,10 @@ internal sealed class TcpFlow
         {
             _readArmed = false;
             if (_state == State.Closed) return;
-            if (_readArgs.SocketError != SocketError.Success) { ResetGuest(); return; }
+            if (!TakeRead()) return;
+            // A short read drained the socket: wait again (the first try is the check); a full one
+            // may have left more: read on directly.
+            if (_readArgs.BytesTransferred < _readArgs.Count && ArmRead()) return;
             PumpFromHost();
         }
     }
@@ -251,8 +255,8 @@ internal sealed class TcpFlow
     }
 
     /// <summary>Reads from the host socket while the guest's window and our queue have room, and
-    /// sends what arrives. When the socket has nothing, waits for it with a one-byte peek (no
-    /// buffer is held by an idle flow).</summary>
+    /// sends what arrives. When the socket has nothing, waits for it (<see cref="ArmRead"/>); an
+    /// idle flow holds only that wait's small buffer, never a queue.</summary>
     private void PumpFromHost()
     {
         if (_state != State.Established) return;
@@ -280,19 +284,36 @@ internal sealed class TcpFlow
         if (_toGuest.Count == 0) _toGuest.Release();
     }
 
-    /// <summary>Arms the readiness peek; false when data is there already (completed inline).</summary>
+    /// <summary>Waits for the socket with a small receive of its own (up to <see cref="ReadBufferSize"/>
+    /// bytes into the flow's own small buffer), so a short answer costs one recv, not a readiness
+    /// check and a read. Returns true while the wait is pending (or the flow ended); false when it
+    /// completed at once and the caller should read on.</summary>
     private bool ArmRead()
     {
         if (_readArmed) return true;
+        if (_toGuest.Free == 0) return true;   // the guest's next ACK reads on
         _readArmed = true;
-        _readArgs.SocketFlags = SocketFlags.Peek;   // a completed receive overwrites it with the flags it got
+        _readBuffer ??= new byte[ReadBufferSize];
+        _readArgs.SetBuffer(_readBuffer, 0, Math.Min(ReadBufferSize, _toGuest.Free));
+        _readArgs.SocketFlags = SocketFlags.None;   // a completed receive overwrites it with the flags it got
         bool pending;
         try { pending = _socket.ReceiveAsync(_readArgs); }
         catch (ObjectDisposedException) { return true; }
         if (pending) return true;
         _readArmed = false;
-        if (_readArgs.SocketError != SocketError.Success) { ResetGuest(); return true; }
-        return false;
+        return !TakeRead();
+    }
+
+    /// <summary>Takes what the wait's receive brought; false when the flow ended (error) or the host
+    /// finished sending (EOF: our FIN follows the data).</summary>
+    private bool TakeRead()
+    {
+        if (_readArgs.SocketError != SocketError.Success) { ResetGuest(); return false; }
+        int n = _readArgs.BytesTransferred;
+        if (n == 0) { _hostEof = true; PushToGuest(); return false; }
+        _toGuest.Write(_readBuffer.AsSpan(0, n));
+        PushToGuest();
+        return true;
     }
 
     // ---- guest segments -----------------------------------------------------------------
@@ -372,7 +393,19 @@ internal sealed class TcpFlow
         if (freed) PumpFromHost();
         uint before = _sndNxt;
         PushToGuest();
-        if (mustAck && _sndNxt == before) SendAck();   // data we sent carried the ACK already
+        if (mustAck && _sndNxt == before)   // data we sent carried the ACK already
+        {
+            // A small segment (a request) is acknowledged a moment later, so the answer the host is
+            // about to send carries the ACK and the guest handles one frame, not two (RFC 1122
+            // §4.2.3.2 delayed ACK, here 1 ms). Full segments, FINs and out-of-order data are
+            // acknowledged at once: bulk senders are ACK-clocked.
+            if (payload.Length > 0 && payload.Length < _guestMss && !seg.Has(TcpFlags.Fin) && (int)(_rcvNxt - seq) == payload.Length && !_ackPending)
+            {
+                _ackPending = true;
+                _engine.AckLater(this);
+            }
+            else SendAck();
+        }
         if (_guestFin && _finSent && _sndUna == _sndNxt) Close(reset: false);
     }
 
@@ -459,8 +492,21 @@ internal sealed class TcpFlow
         PushToGuest();
     }
 
-    private void SendSegment(TcpFlags flags, uint seq, int ringOffset, int length) =>
+    private void SendSegment(TcpFlags flags, uint seq, int ringOffset, int length)
+    {
+        _ackPending = false;   // whatever we send carries the latest ACK
         _engine.SendTcp(Key, _guestMac, seq, _rcvNxt, flags, OurWindow(), default, _toGuest, ringOffset, length, _guestMss, _ipId++);
+    }
+
+    /// <summary>The engine's delayed-ACK flush: sends the ACK if nothing carried it meanwhile.</summary>
+    public void FlushDelayedAck()
+    {
+        lock (_lock)
+        {
+            if (_ackPending && _state == State.Established) SendAck();
+            _ackPending = false;
+        }
+    }
 
     private void SendAck() => SendSegment(TcpFlags.Ack, _sndNxt, 0, 0);
 
