@@ -30,6 +30,11 @@ internal static class DemoCommand
         string socket = Path.Combine(dir, "yard.sock");
         string[] guests = ["alpha", "beta"];
         var namespaces = guests.Select(g => $"yard-demo-{id}-{g}").ToArray();
+        // The "outside": a namespace behind a host veth in the benchmarking range (RFC 2544's 198.18/15,
+        // on no real network), serving one page with busybox httpd. Guests reach it only through the NAT.
+        string outsideNs = $"yard-demo-{id}-out", hostVeth = $"yd{id}o";
+        string outsideNet = $"198.18.{Random.Shared.Next(0, 256)}", outsideIp = $"{outsideNet}.2";
+        System.Diagnostics.Process? httpd = null;
         Step($"Starting a daemon (state in {dir})");
         var app = DaemonHost.Build(new DaemonOptions { StateDirectory = dir, SocketPath = socket });
         await app.StartAsync(ct);
@@ -67,6 +72,11 @@ internal static class DemoCommand
             Run("ip", "netns", "exec", namespaces[1], "ping", "-c", "3", "-i", "0.2", $"alpha.{net.Domain}");
             Step($"[{namespaces[1]}] ping -c 1 gateway");
             Run("ip", "netns", "exec", namespaces[1], "ping", "-c", "1", "gateway");
+
+            Step($"Outside: namespace {outsideNs} at {outsideIp}, behind host veth {hostVeth}, serving a page");
+            httpd = StartOutside(dir, outsideNs, hostVeth, outsideNet);
+            Step($"[{namespaces[0]}] busybox wget -O- http://{outsideIp}/   (through the NAT: a host socket of the daemon)");
+            Run("ip", "netns", "exec", namespaces[0], "busybox", "wget", "-O", "-", $"http://{outsideIp}/");
             if (keep)
             {
                 Step($"Running; try: YARD_SOCKET={socket} ./yard endpoint ls   (Ctrl+C ends the demo)");
@@ -81,6 +91,9 @@ internal static class DemoCommand
         }
         finally
         {
+            if (httpd is not null) { try { httpd.Kill(); httpd.WaitForExit(2000); } catch (InvalidOperationException) { } httpd.Dispose(); }
+            Run("ip", ["link", "del", hostVeth], check: false, quiet: true);
+            Run("ip", ["netns", "del", outsideNs], check: false, quiet: true);
             foreach (var g in guests)
                 try { await client.DetachEndpointAsync("demo", g, CancellationToken.None); } catch (SwitchyardApiException) { }
             foreach (var ns in namespaces)
@@ -92,6 +105,36 @@ internal static class DemoCommand
             await app.DisposeAsync();
             Directory.Delete(dir, recursive: true);
         }
+    }
+
+    /// <summary>Makes the outside namespace, its veth to the host (.1 on the host, .2 inside, a /30)
+    /// and its web server; returns the server's process (ended by the caller).</summary>
+    private static System.Diagnostics.Process StartOutside(string dir, string ns, string hostVeth, string net)
+    {
+        string www = Path.Combine(dir, "www");
+        Directory.CreateDirectory(www);
+        File.WriteAllText(Path.Combine(www, "index.html"), $"Hello from the outside ({net}.2), reached through Switchyard's NAT.\n");
+        Run("ip", "netns", "add", ns);
+        Run("ip", "link", "add", hostVeth, "type", "veth", "peer", "name", "eth0", "netns", ns);
+        Run("ip", "addr", "add", $"{net}.1/30", "dev", hostVeth);
+        Run("ip", "link", "set", hostVeth, "up");
+        Run("ip", "-n", ns, "addr", "add", $"{net}.2/30", "dev", "eth0");
+        Run("ip", "-n", ns, "link", "set", "eth0", "up");
+        Run("ip", "-n", ns, "link", "set", "lo", "up");
+        var httpd = System.Diagnostics.Process.Start(new System.Diagnostics.ProcessStartInfo("ip",
+            ["netns", "exec", ns, "busybox", "httpd", "-f", "-p", $"{net}.2:80", "-h", www])
+            { UseShellExecute = false, RedirectStandardOutput = true, RedirectStandardError = true })
+            ?? throw new DemoStepException("could not start busybox httpd");
+        // Ready when it answers (asked from inside its namespace, so nothing else is involved). Busybox's
+        // static wget crashes with -q or -T on Debian 12; Run's own timeout bounds it instead.
+        for (int i = 0; i < 50; i++)
+        {
+            if (Run("ip", ["netns", "exec", ns, "busybox", "wget", "-O", "/dev/null", $"http://{net}.2/"], check: false, quiet: true) == 0) return httpd;
+            Thread.Sleep(100);
+        }
+        httpd.Kill();
+        httpd.Dispose();
+        throw new DemoStepException("the outside web server did not start");
     }
 
     /// <summary>Guest/udhcpc.script: configures the link and the namespace's resolv.conf.</summary>
@@ -110,13 +153,14 @@ internal static class DemoCommand
 
     private static void Run(string file, params string[] args) => Run(file, args, check: true, quiet: false);
 
-    private static void Run(string file, string[] args, bool check, bool quiet)
+    private static int Run(string file, string[] args, bool check, bool quiet)
     {
         var psi = new ProcessStartInfo(file) { RedirectStandardError = quiet, RedirectStandardOutput = quiet };
         foreach (var a in args) psi.ArgumentList.Add(a);
         using var p = Process.Start(psi)!;
         if (!p.WaitForExit(TimeSpan.FromSeconds(30))) { p.Kill(true); throw new DemoStepException($"'{file} {string.Join(' ', args)}' timed out"); }
         if (check && p.ExitCode != 0) throw new DemoStepException($"'{file} {string.Join(' ', args)}' exited with {p.ExitCode}");
+        return p.ExitCode;
     }
 
     private static string? Which(string tool) =>
