@@ -9,6 +9,8 @@ public readonly record struct IoResult(int Bytes, int Errno)
 {
     public bool WouldBlock => Errno == NonBlockingSocket.EAgain;
     public bool Failed => Errno != 0 && !WouldBlock;
+    /// <summary>The errno as a <see cref="SocketError"/> (Success when none).</summary>
+    public SocketError Error => NonBlockingSocket.ToSocketError(Errno);
 }
 
 /// <summary>recv(2)/send(2) with MSG_DONTWAIT on a .NET <see cref="Socket"/>, straight to the
@@ -22,6 +24,26 @@ public static class NonBlockingSocket
     private static readonly int DontWait = OperatingSystem.IsMacOS() ? 0x80 : 0x40;
     // Linux: MSG_NOSIGNAL, so a reset peer cannot raise SIGPIPE; macOS has no such flag (.NET sets SO_NOSIGPIPE there).
     private static readonly int NoSignal = OperatingSystem.IsLinux() ? 0x4000 : 0;
+
+    /// <summary>The errnos a datagram flow branches on, as the portable <see cref="SocketError"/>
+    /// (ICMP errors the kernel reports on a connected socket, and send failures); anything else
+    /// is <see cref="SocketError.SocketError"/>. Linux and macOS numbers differ.</summary>
+    public static SocketError ToSocketError(int errno)
+    {
+        if (errno == 0) return SocketError.Success;
+        if (errno == EAgain) return SocketError.WouldBlock;
+        bool mac = OperatingSystem.IsMacOS();
+        return errno switch
+        {
+            1 or 13 => SocketError.AccessDenied,                         // EPERM, EACCES (same on both)
+            _ when errno == (mac ? 61 : 111) => SocketError.ConnectionRefused,
+            _ when errno == (mac ? 65 : 113) => SocketError.HostUnreachable,
+            _ when errno == (mac ? 51 : 101) => SocketError.NetworkUnreachable,
+            _ when errno == (mac ? 40 : 90) => SocketError.MessageSize,
+            _ when errno == (mac ? 55 : 105) => SocketError.NoBufferSpaceAvailable,
+            _ => SocketError.SocketError,
+        };
+    }
 
     public static unsafe IoResult Receive(Socket socket, Span<byte> buffer)
     {

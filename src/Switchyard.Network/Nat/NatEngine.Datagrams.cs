@@ -1,25 +1,297 @@
+using System.Buffers.Binary;
+using System.Collections.Concurrent;
+using System.Net;
+using System.Net.Sockets;
+using Microsoft.Extensions.Logging;
+using Switchyard.Network.Switching;
 using Switchyard.Packets;
 
 namespace Switchyard.Network.Nat;
 
-// UDP and ICMP echo translation: being written (UdpFlow, IcmpEchoFlow). Until then the NAT
-// answers UDP with port unreachable and drops echo requests, as the gateway did before.
+// UDP and ICMP echo translation (UdpFlow, IcmpEchoFlow, DatagramFlow) and the reassembly of guests' fragmented
+// datagrams (Ipv4Reassembly). docs/nat.md ("UDP", "ICMP echo", "Fragments from guests") describes the behaviour.
 public sealed partial class NatEngine
 {
-    public int UdpFlowCount => 0;
-    public int IcmpFlowCount => 0;
+    /// <summary>UDP flows per network: past this the flow idle longest is closed for a new one.</summary>
+    internal const int DefaultMaxUdpFlows = 4096;
+    /// <summary>ICMP echo flows per network (one per guest, identifier and remote).</summary>
+    internal const int DefaultMaxIcmpFlows = 1024;
+    /// <summary>A full table never closes a flow that carried a packet this recently: a flood of
+    /// new flows is refused instead of tearing down live ones.</summary>
+    private static readonly long MinIdleToEvict = TimeSpan.FromSeconds(1).Ticks;
 
-    private void HandleUdp(MacAddress guestMac, in Ipv4Packet ip, bool verifyL4) =>
-        _gateway.SendUnreachable(guestMac, ip.Source, _gateway.Address, 3, ip.Bytes[..Math.Min(ip.Bytes.Length, ip.HeaderLength + 8)]);
+    private readonly ConcurrentDictionary<FlowKey, UdpFlow> _udp = new();
+    private readonly ConcurrentDictionary<FlowKey, IcmpEchoFlow> _icmp = new();
+    private int _udpCount, _icmpCount;
+    private int _fragmentId;
+    private int _icmpKindsLogged;
+    private readonly Ipv4Reassembly _reassembly = new();
+    /// <summary>Until when (<see cref="NowTicks"/>) this network's pings use raw sockets, after an
+    /// unprivileged ICMP socket was refused.</summary>
+    internal long PingDeniedUntil;
 
-    private void HandleIcmp(MacAddress guestMac, in Ipv4Packet ip) { }
+    /// <summary>Now, in ticks, on the clock flows keep their idle time by.</summary>
+    internal static long NowTicks => Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
 
-    private void TickUdpAndIcmp(long now) { }
+    /// <summary>How long a UDP flow lives without a datagram either way.</summary>
+    internal TimeSpan UdpIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
+    /// <summary>The same for flows to a remote's port 53 (DNS: one query, one answer).</summary>
+    internal TimeSpan DnsIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    internal TimeSpan IcmpIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    internal int MaxUdpFlows { get; set; } = DefaultMaxUdpFlows;
+    internal int MaxIcmpFlows { get; set; } = DefaultMaxIcmpFlows;
 
-    private void ForgetGuestUdpAndIcmp(Ipv4Address address) { }
+    public int UdpFlowCount => Volatile.Read(ref _udpCount);
+    public int IcmpFlowCount => Volatile.Read(ref _icmpCount);
+    internal IcmpEchoFlow[] IcmpFlowSnapshot() => [.. _icmp.Values];
 
-    private void DisposeUdpAndIcmp() { }
+    /// <summary>A fragment from a guest: UDP and ICMP datagrams are put back together and handled
+    /// whole; TCP is never fragmented by a guest (it sends DF and sizes segments to the MTU).</summary>
+    private void HandleFragment(MacAddress guestMac, in Ipv4Packet fragment, bool verifyL4)
+    {
+        if (fragment.Protocol is not (IpProtocol.Udp or IpProtocol.Icmp) || Volatile.Read(ref _disposed) != 0)
+        {
+            _gateway.Counters.CountDrop(DropReason.Malformed);
+            return;
+        }
+        switch (_reassembly.Add(fragment, NowTicks, out var buffer, out int start, out int length))
+        {
+            case Ipv4Reassembly.Result.Dropped:
+                _gateway.Counters.CountDrop(DropReason.Malformed);
+                return;
+            case Ipv4Reassembly.Result.Complete:
+                try
+                {
+                    if (Ipv4Packet.TryParse(buffer.AsSpan(start, length), out var whole)) Handle(guestMac, whole, verifyL4);
+                }
+                finally { Ipv4Reassembly.Return(buffer!); }
+                return;
+        }
+    }
+
+    private void HandleUdp(MacAddress guestMac, in Ipv4Packet ip, bool verifyL4)
+    {
+        if (!UdpDatagram.TryParse(ip.Payload, out var udp) || (verifyL4 && !udp.IsChecksumValid(ip.Source, ip.Destination))
+            || udp.SourcePort == 0 || udp.DestinationPort == 0)
+        {
+            _gateway.Counters.CountDrop(DropReason.Malformed);
+            return;
+        }
+        var key = new FlowKey(ip.Source, udp.SourcePort, ip.Destination, udp.DestinationPort);
+        if (!_udp.TryGetValue(key, out var flow) && (flow = OpenUdp(guestMac, ip, key)) is null) return;
+        flow.FromGuest(guestMac, ip, udp.Payload);
+    }
+
+    private UdpFlow? OpenUdp(MacAddress guestMac, in Ipv4Packet ip, in FlowKey key)
+    {
+        if (!MayOpen(guestMac, ip, out var target)) return null;
+        if (Volatile.Read(ref _udpCount) >= MaxUdpFlows && !EvictIdlest(_udp))
+        {
+            Refuse(guestMac, ip);
+            return null;
+        }
+        long idle = (key.RemotePort == 53 ? DnsIdleTimeout : UdpIdleTimeout).Ticks;
+        var flow = UdpFlow.Open(this, key, guestMac, new IPEndPoint(target, key.RemotePort), idle, out var error);
+        if (flow is null) { OpenFailed(guestMac, ip, error); return null; }
+        if (!_udp.TryAdd(key, flow))
+        {
+            flow.Close();   // not in the table: leaves the count alone
+            return _udp.TryGetValue(key, out var other) ? other : null;
+        }
+        Interlocked.Increment(ref _udpCount);
+        if (Volatile.Read(ref _disposed) != 0) { flow.Close(); return null; }
+        flow.Start();
+        return flow;
+    }
+
+    private void HandleIcmp(MacAddress guestMac, in Ipv4Packet ip)
+    {
+        if (!IcmpPacket.TryParse(ip.Payload, out var icmp) || !icmp.IsChecksumValid)
+        {
+            _gateway.Counters.CountDrop(DropReason.Malformed);
+            return;
+        }
+        // Only echo is translated; the errors and replies a guest sends have no flow to go to.
+        if (icmp.Type != IcmpPacket.TypeEchoRequest) return;
+        var key = new FlowKey(ip.Source, icmp.Identifier, ip.Destination, 0);
+        if (!_icmp.TryGetValue(key, out var flow) && (flow = OpenIcmp(guestMac, ip, key)) is null) return;
+        flow.FromGuest(guestMac, ip, icmp);
+    }
+
+    private IcmpEchoFlow? OpenIcmp(MacAddress guestMac, in Ipv4Packet ip, in FlowKey key)
+    {
+        if (!MayOpen(guestMac, ip, out var target)) return null;
+        if (Volatile.Read(ref _icmpCount) >= MaxIcmpFlows && !EvictIdlest(_icmp))
+        {
+            Refuse(guestMac, ip);
+            return null;
+        }
+        var flow = IcmpEchoFlow.Open(this, key, guestMac, target, IcmpIdleTimeout.Ticks, out var kind, out var error);
+        LogIcmpKind(kind);
+        if (flow is null) { OpenFailed(guestMac, ip, error); return null; }
+        if (!_icmp.TryAdd(key, flow))
+        {
+            flow.Close();
+            return _icmp.TryGetValue(key, out var other) ? other : null;
+        }
+        Interlocked.Increment(ref _icmpCount);
+        if (Volatile.Read(ref _disposed) != 0) { flow.Close(); return null; }
+        flow.Start();
+        return flow;
+    }
+
+    /// <summary>Whether a new flow to the packet's destination may open, and the host address it
+    /// maps to. A destination this network may not reach gets ICMP admin prohibited from the
+    /// gateway; multicast and reserved destinations are dropped silently (no ICMP error answers
+    /// a datagram to a multicast address, RFC 1122 §3.2.2).</summary>
+    private bool MayOpen(MacAddress guestMac, in Ipv4Packet ip, out IPAddress target)
+    {
+        target = IPAddress.None;
+        if (Volatile.Read(ref _disposed) != 0) return false;
+        if (ip.Destination.Value >> 28 >= 0xE)
+        {
+            _gateway.Counters.CountDrop(DropReason.Policy);
+            return false;
+        }
+        if (MapDestination(ip.Destination) is not { } mapped)
+        {
+            Refuse(guestMac, ip);
+            return false;
+        }
+        target = mapped;
+        return true;
+    }
+
+    /// <summary>ICMP destination unreachable, communication administratively prohibited (RFC 1812
+    /// §5.2.7.1), from the gateway: the network's policy or its flow table says no.</summary>
+    private void Refuse(MacAddress guestMac, in Ipv4Packet ip)
+    {
+        _gateway.Counters.CountDrop(DropReason.Policy);
+        _gateway.SendUnreachable(guestMac, ip.Source, _gateway.Address, 13, Quote(ip));
+    }
+
+    /// <summary>The host could not open a socket toward the destination: what a router without a
+    /// route (or behind a filter) says, from the gateway.</summary>
+    private void OpenFailed(MacAddress guestMac, in Ipv4Packet ip, SocketError error)
+    {
+        byte code = error switch
+        {
+            SocketError.NetworkUnreachable => 0,
+            SocketError.HostUnreachable => 1,
+            _ => 13,   // EACCES (a broadcast address, a host firewall), no ICMP socket, out of descriptors
+        };
+        _gateway.Counters.CountDrop(DropReason.TransmitFailed);
+        _gateway.SendUnreachable(guestMac, ip.Source, _gateway.Address, code, Quote(ip));
+    }
+
+    private static ReadOnlySpan<byte> Quote(in Ipv4Packet ip) => ip.Bytes[..Math.Min(ip.Bytes.Length, ip.HeaderLength + 8)];
+
+    /// <summary>Closes the flow that has been idle longest, if it has been idle a while; false when
+    /// every flow is live (the caller refuses the new one).</summary>
+    private static bool EvictIdlest<T>(ConcurrentDictionary<FlowKey, T> table) where T : DatagramFlow
+    {
+        T? idlest = null;
+        long oldest = long.MaxValue;
+        foreach (var entry in table)
+        {
+            long t = entry.Value.LastActive;
+            if (t < oldest) { oldest = t; idlest = entry.Value; }
+        }
+        if (idlest is null || NowTicks - oldest < MinIdleToEvict) return false;
+        idlest.Close();
+        return true;
+    }
+
+    internal void Remove(UdpFlow flow)
+    {
+        if (_udp.TryRemove(new(flow.Key, flow))) Interlocked.Decrement(ref _udpCount);
+    }
+
+    internal void Remove(IcmpEchoFlow flow)
+    {
+        if (_icmp.TryRemove(new(flow.Key, flow))) Interlocked.Decrement(ref _icmpCount);
+    }
+
+    internal void CountDrop(DropReason reason) => _gateway.Counters.CountDrop(reason);
+
+    /// <summary>Sends the IPv4 packet whose L4 bytes (checksum done) are at
+    /// <see cref="EthernetFrameWriter.L4Offset"/> of <paramref name="frame"/> to the guest. A packet
+    /// bigger than the network's MTU is fragmented as a router would (RFC 791 §3.2), in place: each
+    /// piece's headers are written just before its data, over bytes already sent.</summary>
+    internal void SendToGuest(Span<byte> frame, MacAddress guestMac, Ipv4Address source, Ipv4Address destination, byte protocol, int l4Length)
+    {
+        if (Ipv4Packet.MinHeaderLength + l4Length <= Mtu)
+        {
+            int n = EthernetFrameWriter.FinishIpv4(frame, guestMac, _gateway.Mac, source, destination, protocol, l4Length);
+            _gateway.Send(frame[..n]);
+            return;
+        }
+        int piece = (Mtu - Ipv4Packet.MinHeaderLength) & ~7;   // fragment offsets count 8-byte units
+        ushort id = (ushort)Interlocked.Increment(ref _fragmentId);
+        for (int offset = 0; offset < l4Length; offset += piece)
+        {
+            int length = Math.Min(piece, l4Length - offset);
+            var f = frame.Slice(offset, EthernetFrameWriter.L4Offset + length);
+            var header = f[EthernetFrameWriter.Ipv4Offset..];
+            Ipv4Packet.WriteHeader(header, source, destination, protocol, length, identification: id, dontFragment: false);
+            ushort fragment = (ushort)((offset >> 3) | (offset + length < l4Length ? 0x2000 : 0));   // offset, More Fragments
+            BinaryPrimitives.WriteUInt16BigEndian(header[6..], fragment);
+            header[10] = header[11] = 0;
+            BinaryPrimitives.WriteUInt16BigEndian(header[10..], Checksum.Compute(header[..Ipv4Packet.MinHeaderLength]));
+            EthernetFrame.WriteHeader(f, guestMac, _gateway.Mac, EtherType.IPv4);
+            _gateway.Send(f);
+        }
+    }
+
+    private void TickUdpAndIcmp(long now)
+    {
+        _reassembly.Expire(now);
+        if (!_udp.IsEmpty)
+            foreach (var entry in _udp)
+                if (now - entry.Value.LastActive > entry.Value.IdleTimeout) entry.Value.Close();
+        if (!_icmp.IsEmpty)
+            foreach (var entry in _icmp)
+                if (now - entry.Value.LastActive > entry.Value.IdleTimeout) entry.Value.Close();
+    }
+
+    private void ForgetGuestUdpAndIcmp(Ipv4Address address)
+    {
+        foreach (var entry in _udp)
+            if (entry.Key.GuestIp == address) entry.Value.Close();
+        foreach (var entry in _icmp)
+            if (entry.Key.GuestIp == address) entry.Value.Close();
+    }
+
+    private void DisposeUdpAndIcmp()
+    {
+        _reassembly.Clear();
+        foreach (var entry in _udp) entry.Value.Close();
+        foreach (var entry in _icmp) entry.Value.Close();
+    }
+
+    /// <summary>Says once per network which ICMP socket pings go through (or that none can be had).</summary>
+    private void LogIcmpKind(IcmpSocketKind kind)
+    {
+        int bit = 1 << (int)kind;
+        if ((Volatile.Read(ref _icmpKindsLogged) & bit) != 0 || (Interlocked.Or(ref _icmpKindsLogged, bit) & bit) != 0) return;
+        switch (kind)
+        {
+            case IcmpSocketKind.Raw: NatLog.IcmpRaw(_logger); break;
+            case IcmpSocketKind.Unavailable: NatLog.IcmpUnavailable(_logger); break;
+        }
+    }
 
     private IDisposable PublishUdp(PublishedPort spec, Func<GuestAddress?> guest) =>
         throw new PublishException($"publishing UDP ({spec}) is not available yet");
+}
+
+internal static partial class NatLog
+{
+    [LoggerMessage(EventId = 310, Level = LogLevel.Information,
+        Message = "ICMP echo goes through raw sockets: unprivileged ICMP sockets are refused (net.ipv4.ping_group_range does not include the daemon's group)")]
+    public static partial void IcmpRaw(ILogger logger);
+
+    [LoggerMessage(EventId = 311, Level = LogLevel.Warning,
+        Message = "Guests cannot ping the outside: no ICMP socket can be opened (add the daemon's group to net.ipv4.ping_group_range, or give it CAP_NET_RAW)")]
+    public static partial void IcmpUnavailable(ILogger logger);
 }

@@ -87,7 +87,7 @@ public sealed partial class NatEngine : IDisposable
     /// <see cref="TakesGatewayPort"/> accepted).</summary>
     public void Handle(MacAddress guestMac, in Ipv4Packet ip, bool verifyL4)
     {
-        if (ip.IsFragment) { _gateway.Counters.CountDrop(DropReason.Malformed); return; }   // guests send DF; fragments are not translated
+        if (ip.IsFragment) { HandleFragment(guestMac, ip, verifyL4); return; }
         switch (ip.Protocol)
         {
             case IpProtocol.Tcp: HandleTcp(guestMac, ip, verifyL4); break;
