@@ -54,6 +54,22 @@ public sealed class NatDatagramTests
     }
 
     [LinuxRootFact]
+    public async Task A_udp_flow_whose_host_path_vanished_is_closed_and_the_next_datagram_opens_a_new_one()
+    {
+        await using var world = await NatWorld.StartAsync();
+        Assert.Equal("echo:before", world.GuestUdp(world.OutsideAddress, EchoPort, "before"));
+        Assert.Equal(1, await world.UdpFlowsAsync());
+
+        world.SetHostLinkUp(false);   // the host's route to the outside goes with it
+        var deadline = DateTime.UtcNow + TimeSpan.FromSeconds(10);
+        while (await world.UdpFlowsAsync() > 0 && DateTime.UtcNow < deadline) await Task.Delay(200);
+        Assert.Equal(0, await world.UdpFlowsAsync());
+
+        world.SetHostLinkUp(true);
+        Assert.Equal("echo:after", world.GuestUdp(world.OutsideAddress, EchoPort, "after"));
+    }
+
+    [LinuxRootFact]
     public async Task Guest_reaches_a_udp_server_on_the_hosts_loopback_at_the_gateway_address()
     {
         await using var world = await NatWorld.StartAsync();
@@ -153,6 +169,11 @@ public sealed class NatDatagramTests
                 throw;
             }
         }
+
+        public async Task<int> UdpFlowsAsync() => (await _daemon!.Client.GetNetworkAsync(Net.Name)).Nat?.UdpFlows ?? -1;
+
+        /// <summary>Sets the host end of the veth up or down (its connected route comes and goes with it).</summary>
+        public void SetHostLinkUp(bool up) => Command.Run("ip", ["link", "set", _hostInterface!, up ? "up" : "down"]);
 
         /// <summary>Runs the python3 client in the guest; returns its one line.</summary>
         public string GuestUdp(string host, int port, string message)

@@ -1,3 +1,4 @@
+using System.Net;
 using System.Net.Sockets;
 using Switchyard.Network.Gateway;
 using Switchyard.Network.Switching;
@@ -59,12 +60,36 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
     }
 
     public FlowKey Key { get; }
+    /// <summary>Where the socket is connected on the host, and the source address the host's route
+    /// gave it when it connected (null when it cannot be read); for the path check.</summary>
+    public IPAddress HostRemote { get; private set; } = IPAddress.None;
+    public IPAddress? HostLocal { get; private set; }
     /// <summary>When a packet last went either way, in <see cref="NatEngine.NowTicks"/>.</summary>
     public long LastActive => Volatile.Read(ref _lastActive);
     /// <summary>How long the flow lives without a packet either way (ticks).</summary>
     public long IdleTimeout { get; }
     protected bool IsClosed => _closed;
     protected ReadOnlySpan<byte> StoredQuote => _quote.AsSpan(0, _quoteLength);
+
+    /// <summary>Connects <paramref name="socket"/> to <paramref name="remote"/>, as a result rather
+    /// than an exception (a guest may send to an unroutable address again and again). The socket is
+    /// bound to the wildcard first, which is what connect() would do anyway, so .NET knows it is
+    /// bound and <see cref="Socket.LocalEndPoint"/> asks the kernel for the source the route gave it.</summary>
+    protected static SocketError Connect(Socket socket, IPEndPoint remote)
+    {
+        try { socket.Bind(new IPEndPoint(IPAddress.Any, 0)); }
+        catch (SocketException e) { return e.SocketErrorCode; }   // no ephemeral port left, say
+        int errno = DatagramPeer.TryConnect(socket, remote.Serialize());
+        return errno == 0 ? SocketError.Success : NonBlockingSocket.ToSocketError(errno);
+    }
+
+    /// <summary>Notes the connected socket's two ends (once, when the flow is made).</summary>
+    protected void NotePath(IPAddress remote)
+    {
+        HostRemote = remote;
+        try { HostLocal = (Socket.LocalEndPoint as IPEndPoint)?.Address; }
+        catch (SocketException) { HostLocal = null; }
+    }
 
     /// <summary>Starts waiting for replies. Call once, after the flow is in its table.</summary>
     public void Start()

@@ -65,11 +65,10 @@ internal sealed class IcmpEchoFlow : DatagramFlow
     {
         var socket = CreateSocket(ref engine.PingDeniedUntil, out kind);
         if (socket is null) { error = SocketError.AccessDenied; return null; }
-        int errno = DatagramPeer.TryConnect(socket, new IPEndPoint(target, 0).Serialize());
-        if (errno != 0)
+        error = Connect(socket, new IPEndPoint(target, 0));
+        if (error != SocketError.Success)
         {
             socket.Dispose();
-            error = NonBlockingSocket.ToSocketError(errno);
             return null;
         }
         bool kernelIdentifier = kind == IcmpSocketKind.Ping && OperatingSystem.IsLinux();
@@ -81,7 +80,9 @@ internal sealed class IcmpEchoFlow : DatagramFlow
             return null;
         }
         error = SocketError.Success;
-        return new IcmpEchoFlow(engine, key, guestMac, socket, idleTimeout, kernelIdentifier, wireId);
+        var flow = new IcmpEchoFlow(engine, key, guestMac, socket, idleTimeout, kernelIdentifier, wireId);
+        flow.NotePath(target);
+        return flow;
     }
 
     private static Socket? CreateSocket(ref long pingDeniedUntil, out IcmpSocketKind kind)

@@ -25,6 +25,7 @@ public sealed partial class NatEngine
     private int _udpCount, _icmpCount;
     private int _fragmentId;
     private int _icmpKindsLogged;
+    private long _nextDatagramPathCheck;
     private readonly Ipv4Reassembly _reassembly = new();
     /// <summary>Until when (<see cref="NowTicks"/>) this network's pings use raw sockets, after an
     /// unprivileged ICMP socket was refused.</summary>
@@ -38,6 +39,9 @@ public sealed partial class NatEngine
     /// <summary>The same for flows to a remote's port 53 (DNS: one query, one answer).</summary>
     internal TimeSpan DnsIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
     internal TimeSpan IcmpIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
+    /// <summary>How often datagram flows check their host path (zero: never; tests whose sockets
+    /// live in another namespace than the timer's probes).</summary>
+    internal TimeSpan DatagramPathCheckPeriod { get; set; } = TimeSpan.FromSeconds(2);
     internal int MaxUdpFlows { get; set; } = DefaultMaxUdpFlows;
     internal int MaxIcmpFlows { get; set; } = DefaultMaxIcmpFlows;
 
@@ -246,12 +250,48 @@ public sealed partial class NatEngine
     private void TickUdpAndIcmp(long now)
     {
         _reassembly.Expire(now);
+        if (now >= _nextDatagramPathCheck && DatagramPathCheckPeriod > TimeSpan.Zero)
+        {
+            _nextDatagramPathCheck = now + DatagramPathCheckPeriod.Ticks;
+            if (!_udp.IsEmpty || !_icmp.IsEmpty) CheckDatagramPaths();
+        }
         if (!_udp.IsEmpty)
             foreach (var entry in _udp)
                 if (now - entry.Value.LastActive > entry.Value.IdleTimeout) entry.Value.Close();
         if (!_icmp.IsEmpty)
             foreach (var entry in _icmp)
                 if (now - entry.Value.LastActive > entry.Value.IdleTimeout) entry.Value.Close();
+    }
+
+    /// <summary>Datagram flows whose host path changed are closed; the guest's next datagram opens a
+    /// socket on the route the host has now. Without this, a flow the guest keeps busy (a VPN or
+    /// QUIC client inside the guest never goes idle) would stay on a source address whose interface
+    /// is gone, or leak outside a VPN that came up after it. Each distinct remote is asked once per
+    /// check which source the host would use now (a UDP connect: a route lookup, no packet sent); no
+    /// route, or another source than the flow's, ends the flow. Unlike a TCP connection, a datagram
+    /// flow loses nothing by moving: the remote sees a new source port, as after a NAT rebinding.</summary>
+    internal void CheckDatagramPaths()
+    {
+        Dictionary<IPAddress, IPAddress?>? sources = null;
+        CheckDatagramPaths(_udp, ref sources);
+        CheckDatagramPaths(_icmp, ref sources);
+    }
+
+    private static void CheckDatagramPaths<T>(ConcurrentDictionary<FlowKey, T> table, ref Dictionary<IPAddress, IPAddress?>? sources) where T : DatagramFlow
+    {
+        foreach (var entry in table)
+        {
+            var flow = entry.Value;
+            if (flow.HostLocal is not { } bound || bound.Equals(IPAddress.Any) || IPAddress.IsLoopback(flow.HostRemote)) continue;
+            sources ??= [];
+            if (!sources.TryGetValue(flow.HostRemote, out var source))
+            {
+                if (sources.Count >= MaxPathChecks) return;
+                source = SourceFor(new IPEndPoint(flow.HostRemote, 9));
+                sources[flow.HostRemote] = source;
+            }
+            if (source is null || !source.Equals(bound)) flow.Close();
+        }
     }
 
     private void ForgetGuestUdpAndIcmp(Ipv4Address address)

@@ -33,15 +33,15 @@ internal sealed class UdpFlow : DatagramFlow
         Socket socket;
         try { socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp); }
         catch (SocketException e) { error = e.SocketErrorCode; return null; }
-        int errno = DatagramPeer.TryConnect(socket, target.Serialize());
-        if (errno != 0)
+        error = Connect(socket, target);
+        if (error != SocketError.Success)
         {
             socket.Dispose();
-            error = NonBlockingSocket.ToSocketError(errno);
             return null;
         }
-        error = SocketError.Success;
-        return new UdpFlow(engine, key, guestMac, socket, idleTimeout);
+        var flow = new UdpFlow(engine, key, guestMac, socket, idleTimeout);
+        flow.NotePath(target.Address);
+        return flow;
     }
 
     /// <summary>A datagram from the guest (on its receive thread).</summary>

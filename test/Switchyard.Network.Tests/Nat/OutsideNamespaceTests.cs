@@ -46,6 +46,15 @@ public sealed partial class OutsideNamespaceTests
         }
     }
 
+    /// <summary>A nat network whose datagram path check is off: the engine's timer asks the host's
+    /// routes (the daemon's namespace), while these flows' sockets live in the test's.</summary>
+    private static VirtualNetwork CreateNat()
+    {
+        var net = Create(NetworkMode.Nat);
+        net.Nat!.DatagramPathCheckPeriod = TimeSpan.Zero;
+        return net;
+    }
+
     /// <summary>Runs <paramref name="body"/> on a new thread inside <paramref name="ns"/>.</summary>
     private static void InNamespace(TestNamespace ns, Action body)
     {
@@ -99,7 +108,7 @@ public sealed partial class OutsideNamespaceTests
         using var ns = MakeOutside(pingSockets);
         InNamespace(ns, () =>
         {
-            using var net = Create(NetworkMode.Nat);
+            using var net = CreateNat();
             net.Nat!.IcmpIdleTimeout = TimeSpan.FromSeconds(1);
             var a = Attach(net, "alpha", MacA, IpA);
             var b = Attach(net, "beta", MacB, IpB);
@@ -133,7 +142,7 @@ public sealed partial class OutsideNamespaceTests
         using var ns = MakeOutside(pingSockets: false);
         InNamespace(ns, () =>
         {
-            using var net = Create(NetworkMode.Nat);
+            using var net = CreateNat();
             net.Nat!.DnsIdleTimeout = TimeSpan.FromMilliseconds(300);
             var a = Attach(net, "alpha", MacA, IpA);
             using var dns = new UdpEchoServer(System.Net.IPAddress.Parse(Outside), 53);
@@ -167,7 +176,7 @@ public sealed partial class OutsideNamespaceTests
         using var ns = MakeOutside(pingSockets: true);
         InNamespace(ns, () =>
         {
-            using var net = Create(NetworkMode.Nat);
+            using var net = CreateNat();
             var a = Attach(net, "alpha", MacA, IpA);
             using var server = new UdpEchoServer(System.Net.IPAddress.Parse(Outside));
             byte[] big = [.. Enumerable.Range(0, 5000).Select(i => (byte)(i * 11))];
@@ -201,12 +210,49 @@ public sealed partial class OutsideNamespaceTests
     }
 
     [LinuxRootFact]
+    public void Datagram_flows_whose_host_path_changed_are_closed()
+    {
+        using var ns = MakeOutside(pingSockets: true);
+        ns.Ip("addr", "add", "10.251.0.2/32", "dev", "lo");
+        ns.Ip("route", "add", "10.253.0.0/24", "dev", "lo", "src", Outside);
+        InNamespace(ns, () =>
+        {
+            using var net = CreateNat();
+            var a = Attach(net, "alpha", MacA, IpA);
+            var remote = Ipv4Address.Parse("10.253.0.5");
+            void Open()
+            {
+                a.Inject(Frames.Udp(GatewayMac, MacA, IpA, remote, 40400, 9, [1]));
+                a.Inject(Frames.IcmpEcho(GatewayMac, MacA, IpA, remote, 0x7777, 1, new byte[8]));
+            }
+            Open();
+            Assert.Equal((1, 1), (net.Nat!.UdpFlowCount, net.Nat.IcmpFlowCount));
+            net.Nat.CheckDatagramPaths();   // on this thread: its route lookups see the test's namespace
+            Assert.Equal((1, 1), (net.Nat.UdpFlowCount, net.Nat.IcmpFlowCount));
+
+            // The route now gives another source (a VPN came up, say): the flows go, and come back on it.
+            ns.Ip("route", "replace", "10.253.0.0/24", "dev", "lo", "src", "10.251.0.2");
+            net.Nat.CheckDatagramPaths();
+            Assert.Equal((0, 0), (net.Nat.UdpFlowCount, net.Nat.IcmpFlowCount));
+            Open();
+            Assert.Equal("10.251.0.2", Assert.Single(net.Nat.IcmpFlowSnapshot()).HostLocal?.ToString());
+            net.Nat.CheckDatagramPaths();
+            Assert.Equal((1, 1), (net.Nat.UdpFlowCount, net.Nat.IcmpFlowCount));
+
+            // No route at all: they go too.
+            ns.Ip("route", "del", "10.253.0.0/24");
+            net.Nat.CheckDatagramPaths();
+            Assert.Equal((0, 0), (net.Nat.UdpFlowCount, net.Nat.IcmpFlowCount));
+        });
+    }
+
+    [LinuxRootFact]
     public void A_destination_the_host_cannot_reach_gets_the_routers_icmp_error()
     {
         using var ns = MakeOutside(pingSockets: true);
         InNamespace(ns, () =>
         {
-            using var net = Create(NetworkMode.Nat);
+            using var net = CreateNat();
             var a = Attach(net, "alpha", MacA, IpA);
             var unreachable = Ipv4Address.Parse("10.252.1.5");
             var prohibited = Ipv4Address.Parse("10.252.2.5");
