@@ -82,6 +82,8 @@ public sealed partial class NatEngine
             return;
         }
         var key = new FlowKey(ip.Source, udp.SourcePort, ip.Destination, udp.DestinationPort);
+        // A reply to a published port's client goes back out of the published socket.
+        if (!_udpInbound.IsEmpty && _udpInbound.TryGetValue(key, out var inbound)) { inbound.Listener.Send(inbound, udp.Payload); return; }
         if (!_udp.TryGetValue(key, out var flow) && (flow = OpenUdp(guestMac, ip, key)) is null) return;
         flow.FromGuest(guestMac, ip, udp.Payload);
     }
@@ -250,6 +252,8 @@ public sealed partial class NatEngine
     private void TickUdpAndIcmp(long now)
     {
         _reassembly.Expire(now);
+        if (!_udpListeners.IsEmpty)
+            foreach (var entry in _udpListeners) entry.Key.Expire(now, UdpIdleTimeout.Ticks);
         if (now >= _nextDatagramPathCheck && DatagramPathCheckPeriod > TimeSpan.Zero)
         {
             _nextDatagramPathCheck = now + DatagramPathCheckPeriod.Ticks;
@@ -304,6 +308,7 @@ public sealed partial class NatEngine
 
     private void DisposeUdpAndIcmp()
     {
+        foreach (var entry in _udpListeners) entry.Key.Dispose();
         _reassembly.Clear();
         foreach (var entry in _udp) entry.Value.Close();
         foreach (var entry in _icmp) entry.Value.Close();
@@ -321,8 +326,43 @@ public sealed partial class NatEngine
         }
     }
 
-    private IDisposable PublishUdp(PublishedPort spec, Func<GuestAddress?> guest) =>
-        throw new PublishException($"publishing UDP ({spec}) is not available yet");
+    // ---- published UDP ports ----------------------------------------------------------
+
+    private readonly ConcurrentDictionary<FlowKey, UdpPortListener.Association> _udpInbound = new();
+    private readonly ConcurrentDictionary<UdpPortListener, byte> _udpListeners = new();
+
+    private IDisposable PublishUdp(PublishedPort spec, Func<GuestAddress?> guest)
+    {
+        var listener = UdpPortListener.Start(this, spec, guest);
+        _udpListeners[listener] = 0;
+        return listener;
+    }
+
+    internal void RemoveUdpListener(UdpPortListener listener) => _udpListeners.TryRemove(listener, out _);
+
+    internal void AddInboundUdp(in FlowKey key, UdpPortListener.Association association) => _udpInbound[key] = association;
+
+    internal void RemoveInboundUdp(in FlowKey key, UdpPortListener.Association association) => _udpInbound.TryRemove(new(key, association));
+
+    /// <summary>A datagram a published port's client sent, to the guest from the client's (mapped) address.</summary>
+    internal void SendUdpToGuest(in FlowKey key, MacAddress guestMac, ReadOnlySpan<byte> payload)
+    {
+        var frame = Switchyard.Network.Gateway.GatewayPort.ReplyBuffer;
+        payload.CopyTo(frame[EthernetFrameWriter.UdpPayloadOffset..]);
+        int udpLength = UdpDatagram.Write(frame[EthernetFrameWriter.L4Offset..], key.RemoteIp, key.GuestIp, key.RemotePort, key.GuestPort, payload.Length);
+        SendToGuest(frame, guestMac, key.RemoteIp, key.GuestIp, IpProtocol.Udp, udpLength);
+    }
+
+    /// <summary>The address a published port's client has on the guest's side: its own for other
+    /// machines' IPv4 clients, the gateway's for loopback and IPv6 ones (a guest drops loopback
+    /// sources as martians, RFC 1122 §3.2.1.3, and cannot answer IPv6).</summary>
+    internal Ipv4Address InboundSource(IPAddress client)
+    {
+        var address = client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client;
+        return address.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(address)
+            ? Ipv4Address.FromIPAddress(address)
+            : _gateway.Address;
+    }
 }
 
 internal static partial class NatLog

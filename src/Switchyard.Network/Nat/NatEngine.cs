@@ -160,11 +160,7 @@ public sealed partial class NatEngine : IDisposable
     internal void AcceptInbound(System.Net.Sockets.Socket client, ushort guestPort, GuestAddress guest)
     {
         var remote = (IPEndPoint)client.RemoteEndPoint!;
-        var address = remote.Address.IsIPv4MappedToIPv6 ? remote.Address.MapToIPv4() : remote.Address;
-        var source = address.AddressFamily == System.Net.Sockets.AddressFamily.InterNetwork && !IPAddress.IsLoopback(address)
-            ? Ipv4Address.FromIPAddress(address)
-            : _gateway.Address;
-        var key = new FlowKey(guest.Ip, guestPort, source, (ushort)remote.Port);
+        var key = new FlowKey(guest.Ip, guestPort, InboundSource(remote.Address), (ushort)remote.Port);
         if (_tcp.Count >= MaxTcpFlows || Volatile.Read(ref _disposed) != 0) { TcpPortListener.Refuse(client); return; }
         var flow = TcpFlow.Inbound(this, key, guest.Mac, client);
         if (!_tcp.TryAdd(key, flow)) { flow.Abort(); return; }
