@@ -3,15 +3,26 @@ using System.Buffers;
 namespace Switchyard.Network.Nat;
 
 /// <summary>A byte queue over one pooled array, taken only while it holds data: a NAT flow with
-/// nothing in flight costs no buffer, so thousands of idle flows stay cheap. Not thread-safe: its
-/// flow's lock guards it.</summary>
+/// nothing in flight costs no buffer, so thousands of idle flows stay cheap. With a growth size it
+/// starts small and doubles up to its capacity as the flow needs it, so a request/response flow
+/// never holds (nor leaves in the pool) a bulk flow's megabyte. Not thread-safe: its flow's lock
+/// guards it. A ring that grows may give its old array back while nobody else reads it: only
+/// rings whose bytes are never lent to an async send grow.</summary>
 internal sealed class ByteRing
 {
     private readonly int _capacity;
+    private readonly int _initial;
     private byte[]? _buffer;
     private int _start;
 
-    public ByteRing(int capacity) => _capacity = capacity;
+    public ByteRing(int capacity, int initialSize = 0)
+    {
+        _capacity = capacity;
+        _initial = initialSize > 0 ? Math.Min(initialSize, capacity) : capacity;
+    }
+
+    /// <summary>The ring's modulus: the array's usable length (never more than the capacity).</summary>
+    private int Size => Math.Min(_buffer!.Length, _capacity);
 
     public int Capacity => _capacity;
     public int Count { get; private set; }
@@ -22,11 +33,25 @@ internal sealed class ByteRing
     /// call <see cref="Commit"/>.</summary>
     public Span<byte> WritableSpan(int max)
     {
-        var buffer = _buffer ??= ArrayPool<byte>.Shared.Rent(_capacity);
-        int end = (_start + Count) % _capacity;
-        int contiguous = end >= _start && Count < _capacity ? _capacity - end : _capacity - Count;
-        if (Count == _capacity) contiguous = 0;
-        return buffer.AsSpan(end, Math.Min(contiguous, max));
+        _buffer ??= ArrayPool<byte>.Shared.Rent(_initial);
+        max = Math.Min(max, Free);
+        if (Size - Count < max && Size < _capacity) Grow(Count + max);
+        int size = Size;
+        if (Count == size) return Span<byte>.Empty;
+        int end = (_start + Count) % size;
+        int contiguous = end >= _start ? size - end : size - Count;
+        return _buffer.AsSpan(end, Math.Min(contiguous, max));
+    }
+
+    /// <summary>Moves the bytes to a bigger array (at least double, at most the capacity), in order from index 0.</summary>
+    private void Grow(int needed)
+    {
+        int size = Math.Min(_capacity, Math.Max(needed, Size * 2));
+        var bigger = ArrayPool<byte>.Shared.Rent(size);
+        if (Count > 0) CopyTo(0, bigger.AsSpan(0, Count));
+        ArrayPool<byte>.Shared.Return(_buffer!);
+        _buffer = bigger;
+        _start = 0;
     }
 
     public void Commit(int count) => Count += count;
@@ -50,15 +75,16 @@ internal sealed class ByteRing
     public ArraySegment<byte> ReadableSegment()
     {
         if (_buffer is null || Count == 0) return ArraySegment<byte>.Empty;
-        return new ArraySegment<byte>(_buffer, _start, Math.Min(Count, _capacity - _start));
+        return new ArraySegment<byte>(_buffer, _start, Math.Min(Count, Size - _start));
     }
 
     /// <summary>Copies <paramref name="destination"/>.Length bytes starting <paramref name="offset"/>
     /// bytes after the head, wrapping around the array's end.</summary>
     public void CopyTo(int offset, Span<byte> destination)
     {
-        int from = (_start + offset) % _capacity;
-        int first = Math.Min(destination.Length, _capacity - from);
+        int size = Size;
+        int from = (_start + offset) % size;
+        int first = Math.Min(destination.Length, size - from);
         _buffer.AsSpan(from, first).CopyTo(destination);
         if (first < destination.Length) _buffer.AsSpan(0, destination.Length - first).CopyTo(destination[first..]);
     }
@@ -68,7 +94,7 @@ internal sealed class ByteRing
     public void Consume(int count)
     {
         Count -= count;
-        _start = Count == 0 ? 0 : (_start + count) % _capacity;
+        _start = Count == 0 ? 0 : (_start + count) % Size;
         if (Count == 0) Release();
     }
 

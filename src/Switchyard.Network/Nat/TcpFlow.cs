@@ -50,7 +50,9 @@ internal sealed class TcpFlow
     private readonly NatEngine _engine;
     private readonly Socket _socket;
     private readonly object _lock = new();
-    private readonly ByteRing _toGuest = new(ToGuestCapacity);
+    // Host bytes start in 16 KiB and grow as the guest's window lets a flow go faster; the to-host
+    // queue is lent to async sends, so it never moves (and is taken only when the socket backs up).
+    private readonly ByteRing _toGuest = new(ToGuestCapacity, initialSize: 16 * 1024);
     private readonly ByteRing _toHost = new(ToHostCapacity);
     private readonly SocketAsyncEventArgs _readArgs = new();
     private readonly SocketAsyncEventArgs _writeArgs = new();
