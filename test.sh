@@ -10,8 +10,9 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # Tools the tests drive as real peers: udhcpc (busybox-static: also what the test VM's initramfs
 # is built from), dig, dnsmasq, ping, ip, tcpdump, python3, QEMU (socket transports and a real VM),
-# and the outside world's servers and their clients (nginx, iperf3, socat, curl).
-packages=(busybox-static dnsutils dnsmasq-base iputils-ping iproute2 tcpdump python3 procps qemu-system-x86 cpio xz-utils
+# the outside world's servers and their clients (nginx, iperf3, socat, curl), and clang and
+# zlib1g-dev for the NativeAOT build of the daemon (packaging/build-native.sh).
+packages=(clang zlib1g-dev busybox-static dnsutils dnsmasq-base iputils-ping iproute2 tcpdump python3 procps qemu-system-x86 cpio xz-utils
   nginx-light iperf3 socat curl)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
@@ -26,6 +27,10 @@ dotnet restore Switchyard.slnx -v quiet
 dotnet build Switchyard.slnx -c Release --no-restore -v quiet -clp:ErrorsOnly -nologo
 # The platform analyzer (CA1416) fails this build if Linux-only interop leaks into shared code.
 dotnet build src/Switchyard.Cli/Switchyard.Cli.csproj -c Release -r osx-arm64 -v quiet -clp:ErrorsOnly -nologo -o "$(mktemp -d)"
+
+# The daemon as shipped: the NativeAOT build (clang, zlib1g-dev), exercised by NativeDaemonTests.
+YARD_NATIVE=$(packaging/build-native.sh)
+export YARD_NATIVE
 
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT

@@ -209,8 +209,11 @@ rss_section() {
 # --- the run --------------------------------------------------------------------------------
 
 "$root/yard" --help >/dev/null   # build once, outside the measurement
+# The daemon as shipped: the NativeAOT build (packaging/build-native.sh); YARD_DAEMON=jit measures the JIT build.
+if [ "${YARD_DAEMON:-native}" = jit ]; then daemon_bin="$root/yard"; else daemon_bin=$("$root/packaging/build-native.sh"); fi
+echo "daemon: $daemon_bin"
 # Started from a subshell, so it is no job of this shell: peers.sh's servers_down ends with a bare `wait`.
-( "$root/yard" daemon --state-dir "$tmp/state" --socket "$tmp/yard.sock" >"$tmp/daemon.log" 2>&1 & echo $! >"$tmp/daemon.pid" )
+( "$daemon_bin" daemon --state-dir "$tmp/state" --socket "$tmp/yard.sock" >"$tmp/daemon.log" 2>&1 & echo $! >"$tmp/daemon.pid" )
 daemon_pid=$(cat "$tmp/daemon.pid")
 for _ in $(seq 100); do [ -S "$tmp/yard.sock" ] && break; sleep 0.1; done
 
