@@ -17,6 +17,19 @@ public readonly record struct PublishedPort(IPAddress HostAddress, int HostPort,
         return $"{host}:{HostPort}:{GuestPort}/{ProtocolName}";
     }
 
+    /// <summary>The clear error for a host socket that could not be bound for this spec.</summary>
+    internal PublishException BindFailed(SocketException e)
+    {
+        string where = $"{HostAddress}:{HostPort}/{ProtocolName}";
+        return new PublishException(e.SocketErrorCode switch
+        {
+            SocketError.AddressAlreadyInUse => $"host port {where} is already in use",
+            SocketError.AddressNotAvailable => $"{HostAddress} is not an address of this host",
+            SocketError.AccessDenied => $"no permission to bind {where} (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
+            _ => $"cannot bind {where}: {e.Message}",
+        }, e);
+    }
+
     public static bool TryParse(string? text, out PublishedPort port, out string error)
     {
         port = default;

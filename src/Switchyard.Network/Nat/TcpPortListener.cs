@@ -42,13 +42,7 @@ internal sealed class TcpPortListener : IDisposable
         catch (SocketException e)
         {
             socket.Dispose();
-            throw new PublishException(e.SocketErrorCode switch
-            {
-                SocketError.AddressAlreadyInUse => $"host port {spec.HostAddress}:{spec.HostPort}/tcp is already in use",
-                SocketError.AddressNotAvailable => $"{spec.HostAddress} is not an address of this host",
-                SocketError.AccessDenied => $"no permission to listen on {spec.HostAddress}:{spec.HostPort}/tcp (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
-                _ => $"cannot listen on {spec.HostAddress}:{spec.HostPort}/tcp: {e.Message}",
-            }, e);
+            throw spec.BindFailed(e);
         }
         var listener = new TcpPortListener(engine, spec, socket, guest);
         _ = listener.AcceptLoop();

@@ -44,13 +44,7 @@ internal sealed class UdpPortListener : IDisposable
         catch (SocketException e)
         {
             socket.Dispose();
-            throw new PublishException(e.SocketErrorCode switch
-            {
-                SocketError.AddressAlreadyInUse => $"host port {spec.HostAddress}:{spec.HostPort}/udp is already in use",
-                SocketError.AddressNotAvailable => $"{spec.HostAddress} is not an address of this host",
-                SocketError.AccessDenied => $"no permission to bind {spec.HostAddress}:{spec.HostPort}/udp (ports below 1024 need root or CAP_NET_BIND_SERVICE)",
-                _ => $"cannot bind {spec.HostAddress}:{spec.HostPort}/udp: {e.Message}",
-            }, e);
+            throw spec.BindFailed(e);
         }
         var listener = new UdpPortListener(engine, spec, socket, guest);
         _ = listener.ReceiveLoop();
