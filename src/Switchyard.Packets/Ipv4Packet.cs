@@ -39,6 +39,9 @@ public readonly ref struct Ipv4Packet
     /// <summary>Any piece of a fragmented datagram: MF set or a non-zero offset (RFC 791 §3.2).</summary>
     public bool IsFragment => (FlagsAndFragmentOffset & 0x3FFF) != 0;
     public bool IsHeaderChecksumValid => Checksum.Compute(Header) == 0;
+    /// <summary>What an ICMP error about this packet quotes: its header and the first 8 bytes of
+    /// its data (RFC 792), or less when the packet is shorter.</summary>
+    public ReadOnlySpan<byte> ErrorQuote => Bytes[..Math.Min(Bytes.Length, HeaderLength + 8)];
 
     /// <summary>Validates version, IHL and Total Length against the buffer; the link layer may pad
     /// short frames, so the view is trimmed to Total Length.</summary>

@@ -38,6 +38,20 @@ public readonly ref struct TcpSegment
         return true;
     }
 
+    /// <summary>The RST that answers this segment when it belongs to no connection (RFC 9293
+    /// §3.10.7.1): with ACK set, SEQ = SEG.ACK; otherwise SEQ = 0 and ACK = SEG.SEQ + SEG.LEN
+    /// (SYN and FIN count). False for a RST, which is never answered.</summary>
+    public bool TryGetReset(out uint seq, out uint ack, out TcpFlags flags)
+    {
+        seq = ack = 0;
+        flags = TcpFlags.Rst;
+        if (Has(TcpFlags.Rst)) return false;
+        if (Has(TcpFlags.Ack)) { seq = AcknowledgmentNumber; return true; }
+        ack = SequenceNumber + (uint)Payload.Length + (Has(TcpFlags.Syn) ? 1u : 0) + (Has(TcpFlags.Fin) ? 1u : 0);
+        flags = TcpFlags.Rst | TcpFlags.Ack;
+        return true;
+    }
+
     public bool IsChecksumValid(Ipv4Address source, Ipv4Address destination) =>
         Checksum.Finish(Checksum.Add(Checksum.PseudoHeaderV4(source, destination, IpProtocol.Tcp, Bytes.Length), Bytes)) == 0;
 

@@ -64,14 +64,8 @@ internal sealed class DnsTcpResponder
     /// <summary>RFC 9293 §3.10.7.1: a RST for a segment that belongs to no connection.</summary>
     private void SendReset(MacAddress mac, Ipv4Address client, in TcpSegment seg)
     {
-        if (seg.Has(TcpFlags.Rst)) return;
-        if (seg.Has(TcpFlags.Ack))
-            SendSegment(mac, client, seg.DestinationPort, seg.SourcePort, seg.AcknowledgmentNumber, 0, TcpFlags.Rst, 0, default, default);
-        else
-        {
-            uint len = (uint)seg.Payload.Length + (seg.Has(TcpFlags.Syn) ? 1u : 0) + (seg.Has(TcpFlags.Fin) ? 1u : 0);
-            SendSegment(mac, client, seg.DestinationPort, seg.SourcePort, 0, seg.SequenceNumber + len, TcpFlags.Rst | TcpFlags.Ack, 0, default, default);
-        }
+        if (seg.TryGetReset(out uint seq, out uint ack, out var flags))
+            SendSegment(mac, client, seg.DestinationPort, seg.SourcePort, seq, ack, flags, 0, default, default);
     }
 
     private void SendSegment(MacAddress mac, Ipv4Address client, ushort srcPort, ushort dstPort, uint seq, uint ack, TcpFlags flags,

@@ -137,7 +137,7 @@ public sealed class GatewayPort : SwitchPort
     /// <summary>ICMP destination unreachable, code 3 (port), quoting the datagram's IP header and
     /// first 8 bytes (RFC 792; RFC 1812 §4.3.2.3 allows more), so the guest fails fast.</summary>
     internal void SendPortUnreachable(MacAddress clientMac, in Ipv4Packet ip) =>
-        SendUnreachable(clientMac, ip.Source, Address, 3, ip.Bytes[..Math.Min(ip.Bytes.Length, ip.HeaderLength + 8)]);
+        SendUnreachable(clientMac, ip.Source, Address, 3, ip.ErrorQuote);
 
     /// <summary>ICMP destination unreachable with <paramref name="code"/> (RFC 792; RFC 1812
     /// §5.2.7.1), from <paramref name="from"/>, quoting <paramref name="quote"/> (the offending

@@ -24,7 +24,6 @@ internal sealed class ByteRing
     /// <summary>The ring's modulus: the array's usable length (never more than the capacity).</summary>
     private int Size => Math.Min(_buffer!.Length, _capacity);
 
-    public int Capacity => _capacity;
     public int Count { get; private set; }
     public int Free => _capacity - Count;
     public bool HasBuffer => _buffer is not null;

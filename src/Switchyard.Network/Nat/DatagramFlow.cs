@@ -116,9 +116,9 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
     /// a later reply. Called with the gate held.</summary>
     protected void StoreQuote(in Ipv4Packet ip)
     {
-        int n = Math.Min(ip.Bytes.Length, ip.HeaderLength + 8);
-        ip.Bytes[..n].CopyTo(_quote);
-        _quoteLength = n;
+        var quote = ip.ErrorQuote;
+        quote.CopyTo(_quote);
+        _quoteLength = quote.Length;
     }
 
     /// <summary>One guest packet's message (UDP payload, ICMP message) onto the socket. A full

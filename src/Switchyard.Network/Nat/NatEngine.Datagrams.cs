@@ -3,6 +3,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Switchyard.Network.Gateway;
 using Switchyard.Network.Switching;
 using Switchyard.Packets;
 
@@ -25,7 +26,6 @@ public sealed partial class NatEngine
     private int _udpCount, _icmpCount;
     private int _fragmentId;
     private int _icmpKindsLogged;
-    private long _nextDatagramPathCheck;
     private readonly Ipv4Reassembly _reassembly = new();
     /// <summary>Until when (<see cref="NowTicks"/>) this network's pings use raw sockets, after an
     /// unprivileged ICMP socket was refused.</summary>
@@ -39,9 +39,6 @@ public sealed partial class NatEngine
     /// <summary>The same for flows to a remote's port 53 (DNS: one query, one answer).</summary>
     internal TimeSpan DnsIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
     internal TimeSpan IcmpIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
-    /// <summary>How often datagram flows check their host path (zero: never; tests whose sockets
-    /// live in another namespace than the timer's probes).</summary>
-    internal TimeSpan DatagramPathCheckPeriod { get; set; } = TimeSpan.FromSeconds(2);
     internal int MaxUdpFlows { get; set; } = DefaultMaxUdpFlows;
     internal int MaxIcmpFlows { get; set; } = DefaultMaxIcmpFlows;
 
@@ -173,7 +170,7 @@ public sealed partial class NatEngine
     private void Refuse(MacAddress guestMac, in Ipv4Packet ip)
     {
         _gateway.Counters.CountDrop(DropReason.Policy);
-        _gateway.SendUnreachable(guestMac, ip.Source, _gateway.Address, 13, Quote(ip));
+        _gateway.SendUnreachable(guestMac, ip.Source, _gateway.Address, 13, ip.ErrorQuote);
     }
 
     /// <summary>The host could not open a socket toward the destination: what a router without a
@@ -187,10 +184,9 @@ public sealed partial class NatEngine
             _ => 13,   // EACCES (a broadcast address, a host firewall), no ICMP socket, out of descriptors
         };
         _gateway.Counters.CountDrop(DropReason.TransmitFailed);
-        _gateway.SendUnreachable(guestMac, ip.Source, _gateway.Address, code, Quote(ip));
+        _gateway.SendUnreachable(guestMac, ip.Source, _gateway.Address, code, ip.ErrorQuote);
     }
 
-    private static ReadOnlySpan<byte> Quote(in Ipv4Packet ip) => ip.Bytes[..Math.Min(ip.Bytes.Length, ip.HeaderLength + 8)];
 
     /// <summary>Closes the flow that has been idle longest, if it has been idle a while; false when
     /// every flow is live (the caller refuses the new one).</summary>
@@ -254,11 +250,6 @@ public sealed partial class NatEngine
         _reassembly.Expire(now);
         if (!_udpListeners.IsEmpty)
             foreach (var entry in _udpListeners) entry.Key.Expire(now, UdpIdleTimeout.Ticks);
-        if (now >= _nextDatagramPathCheck && DatagramPathCheckPeriod > TimeSpan.Zero)
-        {
-            _nextDatagramPathCheck = now + DatagramPathCheckPeriod.Ticks;
-            if (!_udp.IsEmpty || !_icmp.IsEmpty) CheckDatagramPaths();
-        }
         if (!_udp.IsEmpty)
             foreach (var entry in _udp)
                 if (now - entry.Value.LastActive > entry.Value.IdleTimeout) entry.Value.Close();
@@ -270,30 +261,16 @@ public sealed partial class NatEngine
     /// <summary>Datagram flows whose host path changed are closed; the guest's next datagram opens a
     /// socket on the route the host has now. Without this, a flow the guest keeps busy (a VPN or
     /// QUIC client inside the guest never goes idle) would stay on a source address whose interface
-    /// is gone, or leak outside a VPN that came up after it. Each distinct remote is asked once per
-    /// check which source the host would use now (a UDP connect: a route lookup, no packet sent); no
-    /// route, or another source than the flow's, ends the flow. Unlike a TCP connection, a datagram
-    /// flow loses nothing by moving: the remote sees a new source port, as after a NAT rebinding.</summary>
-    internal void CheckDatagramPaths()
-    {
-        Dictionary<IPAddress, IPAddress?>? sources = null;
-        CheckDatagramPaths(_udp, ref sources);
-        CheckDatagramPaths(_icmp, ref sources);
-    }
-
+    /// is gone, or leak outside a VPN that came up after it. No route, or another source than the
+    /// flow's, ends the flow. Unlike a TCP connection, a datagram flow loses nothing by moving: the
+    /// remote sees a new source port, as after a NAT rebinding. Part of <see cref="CheckPaths"/>.</summary>
     private static void CheckDatagramPaths<T>(ConcurrentDictionary<FlowKey, T> table, ref Dictionary<IPAddress, IPAddress?>? sources) where T : DatagramFlow
     {
         foreach (var entry in table)
         {
             var flow = entry.Value;
             if (flow.HostLocal is not { } bound || bound.Equals(IPAddress.Any) || IPAddress.IsLoopback(flow.HostRemote)) continue;
-            sources ??= [];
-            if (!sources.TryGetValue(flow.HostRemote, out var source))
-            {
-                if (sources.Count >= MaxPathChecks) return;
-                source = SourceFor(new IPEndPoint(flow.HostRemote, 9));
-                sources[flow.HostRemote] = source;
-            }
+            if (!TryGetSource(ref sources, flow.HostRemote, out var source)) return;
             if (source is null || !source.Equals(bound)) flow.Close();
         }
     }
@@ -347,7 +324,7 @@ public sealed partial class NatEngine
     /// <summary>A datagram a published port's client sent, to the guest from the client's (mapped) address.</summary>
     internal void SendUdpToGuest(in FlowKey key, MacAddress guestMac, ReadOnlySpan<byte> payload)
     {
-        var frame = Switchyard.Network.Gateway.GatewayPort.ReplyBuffer;
+        var frame = GatewayPort.ReplyBuffer;
         payload.CopyTo(frame[EthernetFrameWriter.UdpPayloadOffset..]);
         int udpLength = UdpDatagram.Write(frame[EthernetFrameWriter.L4Offset..], key.RemoteIp, key.GuestIp, key.RemotePort, key.GuestPort, payload.Length);
         SendToGuest(frame, guestMac, key.RemoteIp, key.GuestIp, IpProtocol.Udp, udpLength);

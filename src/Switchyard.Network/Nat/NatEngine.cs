@@ -33,7 +33,6 @@ public sealed partial class NatEngine : IDisposable
     /// <summary>Flows per network and protocol; past this a guest gets RSTs or ICMP errors, not our fds.</summary>
     internal const int MaxTcpFlows = 16384;
     private static readonly TimeSpan TickPeriod = TimeSpan.FromMilliseconds(100);
-    private static readonly TimeSpan PathCheckPeriod = TimeSpan.FromSeconds(2);
     private const int MaxPathChecks = 256;
     private long _nextPathCheck;
 
@@ -59,7 +58,6 @@ public sealed partial class NatEngine : IDisposable
     public NatPolicy Policy { get; }
     public int Mtu { get; }
     public int TcpFlowCount => _tcp.Count;
-    internal GatewayPort Gateway => _gateway;
     internal ILogger Logger => _logger;
 
     /// <summary>Whether the gateway hands this connection to the NAT: the gateway's own services
@@ -116,9 +114,10 @@ public sealed partial class NatEngine : IDisposable
             SendReset(guestMac, key, seg);
             return;
         }
-        flow = TcpFlow.Outbound(this, key, guestMac, ip, seg, new IPEndPoint(target, seg.DestinationPort));
+        var remote = new IPEndPoint(target, seg.DestinationPort);
+        flow = TcpFlow.Outbound(this, key, guestMac, ip, seg, remote);
         if (!_tcp.TryAdd(key, flow)) { flow.Abort(); return; }
-        flow.Start(new IPEndPoint(target, seg.DestinationPort));
+        flow.Start(remote);
     }
 
     internal void Remove(TcpFlow flow) => _tcp.TryRemove(new(flow.Key, flow));
@@ -170,14 +169,8 @@ public sealed partial class NatEngine : IDisposable
     /// <summary>A RST for a segment that belongs to no connection (RFC 9293 §3.10.7.1).</summary>
     private void SendReset(MacAddress guestMac, in FlowKey key, in TcpSegment seg)
     {
-        if (seg.Has(TcpFlags.Rst)) return;
-        if (seg.Has(TcpFlags.Ack))
-            SendTcp(key, guestMac, seg.AcknowledgmentNumber, 0, TcpFlags.Rst, 0, default, null, 0, 0, 0, 0);
-        else
-        {
-            uint len = (uint)seg.Payload.Length + (seg.Has(TcpFlags.Syn) ? 1u : 0) + (seg.Has(TcpFlags.Fin) ? 1u : 0);
-            SendTcp(key, guestMac, 0, seg.SequenceNumber + len, TcpFlags.Rst | TcpFlags.Ack, 0, default, null, 0, 0, 0, 0);
-        }
+        if (seg.TryGetReset(out uint seq, out uint ack, out var flags))
+            SendTcp(key, guestMac, seq, ack, flags, 0, default, null, 0, 0, 0, 0);
     }
 
     /// <summary>Builds one TCP frame from the remote (or gateway) to the guest and sends it into the
@@ -221,7 +214,7 @@ public sealed partial class NatEngine : IDisposable
             long now = Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
             foreach (var entry in _tcp) entry.Value.Tick(now);
             TickUdpAndIcmp(now);
-            if (now >= _nextPathCheck)
+            if (PathCheckPeriod > TimeSpan.Zero && now >= _nextPathCheck)
             {
                 _nextPathCheck = now + PathCheckPeriod.Ticks;
                 CheckPaths();
@@ -233,26 +226,46 @@ public sealed partial class NatEngine : IDisposable
         }
     }
 
-    /// <summary>Established outbound flows whose path vanished (a VPN went down, a route was
-    /// deleted) are reset toward the guest instead of hanging until the host kernel's own timeout
-    /// (minutes). Each distinct remote is asked once per check: which source address would the host
-    /// use now (a UDP connect: a route lookup, no packet sent)? No route, or a different source
-    /// address while the flow's own one is no longer on an interface that is up, means the path is gone.</summary>
-    private void CheckPaths()
+    /// <summary>How often flows check their host path (zero: never; tests whose sockets live in
+    /// another namespace than the timer's route lookups).</summary>
+    internal TimeSpan PathCheckPeriod { get; set; } = TimeSpan.FromSeconds(2);
+
+    /// <summary>Flows whose host path changed, TCP and datagram alike, with one route lookup per
+    /// distinct remote: which source address would the host use now (a UDP connect: a route
+    /// lookup, no packet sent)? See <see cref="CheckTcpPaths"/> and <see cref="CheckDatagramPaths{T}"/>
+    /// for what each kind of flow does about it.</summary>
+    internal void CheckPaths()
     {
         Dictionary<IPAddress, IPAddress?>? sources = null;   // remote -> source the host would use now (null: no route)
+        CheckTcpPaths(ref sources);
+        CheckDatagramPaths(_udp, ref sources);
+        CheckDatagramPaths(_icmp, ref sources);
+    }
+
+    /// <summary>The source the host would use toward <paramref name="remote"/> now, asked once per
+    /// check; false once <see cref="MaxPathChecks"/> remotes were asked (the rest wait for the next check).</summary>
+    private static bool TryGetSource(ref Dictionary<IPAddress, IPAddress?>? sources, IPAddress remote, out IPAddress? source)
+    {
+        sources ??= [];
+        if (sources.TryGetValue(remote, out source)) return true;
+        if (sources.Count >= MaxPathChecks) return false;
+        source = SourceFor(new IPEndPoint(remote, 9));
+        sources[remote] = source;
+        return true;
+    }
+
+    /// <summary>Established outbound flows whose path vanished (a VPN went down, a route was
+    /// deleted) are reset toward the guest instead of hanging until the host kernel's own timeout
+    /// (minutes). No route, or a different source address while the flow's own one is no longer on
+    /// an interface that is up, means the path is gone.</summary>
+    private void CheckTcpPaths(ref Dictionary<IPAddress, IPAddress?>? sources)
+    {
         Dictionary<IPAddress, bool>? local = null;
         foreach (var entry in _tcp)
         {
             var flow = entry.Value;
             if (flow.HostRemote is not { } remote || flow.HostLocal is not { } bound || IPAddress.IsLoopback(remote.Address)) continue;
-            sources ??= [];
-            if (!sources.TryGetValue(remote.Address, out var source))
-            {
-                if (sources.Count >= MaxPathChecks) break;
-                source = SourceFor(remote);
-                sources[remote.Address] = source;
-            }
+            if (!TryGetSource(ref sources, remote.Address, out var source)) return;
             if (source is not null && source.Equals(bound)) continue;
             if (source is not null)
             {

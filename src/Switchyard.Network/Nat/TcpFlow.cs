@@ -75,7 +75,6 @@ internal sealed class TcpFlow
     private ushort _ipId;
 
     public FlowKey Key { get; }
-    public bool IsClosed => _state == State.Closed;
 
     /// <summary>For a flow we connected out: the remote and the local address the host chose,
     /// which the engine's path check compares against the host's routes now.</summary>
@@ -105,7 +104,7 @@ internal sealed class TcpFlow
     public static TcpFlow Outbound(NatEngine engine, FlowKey key, MacAddress guestMac, in Ipv4Packet ip, in TcpSegment syn, IPEndPoint target)
     {
         var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var quote = ip.Bytes[..Math.Min(ip.Bytes.Length, ip.HeaderLength + 8)].ToArray();
+        var quote = ip.ErrorQuote.ToArray();
         var flow = new TcpFlow(engine, key, guestMac, socket, quote) { _state = State.Connecting };
         flow._rcvNxt = syn.SequenceNumber + 1;
         flow.TakeSynOptions(syn);

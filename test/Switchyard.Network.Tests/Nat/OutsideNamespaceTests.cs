@@ -51,7 +51,7 @@ public sealed partial class OutsideNamespaceTests
     private static VirtualNetwork CreateNat()
     {
         var net = Create(NetworkMode.Nat);
-        net.Nat!.DatagramPathCheckPeriod = TimeSpan.Zero;
+        net.Nat!.PathCheckPeriod = TimeSpan.Zero;
         return net;
     }
 
@@ -227,21 +227,21 @@ public sealed partial class OutsideNamespaceTests
             }
             Open();
             Assert.Equal((1, 1), (net.Nat!.UdpFlowCount, net.Nat.IcmpFlowCount));
-            net.Nat.CheckDatagramPaths();   // on this thread: its route lookups see the test's namespace
+            net.Nat.CheckPaths();   // on this thread: its route lookups see the test's namespace
             Assert.Equal((1, 1), (net.Nat.UdpFlowCount, net.Nat.IcmpFlowCount));
 
             // The route now gives another source (a VPN came up, say): the flows go, and come back on it.
             ns.Ip("route", "replace", "10.253.0.0/24", "dev", "lo", "src", "10.251.0.2");
-            net.Nat.CheckDatagramPaths();
+            net.Nat.CheckPaths();
             Assert.Equal((0, 0), (net.Nat.UdpFlowCount, net.Nat.IcmpFlowCount));
             Open();
             Assert.Equal("10.251.0.2", Assert.Single(net.Nat.IcmpFlowSnapshot()).HostLocal?.ToString());
-            net.Nat.CheckDatagramPaths();
+            net.Nat.CheckPaths();
             Assert.Equal((1, 1), (net.Nat.UdpFlowCount, net.Nat.IcmpFlowCount));
 
             // No route at all: they go too.
             ns.Ip("route", "del", "10.253.0.0/24");
-            net.Nat.CheckDatagramPaths();
+            net.Nat.CheckPaths();
             Assert.Equal((0, 0), (net.Nat.UdpFlowCount, net.Nat.IcmpFlowCount));
         });
     }
