@@ -55,6 +55,9 @@ public readonly ref struct TcpSegment
     public bool IsChecksumValid(Ipv4Address source, Ipv4Address destination) =>
         Checksum.Finish(Checksum.Add(Checksum.PseudoHeaderV4(source, destination, IpProtocol.Tcp, Bytes.Length), Bytes)) == 0;
 
+    public bool IsChecksumValid(Ipv6Address source, Ipv6Address destination) =>
+        Ipv6Packet.IsChecksumValid(source, destination, IpProtocol.Tcp, Bytes);
+
     /// <summary>Parses the options a connection's start needs (RFC 9293 §3.2; RFC 7323 §2.2, §3.2;
     /// RFC 2018 §2). Unknown options are skipped by their length; a malformed list stops parsing
     /// and keeps what was read.</summary>

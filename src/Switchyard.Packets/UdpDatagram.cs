@@ -42,4 +42,19 @@ public readonly ref struct UdpDatagram
         BinaryPrimitives.WriteUInt16BigEndian(d[6..], sum == 0 ? (ushort)0xFFFF : sum);
         return len;
     }
+
+    /// <summary>Over IPv6 the checksum is mandatory (RFC 8200 §8.1): zero is invalid.</summary>
+    public bool IsChecksumValid(Ipv6Address source, Ipv6Address destination) =>
+        ChecksumField != 0 && Ipv6Packet.IsChecksumValid(source, destination, IpProtocol.Udp, Bytes);
+
+    /// <summary>Writes the header for a payload already in place at d[8..8+payloadLength] and its IPv6 checksum.</summary>
+    public static int WriteV6(Span<byte> d, Ipv6Address source, Ipv6Address destination, ushort sourcePort, ushort destinationPort, int payloadLength)
+    {
+        int len = HeaderLength + payloadLength;
+        BinaryPrimitives.WriteUInt16BigEndian(d, sourcePort);
+        BinaryPrimitives.WriteUInt16BigEndian(d[2..], destinationPort);
+        BinaryPrimitives.WriteUInt16BigEndian(d[4..], (ushort)len);
+        Ipv6Packet.WriteChecksum(d[..len], source, destination, IpProtocol.Udp, 6);
+        return len;
+    }
 }
