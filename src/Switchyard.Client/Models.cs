@@ -21,6 +21,9 @@ public sealed record NetworkCreateRequest
     /// <summary>nat and host networks: connections to the gateway's address (and host.DOMAIN) reach
     /// the host's 127.0.0.1 on the same port. Default true; meaningless for internal networks.</summary>
     public bool? HostLoopback { get; init; }
+    /// <summary>IPv6 for the guests (SLAAC): a /64 such as fd12:3456:789a:1::/64, or "auto" for a
+    /// stable unique local /64 derived from the network's name. Null: IPv4 only.</summary>
+    public string? Ipv6 { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
 }
 
@@ -32,6 +35,12 @@ public sealed record NetworkInfo
     public required string Subnet { get; init; }
     public required string Gateway { get; init; }
     public required string GatewayMac { get; init; }
+    /// <summary>The network's IPv6 /64 (null: IPv4 only).</summary>
+    public string? Ipv6Prefix { get; init; }
+    /// <summary>The gateway's IPv6 address in the prefix (prefix::1): router, DNS, and the host's ::1 in nat and host modes.</summary>
+    public string? Ipv6Gateway { get; init; }
+    /// <summary>The gateway's link-local address (EUI-64 of its MAC), the source of its router advertisements.</summary>
+    public string? Ipv6GatewayLinkLocal { get; init; }
     public required int Mtu { get; init; }
     public required string Domain { get; init; }
     /// <summary>Whether the gateway's address reaches the host's 127.0.0.1 (always false for internal networks).</summary>
@@ -128,6 +137,9 @@ public sealed record EndpointInfo
     public required string Fqdn { get; init; }
     public required string Mac { get; init; }
     public required string Ipv4 { get; init; }
+    /// <summary>On IPv6 networks: the addresses the guest may use, its SLAAC address (EUI-64 of its
+    /// MAC in the network's /64) and its link-local address.</summary>
+    public IReadOnlyList<string>? Ipv6 { get; init; }
     public required TransportSpec Transport { get; init; }
     /// <summary>"up" when its transport is connected, "down" when it could not be restored.</summary>
     public required string State { get; init; }

@@ -17,12 +17,17 @@ public sealed record NetworkConfig(
     MacAddress GatewayMac,
     Func<IReadOnlyList<IPEndPoint>> DnsUpstreams,
     TimeSpan LeaseTime,
-    bool HostLoopback = true)
+    bool HostLoopback = true,
+    Ipv6Prefix? Ipv6 = null)
 {
     public const int DefaultMtu = 1500;
     public const int MinMtu = 576;    // RFC 791: every host must accept 576-byte datagrams
     public const int MaxMtu = 65520;  // what slirp4netns and pasta use on their TAP; fits a 64 KiB buffer with headers
     public Ipv4Address Gateway => Subnet.FirstHost;
+    /// <summary>The gateway's global IPv6 address, prefix::1 (null: IPv4 only).</summary>
+    public Ipv6Address? GatewayIpv6 => Ipv6?.FirstHost;
+    /// <summary>The gateway's link-local address: EUI-64 of its MAC (RFC 4291 Appendix A).</summary>
+    public Ipv6Address GatewayLinkLocal => Ipv6Address.LinkLocal(GatewayMac);
 }
 
 /// <summary>One guest NIC's identity on a network. With <paramref name="LearnMac"/>, <paramref name="Mac"/>

@@ -90,6 +90,24 @@ public sealed class ParseTests
         Assert.Equal("lab", r.GetValue<string>("NAME"));
     }
 
+    [Theory]
+    [InlineData(new[] { "network", "create", "lab", "--ipv6" }, "auto")]
+    [InlineData(new[] { "network", "create", "lab", "--ipv6", "fd00:1::/64" }, "fd00:1::/64")]
+    [InlineData(new[] { "network", "create", "lab", "--ipv6=fd00:1::/48" }, "fd00:1::/48")]   // the daemon refuses it
+    [InlineData(new[] { "network", "create", "lab" }, null)]
+    public void Network_create_ipv6_takes_an_optional_prefix(string[] args, string? expected)
+    {
+        var r = YardCommand.Build().Parse(args);
+        Assert.Empty(r.Errors);
+        Assert.Equal("lab", r.GetValue<string>("NAME"));
+        var option = r.CommandResult.Command.Options.Single(o => o.Name == "--ipv6");
+        Assert.Equal(expected, r.GetResult(option) is null ? null : r.GetValue<string?>("--ipv6"));
+    }
+
+    [Fact]
+    public void Network_create_ipv6_before_the_name_says_how_to_write_it() =>
+        Assert.Contains("put --ipv6 after NAME", Fails("network", "create", "--ipv6", "lab"));
+
     [Fact]
     public void Mtu_must_be_a_number()
     {

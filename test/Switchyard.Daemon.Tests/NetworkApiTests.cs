@@ -291,4 +291,50 @@ public sealed class NetworkApiTests : IClassFixture<ApiDaemon>
         Assert.Equal(before.Where(n => !n.StartsWith("left-", StringComparison.Ordinal)), after.Where(n => !n.StartsWith("left-", StringComparison.Ordinal)));
         Assert.DoesNotContain(after, n => n.StartsWith("left-", StringComparison.Ordinal));
     }
+
+    [Fact]
+    public async Task Ipv6_auto_is_a_stable_ula_64_with_the_gateway_at_1()
+    {
+        var name = Unique("v6auto");
+        var n = await Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name, Ipv6 = "auto" });
+        try
+        {
+            Assert.Equal(Packets.Ipv6Prefix.StableUla(name).ToString(), n.Ipv6Prefix);
+            Assert.Matches("^fd[0-9a-f]{2}:[0-9a-f]{1,4}:[0-9a-f]{1,4}::/64$", n.Ipv6Prefix);
+            Assert.Equal(n.Ipv6Prefix![..^3] + "1", n.Ipv6Gateway);
+            Assert.StartsWith("fe80::", n.Ipv6GatewayLinkLocal);
+            Assert.Equal(n.Ipv6Prefix, (await Client.GetNetworkAsync(name)).Ipv6Prefix);
+            // The same prefix twice is a conflict.
+            var other = Unique("v6dup");
+            await Problems.Expect(HttpStatusCode.Conflict, () => Client.CreateNetworkAsync(new NetworkCreateRequest { Name = other, Ipv6 = n.Ipv6Prefix }));
+            await Problems.Expect(HttpStatusCode.NotFound, () => Client.GetNetworkAsync(other));
+        }
+        finally { await Client.DeleteNetworkAsync(name); }
+        var plain = Unique("v4only");
+        Assert.Null((await Client.CreateNetworkAsync(new NetworkCreateRequest { Name = plain })).Ipv6Prefix);
+        await Client.DeleteNetworkAsync(plain);
+    }
+
+    [Theory]
+    [InlineData("fd00:1:2::/48", "must be a /64")]
+    [InlineData("fd00:1:2:3::/128", "must be a /64")]
+    [InlineData("fd00:1:2:3::5/64", "host bits")]
+    [InlineData("10.0.0.0/24", "not an IPv6 address")]
+    [InlineData("fe80::/64", "unicast")]
+    public async Task Ipv6_prefix_that_is_not_a_usable_64_is_refused_and_nothing_is_created(string prefix, string reason)
+    {
+        var name = Unique("v6bad");
+        var e = await Problems.Expect(HttpStatusCode.BadRequest, () => Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name, Ipv6 = prefix }));
+        Assert.Contains(reason, e.Message);
+        Assert.DoesNotContain('\n', e.Message);
+        await Problems.Expect(HttpStatusCode.NotFound, () => Client.GetNetworkAsync(name));
+    }
+
+    [Fact]
+    public async Task Ipv6_on_a_bridged_network_is_refused()
+    {
+        var name = Unique("v6br");
+        var e = await Problems.Expect(HttpStatusCode.BadRequest, () => Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name, Mode = "bridged", Ipv6 = "auto" }));
+        Assert.Contains("bridged", e.Message);
+    }
 }

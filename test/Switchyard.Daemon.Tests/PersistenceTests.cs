@@ -17,7 +17,7 @@ public sealed class PersistenceTests
         var a = await d.Client.CreateNetworkAsync(new NetworkCreateRequest
         {
             Name = "persist-a", Mode = "internal", Subnet = "10.248.0.0/16", Mtu = 9000, Domain = "a.example",
-            DnsUpstreams = ["192.0.2.53", "[2001:db8::53]:5353"], Labels = new Dictionary<string, string> { ["env"] = "test", ["owner"] = "qa" },
+            DnsUpstreams = ["192.0.2.53", "[2001:db8::53]:5353"], Ipv6 = "fd00:248:0:1::/64", Labels = new Dictionary<string, string> { ["env"] = "test", ["owner"] = "qa" },
         });
         var b = await d.Client.CreateNetworkAsync(new NetworkCreateRequest { Name = "persist-b", DnsUpstreams = ["none"] });
         var before = await d.Client.ListNetworksAsync();
@@ -38,7 +38,11 @@ public sealed class PersistenceTests
             Assert.Equal(x.EffectiveDnsUpstreams, y.EffectiveDnsUpstreams);
             Assert.Equal(x.Labels.OrderBy(kv => kv.Key), y.Labels.OrderBy(kv => kv.Key));
             Assert.Equal(x.Created, y.Created);
+            Assert.Equal(x.Ipv6Prefix, y.Ipv6Prefix);
+            Assert.Equal(x.Ipv6Gateway, y.Ipv6Gateway);
         }
+        Assert.Equal("fd00:248:0:1::/64", after.Single(n => n.Name == "persist-a").Ipv6Prefix);
+        Assert.Null(after.Single(n => n.Name == "persist-b").Ipv6Prefix);
         // The auto-picked subnet stays taken after the restart.
         var c = await d.Client.CreateNetworkAsync(new NetworkCreateRequest { Name = "persist-c" });
         Assert.NotEqual(b.Subnet, c.Subnet);

@@ -86,7 +86,7 @@ internal static class EndpointCommands
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.EndpointInfo);
             else
             {
-                Console.WriteLine($"{info.Network}/{info.Name}: {info.Ipv4} {info.Mac} ({info.Fqdn})");
+                Console.WriteLine($"{info.Network}/{info.Name}: {info.Ipv4}{(info.Ipv6 is [var v6, ..] ? " " + v6 : "")} {info.Mac} ({info.Fqdn})");
                 foreach (var p in info.Published ?? []) Console.WriteLine($"  published {p}");
             }
             return 0;

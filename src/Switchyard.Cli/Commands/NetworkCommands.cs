@@ -26,8 +26,22 @@ internal static class NetworkCommands
         var dns = new Option<string[]>("--dns-upstream") { Description = "Upstream resolver IP[:PORT], repeatable; 'none' for no forwarding (default: the host's resolvers, from the daemon's --resolv-conf file, followed as it changes)" };
         var noHostLoopback = new Option<bool>("--no-host-loopback") { Description = "Do not let guests reach the host's 127.0.0.1 through the gateway's address (and host.DOMAIN); nat and host modes have it on by default" };
         var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
+        var ipv6 = new Option<string?>("--ipv6")
+        {
+            Description = "IPv6 for the guests (SLAAC, AAAA records, NAT66 in nat mode): a /64 PREFIX, or without a value a stable unique local /64 derived from the network's name",
+            HelpName = "PREFIX",
+            Arity = ArgumentArity.ZeroOrOne,
+            // "--ipv6 NAME" would take the network's name as the prefix: say how to write it.
+            CustomParser = result =>
+            {
+                if (result.Tokens.Count == 0) return "auto";
+                string value = result.Tokens[0].Value;
+                if (!value.Contains(':')) result.AddError($"--ipv6: '{value}' is not an IPv6 prefix (put --ipv6 after NAME, or write --ipv6=PREFIX)");
+                return value;
+            },
+        };
         var format = Output.FormatOption();
-        var cmd = new Command("create", "Create a network") { name, mode, subnet, mtu, domain, dns, noHostLoopback, labels, format };
+        var cmd = new Command("create", "Create a network") { name, mode, subnet, mtu, domain, dns, noHostLoopback, ipv6, labels, format };
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
         {
             var info = await client.CreateNetworkAsync(new NetworkCreateRequest
@@ -39,10 +53,11 @@ internal static class NetworkCommands
                 Domain = parse.GetValue(domain),
                 DnsUpstreams = parse.GetValue(dns),
                 HostLoopback = parse.GetValue(noHostLoopback) ? false : null,
+                Ipv6 = parse.GetResult(ipv6) is null ? null : parse.GetValue(ipv6) ?? "auto",
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
-            else Console.WriteLine($"{info.Name}: {info.Subnet} gateway {info.Gateway}, mode {info.Mode}{LoopbackNote(info)}, domain {info.Domain}");
+            else Console.WriteLine($"{info.Name}: {info.Subnet} gateway {info.Gateway}{(info.Ipv6Prefix is null ? "" : $", {info.Ipv6Prefix} gateway {info.Ipv6Gateway}")}, mode {info.Mode}{LoopbackNote(info)}, domain {info.Domain}");
             return 0;
         }));
         return cmd;

@@ -138,6 +138,19 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         foreach (var (k, _) in r.Labels ?? new Dictionary<string, string>())
             if (string.IsNullOrWhiteSpace(k) || k.Contains('=')) throw ApiException.BadRequest($"invalid label key '{k}'");
 
+        Ipv6Prefix? ipv6 = null;
+        if (r.Ipv6 is { } v6)
+        {
+            if (mode == NetworkMode.Bridged) throw ApiException.BadRequest("IPv6 is for nat, host and internal networks; a bridged network's guests get IPv6 from the LAN's router");
+            if (v6 == "auto") ipv6 = Ipv6Prefix.StableUla(r.Name);
+            else if (!Ipv6Prefix.TryParseSlaac(v6, out var p, out var v6Error)) throw ApiException.BadRequest($"invalid IPv6 prefix {v6Error}");
+            else ipv6 = p;
+            lock (_networks)
+                foreach (var other in _networks.Values)
+                    if (other.Live.Config.Ipv6 == ipv6)
+                        throw ApiException.Conflict($"IPv6 prefix {ipv6} is network '{other.Row.Name}'s");
+        }
+
         // The host's routes are read once per create, however many candidates PickSubnet tries.
         var routes = HostRoutes.ReadIpv4();
         Ipv4Subnet subnet;
@@ -147,7 +160,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var row = new NetworkRow(r.Name, ModeName(mode), bridge, subnet.ToString(), mtu, domain,
             JsonSerializer.Serialize(upstreams, DaemonJsonContext.Default.ListString),
             JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
-            GatewayMacFor(r.Name).ToString(), _time.GetUtcNow(), r.HostLoopback ?? true);
+            GatewayMacFor(r.Name).ToString(), _time.GetUtcNow(), r.HostLoopback ?? true, ipv6?.ToString());
         _store.InsertNetwork(row);
         var net = Restore(row);
         DirectoryLog.NetworkCreated(_logger, r.Name, row.Subnet, row.Mode);
@@ -159,7 +172,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var upstreams = JsonSerializer.Deserialize(row.DnsUpstreamsJson, DaemonJsonContext.Default.ListString) ?? [];
         var (mode, _) = ParseMode(row.Mode);
         var config = new NetworkConfig(row.Name, mode, Ipv4Subnet.Parse(row.Subnet), row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
-            ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback);
+            ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback, row.Ipv6Prefix is null ? null : Ipv6Prefix.Parse(row.Ipv6Prefix));
         var net = new NetworkRecord { Row = row, Live = new VirtualNetwork(config, this, _loggers), DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0 };
         lock (_networks) _networks[row.Name] = net;
         foreach (var e in _store.Endpoints(row.Name)) RestoreEndpoint(net, e);
@@ -752,6 +765,9 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             Subnet = n.Row.Subnet,
             Gateway = live.Config.Gateway.ToString(),
             GatewayMac = n.Row.GatewayMac,
+            Ipv6Prefix = live.Config.Ipv6?.ToString(),
+            Ipv6Gateway = live.Config.GatewayIpv6?.ToString(),
+            Ipv6GatewayLinkLocal = live.Config.Ipv6 is null ? null : live.Config.GatewayLinkLocal.ToString(),
             Mtu = n.Row.Mtu,
             Domain = n.Row.Domain,
             HostLoopback = live.Nat?.Policy.HostLoopback ?? false,
@@ -795,6 +811,9 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             Fqdn = $"{e.Row.Name}.{n.Row.Domain}",
             Mac = (e.Port?.Mac ?? e.Config.Mac).ToString(),
             Ipv4 = (e.Port?.Ipv4 ?? e.Config.Ipv4).ToString(),
+            Ipv6 = n.Live.Config.Ipv6 is { } prefix
+                ? [Ipv6Address.Slaac(prefix, e.Port?.Mac ?? e.Config.Mac).ToString(), Ipv6Address.LinkLocal(e.Port?.Mac ?? e.Config.Mac).ToString()]
+                : null,
             Transport = e.Port?.Transport is IReportingTransport { Status: var st }
                 ? e.Transport with { State = st.State, Connects = st.Connects, ProtocolErrors = st.ProtocolErrors, LastError = st.LastError }
                 : e.Transport,

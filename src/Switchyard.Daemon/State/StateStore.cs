@@ -4,7 +4,8 @@ using Microsoft.Data.Sqlite;
 namespace Switchyard.Daemon.State;
 
 public sealed record NetworkRow(string Name, string Mode, string? BridgeInterface, string Subnet, int Mtu, string Domain,
-    string DnsUpstreamsJson, string LabelsJson, string GatewayMac, DateTimeOffset Created, bool HostLoopback = true);
+    string DnsUpstreamsJson, string LabelsJson, string GatewayMac, DateTimeOffset Created, bool HostLoopback = true,
+    string? Ipv6Prefix = null);
 
 public sealed record EndpointRow(string Network, string Name, string TransportJson, string LabelsJson, DateTimeOffset Created);
 
@@ -55,6 +56,8 @@ public sealed class StateStore : IDisposable
             PRIMARY KEY (network, endpoint, spec),
             FOREIGN KEY (network, endpoint) REFERENCES endpoints(network, name) ON DELETE CASCADE);
         """,
+        // 4: a network's IPv6 /64 (NULL: IPv4 only).
+        "ALTER TABLE networks ADD COLUMN ipv6_prefix TEXT;",
     ];
 
     public StateStore(string path)
@@ -102,12 +105,13 @@ public sealed class StateStore : IDisposable
     {
         lock (_lock)
         {
-            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback FROM networks ORDER BY created, name");
+            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, ipv6_prefix FROM networks ORDER BY created, name");
             using var r = cmd.ExecuteReader();
             var list = new List<NetworkRow>();
             while (r.Read())
                 list.Add(new NetworkRow(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetInt32(4),
-                    r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), Time(r.GetString(9)), r.GetInt64(10) != 0));
+                    r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), Time(r.GetString(9)), r.GetInt64(10) != 0,
+                    r.IsDBNull(11) ? null : r.GetString(11)));
             return list;
         }
     }
@@ -117,8 +121,8 @@ public sealed class StateStore : IDisposable
         lock (_lock)
         {
             using var cmd = Command("""
-                INSERT INTO networks (name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback)
-                VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created, $loopback)
+                INSERT INTO networks (name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, ipv6_prefix)
+                VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created, $loopback, $ipv6)
                 """);
             cmd.Parameters.AddWithValue("$name", n.Name);
             cmd.Parameters.AddWithValue("$mode", n.Mode);
@@ -131,6 +135,7 @@ public sealed class StateStore : IDisposable
             cmd.Parameters.AddWithValue("$gwmac", n.GatewayMac);
             cmd.Parameters.AddWithValue("$created", Text(n.Created));
             cmd.Parameters.AddWithValue("$loopback", n.HostLoopback ? 1 : 0);
+            cmd.Parameters.AddWithValue("$ipv6", (object?)n.Ipv6Prefix ?? DBNull.Value);
             cmd.ExecuteNonQuery();
         }
     }
