@@ -7,10 +7,10 @@ namespace Switchyard.Network;
 /// <summary>A guest's port on the switch, fed by its transport.</summary>
 public sealed class EndpointPort : SwitchPort
 {
-    public EndpointPort(EndpointConfig config, IFrameTransport transport, Func<MacAddress, bool>? mayLearnMac = null) : base(config.Name)
+    public EndpointPort(EndpointConfig config, IFrameTransport transport, Func<MacAddress, bool>? mayLearnMac = null, Ipv6Prefix? ipv6 = null) : base(config.Name)
     {
         Transport = transport;
-        Guard = new PortGuard(config.Mac, config.Ipv4, config.LearnMac, mayLearnMac);
+        Guard = new PortGuard(config.Mac, config.Ipv4, config.LearnMac, mayLearnMac, ipv6);
     }
 
     public IFrameTransport Transport { get; }

@@ -41,8 +41,11 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         Dhcp = new DhcpServer(new DhcpServerOptions(config.Subnet, config.Gateway, config.Domain, config.Mtu, config.LeaseTime), this);
         // An internal network forwards nothing: its DNS answers for its own guests only.
         _forwarder = config.Mode == NetworkMode.Internal ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(), logger);
-        Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder);
-        Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger);
+        Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder, config.Ipv6);
+        // IPv6: the gateway is the link's router; a default router only where traffic may leave
+        // the link (nat, and host for the host's ::1), so an internal network's guests get none.
+        var ipv6 = config.Ipv6 is { } prefix ? new GatewayIpv6(prefix, config.Domain, config.Mtu, config.Mode is NetworkMode.Nat or NetworkMode.Host) : null;
+        Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger, ipv6);
         // nat and host networks have a NAT (host loopback, published ports; nat also the outside).
         if (config.Mode is NetworkMode.Nat or NetworkMode.Host)
             Gateway.Nat = new NatEngine(Gateway, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, logger);
@@ -64,7 +67,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     /// <summary>Connects a guest: its port joins the switch and its transport starts receiving.</summary>
     public EndpointPort Attach(EndpointConfig endpoint, IFrameTransport transport)
     {
-        var port = new EndpointPort(endpoint, transport, mac => mac != Config.GatewayMac && !_byMac.ContainsKey(mac));
+        var port = new EndpointPort(endpoint, transport, mac => mac != Config.GatewayMac && !_byMac.ContainsKey(mac), Config.Ipv6);
         if (!_endpoints.TryAdd(endpoint.Name, port))
             throw new InvalidOperationException($"endpoint '{endpoint.Name}' is already attached to network '{Name}'");
         _byMac[endpoint.Mac] = port;
@@ -96,6 +99,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         _byMac.TryRemove(new(port.Mac, port));
         Switch.RemovePort(port);
         Nat?.ForgetGuest(port.Ipv4);
+        if (Config.Ipv6 is { } prefix) Nat?.ForgetGuest(Ipv6Address.Slaac(prefix, port.Mac));
         return port;
     }
 
@@ -131,6 +135,30 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         return false;
     }
 
+    bool ILocalNames.TryGetAddress(string host, out Ipv6Address address)
+    {
+        address = default;
+        if (Config.Ipv6 is not { } prefix) return false;
+        if (host.Equals("gateway", StringComparison.OrdinalIgnoreCase)
+            || (host.Equals("host", StringComparison.OrdinalIgnoreCase) && Nat is { Policy.HostLoopback: true }))
+        {
+            address = prefix.FirstHost;
+            return true;
+        }
+        if (_endpoints.TryGetValue(host, out var port)) { address = Ipv6Address.Slaac(prefix, port.Mac); return true; }
+        return false;
+    }
+
+    bool ILocalNames.TryGetName(Ipv6Address address, out string host)
+    {
+        host = "";
+        if (Config.Ipv6 is not { } prefix) return false;
+        if (address == prefix.FirstHost) { host = "gateway"; return true; }
+        foreach (var port in _endpoints.Values)
+            if (Ipv6Address.Slaac(prefix, port.Mac) == address) { host = port.Name; return true; }
+        return false;
+    }
+
     bool ILocalNames.TryGetName(Ipv4Address address, out string host)
     {
         if (address == Config.Gateway) { host = "gateway"; return true; }
@@ -145,6 +173,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         foreach (var name in _endpoints.Keys)
             Detach(name)?.Transport.Dispose();
         Nat?.Dispose();
+        Gateway.Dispose();
         _forwarder?.Dispose();
     }
 }

@@ -11,6 +11,7 @@ public readonly ref struct Icmpv6Packet
     public const byte TypeDestinationUnreachable = 1;
     public const byte TypePacketTooBig = 2;
     public const byte TypeTimeExceeded = 3;
+    public const byte TypeParameterProblem = 4;
     public const byte TypeEchoRequest = 128;
     public const byte TypeEchoReply = 129;
     public const byte TypeRouterSolicitation = 133;

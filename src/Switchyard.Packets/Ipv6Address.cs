@@ -41,6 +41,11 @@ public readonly record struct Ipv6Address(UInt128 Value) : IComparable<Ipv6Addre
     /// <summary>::ffff:0:0/96, an IPv4 address in IPv6 clothes (RFC 4291 §2.5.5.2).</summary>
     public bool IsIpv4Mapped => High == 0 && (Low >> 32) == 0xFFFF;
 
+    /// <summary>::ffff:a.b.c.d for an IPv4 address (RFC 4291 §2.5.5.2).</summary>
+    public static Ipv6Address MapIpv4(Ipv4Address a) => new(0, 0xFFFF_0000_0000UL | a.Value);
+    /// <summary>The IPv4 address inside an IPv4-mapped one.</summary>
+    public Ipv4Address MappedIpv4 => new((uint)Low);
+
     /// <summary>The modified EUI-64 interface identifier of a MAC (RFC 4291 Appendix A): ff:fe in
     /// the middle and the universal/local bit inverted.</summary>
     public static ulong InterfaceId(MacAddress mac)

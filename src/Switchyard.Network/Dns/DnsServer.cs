@@ -4,7 +4,9 @@ using Switchyard.Packets.Dns;
 namespace Switchyard.Network.Dns;
 
 /// <summary>The network's DNS server on the gateway. Answers <c>NAME.DOMAIN</c> for endpoints and
-/// the gateway, and PTR for the subnet, with authority; bare single-label names that match an
+/// the gateway (A, and AAAA on IPv6 networks), and PTR for the subnet and the IPv6 prefix
+/// (in-addr.arpa, ip6.arpa), with authority; a name that has no address of the type asked is
+/// NOERROR with no data (RFC 2308 §2.2), never NXDOMAIN; bare single-label names that match an
 /// endpoint too (for clients that skip the search list); everything else goes to the
 /// <see cref="DnsForwarder"/>, or gets SERVFAIL when there is none.</summary>
 public sealed class DnsServer
@@ -16,12 +18,15 @@ public sealed class DnsServer
 
     private readonly string _domain;
     private const string ReverseZone = "in-addr.arpa";
+    private const string ReverseZone6 = "ip6.arpa";
     private readonly Ipv4Subnet _subnet;
+    private readonly Ipv6Prefix? _prefix;
     private readonly ILocalNames _names;
     private readonly DnsForwarder? _forwarder;
 
-    public DnsServer(string domain, Ipv4Subnet subnet, ILocalNames names, DnsForwarder? forwarder)
+    public DnsServer(string domain, Ipv4Subnet subnet, ILocalNames names, DnsForwarder? forwarder, Ipv6Prefix? ipv6 = null)
     {
+        _prefix = ipv6;
         _domain = domain.TrimEnd('.');
         _subnet = subnet;
         _names = names;
@@ -81,6 +86,20 @@ public sealed class DnsServer
             return true;
         }
 
+        if (_prefix is { } prefix && name.EndsWith("." + ReverseZone6, StringComparison.OrdinalIgnoreCase))
+        {
+            Span<byte> raw = stackalloc byte[16];
+            if (!DnsName.TryParseReverseIpv6(name, raw) || !prefix.Contains(Ipv6Address.Read(raw))) return false;
+            bool known = _names.TryGetName(Ipv6Address.Read(raw), out var host);
+            if (known && q.Type is DnsType.PTR or DnsType.ANY)
+            {
+                var w = Begin(header, q, DnsResponseCode.NoError, response);
+                length = w.TryWritePtr(q.Name, LocalTtl, $"{host}.{_domain}") ? End(ref w, edns) : 0;
+            }
+            else length = WriteNegative(header, q, edns, response, known ? DnsResponseCode.NoError : DnsResponseCode.NXDomain);
+            return true;
+        }
+
         string? label = null;
         if (name.Equals(_domain, StringComparison.OrdinalIgnoreCase))
         {
@@ -94,12 +113,17 @@ public sealed class DnsServer
                             // the root and top-level names (NS, DS, DNSKEY...) go upstream like any other
         if (label is null) return false;
 
-        if (!label.Contains('.') && _names.TryGetAddress(label, out var address))
+        if (!label.Contains('.') && _names.TryGetAddress(label, out Ipv4Address address))
         {
-            if (q.Type is DnsType.A or DnsType.ANY)
+            bool hasV6 = _names.TryGetAddress(label, out Ipv6Address address6);
+            bool a = q.Type is DnsType.A or DnsType.ANY, aaaa = hasV6 && q.Type is DnsType.AAAA or DnsType.ANY;
+            if (a || aaaa)
             {
                 var w = Begin(header, q, DnsResponseCode.NoError, response);
-                length = w.TryWriteA(q.Name, LocalTtl, address) ? End(ref w, edns) : 0;
+                Span<byte> v6 = stackalloc byte[16];
+                address6.Write(v6);
+                bool ok = (!a || w.TryWriteA(q.Name, LocalTtl, address)) && (!aaaa || w.TryWriteAaaa(q.Name, LocalTtl, v6));
+                length = ok ? End(ref w, edns) : 0;
             }
             else length = WriteNegative(header, q, edns, response, DnsResponseCode.NoError); // NODATA (RFC 2308 §2.2)
             return true;
@@ -126,7 +150,9 @@ public sealed class DnsServer
     private int WriteNegative(in DnsHeader header, in DnsQuestion q, bool edns, Span<byte> response, DnsResponseCode rcode)
     {
         var w = Begin(header, q, rcode, response);
-        string zone = q.Name.TrimEnd('.').EndsWith(ReverseZone, StringComparison.OrdinalIgnoreCase) ? ReverseZone : _domain;
+        string qname = q.Name.TrimEnd('.');
+        string zone = qname.EndsWith(ReverseZone, StringComparison.OrdinalIgnoreCase) ? ReverseZone
+            : qname.EndsWith(ReverseZone6, StringComparison.OrdinalIgnoreCase) ? ReverseZone6 : _domain;
         // The SOA in the authority section carries the negative-caching TTL (RFC 2308 §3).
         return w.TryWriteSoa(zone, LocalTtl, $"gateway.{_domain}", $"hostmaster.{_domain}", 1, 3600, 600, 86400, LocalTtl, DnsSection.Authority)
             ? End(ref w, edns) : 0;

@@ -12,9 +12,11 @@ using Switchyard.Packets.Dns;
 namespace Switchyard.Network.Gateway;
 
 /// <summary>The network's own station on the switch, at the subnet's first address: answers ARP
-/// and ICMP echo for that address and hands DHCP and DNS to their servers. Frames arrive on the
-/// sending guest's thread and are answered on it; only forwarded DNS queries go async.</summary>
-public sealed class GatewayPort : SwitchPort
+/// and ICMP echo for that address and hands DHCP and DNS to their servers. On an IPv6 network it
+/// is also the link's router at prefix::1 and its link-local address (<see cref="NeighborDiscovery"/>),
+/// answers ICMPv6 echo and DNS over UDP there. Frames arrive on the sending guest's thread and are
+/// answered on it; only forwarded DNS queries go async.</summary>
+public sealed class GatewayPort : SwitchPort, IDisposable
 {
     private readonly EthernetSwitch _switch;
     private readonly DhcpServer _dhcp;
@@ -25,7 +27,7 @@ public sealed class GatewayPort : SwitchPort
     // One reply buffer per thread that calls in: every guest port has its own receive thread.
     [ThreadStatic] private static byte[]? t_reply;
 
-    public GatewayPort(EthernetSwitch sw, MacAddress mac, Ipv4Subnet subnet, DhcpServer dhcp, DnsServer dns, ILogger logger)
+    public GatewayPort(EthernetSwitch sw, MacAddress mac, Ipv4Subnet subnet, DhcpServer dhcp, DnsServer dns, ILogger logger, GatewayIpv6? ipv6 = null)
         : base("gateway")
     {
         _switch = sw;
@@ -36,7 +38,17 @@ public sealed class GatewayPort : SwitchPort
         _dns = dns;
         _logger = logger;
         _dnsTcp = new DnsTcpResponder(this, dns);
+        if (ipv6 is not null) _nd = new NeighborDiscovery(this, ipv6);
     }
+
+    private readonly NeighborDiscovery? _nd;
+
+    /// <summary>The gateway's IPv6 addresses (null on an IPv4-only network).</summary>
+    public Ipv6Address? Ipv6Address => _nd?.Address;
+    public Ipv6Address? Ipv6LinkLocal => _nd?.LinkLocal;
+    public Ipv6Prefix? Ipv6Prefix => _nd?.Config.Prefix;
+
+    public void Dispose() => _nd?.Dispose();
 
     public MacAddress Mac { get; }
     public Ipv4Address Address { get; }
@@ -56,6 +68,7 @@ public sealed class GatewayPort : SwitchPort
             // A partial checksum (the guest kernel left it to "the NIC") is the local kernel's own
             // work, not line noise: there is nothing to verify until it is completed.
             case EtherType.IPv4: HandleIpv4(eth, verifyL4: !offload.NeedsChecksum); break;
+            case EtherType.IPv6 when _nd is not null: HandleIpv6(eth, _nd, verifyL4: !offload.NeedsChecksum); break;
         }
         return true;
     }
@@ -108,6 +121,103 @@ public sealed class GatewayPort : SwitchPort
         }
     }
 
+    private void HandleIpv6(in EthernetFrame eth, NeighborDiscovery nd, bool verifyL4)
+    {
+        if (!Ipv6Packet.TryParse(eth.Payload, out var ip)) { Counters.CountDrop(DropReason.Malformed); return; }
+        var dst = ip.Destination;
+        if (dst.IsMulticast)
+        {
+            // Of the link's groups, the gateway serves only Neighbor Discovery.
+            if (ip.NextHeader == IpProtocol.Icmpv6 && nd.Listens(dst)) HandleIcmpv6(eth, ip, nd);
+            return;
+        }
+        if (!nd.IsOurs(dst))
+        {
+            // Routed traffic: NAT66 when this network has a NAT; otherwise a router without a route.
+            // A guest's own prefix is on-link (the RA says so), so nothing for it comes here.
+            if (Nat is { } nat && !nd.Config.Prefix.Contains(dst) && !dst.IsLinkLocal) nat.Handle(eth.Source, ip, verifyL4);
+            return;
+        }
+        // Other ports on the gateway's address are the host's loopback ::1 (nat and host modes).
+        if (Nat is { } loopback && ip.NextHeader is IpProtocol.Tcp or IpProtocol.Udp && ip.Payload.Length >= 4
+            && loopback.TakesGatewayPort(BinaryPrimitives.ReadUInt16BigEndian(ip.Payload[2..])))
+        {
+            loopback.Handle(eth.Source, ip, verifyL4);
+            return;
+        }
+        switch (ip.NextHeader)
+        {
+            case IpProtocol.Icmpv6: HandleIcmpv6(eth, ip, nd); break;
+            case IpProtocol.Udp: HandleUdpV6(eth, ip, verifyL4); break;
+            case IpProtocol.Tcp: ResetV6(eth.Source, ip, verifyL4); break;   // no TCP service on the gateway's IPv6 addresses
+            default: SendUnreachableV6(eth.Source, ip.Source, dst, Icmpv6Packet.TypeParameterProblem, 1, ip.ErrorQuote, pointer: 6); break;
+        }
+    }
+
+    private void HandleIcmpv6(in EthernetFrame eth, in Ipv6Packet ip, NeighborDiscovery nd)
+    {
+        if (!Icmpv6Packet.TryParse(ip.Payload, out var icmp) || !icmp.IsChecksumValid(ip.Source, ip.Destination))
+        {
+            Counters.CountDrop(DropReason.Malformed);
+            return;
+        }
+        switch (icmp.Type)
+        {
+            case Icmpv6Packet.TypeNeighborSolicitation or Icmpv6Packet.TypeRouterSolicitation: nd.Handle(eth.Source, ip, icmp); break;
+            case Icmpv6Packet.TypeEchoRequest when !ip.Destination.IsMulticast && !ip.Source.IsUnspecified:
+                // RFC 4443 §4.2: identifier, sequence and data come back unchanged, from the address pinged.
+                var reply = ReplyBuffer;
+                var l4 = reply[EthernetFrameWriter.Ipv6L4Offset..];
+                icmp.Bytes.CopyTo(l4);
+                Icmpv6Packet.Finish(l4, Icmpv6Packet.TypeEchoReply, 0, icmp.Bytes.Length, ip.Destination, ip.Source);
+                Send(reply[..EthernetFrameWriter.FinishIpv6(reply, eth.Source, Mac, ip.Destination, ip.Source, IpProtocol.Icmpv6, icmp.Bytes.Length)]);
+                break;
+        }
+    }
+
+    private void HandleUdpV6(in EthernetFrame eth, in Ipv6Packet ip, bool verifyL4)
+    {
+        if (!UdpDatagram.TryParse(ip.Payload, out var udp) || (verifyL4 && !udp.IsChecksumValid(ip.Source, ip.Destination)))
+        {
+            Counters.CountDrop(DropReason.Malformed);
+            return;
+        }
+        if (udp.DestinationPort == 53) HandleDnsUdp(new DnsClient(eth.Source, default, ip.Source, ip.Destination, udp.SourcePort), udp.Payload);
+        else SendUnreachableV6(eth.Source, ip.Source, ip.Destination, Icmpv6Packet.TypeDestinationUnreachable, 4, ip.ErrorQuote);   // port unreachable
+    }
+
+    /// <summary>A RST for TCP to a gateway IPv6 port nothing listens on (RFC 9293 §3.10.7.1).</summary>
+    private void ResetV6(MacAddress clientMac, in Ipv6Packet ip, bool verifyL4)
+    {
+        if (!TcpSegment.TryParse(ip.Payload, out var seg) || (verifyL4 && !seg.IsChecksumValid(ip.Source, ip.Destination)))
+        {
+            Counters.CountDrop(DropReason.Malformed);
+            return;
+        }
+        if (!seg.TryGetReset(out uint seq, out uint ack, out var flags)) return;
+        var reply = ReplyBuffer;
+        var l4 = reply[EthernetFrameWriter.Ipv6L4Offset..];
+        int len = TcpSegment.WriteHeader(l4, seg.DestinationPort, seg.SourcePort, seq, ack, flags, 0, default);
+        Ipv6Packet.WriteChecksum(l4[..len], ip.Destination, ip.Source, IpProtocol.Tcp, 16);
+        Send(reply[..EthernetFrameWriter.FinishIpv6(reply, clientMac, Mac, ip.Destination, ip.Source, IpProtocol.Tcp, len)]);
+    }
+
+    /// <summary>An ICMPv6 error (RFC 4443 §3) from <paramref name="from"/> to the packet's source,
+    /// quoting as much of it as fits in the minimum MTU. Never about an ICMPv6 error itself, nor
+    /// to a multicast or unspecified source (RFC 4443 §2.4 (e)).</summary>
+    internal void SendUnreachableV6(MacAddress clientMac, Ipv6Address client, Ipv6Address from, byte type, byte code, ReadOnlySpan<byte> quote, uint pointer = 0)
+    {
+        if (client.IsUnspecified || client.IsMulticast) return;
+        if (quote.Length > Ipv6Packet.HeaderLength && quote[6] == IpProtocol.Icmpv6 && quote[Ipv6Packet.HeaderLength] < 128) return;
+        var reply = ReplyBuffer;
+        var l4 = reply[EthernetFrameWriter.Ipv6L4Offset..];
+        BinaryPrimitives.WriteUInt32BigEndian(l4[4..], pointer);   // unused, or the parameter problem's pointer
+        quote.CopyTo(l4[Icmpv6Packet.HeaderLength..]);
+        int len = Icmpv6Packet.HeaderLength + quote.Length;
+        Icmpv6Packet.Finish(l4, type, code, len, from, client);
+        Send(reply[..EthernetFrameWriter.FinishIpv6(reply, clientMac, Mac, from, client, IpProtocol.Icmpv6, len)]);
+    }
+
     private void HandleIcmp(in EthernetFrame eth, in Ipv4Packet ip)
     {
         if (!IcmpPacket.TryParse(ip.Payload, out var icmp) || !icmp.IsChecksumValid) { Counters.CountDrop(DropReason.Malformed); return; }
@@ -130,7 +240,7 @@ public sealed class GatewayPort : SwitchPort
         }
         if (udp.DestinationPort == DhcpServer.ServerPort) { HandleDhcp(eth, udp); return; }
         if (!toUs) return;
-        if (udp.DestinationPort == 53) HandleDnsUdp(eth.Source, ip.Source, udp.SourcePort, udp.Payload);
+        if (udp.DestinationPort == 53) HandleDnsUdp(new DnsClient(eth.Source, ip.Source, default, default, udp.SourcePort), udp.Payload);
         else SendPortUnreachable(eth.Source, ip);
     }
 
@@ -168,7 +278,14 @@ public sealed class GatewayPort : SwitchPort
         Send(reply[..n]);
     }
 
-    private void HandleDnsUdp(MacAddress clientMac, Ipv4Address client, ushort clientPort, ReadOnlySpan<byte> query)
+    /// <summary>Who asked a DNS question over UDP: an IPv4 client, or an IPv6 one (Client6 set)
+    /// that asked at <paramref name="Server6"/>, which answers.</summary>
+    private readonly record struct DnsClient(MacAddress Mac, Ipv4Address Client4, Ipv6Address Client6, Ipv6Address Server6, ushort Port)
+    {
+        public bool IsIpv6 => !Client6.IsUnspecified;
+    }
+
+    private void HandleDnsUdp(DnsClient client, ReadOnlySpan<byte> query)
     {
         if (query.Length < 12) { Counters.CountDrop(DropReason.Malformed); return; }
         byte[] q = ArrayPool<byte>.Shared.Rent(query.Length);
@@ -176,7 +293,8 @@ public sealed class GatewayPort : SwitchPort
         query.CopyTo(q);
         // The client's EDNS size, but never more than one unfragmented frame on this network: a
         // bigger reply would be dropped as oversize instead of truncated (RFC 6891 §6.2.5).
-        int maxSize = Math.Min(DnsMessage.ClientUdpPayloadSize(query), _switch.MaxFrameLength - EthernetFrame.VlanTagLength - EthernetFrameWriter.UdpPayloadOffset);
+        int payloadOffset = client.IsIpv6 ? EthernetFrameWriter.Ipv6UdpPayloadOffset : EthernetFrameWriter.UdpPayloadOffset;
+        int maxSize = Math.Min(DnsMessage.ClientUdpPayloadSize(query), _switch.MaxFrameLength - EthernetFrame.VlanTagLength - payloadOffset);
         var pending = _dns.ResolveAsync(q.AsMemory(0, query.Length), r);
         if (pending.IsCompletedSuccessfully) SendDnsUdp(pending.Result);
         else _ = Complete(pending);
@@ -196,8 +314,10 @@ public sealed class GatewayPort : SwitchPort
                 if (len <= 0) return;
                 len = DnsMessage.TruncateForUdp(r.AsSpan(0, len), maxSize);
                 var reply = ReplyBuffer;
-                r.AsSpan(0, len).CopyTo(reply[EthernetFrameWriter.UdpPayloadOffset..]);
-                int n = EthernetFrameWriter.FinishUdp(reply, clientMac, Mac, Address, client, 53, clientPort, len);
+                r.AsSpan(0, len).CopyTo(reply[payloadOffset..]);
+                int n = client.IsIpv6
+                    ? EthernetFrameWriter.FinishUdpV6(reply, client.Mac, Mac, client.Server6, client.Client6, 53, client.Port, len)
+                    : EthernetFrameWriter.FinishUdp(reply, client.Mac, Mac, Address, client.Client4, 53, client.Port, len);
                 Send(reply[..n]);
             }
             finally
@@ -213,4 +333,7 @@ internal static partial class GatewayLog
 {
     [LoggerMessage(EventId = 200, Level = LogLevel.Error, Message = "Answering a DNS query failed")]
     public static partial void DnsFailed(ILogger logger, Exception error);
+
+    [LoggerMessage(EventId = 201, Level = LogLevel.Error, Message = "Sending a router advertisement failed")]
+    public static partial void AdvertiseFailed(ILogger logger, Exception error);
 }

@@ -114,9 +114,9 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
 
     /// <summary>Keeps the guest's packet's IP header and 8 bytes after it, for an ICMP error about
     /// a later reply. Called with the gate held.</summary>
-    protected void StoreQuote(in Ipv4Packet ip)
+    protected void StoreQuote(ReadOnlySpan<byte> quote)
     {
-        var quote = ip.ErrorQuote;
+        quote = quote[..Math.Min(quote.Length, _quote.Length)];
         quote.CopyTo(_quote);
         _quoteLength = quote.Length;
     }
@@ -228,7 +228,7 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
             _ => -1,
         };
         if (code < 0) return false;
-        if (quote.Length > 0) Engine.SendUnreachable(GuestMac, Key.GuestIp, Key.RemoteIp, (byte)code, quote);
+        if (quote.Length > 0) Engine.SendUnreachable(GuestMac, Key, (byte)code, quote);
         return true;
     }
 

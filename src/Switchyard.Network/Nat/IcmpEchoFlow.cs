@@ -63,7 +63,7 @@ internal sealed class IcmpEchoFlow : DatagramFlow
     public static IcmpEchoFlow? Open(NatEngine engine, FlowKey key, MacAddress guestMac, IPAddress target, long idleTimeout,
         out IcmpSocketKind kind, out SocketError error)
     {
-        var socket = CreateSocket(ref engine.PingDeniedUntil, out kind);
+        var socket = CreateSocket(ref engine.PingDeniedUntil, target.AddressFamily, out kind);
         if (socket is null) { error = SocketError.AccessDenied; return null; }
         error = Connect(socket, new IPEndPoint(target, 0));
         if (error != SocketError.Success)
@@ -85,14 +85,15 @@ internal sealed class IcmpEchoFlow : DatagramFlow
         return flow;
     }
 
-    private static Socket? CreateSocket(ref long pingDeniedUntil, out IcmpSocketKind kind)
+    private static Socket? CreateSocket(ref long pingDeniedUntil, AddressFamily family, out IcmpSocketKind kind)
     {
+        var protocol = family == AddressFamily.InterNetworkV6 ? ProtocolType.IcmpV6 : ProtocolType.Icmp;
         if (NatEngine.NowTicks >= Volatile.Read(ref pingDeniedUntil))
         {
             try
             {
                 kind = IcmpSocketKind.Ping;
-                return new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Icmp);
+                return new Socket(family, SocketType.Dgram, protocol);
             }
             catch (SocketException)
             {
@@ -102,7 +103,7 @@ internal sealed class IcmpEchoFlow : DatagramFlow
         try
         {
             kind = IcmpSocketKind.Raw;
-            return new Socket(AddressFamily.InterNetwork, SocketType.Raw, ProtocolType.Icmp);
+            return new Socket(family, SocketType.Raw, protocol);
         }
         catch (SocketException)
         {
@@ -125,33 +126,46 @@ internal sealed class IcmpEchoFlow : DatagramFlow
     }
 
     /// <summary>An echo request from the guest (on its receive thread).</summary>
-    public void FromGuest(MacAddress guestMac, in Ipv4Packet ip, in IcmpPacket echo)
+    public void FromGuest(MacAddress guestMac, ReadOnlySpan<byte> quote, ReadOnlySpan<byte> echo)
     {
         lock (Gate)
         {
             if (IsClosed) return;
             GuestMac = guestMac;
             Touch();
-            StoreQuote(ip);
+            StoreQuote(quote);
             if (_kernelIdentifier)
             {
-                SendToHost(echo.Bytes);   // the kernel writes its identifier and the checksum
+                SendToHost(echo);   // the kernel writes its identifier and the checksum
                 return;
             }
             // Our identifier on the wire, in this thread's scratch (the guest's frame is not ours to change).
-            var message = GatewayPort.ReplyBuffer[..echo.Bytes.Length];
-            echo.Bytes.CopyTo(message);
+            var message = GatewayPort.ReplyBuffer[..echo.Length];
+            echo.CopyTo(message);
             BinaryPrimitives.WriteUInt16BigEndian(message[4..], _wireId);
-            IcmpPacket.Finish(message, IcmpPacket.TypeEchoRequest, echo.Code, message.Length);
+            // ICMPv6 raw sockets have the kernel compute the checksum (RFC 3542 §3.1); ICMPv4 ones do not.
+            if (Key.IsIpv4) IcmpPacket.Finish(message, IcmpPacket.TypeEchoRequest, echo[1], message.Length);
             SendToHost(message);
         }
     }
 
     // Received at the IPv4 header's place: raw sockets (and macOS datagram ones) include it, Linux ping sockets do not.
-    protected override Span<byte> ReceiveArea(Span<byte> frame) => frame[EthernetFrameWriter.Ipv4Offset..];
+    // IPv6 ICMP sockets, raw or not, never include the IPv6 header (RFC 3542 §3): the message lands in place.
+    protected override Span<byte> ReceiveArea(Span<byte> frame) => frame[(Key.IsIpv4 ? EthernetFrameWriter.Ipv4Offset : EthernetFrameWriter.Ipv6L4Offset)..];
 
     protected override void OnReceived(Span<byte> frame, int length)
     {
+        if (!Key.IsIpv4)
+        {
+            if (length < Icmpv6Packet.HeaderLength) return;
+            var icmp6 = frame.Slice(EthernetFrameWriter.Ipv6L4Offset, length);
+            if (icmp6[0] != Icmpv6Packet.TypeEchoReply) return;
+            if (!_kernelIdentifier && BinaryPrimitives.ReadUInt16BigEndian(icmp6[4..]) != _wireId) return;
+            BinaryPrimitives.WriteUInt16BigEndian(icmp6[4..], Key.GuestPort);
+            Icmpv6Packet.Finish(icmp6, Icmpv6Packet.TypeEchoReply, icmp6[1], length, Key.RemoteIp, Key.GuestIp);
+            Engine.SendToGuest(frame, GuestMac, Key.RemoteIp, Key.GuestIp, IpProtocol.Icmpv6, length);
+            return;
+        }
         var received = frame.Slice(EthernetFrameWriter.Ipv4Offset, length);
         int skip = 0;
         // An IPv4 header starts with version 4; an ICMP message with its type, and no type is 0x4X.
@@ -169,7 +183,7 @@ internal sealed class IcmpEchoFlow : DatagramFlow
         if (!_kernelIdentifier && BinaryPrimitives.ReadUInt16BigEndian(icmp[4..]) != _wireId) return;   // another socket's
         BinaryPrimitives.WriteUInt16BigEndian(icmp[4..], Key.GuestPort);
         IcmpPacket.Finish(icmp, IcmpPacket.TypeEchoReply, icmp[1], icmpLength);
-        Engine.SendToGuest(frame, GuestMac, Key.RemoteIp, Key.GuestIp, IpProtocol.Icmp, icmpLength);
+        Engine.SendToGuest(frame, GuestMac, Key.RemoteIpv4, Key.GuestIpv4, IpProtocol.Icmp, icmpLength);
     }
 
     protected override void OnClosed()

@@ -81,21 +81,35 @@ public sealed partial class NatEngine
         var key = new FlowKey(ip.Source, udp.SourcePort, ip.Destination, udp.DestinationPort);
         // A reply to a published port's client goes back out of the published socket.
         if (!_udpInbound.IsEmpty && _udpInbound.TryGetValue(key, out var inbound)) { inbound.Listener.Send(inbound, udp.Payload); return; }
-        if (!_udp.TryGetValue(key, out var flow) && (flow = OpenUdp(guestMac, ip, key)) is null) return;
-        flow.FromGuest(guestMac, ip, udp.Payload);
+        if (!_udp.TryGetValue(key, out var flow) && (flow = OpenUdp(guestMac, key, ip.ErrorQuote)) is null) return;
+        flow.FromGuest(guestMac, ip.ErrorQuote, udp.Payload);
     }
 
-    private UdpFlow? OpenUdp(MacAddress guestMac, in Ipv4Packet ip, in FlowKey key)
+    private void HandleUdp(MacAddress guestMac, in Ipv6Packet ip, bool verifyL4)
     {
-        if (!MayOpen(guestMac, ip, out var target)) return null;
+        if (!UdpDatagram.TryParse(ip.Payload, out var udp) || (verifyL4 && !udp.IsChecksumValid(ip.Source, ip.Destination))
+            || udp.SourcePort == 0 || udp.DestinationPort == 0)
+        {
+            _gateway.Counters.CountDrop(DropReason.Malformed);
+            return;
+        }
+        var key = new FlowKey(ip.Source, udp.SourcePort, ip.Destination, udp.DestinationPort);
+        var quote = ip.Bytes[..Math.Min(ip.Bytes.Length, Ipv6Packet.HeaderLength + 8)];
+        if (!_udp.TryGetValue(key, out var flow) && (flow = OpenUdp(guestMac, key, quote)) is null) return;
+        flow.FromGuest(guestMac, quote, udp.Payload);
+    }
+
+    private UdpFlow? OpenUdp(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote)
+    {
+        if (!MayOpen(guestMac, key, quote, out var target)) return null;
         if (Volatile.Read(ref _udpCount) >= MaxUdpFlows && !EvictIdlest(_udp))
         {
-            Refuse(guestMac, ip);
+            Refuse(guestMac, key, quote);
             return null;
         }
         long idle = (key.RemotePort == 53 ? DnsIdleTimeout : UdpIdleTimeout).Ticks;
         var flow = UdpFlow.Open(this, key, guestMac, new IPEndPoint(target, key.RemotePort), idle, out var error);
-        if (flow is null) { OpenFailed(guestMac, ip, error); return null; }
+        if (flow is null) { OpenFailed(guestMac, key, quote, error); return null; }
         if (!_udp.TryAdd(key, flow))
         {
             flow.Close();   // not in the table: leaves the count alone
@@ -117,21 +131,37 @@ public sealed partial class NatEngine
         // Only echo is translated; the errors and replies a guest sends have no flow to go to.
         if (icmp.Type != IcmpPacket.TypeEchoRequest) return;
         var key = new FlowKey(ip.Source, icmp.Identifier, ip.Destination, 0);
-        if (!_icmp.TryGetValue(key, out var flow) && (flow = OpenIcmp(guestMac, ip, key)) is null) return;
-        flow.FromGuest(guestMac, ip, icmp);
+        if (!_icmp.TryGetValue(key, out var flow) && (flow = OpenIcmp(guestMac, key, ip.ErrorQuote)) is null) return;
+        flow.FromGuest(guestMac, ip.ErrorQuote, icmp.Bytes);
     }
 
-    private IcmpEchoFlow? OpenIcmp(MacAddress guestMac, in Ipv4Packet ip, in FlowKey key)
+    /// <summary>ICMPv6 from a guest to the outside: echo requests are translated (RFC 4443 §4.1);
+    /// errors and replies have no flow to go to.</summary>
+    private void HandleIcmp(MacAddress guestMac, in Ipv6Packet ip)
     {
-        if (!MayOpen(guestMac, ip, out var target)) return null;
+        if (!Icmpv6Packet.TryParse(ip.Payload, out var icmp) || !icmp.IsChecksumValid(ip.Source, ip.Destination))
+        {
+            _gateway.Counters.CountDrop(DropReason.Malformed);
+            return;
+        }
+        if (icmp.Type != Icmpv6Packet.TypeEchoRequest) return;
+        var key = new FlowKey(ip.Source, icmp.Identifier, ip.Destination, 0);
+        var quote = ip.Bytes[..Math.Min(ip.Bytes.Length, Ipv6Packet.HeaderLength + 8)];
+        if (!_icmp.TryGetValue(key, out var flow) && (flow = OpenIcmp(guestMac, key, quote)) is null) return;
+        flow.FromGuest(guestMac, quote, icmp.Bytes);
+    }
+
+    private IcmpEchoFlow? OpenIcmp(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote)
+    {
+        if (!MayOpen(guestMac, key, quote, out var target)) return null;
         if (Volatile.Read(ref _icmpCount) >= MaxIcmpFlows && !EvictIdlest(_icmp))
         {
-            Refuse(guestMac, ip);
+            Refuse(guestMac, key, quote);
             return null;
         }
         var flow = IcmpEchoFlow.Open(this, key, guestMac, target, IcmpIdleTimeout.Ticks, out var kind, out var error);
         LogIcmpKind(kind);
-        if (flow is null) { OpenFailed(guestMac, ip, error); return null; }
+        if (flow is null) { OpenFailed(guestMac, key, quote, error); return null; }
         if (!_icmp.TryAdd(key, flow))
         {
             flow.Close();
@@ -147,18 +177,18 @@ public sealed partial class NatEngine
     /// maps to. A destination this network may not reach gets ICMP admin prohibited from the
     /// gateway; multicast and reserved destinations are dropped silently (no ICMP error answers
     /// a datagram to a multicast address, RFC 1122 §3.2.2).</summary>
-    private bool MayOpen(MacAddress guestMac, in Ipv4Packet ip, out IPAddress target)
+    private bool MayOpen(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote, out IPAddress target)
     {
         target = IPAddress.None;
         if (Volatile.Read(ref _disposed) != 0) return false;
-        if (ip.Destination.Value >> 28 >= 0xE)
+        if (key.IsIpv4 ? key.RemoteIpv4.Value >> 28 >= 0xE : key.RemoteIp.IsMulticast)
         {
             _gateway.Counters.CountDrop(DropReason.Policy);
             return false;
         }
-        if (MapDestination(ip.Destination) is not { } mapped)
+        if (MapDestination(key.RemoteIp) is not { } mapped)
         {
-            Refuse(guestMac, ip);
+            Refuse(guestMac, key, quote);
             return false;
         }
         target = mapped;
@@ -166,16 +196,17 @@ public sealed partial class NatEngine
     }
 
     /// <summary>ICMP destination unreachable, communication administratively prohibited (RFC 1812
-    /// §5.2.7.1), from the gateway: the network's policy or its flow table says no.</summary>
-    private void Refuse(MacAddress guestMac, in Ipv4Packet ip)
+    /// §5.2.7.1; ICMPv6 code 1, RFC 4443 §3.1), from the gateway: the network's policy or its
+    /// flow table says no.</summary>
+    private void Refuse(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote)
     {
         _gateway.Counters.CountDrop(DropReason.Policy);
-        _gateway.SendUnreachable(guestMac, ip.Source, _gateway.Address, 13, ip.ErrorQuote);
+        FromGateway(guestMac, key, 13, quote);
     }
 
     /// <summary>The host could not open a socket toward the destination: what a router without a
     /// route (or behind a filter) says, from the gateway.</summary>
-    private void OpenFailed(MacAddress guestMac, in Ipv4Packet ip, SocketError error)
+    private void OpenFailed(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote, SocketError error)
     {
         byte code = error switch
         {
@@ -184,7 +215,14 @@ public sealed partial class NatEngine
             _ => 13,   // EACCES (a broadcast address, a host firewall), no ICMP socket, out of descriptors
         };
         _gateway.Counters.CountDrop(DropReason.TransmitFailed);
-        _gateway.SendUnreachable(guestMac, ip.Source, _gateway.Address, code, ip.ErrorQuote);
+        FromGateway(guestMac, key, code, quote);
+    }
+
+    private void FromGateway(MacAddress guestMac, in FlowKey key, byte code, ReadOnlySpan<byte> quote)
+    {
+        if (key.IsIpv4) _gateway.SendUnreachable(guestMac, key.GuestIpv4, _gateway.Address, code, quote);
+        else if (_gateway.Ipv6Address is { } from)
+            _gateway.SendUnreachableV6(guestMac, key.GuestIp, from, Icmpv6Packet.TypeDestinationUnreachable, code switch { 0 => 0, 1 => 3, _ => 1 }, quote);
     }
 
 
@@ -220,6 +258,16 @@ public sealed partial class NatEngine
     /// <see cref="EthernetFrameWriter.L4Offset"/> of <paramref name="frame"/> to the guest. A packet
     /// bigger than the network's MTU is fragmented as a router would (RFC 791 §3.2), in place: each
     /// piece's headers are written just before its data, over bytes already sent.</summary>
+    /// <summary>Sends the IPv6 packet whose upper layer (checksum done) is at
+    /// <see cref="EthernetFrameWriter.Ipv6L4Offset"/> to the guest. IPv6 routers never fragment
+    /// (RFC 8200 §5): a packet bigger than the MTU is dropped; the host kernel's path MTU discovery
+    /// keeps TCP below it, and datagrams that big are rare.</summary>
+    internal void SendToGuest(Span<byte> frame, MacAddress guestMac, Ipv6Address source, Ipv6Address destination, byte protocol, int l4Length)
+    {
+        if (Ipv6Packet.HeaderLength + l4Length > Mtu) { _gateway.Counters.CountDrop(DropReason.Oversize); return; }
+        _gateway.Send(frame[..EthernetFrameWriter.FinishIpv6(frame, guestMac, _gateway.Mac, source, destination, protocol, l4Length)]);
+    }
+
     internal void SendToGuest(Span<byte> frame, MacAddress guestMac, Ipv4Address source, Ipv4Address destination, byte protocol, int l4Length)
     {
         if (Ipv4Packet.MinHeaderLength + l4Length <= Mtu)
@@ -275,7 +323,7 @@ public sealed partial class NatEngine
         }
     }
 
-    private void ForgetGuestUdpAndIcmp(Ipv4Address address)
+    private void ForgetGuestUdpAndIcmp(Ipv6Address address)
     {
         foreach (var entry in _udp)
             if (entry.Key.GuestIp == address) entry.Value.Close();
@@ -326,8 +374,8 @@ public sealed partial class NatEngine
     {
         var frame = GatewayPort.ReplyBuffer;
         payload.CopyTo(frame[EthernetFrameWriter.UdpPayloadOffset..]);
-        int udpLength = UdpDatagram.Write(frame[EthernetFrameWriter.L4Offset..], key.RemoteIp, key.GuestIp, key.RemotePort, key.GuestPort, payload.Length);
-        SendToGuest(frame, guestMac, key.RemoteIp, key.GuestIp, IpProtocol.Udp, udpLength);
+        int udpLength = UdpDatagram.Write(frame[EthernetFrameWriter.L4Offset..], key.RemoteIpv4, key.GuestIpv4, key.RemotePort, key.GuestPort, payload.Length);
+        SendToGuest(frame, guestMac, key.RemoteIpv4, key.GuestIpv4, IpProtocol.Udp, udpLength);
     }
 
     /// <summary>The address a published port's client has on the guest's side: its own for other

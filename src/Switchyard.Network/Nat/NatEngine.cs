@@ -73,6 +73,23 @@ public sealed partial class NatEngine : IDisposable
         return destination.ToIPAddress();
     }
 
+    /// <summary><see cref="MapDestination(Ipv4Address)"/> for either family (IPv4 as IPv4-mapped):
+    /// the gateway's IPv6 addresses are the host's ::1; other IPv6 destinations are the outside's
+    /// when they are global or unique local unicast off this network's prefix.</summary>
+    internal IPAddress? MapDestination(Ipv6Address destination)
+    {
+        if (destination.IsIpv4Mapped) return MapDestination(destination.MappedIpv4);
+        if (destination == _gateway.Ipv6Address || destination == _gateway.Ipv6LinkLocal) return Policy.HostLoopback ? IPAddress.IPv6Loopback : null;
+        if (!Policy.Outside || !IsRoutable(destination)) return null;
+        return destination.ToIPAddress();
+    }
+
+    /// <summary>IPv6 addresses a router forwards (RFC 4291 §2.4, RFC 6890): not unspecified,
+    /// loopback, link-local, multicast, IPv4-mapped, nor this network's own prefix.</summary>
+    private bool IsRoutable(Ipv6Address a) =>
+        !a.IsUnspecified && !a.IsLoopback && !a.IsLinkLocal && !a.IsMulticast && !a.IsIpv4Mapped
+        && !(_gateway.Ipv6Prefix is { } own && own.Contains(a));
+
     /// <summary>Addresses a router forwards (RFC 1812 §5.3.7, RFC 6890): not this subnet, not
     /// "this network" 0/8, loopback 127/8, multicast or reserved 224/3, nor a broadcast.</summary>
     private bool IsRoutable(Ipv4Address a)
@@ -94,6 +111,26 @@ public sealed partial class NatEngine : IDisposable
         }
     }
 
+    /// <summary>A routed IPv6 packet from a guest (NAT66 onto host AF_INET6 sockets), or one for
+    /// the gateway's IPv6 address that <see cref="TakesGatewayPort"/> accepted (the host's ::1).
+    /// Extension headers are not walked: a packet with one is not translated.</summary>
+    public void Handle(MacAddress guestMac, in Ipv6Packet ip, bool verifyL4)
+    {
+        switch (ip.NextHeader)
+        {
+            case IpProtocol.Tcp:
+                if (!TcpSegment.TryParse(ip.Payload, out var seg) || (verifyL4 && !seg.IsChecksumValid(ip.Source, ip.Destination)))
+                {
+                    _gateway.Counters.CountDrop(DropReason.Malformed);
+                    return;
+                }
+                HandleTcp(guestMac, new FlowKey(ip.Source, seg.SourcePort, ip.Destination, seg.DestinationPort), seg, ip.Bytes[..Math.Min(ip.Bytes.Length, Ipv6Packet.HeaderLength + 8)]);
+                break;
+            case IpProtocol.Udp: HandleUdp(guestMac, ip, verifyL4); break;
+            case IpProtocol.Icmpv6: HandleIcmp(guestMac, ip); break;
+        }
+    }
+
     private void HandleTcp(MacAddress guestMac, in Ipv4Packet ip, bool verifyL4)
     {
         if (!TcpSegment.TryParse(ip.Payload, out var seg) || (verifyL4 && !seg.IsChecksumValid(ip.Source, ip.Destination)))
@@ -101,21 +138,27 @@ public sealed partial class NatEngine : IDisposable
             _gateway.Counters.CountDrop(DropReason.Malformed);
             return;
         }
-        var key = new FlowKey(ip.Source, seg.SourcePort, ip.Destination, seg.DestinationPort);
+        HandleTcp(guestMac, new FlowKey(ip.Source, seg.SourcePort, ip.Destination, seg.DestinationPort), seg, ip.ErrorQuote);
+    }
+
+    /// <summary>A guest's TCP segment of either family; <paramref name="quote"/> is what an ICMP
+    /// error about it quotes (the IP header and 8 bytes).</summary>
+    private void HandleTcp(MacAddress guestMac, in FlowKey key, in TcpSegment seg, ReadOnlySpan<byte> quote)
+    {
         if (_tcp.TryGetValue(key, out var flow)) { flow.OnGuestSegment(guestMac, seg); return; }
         if (!seg.Has(TcpFlags.Syn) || seg.Has(TcpFlags.Ack))
         {
             SendReset(guestMac, key, seg);   // RFC 9293 §3.10.7.1: no connection here
             return;
         }
-        var target = MapDestination(ip.Destination);
+        var target = MapDestination(key.RemoteIp);
         if (target is null || _tcp.Count >= MaxTcpFlows || Volatile.Read(ref _disposed) != 0)
         {
             SendReset(guestMac, key, seg);
             return;
         }
         var remote = new IPEndPoint(target, seg.DestinationPort);
-        flow = TcpFlow.Outbound(this, key, guestMac, ip, seg, remote);
+        flow = TcpFlow.Outbound(this, key, guestMac, quote, seg, remote);
         if (!_tcp.TryAdd(key, flow)) { flow.Abort(); return; }
         flow.Start(remote);
     }
@@ -181,13 +224,25 @@ public sealed partial class NatEngine : IDisposable
         ReadOnlySpan<byte> options, ByteRing? data, int dataOffset, int dataLength, int mss, ushort ipId)
     {
         var frame = GatewayPort.ReplyBuffer;
-        var l4 = frame[EthernetFrameWriter.L4Offset..];
+        bool v4 = key.IsIpv4;
+        int l4Offset = v4 ? EthernetFrameWriter.L4Offset : EthernetFrameWriter.Ipv6L4Offset;
+        var l4 = frame[l4Offset..];
         int hl = TcpSegment.WriteHeader(l4, key.RemotePort, key.GuestPort, seq, ack, flags, window, options);
         if (dataLength > 0) data!.CopyTo(dataOffset, l4.Slice(hl, dataLength));
         int l4Length = hl + dataLength;
-        Ipv4Packet.WriteHeader(frame[EthernetFrameWriter.Ipv4Offset..], key.RemoteIp, key.GuestIp, IpProtocol.Tcp, l4Length, identification: ipId);
-        EthernetFrame.WriteHeader(frame, guestMac, _gateway.Mac, EtherType.IPv4);
-        ulong pseudo = Checksum.PseudoHeaderV4(key.RemoteIp, key.GuestIp, IpProtocol.Tcp, l4Length);
+        ulong pseudo;
+        if (v4)
+        {
+            Ipv4Packet.WriteHeader(frame[EthernetFrameWriter.Ipv4Offset..], key.RemoteIpv4, key.GuestIpv4, IpProtocol.Tcp, l4Length, identification: ipId);
+            EthernetFrame.WriteHeader(frame, guestMac, _gateway.Mac, EtherType.IPv4);
+            pseudo = Checksum.PseudoHeaderV4(key.RemoteIpv4, key.GuestIpv4, IpProtocol.Tcp, l4Length);
+        }
+        else
+        {
+            Ipv6Packet.WriteHeader(frame[EthernetFrameWriter.Ipv4Offset..], key.RemoteIp, key.GuestIp, IpProtocol.Tcp, l4Length);
+            EthernetFrame.WriteHeader(frame, guestMac, _gateway.Mac, EtherType.IPv6);
+            pseudo = Ipv6Packet.PseudoHeader(key.RemoteIp, key.GuestIp, IpProtocol.Tcp, l4Length);
+        }
         var offload = VirtioNetHeader.None;
         if (dataLength == 0)
             BinaryPrimitives.WriteUInt16BigEndian(l4[16..], Checksum.Finish(Checksum.Add(pseudo, l4[..l4Length])));
@@ -196,16 +251,23 @@ public sealed partial class NatEngine : IDisposable
             // CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum; the rest is summed by whoever completes it.
             BinaryPrimitives.WriteUInt16BigEndian(l4[16..], (ushort)~Checksum.Finish(pseudo));
             bool gso = dataLength > mss;
-            offload = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, gso ? VirtioNetHeader.GsoTcpV4 : VirtioNetHeader.GsoNone,
-                (ushort)(EthernetFrameWriter.L4Offset + hl), gso ? (ushort)mss : (ushort)0, EthernetFrameWriter.L4Offset, 16);
+            byte gsoType = v4 ? VirtioNetHeader.GsoTcpV4 : VirtioNetHeader.GsoTcpV6;
+            offload = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, gso ? gsoType : VirtioNetHeader.GsoNone,
+                (ushort)(l4Offset + hl), gso ? (ushort)mss : (ushort)0, (ushort)l4Offset, 16);
         }
-        _gateway.Send(frame[..(EthernetFrameWriter.L4Offset + l4Length)], offload);
+        _gateway.Send(frame[..(l4Offset + l4Length)], offload);
     }
 
-    /// <summary>ICMP destination unreachable from <paramref name="from"/> (the router or the
-    /// remote), quoting the guest's packet (RFC 792; codes per RFC 1812 §5.2.7.1).</summary>
-    internal void SendUnreachable(MacAddress guestMac, Ipv4Address guest, Ipv4Address from, byte code, ReadOnlySpan<byte> quote) =>
-        _gateway.SendUnreachable(guestMac, guest, from, code, quote);
+    /// <summary>ICMP destination unreachable from the flow's remote, quoting the guest's packet
+    /// (RFC 792; codes per RFC 1812 §5.2.7.1). For an IPv6 flow the IPv4 code becomes its ICMPv6
+    /// counterpart (RFC 4443 §3.1): no route 0, address unreachable 3, port unreachable 4,
+    /// administratively prohibited 1.</summary>
+    internal void SendUnreachable(MacAddress guestMac, in FlowKey key, byte code, ReadOnlySpan<byte> quote)
+    {
+        if (key.IsIpv4) { _gateway.SendUnreachable(guestMac, key.GuestIpv4, key.RemoteIpv4, code, quote); return; }
+        byte code6 = code switch { 0 => 0, 1 => 3, 3 => 4, _ => 1 };
+        _gateway.SendUnreachableV6(guestMac, key.GuestIp, key.RemoteIp, Icmpv6Packet.TypeDestinationUnreachable, code6, quote);
+    }
 
     private void OnTick()
     {
@@ -301,7 +363,10 @@ public sealed partial class NatEngine : IDisposable
     }
 
     /// <summary>The guest at <paramref name="address"/> left: its flows end, host sides reset.</summary>
-    public void ForgetGuest(Ipv4Address address)
+    public void ForgetGuest(Ipv4Address address) => ForgetGuest(Ipv6Address.MapIpv4(address));
+
+    /// <summary><see cref="ForgetGuest(Ipv4Address)"/> for an IPv6 address (or an IPv4-mapped one).</summary>
+    public void ForgetGuest(Ipv6Address address)
     {
         foreach (var entry in _tcp)
             if (entry.Key.GuestIp == address) entry.Value.Abort();

@@ -99,12 +99,15 @@ internal sealed class TcpFlow
 
     private static long Now => Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
 
+    /// <summary>IP and TCP headers without options: what the MTU leaves room for besides the MSS.</summary>
+    private int HeadersLength => (Key.IsIpv4 ? Ipv4Packet.MinHeaderLength : Ipv6Packet.HeaderLength) + TcpSegment.MinHeaderLength;
+
     /// <summary>A guest's SYN to the outside (or to the host's loopback): connects a host socket
     /// and answers the guest with the real outcome.</summary>
-    public static TcpFlow Outbound(NatEngine engine, FlowKey key, MacAddress guestMac, in Ipv4Packet ip, in TcpSegment syn, IPEndPoint target)
+    public static TcpFlow Outbound(NatEngine engine, FlowKey key, MacAddress guestMac, ReadOnlySpan<byte> synQuote, in TcpSegment syn, IPEndPoint target)
     {
         var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
-        var quote = ip.ErrorQuote.ToArray();
+        var quote = synQuote.ToArray();
         var flow = new TcpFlow(engine, key, guestMac, socket, quote) { _state = State.Connecting };
         flow._rcvNxt = syn.SequenceNumber + 1;
         flow.TakeSynOptions(syn);
@@ -141,7 +144,7 @@ internal sealed class TcpFlow
     {
         var options = syn.ReadOptions();
         // RFC 9293 §3.7.1: no more than the peer's MSS (536 when it gave none), and never more than our MTU allows.
-        _guestMss = Math.Clamp((int)(options.Mss ?? 536), 88, _engine.Mtu - 40);
+        _guestMss = Math.Clamp((int)(options.Mss ?? 536), 88, _engine.Mtu - HeadersLength);
         if (options.WindowScale is byte ws) { _scaling = true; _guestScale = ws; }
         _guestWindow = syn.Window; // RFC 7323 §2.2: the window in a SYN is never scaled
     }
@@ -180,13 +183,13 @@ internal sealed class TcpFlow
                 break;
             // No route: what a router would say (RFC 1812 §5.2.7.1).
             case SocketError.NetworkUnreachable:
-                if (_synQuote is not null) _engine.SendUnreachable(_guestMac, Key.GuestIp, Key.RemoteIp, 0, _synQuote);
+                if (_synQuote is not null) _engine.SendUnreachable(_guestMac, Key, 0, _synQuote);
                 break;
             case SocketError.HostUnreachable:
-                if (_synQuote is not null) _engine.SendUnreachable(_guestMac, Key.GuestIp, Key.RemoteIp, 1, _synQuote);
+                if (_synQuote is not null) _engine.SendUnreachable(_guestMac, Key, 1, _synQuote);
                 break;
             case SocketError.AccessDenied:   // a host firewall: administratively prohibited (RFC 1812 §5.2.7.1)
-                if (_synQuote is not null) _engine.SendUnreachable(_guestMac, Key.GuestIp, Key.RemoteIp, 13, _synQuote);
+                if (_synQuote is not null) _engine.SendUnreachable(_guestMac, Key, 13, _synQuote);
                 break;
             // A timeout: a router says nothing; the guest's own timers decide.
         }
@@ -514,7 +517,7 @@ internal sealed class TcpFlow
     private void SendSynAck()
     {
         Span<byte> options = stackalloc byte[8];
-        int n = TcpOptions.WriteSynOptions(options, (ushort)(_engine.Mtu - 40), _scaling ? OurWindowScale : null);
+        int n = TcpOptions.WriteSynOptions(options, (ushort)(_engine.Mtu - HeadersLength), _scaling ? OurWindowScale : null);
         _engine.SendTcp(Key, _guestMac, _iss, _rcvNxt, TcpFlags.Syn | TcpFlags.Ack, (ushort)Math.Min(_toHost.Free, 65535),
             options[..n], null, 0, 0, 0, _ipId++);
     }
@@ -522,7 +525,7 @@ internal sealed class TcpFlow
     private void SendSyn()
     {
         Span<byte> options = stackalloc byte[8];
-        int n = TcpOptions.WriteSynOptions(options, (ushort)(_engine.Mtu - 40), OurWindowScale);
+        int n = TcpOptions.WriteSynOptions(options, (ushort)(_engine.Mtu - HeadersLength), OurWindowScale);
         // We offer scaling; it holds only if the guest's SYN-ACK offers it too (RFC 7323 §1.3).
         _engine.SendTcp(Key, _guestMac, _iss, 0, TcpFlags.Syn, 65535, options[..n], null, 0, 0, 0, _ipId++);
     }

@@ -31,7 +31,7 @@ internal sealed class UdpFlow : DatagramFlow
     public static UdpFlow? Open(NatEngine engine, FlowKey key, MacAddress guestMac, IPEndPoint target, long idleTimeout, out SocketError error)
     {
         Socket socket;
-        try { socket = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp); }
+        try { socket = new Socket(target.AddressFamily, SocketType.Dgram, ProtocolType.Udp); }
         catch (SocketException e) { error = e.SocketErrorCode; return null; }
         error = Connect(socket, target);
         if (error != SocketError.Success)
@@ -45,25 +45,31 @@ internal sealed class UdpFlow : DatagramFlow
     }
 
     /// <summary>A datagram from the guest (on its receive thread).</summary>
-    public void FromGuest(MacAddress guestMac, in Ipv4Packet ip, ReadOnlySpan<byte> payload)
+    public void FromGuest(MacAddress guestMac, ReadOnlySpan<byte> quote, ReadOnlySpan<byte> payload)
     {
         lock (Gate)
         {
             if (IsClosed) return;   // closed a moment ago (idle, evicted): this datagram is lost, the next opens a new flow
             GuestMac = guestMac;
             Touch();
-            StoreQuote(ip);
+            StoreQuote(quote);
             SendToHost(payload);
         }
     }
 
     protected override Span<byte> ReceiveArea(Span<byte> frame) =>
-        frame.Slice(EthernetFrameWriter.UdpPayloadOffset, MaxPayload);
+        frame.Slice(Key.IsIpv4 ? EthernetFrameWriter.UdpPayloadOffset : EthernetFrameWriter.Ipv6UdpPayloadOffset, MaxPayload);
 
     protected override void OnReceived(Span<byte> frame, int length)
     {
-        int udpLength = UdpDatagram.Write(frame[EthernetFrameWriter.L4Offset..], Key.RemoteIp, Key.GuestIp, Key.RemotePort, Key.GuestPort, length);
-        Engine.SendToGuest(frame, GuestMac, Key.RemoteIp, Key.GuestIp, IpProtocol.Udp, udpLength);
+        if (!Key.IsIpv4)
+        {
+            int udp6 = UdpDatagram.WriteV6(frame[EthernetFrameWriter.Ipv6L4Offset..], Key.RemoteIp, Key.GuestIp, Key.RemotePort, Key.GuestPort, length);
+            Engine.SendToGuest(frame, GuestMac, Key.RemoteIp, Key.GuestIp, IpProtocol.Udp, udp6);
+            return;
+        }
+        int udpLength = UdpDatagram.Write(frame[EthernetFrameWriter.L4Offset..], Key.RemoteIpv4, Key.GuestIpv4, Key.RemotePort, Key.GuestPort, length);
+        Engine.SendToGuest(frame, GuestMac, Key.RemoteIpv4, Key.GuestIpv4, IpProtocol.Udp, udpLength);
     }
 
     protected override void OnClosed() => Engine.Remove(this);

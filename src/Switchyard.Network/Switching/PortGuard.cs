@@ -4,9 +4,11 @@ using Switchyard.Packets;
 namespace Switchyard.Network.Switching;
 
 /// <summary>What a guest port may send: its own MAC, and IPv4 only from its assigned address
-/// (or from 0.0.0.0 to the DHCP server, RFC 2131 §4.1). IPv6 is limited to the unspecified
-/// address (duplicate address detection, RFC 4862 §5.4) and link-local addresses until the
-/// network hands out IPv6 addresses of its own.</summary>
+/// (or from 0.0.0.0 to the DHCP server, RFC 2131 §4.1). IPv6 only from the addresses its MAC
+/// gives it: the EUI-64 link-local address (RFC 4862 §5.3, RFC 4291 Appendix A), the SLAAC
+/// address in the network's /64 on IPv6 networks, and the unspecified address for ICMPv6 and
+/// hop-by-hop (MLD) messages only (duplicate address detection, RFC 4862 §5.4; MLD, RFC 3810 §5.2.13).
+/// Stable-privacy (RFC 7217) and temporary (RFC 8981) addresses are refused: see docs/architecture.md.</summary>
 public sealed class PortGuard
 {
     private volatile uint _ipv4;
@@ -17,8 +19,9 @@ public sealed class PortGuard
     /// the first unicast source MAC the port sends becomes its MAC for the port's lifetime.</param>
     /// <param name="mayLearn">Whether a MAC may be taken: never the gateway's or another port's,
     /// or a VM could draw their unicast traffic to itself.</param>
-    public PortGuard(MacAddress mac, Ipv4Address ipv4, bool learnMac = false, Func<MacAddress, bool>? mayLearn = null)
+    public PortGuard(MacAddress mac, Ipv4Address ipv4, bool learnMac = false, Func<MacAddress, bool>? mayLearn = null, Ipv6Prefix? ipv6 = null)
     {
+        _ipv6 = ipv6;
         _mac = (long)mac.Value;
         _ipv4 = ipv4.Value;
         _learning = learnMac ? 1 : 0;
@@ -26,6 +29,7 @@ public sealed class PortGuard
     }
 
     private readonly Func<MacAddress, bool>? _mayLearn;
+    private readonly Ipv6Prefix? _ipv6;
 
     public MacAddress Mac => new((ulong)Volatile.Read(ref _mac));
     public Ipv4Address Ipv4 => new(_ipv4);
@@ -71,18 +75,24 @@ public sealed class PortGuard
             case EtherType.IPv6:
                 var p = frame.Payload;
                 if (p.Length < 40) { reason = DropReason.Malformed; return false; }
-                var src = p.Slice(8, 16);
-                bool unspecified = BinaryPrimitives.ReadUInt64BigEndian(src) == 0 && BinaryPrimitives.ReadUInt64BigEndian(src[8..]) == 0;
-                bool linkLocal = src[0] == 0xFE && (src[1] & 0xC0) == 0x80;
+                var src = Ipv6Address.Read(p[8..]);
                 // RA guard (RFC 6105): guests never send router advertisements or redirects.
                 if (p[6] == IpProtocol.Icmpv6 && p.Length > 40 && p[40] is 134 or 137) { reason = DropReason.Policy; return false; }
-                if (unspecified || linkLocal) return true;
+                if (src.IsUnspecified ? p[6] is IpProtocol.Icmpv6 or 0 : IsOwnIpv6(src)) return true;
                 reason = DropReason.SpoofedIp;
                 return false;
             default:
                 // Other EtherTypes (LLDP, LLC) carry no IP source to check; the MAC check above holds.
                 return true;
         }
+    }
+
+    /// <summary>Whether <paramref name="a"/> is one of the port's IPv6 addresses, by its MAC now.</summary>
+    private bool IsOwnIpv6(Ipv6Address a)
+    {
+        ulong interfaceId = Ipv6Address.InterfaceId(Mac);
+        if (a.Low != interfaceId) return false;
+        return a == Ipv6Address.LinkLocal(Mac) || (_ipv6 is { } prefix && prefix.Contains(a));
     }
 
     private static bool IsDhcpToServer(in Ipv4Packet ip) =>

@@ -53,13 +53,13 @@ internal static class Frames
     }
 
     /// <summary>A minimal IPv6 frame (40-byte header, no payload) from <paramref name="source"/>.</summary>
-    public static byte[] Ipv6(MacAddress srcMac, System.Net.IPAddress source)
+    public static byte[] Ipv6(MacAddress srcMac, System.Net.IPAddress source, byte nextHeader = IpProtocol.Icmpv6)
     {
         var f = new byte[EthernetFrame.HeaderLength + 40];
         EthernetFrame.WriteHeader(f, MacAddress.Parse("33:33:00:00:00:01"), srcMac, EtherType.IPv6);
         var p = f.AsSpan(EthernetFrame.HeaderLength);
         p[0] = 0x60;
-        p[6] = 59; // no next header
+        p[6] = nextHeader;   // with no payload
         p[7] = 255;
         source.GetAddressBytes().CopyTo(p[8..]);
         System.Net.IPAddress.Parse("ff02::1").GetAddressBytes().CopyTo(p[24..]);

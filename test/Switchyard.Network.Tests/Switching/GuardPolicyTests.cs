@@ -57,7 +57,7 @@ public sealed class GuardPolicyTests
         BinaryPrimitives.WriteUInt16BigEndian(p[4..], 8);
         p[6] = IpProtocol.Icmpv6;
         p[7] = 255;
-        p[8] = 0xFE; p[9] = 0x80; p[23] = 1; // fe80::1
+        Ipv6Address.LinkLocal(MacA).Write(p[8..]);
         p[40] = icmpType;
         Assert.Equal(allowed, Allows(f, out _));
     }

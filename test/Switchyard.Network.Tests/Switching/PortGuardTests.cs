@@ -12,6 +12,7 @@ public class PortGuardTests
     private static readonly Ipv4Address OwnIp = Ipv4Address.Parse("10.88.0.10");
     private static readonly Ipv4Address OtherIp = Ipv4Address.Parse("10.88.0.11");
     private static readonly Ipv4Address Gw = Ipv4Address.Parse("10.88.0.1");
+    private static readonly Ipv6Prefix Prefix = Ipv6Prefix.Parse("fd00:88::/64");
 
     public static TheoryData<string, string?> Cases => new()
     {
@@ -29,8 +30,13 @@ public class PortGuardTests
         { "arp-foreign-sender-mac", "spoofed-mac" },
         { "arp-foreign-sender-ip", "spoofed-ip" },
         { "ipv6-unspecified", null },
-        { "ipv6-link-local", null },
+        { "ipv6-own-link-local", null },
+        { "ipv6-other-link-local", "spoofed-ip" },
+        { "ipv6-unspecified-udp", "spoofed-ip" },
         { "ipv6-global", "spoofed-ip" },
+        { "ipv6-own-slaac", null },
+        { "ipv6-own-id-other-prefix", "spoofed-ip" },
+        { "ipv6-other-slaac", "spoofed-ip" },
         { "ipv4-truncated", "malformed" },
         { "ipv6-truncated", "malformed" },
     };
@@ -51,7 +57,12 @@ public class PortGuardTests
         "arp-foreign-sender-mac" => Frames.Arp(MacAddress.Broadcast, ArpPacket.OpReply, Other, OwnIp, MacAddress.Zero, Gw, ethSrc: Own),
         "arp-foreign-sender-ip" => Frames.Arp(MacAddress.Broadcast, ArpPacket.OpReply, Own, OtherIp, MacAddress.Zero, Gw),
         "ipv6-unspecified" => Frames.Ipv6(Own, IPAddress.IPv6Any),
-        "ipv6-link-local" => Frames.Ipv6(Own, IPAddress.Parse("fe80::1")),
+        "ipv6-own-link-local" => Frames.Ipv6(Own, Ipv6Address.LinkLocal(Own).ToIPAddress()),
+        "ipv6-other-link-local" => Frames.Ipv6(Own, IPAddress.Parse("fe80::1")),
+        "ipv6-unspecified-udp" => Frames.Ipv6(Own, IPAddress.IPv6Any, IpProtocol.Udp),
+        "ipv6-own-slaac" => Frames.Ipv6(Own, Ipv6Address.Slaac(Prefix, Own).ToIPAddress()),
+        "ipv6-own-id-other-prefix" => Frames.Ipv6(Own, Ipv6Address.Slaac(Ipv6Prefix.Parse("fd00:9::/64"), Own).ToIPAddress()),
+        "ipv6-other-slaac" => Frames.Ipv6(Own, Ipv6Address.Slaac(Prefix, Other).ToIPAddress()),
         "ipv6-global" => Frames.Ipv6(Own, IPAddress.Parse("2001:db8::1")),
         "ipv4-truncated" => Frames.Raw(Other, Own, EtherType.IPv4, 10),
         "ipv6-truncated" => Frames.Raw(Other, Own, EtherType.IPv6, 39),
@@ -62,7 +73,7 @@ public class PortGuardTests
     [MemberData(nameof(Cases))]
     public void Allows_FollowsTheRules(string name, string? expectedDrop)
     {
-        var guard = new PortGuard(Own, OwnIp);
+        var guard = new PortGuard(Own, OwnIp, ipv6: Prefix);
         Assert.True(EthernetFrame.TryParse(Frame(name), out var eth));
         bool allowed = guard.Allows(eth, out var reason);
         if (expectedDrop is null) Assert.True(allowed, $"{name} should pass, got {DropReasonNames.Of(reason)}");
