@@ -77,7 +77,7 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
     /// bound and <see cref="Socket.LocalEndPoint"/> asks the kernel for the source the route gave it.</summary>
     protected static SocketError Connect(Socket socket, IPEndPoint remote)
     {
-        try { socket.Bind(new IPEndPoint(IPAddress.Any, 0)); }
+        try { socket.Bind(new IPEndPoint(remote.AddressFamily == AddressFamily.InterNetworkV6 ? IPAddress.IPv6Any : IPAddress.Any, 0)); }
         catch (SocketException e) { return e.SocketErrorCode; }   // no ephemeral port left, say
         int errno = DatagramPeer.TryConnect(socket, remote.Serialize());
         return errno == 0 ? SocketError.Success : NonBlockingSocket.ToSocketError(errno);

@@ -317,7 +317,7 @@ public sealed partial class NatEngine
         foreach (var entry in table)
         {
             var flow = entry.Value;
-            if (flow.HostLocal is not { } bound || bound.Equals(IPAddress.Any) || IPAddress.IsLoopback(flow.HostRemote)) continue;
+            if (flow.HostLocal is not { } bound || bound.Equals(IPAddress.Any) || bound.Equals(IPAddress.IPv6Any) || IPAddress.IsLoopback(flow.HostRemote)) continue;
             if (!TryGetSource(ref sources, flow.HostRemote, out var source)) return;
             if (source is null || !source.Equals(bound)) flow.Close();
         }

@@ -1,0 +1,329 @@
+using System.Buffers.Binary;
+using System.Net;
+using System.Net.Sockets;
+using Switchyard.Network.Tests.Infrastructure;
+using Switchyard.Packets;
+using Switchyard.Packets.Dns;
+using static Switchyard.Network.Tests.Infrastructure.TestNetwork;
+
+namespace Switchyard.Network.Tests.Gateway;
+
+/// <summary>The gateway's IPv6 side with a scripted guest: Neighbor Discovery, router
+/// advertisements, echo, DNS (AAAA, ip6.arpa), errors, and NAT66 to the host's ::1.</summary>
+public sealed class Ipv6GatewayTests : IDisposable
+{
+    private static readonly Ipv6Prefix Prefix = Ipv6Prefix.Parse("fd00:88::/64");
+    private static readonly Ipv6Address GatewayV6 = Prefix.FirstHost;
+    private static readonly Ipv6Address GatewayLinkLocal = Ipv6Address.LinkLocal(GatewayMac);
+    private static readonly Ipv6Address LinkLocalA = Ipv6Address.LinkLocal(MacA);
+    private static readonly Ipv6Address SlaacA = Ipv6Address.Slaac(Prefix, MacA);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(3);
+
+    private readonly List<VirtualNetwork> _nets = [];
+
+    public void Dispose()
+    {
+        foreach (var n in _nets) n.Dispose();
+    }
+
+    private (VirtualNetwork Net, FakeTransport A) Network(NetworkMode mode = NetworkMode.Nat)
+    {
+        var net = new VirtualNetwork(new NetworkConfig("v6net", mode, Subnet, 1500, Domain, GatewayMac, () => [], TimeSpan.FromHours(1), Ipv6: Prefix),
+            new FakeEvents(), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+        _nets.Add(net);
+        var a = Attach(net, "alpha", MacA, IpA);
+        a.Clear();
+        return (net, a);
+    }
+
+    /// <summary>A frame carrying <paramref name="l4"/>, its checksum filled at the offset its protocol has.</summary>
+    private static byte[] Frame(MacAddress dstMac, MacAddress srcMac, Ipv6Address src, Ipv6Address dst, byte next, byte[] l4, byte hopLimit = 64)
+    {
+        var f = new byte[EthernetFrameWriter.Ipv6L4Offset + l4.Length];
+        l4.CopyTo(f, EthernetFrameWriter.Ipv6L4Offset);
+        int checksumAt = next switch { IpProtocol.Icmpv6 => 2, IpProtocol.Udp => 6, _ => 16 };
+        Ipv6Packet.WriteChecksum(f.AsSpan(EthernetFrameWriter.Ipv6L4Offset), src, dst, next, checksumAt);
+        EthernetFrameWriter.FinishIpv6(f, dstMac, srcMac, src, dst, next, l4.Length, hopLimit);
+        return f;
+    }
+
+    private static byte[] NeighborSolicitation(Ipv6Address target, bool withSourceLinkLayer = true)
+    {
+        var m = new byte[24 + (withSourceLinkLayer ? 8 : 0)];
+        m[0] = Icmpv6Packet.TypeNeighborSolicitation;
+        target.Write(m.AsSpan(8));
+        if (withSourceLinkLayer) NdOption.WriteLinkLayerAddress(m.AsSpan(24), NdOption.SourceLinkLayerAddress, MacA);
+        return m;
+    }
+
+    private static Icmpv6Packet ParseIcmp(byte[] frame, out Ipv6Packet ip)
+    {
+        Assert.True(EthernetFrame.TryParse(frame, out var eth));
+        Assert.Equal(EtherType.IPv6, eth.EtherType);
+        Assert.True(Ipv6Packet.TryParse(eth.Payload, out ip));
+        Assert.Equal(IpProtocol.Icmpv6, ip.NextHeader);
+        Assert.True(Icmpv6Packet.TryParse(ip.Payload, out var icmp));
+        Assert.True(icmp.IsChecksumValid(ip.Source, ip.Destination));
+        return icmp;
+    }
+
+    [Fact]
+    public void NeighborSolicitation_ForTheGatewayAddresses_IsAnswered()
+    {
+        var (_, a) = Network();
+        foreach (var target in new[] { GatewayV6, GatewayLinkLocal })
+        {
+            a.Clear();
+            a.Inject(Frame(target.SolicitedNode.MulticastMac, MacA, LinkLocalA, target.SolicitedNode, IpProtocol.Icmpv6, NeighborSolicitation(target), 255));
+            var frame = Assert.Single(a.Sent);
+            Assert.Equal(MacA, MacAddress.Read(frame));
+            var na = ParseIcmp(frame, out var ip);
+            Assert.Equal(Icmpv6Packet.TypeNeighborAdvertisement, na.Type);
+            Assert.Equal(255, ip.HopLimit);
+            Assert.Equal(LinkLocalA, ip.Destination);
+            Assert.True(na.TryGetTarget(out var t));
+            Assert.Equal(target, t);
+            Assert.Equal(0xE0, na.Bytes[4]);   // router, solicited, override
+            Assert.True(na.TryGetNdOptions(out var options));
+            Assert.True(options.TryRead(out var tlla));
+            Assert.True(tlla.TryGetLinkLayerAddress(out var mac));
+            Assert.Equal(GatewayMac, mac);
+        }
+    }
+
+    [Fact]
+    public void NeighborSolicitation_ForOthersOrWithAHopLimitBelow255_GetsNothing()
+    {
+        var (net, a) = Network();
+        a.Inject(Frame(SlaacA.SolicitedNode.MulticastMac, MacA, LinkLocalA, Ipv6Address.Slaac(Prefix, MacB).SolicitedNode, IpProtocol.Icmpv6,
+            NeighborSolicitation(Ipv6Address.Slaac(Prefix, MacB)), 255));
+        Assert.Empty(a.Sent);
+        a.Inject(Frame(GatewayV6.SolicitedNode.MulticastMac, MacA, LinkLocalA, GatewayV6.SolicitedNode, IpProtocol.Icmpv6, NeighborSolicitation(GatewayV6), 64));
+        Assert.Empty(a.Sent);
+        Assert.True(net.Gateway.Counters.DropsByReason().ContainsKey("malformed"));
+    }
+
+    [Fact]
+    public void DuplicateAddressDetection_OfTheGatewayAddress_IsDefendedToAllNodes()
+    {
+        var (_, a) = Network();
+        a.Inject(Frame(GatewayV6.SolicitedNode.MulticastMac, MacA, Ipv6Address.Any, GatewayV6.SolicitedNode, IpProtocol.Icmpv6,
+            NeighborSolicitation(GatewayV6, withSourceLinkLayer: false), 255));
+        var frame = Assert.Single(a.Sent);
+        Assert.Equal(Ipv6Address.AllNodes.MulticastMac, MacAddress.Read(frame));
+        var na = ParseIcmp(frame, out var ip);
+        Assert.Equal(Ipv6Address.AllNodes, ip.Destination);
+        Assert.Equal(0xA0, na.Bytes[4]);   // router, override; not solicited (RFC 4861 §7.2.4)
+    }
+
+    [Theory]
+    [InlineData(NetworkMode.Nat, 600)]
+    [InlineData(NetworkMode.Host, 600)]
+    [InlineData(NetworkMode.Internal, 0)]
+    public void RouterSolicitation_GetsAnAdvertisementForSlaac(NetworkMode mode, int routerLifetime)
+    {
+        var (_, a) = Network(mode);
+        a.Inject(Frame(Ipv6Address.AllRouters.MulticastMac, MacA, LinkLocalA, Ipv6Address.AllRouters, IpProtocol.Icmpv6,
+            [Icmpv6Packet.TypeRouterSolicitation, 0, 0, 0, 0, 0, 0, 0, NdOption.SourceLinkLayerAddress, 1, 0x02, 0xaa, 0, 0, 0, 0x0a], 255));
+        var frame = a.WaitFor(f => f.Length > 60 && f[EthernetFrameWriter.Ipv6L4Offset] == Icmpv6Packet.TypeRouterAdvertisement, Wait)!;
+        Assert.NotNull(frame);
+        var ra = ParseIcmp(frame, out var ip);
+        Assert.Equal(GatewayLinkLocal, ip.Source);
+        Assert.Equal(LinkLocalA, ip.Destination);
+        Assert.Equal(255, ip.HopLimit);
+        Assert.Equal(0, ra.Bytes[5]);   // M=0, O=0
+        Assert.Equal(routerLifetime, BinaryPrimitives.ReadUInt16BigEndian(ra.Bytes[6..]));
+        Assert.True(ra.TryGetNdOptions(out var options));
+        bool prefix = false, rdnss = false, dnssl = false, mtu = false;
+        while (options.TryRead(out var o))
+        {
+            switch (o.Type)
+            {
+                case NdOption.PrefixInformation:
+                    Assert.Equal(64, o.Bytes[2]);
+                    Assert.Equal(0xC0, o.Bytes[3]);   // on-link, autonomous
+                    Assert.Equal(Prefix.Network, Ipv6Address.Read(o.Bytes[16..]));
+                    prefix = true;
+                    break;
+                case NdOption.RecursiveDnsServer:
+                    Assert.Equal(GatewayV6, Ipv6Address.Read(o.Bytes[8..]));
+                    rdnss = true;
+                    break;
+                case NdOption.DnsSearchList:
+                    Assert.Equal("\u0004test\u0008internal\0"u8.ToArray(), o.Bytes.Slice(8, 15).ToArray());
+                    dnssl = true;
+                    break;
+                case NdOption.Mtu:
+                    Assert.Equal(1500u, BinaryPrimitives.ReadUInt32BigEndian(o.Bytes[4..]));
+                    mtu = true;
+                    break;
+            }
+        }
+        Assert.True(prefix && rdnss && dnssl && mtu);
+    }
+
+    [Fact]
+    public void Echo_ToEitherGatewayAddress_IsAnsweredFromIt()
+    {
+        var (_, a) = Network();
+        foreach (var (src, dst) in new[] { (SlaacA, GatewayV6), (LinkLocalA, GatewayLinkLocal) })
+        {
+            a.Clear();
+            a.Inject(Frame(GatewayMac, MacA, src, dst, IpProtocol.Icmpv6, [Icmpv6Packet.TypeEchoRequest, 0, 0, 0, 0x12, 0x34, 0, 7, 1, 2, 3]));
+            var reply = ParseIcmp(Assert.Single(a.Sent), out var ip);
+            Assert.Equal(Icmpv6Packet.TypeEchoReply, reply.Type);
+            Assert.Equal(dst, ip.Source);
+            Assert.Equal(src, ip.Destination);
+            Assert.Equal(0x1234, reply.Identifier);
+            Assert.Equal(7, reply.Sequence);
+            Assert.Equal(new byte[] { 1, 2, 3 }, reply.Bytes[8..].ToArray());
+        }
+    }
+
+    [Fact]
+    public void Spoofed_Ipv6Sources_AreDropped()
+    {
+        var (net, a) = Network();
+        a.Inject(Frame(GatewayMac, MacA, Ipv6Address.Slaac(Prefix, MacB), GatewayV6, IpProtocol.Icmpv6, [Icmpv6Packet.TypeEchoRequest, 0, 0, 0, 0, 1, 0, 1]));
+        a.Inject(Frame(GatewayMac, MacA, Ipv6Address.Parse("fe80::1"), GatewayLinkLocal, IpProtocol.Icmpv6, [Icmpv6Packet.TypeEchoRequest, 0, 0, 0, 0, 1, 0, 1]));
+        Assert.Empty(a.Sent);
+        Assert.True(net.TryGetEndpoint("alpha", out var port));
+        Assert.Equal(2, port.Counters.DropsByReason()["spoofed-ip"]);
+    }
+
+    private static byte[] Udp(ushort src, ushort dst, byte[] payload)
+    {
+        var u = new byte[8 + payload.Length];
+        BinaryPrimitives.WriteUInt16BigEndian(u, src);
+        BinaryPrimitives.WriteUInt16BigEndian(u.AsSpan(2), dst);
+        BinaryPrimitives.WriteUInt16BigEndian(u.AsSpan(4), (ushort)u.Length);
+        payload.CopyTo(u, 8);
+        return u;
+    }
+
+    private static DnsReply Ask(FakeTransport a, string name, DnsType type)
+    {
+        a.Clear();
+        a.Inject(Frame(GatewayMac, MacA, SlaacA, GatewayV6, IpProtocol.Udp, Udp(40000, 53, DnsTestMessages.Query(name, type, id: 0x4242))));
+        var frame = a.WaitFor(_ => true, Wait)!;
+        Assert.True(EthernetFrame.TryParse(frame, out var eth));
+        Assert.True(Ipv6Packet.TryParse(eth.Payload, out var ip));
+        Assert.Equal(GatewayV6, ip.Source);
+        Assert.True(UdpDatagram.TryParse(ip.Payload, out var udp));
+        Assert.True(udp.IsChecksumValid(ip.Source, ip.Destination));
+        Assert.Equal(53, udp.SourcePort);
+        return DnsTestMessages.Parse(udp.Payload);
+    }
+
+    [Fact]
+    public void Dns_OverIpv6_AnswersAaaaAndIp6ArpaPtr()
+    {
+        var (_, a) = Network();
+        var aaaa = Ask(a, "alpha.test.internal", DnsType.AAAA);
+        Assert.Equal(DnsResponseCode.NoError, aaaa.Header.ResponseCode);
+        var answer = Assert.Single(aaaa.Answers);
+        Assert.Equal(DnsType.AAAA, answer.Type);
+        Assert.Equal(SlaacA.ToIPAddress(), new IPAddress(answer.Data));
+
+        var gw = Assert.Single(Ask(a, "gateway.test.internal", DnsType.AAAA).Answers);
+        Assert.Equal(GatewayV6.ToIPAddress(), new IPAddress(gw.Data));
+
+        var both = Ask(a, "alpha.test.internal", DnsType.ANY);
+        Assert.Equal([DnsType.A, DnsType.AAAA], both.Answers.Select(r => r.Type));
+
+        var ptr = Ask(a, DnsName.FormatReverseIpv6(SlaacA.ToIPAddress().GetAddressBytes()), DnsType.PTR);
+        Assert.Equal("alpha.test.internal", Assert.Single(ptr.Answers).Target);
+
+        var unknown = Ask(a, DnsName.FormatReverseIpv6(Ipv6Address.Slaac(Prefix, MacB).ToIPAddress().GetAddressBytes()), DnsType.PTR);
+        Assert.Equal(DnsResponseCode.NXDomain, unknown.Header.ResponseCode);
+        Assert.Equal(DnsResponseCode.NXDomain, Ask(a, "nobody.test.internal", DnsType.AAAA).Header.ResponseCode);
+    }
+
+    [Fact]
+    public void Dns_OnAnIpv4OnlyNetwork_AnswersAaaaWithNoData()
+    {
+        using var net = Create();
+        var a = Attach(net, "alpha", MacA, IpA);
+        a.Clear();
+        a.Inject(Frames.Udp(GatewayMac, MacA, IpA, GatewayIp, 40000, 53, DnsTestMessages.Query("alpha.test.internal", DnsType.AAAA, id: 1)));
+        var frame = a.WaitFor(_ => true, Wait)!;
+        Assert.True(Frames.TryIpv4(frame, out var ip));
+        Assert.True(UdpDatagram.TryParse(ip.Payload, out var udp));
+        var m = DnsTestMessages.Parse(udp.Payload);
+        Assert.Equal(DnsResponseCode.NoError, m.Header.ResponseCode);
+        Assert.Empty(m.Answers);
+    }
+
+    [Fact]
+    public void Udp_ToAClosedGatewayPort_IsPortUnreachable()
+    {
+        var (_, a) = Network();
+        a.Inject(Frame(GatewayMac, MacA, SlaacA, GatewayV6, IpProtocol.Udp, Udp(40000, 9, [1, 2, 3])));
+        // nat mode: port 9 goes to the host's ::1, where nothing listens: the flow's error is port unreachable too.
+        var frame = a.WaitFor(f => f.Length > EthernetFrameWriter.Ipv6L4Offset && f[20] == IpProtocol.Icmpv6, Wait);
+        Assert.NotNull(frame);
+        var icmp = ParseIcmp(frame, out var ip);
+        Assert.Equal(Icmpv6Packet.TypeDestinationUnreachable, icmp.Type);
+        Assert.Equal(4, icmp.Code);
+        Assert.Equal(SlaacA, ip.Destination);
+    }
+
+    [Fact]
+    public void Internal_TcpToTheGateway_IsReset_AndNothingIsRouted()
+    {
+        var (net, a) = Network(NetworkMode.Internal);
+        Assert.Null(net.Nat);
+        var syn = new byte[20];
+        TcpSegment.WriteHeader(syn, 40000, 80, 1000, 0, TcpFlags.Syn, 65535, default);
+        a.Inject(Frame(GatewayMac, MacA, SlaacA, GatewayV6, IpProtocol.Tcp, syn));
+        Assert.True(EthernetFrame.TryParse(Assert.Single(a.Sent), out var eth));
+        Assert.True(Ipv6Packet.TryParse(eth.Payload, out var ip));
+        Assert.True(TcpSegment.TryParse(ip.Payload, out var rst));
+        Assert.True(rst.IsChecksumValid(ip.Source, ip.Destination));
+        Assert.Equal(TcpFlags.Rst | TcpFlags.Ack, rst.Flags);
+        Assert.Equal(1001u, rst.AcknowledgmentNumber);
+        a.Clear();
+        // An outside address: no NAT, no answer (the guest has no default route to send it by anyway).
+        a.Inject(Frame(GatewayMac, MacA, SlaacA, Ipv6Address.Parse("2001:db8::1"), IpProtocol.Tcp, syn));
+        Assert.Empty(a.Sent);
+    }
+
+    [Fact]
+    public void Host_TcpToTheGatewayV6_ReachesTheHostsIpv6Loopback()
+    {
+        if (!Socket.OSSupportsIPv6) return;
+        using var server = new TcpListener(IPAddress.IPv6Loopback, 0);
+        server.Start();
+        int port = ((IPEndPoint)server.LocalEndpoint).Port;
+        var (_, a) = Network(NetworkMode.Host);
+        var options = new byte[4];
+        TcpOptions.WriteSynOptions(options, 1440, null);
+        var syn = new byte[24];
+        TcpSegment.WriteHeader(syn, 40000, (ushort)port, 5000, 0, TcpFlags.Syn, 65535, options);
+        a.Inject(Frame(GatewayMac, MacA, SlaacA, GatewayV6, IpProtocol.Tcp, syn));
+        using var accepted = server.AcceptSocket();
+        Assert.Equal(IPAddress.IPv6Loopback, ((IPEndPoint)accepted.RemoteEndPoint!).Address);
+        var frame = a.WaitFor(f => f.Length >= EthernetFrameWriter.Ipv6L4Offset + 20 && f[20] == IpProtocol.Tcp, Wait);
+        Assert.NotNull(frame);
+        Assert.True(EthernetFrame.TryParse(frame, out var eth));
+        Assert.True(Ipv6Packet.TryParse(eth.Payload, out var ip));
+        Assert.Equal(GatewayV6, ip.Source);
+        Assert.Equal(SlaacA, ip.Destination);
+        Assert.True(TcpSegment.TryParse(ip.Payload, out var synAck));
+        Assert.True(synAck.IsChecksumValid(ip.Source, ip.Destination));
+        Assert.Equal(TcpFlags.Syn | TcpFlags.Ack, synAck.Flags);
+        Assert.Equal(5001u, synAck.AcknowledgmentNumber);
+        Assert.Equal((ushort)(1500 - 60), synAck.ReadOptions().Mss);
+    }
+
+    [Fact]
+    public void Host_OutsideIpv6_IsAdministrativelyProhibited()
+    {
+        var (_, a) = Network(NetworkMode.Host);
+        a.Inject(Frame(GatewayMac, MacA, SlaacA, Ipv6Address.Parse("2001:db8::1"), IpProtocol.Udp, Udp(40000, 53, [1])));
+        var icmp = ParseIcmp(Assert.Single(a.Sent), out var ip);
+        Assert.Equal(Icmpv6Packet.TypeDestinationUnreachable, icmp.Type);
+        Assert.Equal(1, icmp.Code);
+        Assert.Equal(GatewayV6, ip.Source);
+    }
+}
