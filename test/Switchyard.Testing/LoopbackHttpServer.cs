@@ -17,11 +17,11 @@ public sealed class LoopbackHttpServer : IDisposable
     private readonly Task _accepting;
     private int _accepted;
 
-    private LoopbackHttpServer()
+    private LoopbackHttpServer(bool ipv6)
     {
         Body = $"host loopback {Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(6))}\n";
-        _listener = new Socket(AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
-        _listener.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        _listener = new Socket(ipv6 ? AddressFamily.InterNetworkV6 : AddressFamily.InterNetwork, SocketType.Stream, ProtocolType.Tcp);
+        _listener.Bind(new IPEndPoint(ipv6 ? IPAddress.IPv6Loopback : IPAddress.Loopback, 0));
         _listener.Listen(512);
         Port = ((IPEndPoint)_listener.LocalEndPoint!).Port;
         _accepting = Task.Run(AcceptLoop);
@@ -31,7 +31,10 @@ public sealed class LoopbackHttpServer : IDisposable
     public string Body { get; }
     public int Accepted => Volatile.Read(ref _accepted);
 
-    public static LoopbackHttpServer Start() => new();
+    public static LoopbackHttpServer Start() => new(false);
+
+    /// <summary>The same on the host's ::1 (what an IPv6 network's gateway address reaches).</summary>
+    public static LoopbackHttpServer StartIpv6() => new(true);
 
     private async Task AcceptLoop()
     {

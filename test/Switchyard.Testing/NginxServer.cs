@@ -48,6 +48,7 @@ public sealed class NginxServer : IDisposable
                     scgi_temp_path {{scratch}}/scgi;
                     server {
                         listen {{port}} backlog=4096;
+                        listen [::]:{{port}} backlog=4096;
                         root {{root}};
                     }
                 }

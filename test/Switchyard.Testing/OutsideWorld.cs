@@ -5,7 +5,8 @@ using System.Text.Json;
 namespace Switchyard.Testing;
 
 /// <summary>One veth pair between the host and an <see cref="OutsideWorld"/>'s namespace, with its own /24:
-/// the host end is .1, the namespace end .2.</summary>
+/// the host end is .1, the namespace end .2. The first path also has an IPv6 /64, fd00:250:X::/64 (host ::1,
+/// namespace ::2), for NAT66 tests.</summary>
 public sealed record OutsidePath(string HostInterface, string NamespaceInterface, string HostAddress, string NamespaceAddress, string Subnet);
 
 /// <summary>
@@ -57,6 +58,10 @@ public sealed class OutsideWorld : IDisposable
     public IReadOnlyList<OutsidePath> Paths => _paths;
     /// <summary>The outside's address, 10.250.X.2 (the namespace end of <see cref="Primary"/>).</summary>
     public string Address => Primary.NamespaceAddress;
+    /// <summary>The outside's IPv6 address, fd00:250:X::2 (the namespace end of <see cref="Primary"/>).</summary>
+    public string Ipv6Address { get; private set; } = "";
+    /// <summary>http://[fd00:250:X::2]/ (nginx listens on both families).</summary>
+    public string Url6(string path = "") => $"http://[{Ipv6Address}]:{HttpPort}/{path}";
     /// <summary>The host's end of <see cref="Primary"/>, 10.250.X.1.</summary>
     public string HostSideAddress => Primary.HostAddress;
     /// <summary>The exact body of http://ADDRESS/ (unique per instance).</summary>
@@ -101,6 +106,13 @@ public sealed class OutsideWorld : IDisposable
             Command.Run("ip", ["addr", "add", $"{path.HostAddress}/24", "dev", hostIf]);
             Command.Run("ip", ["link", "set", hostIf, "up"]);
             Namespace.Ip("addr", "add", $"{path.NamespaceAddress}/24", "dev", nsIf);
+            if (index == 0)
+            {
+                // IPv6 on the first path: a ULA /64 of the same X, no DAD (the addresses are usable at once).
+                Command.Run("ip", ["-6", "addr", "add", $"fd00:250:{octet:x}::1/64", "dev", hostIf, "nodad"]);
+                Namespace.Ip("-6", "addr", "add", $"fd00:250:{octet:x}::2/64", "dev", nsIf, "nodad");
+                Ipv6Address = $"fd00:250:{octet:x}::2";
+            }
             Namespace.Ip("link", "set", nsIf, "up");
             return path;
         }

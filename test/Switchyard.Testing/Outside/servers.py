@@ -81,11 +81,35 @@ def udp_echo(loop, port):
     return s
 
 
+def udp_echo6(loop, port):
+    """The IPv6 UDP echo (one path only: no IPV6_PKTINFO needed)."""
+    s = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    s.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_V6ONLY, 1)
+    s.bind(("::", port))
+    s.setblocking(False)
+
+    def readable():
+        while True:
+            try:
+                data, addr = s.recvfrom(65535)
+            except BlockingIOError:
+                return
+            try:
+                s.sendto(data, addr)
+            except OSError:
+                pass
+
+    loop.add_reader(s.fileno(), readable)
+    return s
+
+
 async def main(echo_port, reply_port):
     loop = asyncio.get_running_loop()
     await asyncio.start_server(echo, "0.0.0.0", echo_port, backlog=4096)
+    await asyncio.start_server(echo, "::", echo_port, backlog=4096)
     await asyncio.start_server(reply_after_eof, "0.0.0.0", reply_port, backlog=128)
     udp = udp_echo(loop, echo_port)  # open for the life of the process
+    udp6 = udp_echo6(loop, echo_port)
     await asyncio.Event().wait()
 
 
