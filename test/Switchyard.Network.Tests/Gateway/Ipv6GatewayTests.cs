@@ -326,4 +326,49 @@ public sealed class Ipv6GatewayTests : IDisposable
         Assert.Equal(1, icmp.Code);
         Assert.Equal(GatewayV6, ip.Source);
     }
+
+    /// <summary>Mutated IPv6 frames (fixed seed) from the guest's own addresses: the gateway never
+    /// throws, and whatever it sends parses with right checksums.</summary>
+    [Fact]
+    public void MutatedIpv6Frames_NeverThrow_AndGatewayRepliesAlwaysParse()
+    {
+        var (_, a) = Network(NetworkMode.Internal);
+        var syn = new byte[20];
+        TcpSegment.WriteHeader(syn, 40000, 53, 1, 0, TcpFlags.Syn, 1000, default);
+        byte[][] seeds =
+        [
+            Frame(GatewayV6.SolicitedNode.MulticastMac, MacA, LinkLocalA, GatewayV6.SolicitedNode, IpProtocol.Icmpv6, NeighborSolicitation(GatewayV6), 255),
+            Frame(Ipv6Address.AllRouters.MulticastMac, MacA, LinkLocalA, Ipv6Address.AllRouters, IpProtocol.Icmpv6, [Icmpv6Packet.TypeRouterSolicitation, 0, 0, 0, 0, 0, 0, 0], 255),
+            Frame(GatewayMac, MacA, SlaacA, GatewayV6, IpProtocol.Icmpv6, [Icmpv6Packet.TypeEchoRequest, 0, 0, 0, 1, 2, 3, 4, 5, 6, 7]),
+            Frame(GatewayMac, MacA, SlaacA, GatewayV6, IpProtocol.Udp, Udp(40000, 53, DnsTestMessages.Query("alpha.test.internal", DnsType.AAAA))),
+            Frame(GatewayMac, MacA, SlaacA, GatewayV6, IpProtocol.Udp, Udp(40000, 99, [1, 2])),
+            Frame(GatewayMac, MacA, SlaacA, GatewayV6, IpProtocol.Tcp, syn),
+        ];
+        var rng = new Random(6106);
+        for (int i = 0; i < 5000; i++)
+        {
+            var f = (byte[])seeds[rng.Next(seeds.Length)].Clone();
+            // Keep the Ethernet header and the IPv6 source (anti-spoofing would stop the rest); mutate after it.
+            for (int k = rng.Next(0, 4); k > 0; k--)
+            {
+                int at = rng.Next(EthernetFrame.HeaderLength, f.Length);
+                if (at is >= 22 and < 38) continue;
+                f[at] = (byte)rng.Next(256);
+            }
+            if (rng.Next(4) == 0) f = f[..rng.Next(EthernetFrame.HeaderLength, f.Length + 1)];
+            a.Inject(f);
+        }
+        int replies = 0;
+        foreach (var f in a.Sent)
+        {
+            Assert.True(EthernetFrame.TryParse(f, out var eth));
+            if (eth.Source != GatewayMac || eth.EtherType != EtherType.IPv6) continue;
+            replies++;
+            Assert.True(Ipv6Packet.TryParse(eth.Payload, out var ip));
+            Assert.Equal(eth.Payload.Length, ip.Bytes.Length);
+            Assert.True(Ipv6Packet.IsChecksumValid(ip.Source, ip.Destination, ip.NextHeader, ip.Payload), $"next header {ip.NextHeader}");
+            Assert.NotNull(PacketDotNet.Packet.ParsePacket(PacketDotNet.LinkLayers.Ethernet, f));
+        }
+        Assert.True(replies > 100, $"only {replies} replies");
+    }
 }
