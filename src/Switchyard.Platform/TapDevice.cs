@@ -483,6 +483,8 @@ public sealed class TapDevice : IDisposable
         req.IntValue = options.Mtu;
         IoctlOrThrow(sock, SIOCSIFMTU, &req, $"ioctl(SIOCSIFMTU, {options.Mtu}) on {name} in {where}");
 
+        if (options.Eui64Slaac) UseEui64Slaac(name, where);
+
         // Up before addressing: a gateway route needs the connected route of an up interface (else ENETUNREACH).
         SetUp(sock, name, up: true, where);
 
@@ -523,6 +525,24 @@ public sealed class TapDevice : IDisposable
                 {
                     throw new PlatformException($"ioctl(SIOCADDRT, default via {string.Join('.', gw)} dev {name}) in {where}", errno);
                 }
+            }
+        }
+    }
+
+    /// <summary>EUI-64 SLAAC without temporary addresses on <paramref name="name"/>. /proc/sys/net is the
+    /// namespace of the thread that opens it, and this runs on the thread that entered the target namespace.</summary>
+    private static void UseEui64Slaac(string name, string where)
+    {
+        foreach (var (setting, value) in new[] { ("addr_gen_mode", "0"), ("use_tempaddr", "0") })
+        {
+            string path = $"/proc/sys/net/ipv6/conf/{name}/{setting}";
+            try { File.WriteAllText(path, value); }
+            catch (DirectoryNotFoundException) { return; }   // IPv6 disabled in that namespace: nothing to set
+            catch (UnauthorizedAccessException e) { throw new PlatformException($"write({path}) in {where}", 13, e); }   // EACCES
+            catch (IOException e)
+            {
+                // .NET on Unix carries the errno in HResult for file errors; anything else is EIO.
+                throw new PlatformException($"write({path}) in {where}", e.HResult is > 0 and < 4096 ? e.HResult : 5, e);
             }
         }
     }

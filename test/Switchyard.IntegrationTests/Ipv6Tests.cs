@@ -148,6 +148,35 @@ public sealed class Ipv6Tests
     }
 
     [LinuxRootFact]
+    public async Task Configure_makes_a_guest_use_the_eui64_addresses_anti_spoofing_allows()
+    {
+        await using var daemon = await TestDaemon.StartAsync();
+        var net = await daemon.CreateNetworkAsync(["none"], prefix: "v6cf", customize: r => r with { Mode = "internal", Ipv6 = "auto" });
+        using var ns = TestNamespace.Create("sy-it");
+        // A namespace whose new interfaces would use random link-local and temporary addresses.
+        ns.Exec("sysctl", "-q", "-w", "net.ipv6.conf.default.addr_gen_mode=3");
+        ns.Exec("sysctl", "-q", "-w", "net.ipv6.conf.default.use_tempaddr=2");
+        try
+        {
+            var ep = await daemon.Client.AttachEndpointAsync(net.Name, new EndpointAttachRequest
+            {
+                Name = "conf",
+                Transport = new TransportSpec { Kind = "tap", Netns = ns.Name, Configure = true },
+            });
+            Assert.Equal("0", ns.Exec("sysctl", "-n", "net.ipv6.conf.eth0.addr_gen_mode").StdOut.Trim());
+            Assert.Equal("0", ns.Exec("sysctl", "-n", "net.ipv6.conf.eth0.use_tempaddr").StdOut.Trim());
+            var clock = Stopwatch.StartNew();
+            Command.Result ping;
+            do ping = Command.Run("ip", ["netns", "exec", ns.Name, "ping", "-c", "1", "-W", "1", net.Ipv6Gateway!], check: false, timeoutMs: 10_000);
+            while (ping.ExitCode != 0 && clock.Elapsed < SlaacTimeout);
+            Assert.True(ping.ExitCode == 0, ping.StdOut + ping.StdErr);
+            Assert.Contains(ep.Ipv6![0], ns.Ip("-6", "addr", "show", "dev", "eth0").StdOut);
+            Assert.Contains(ep.Ipv6![1], ns.Ip("-6", "addr", "show", "dev", "eth0").StdOut);
+        }
+        finally { await daemon.Client.DetachEndpointAsync(net.Name, "conf"); }
+    }
+
+    [LinuxRootFact]
     public async Task Ipv6_prefix_that_is_not_a_64_is_refused_by_cli_and_api_and_nothing_is_created()
     {
         await using var daemon = await TestDaemon.StartAsync();

@@ -120,7 +120,9 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
         // IFF_VNET_HDR with checksum and segmentation offload: the guest hands over 64 KiB TCP
         // jobs instead of MTU-sized frames, which is what makes guest-to-guest traffic fast
         // (see docs/performance.md); ports that cannot take them get segmented frames.
-        var options = new TapOptions(spec.Ifname!, nsPath, mac.ToArray(), network.Mtu, Persistent: nsPath is not null, configure, VnetHeader: true);
+        // --configure on an IPv6 network: the guest forms the EUI-64 addresses anti-spoofing allows.
+        var options = new TapOptions(spec.Ifname!, nsPath, mac.ToArray(), network.Mtu, Persistent: nsPath is not null, configure, VnetHeader: true,
+            Eui64Slaac: spec.Configure && network.Ipv6 is not null);
         TapDevice device;
         try { device = TapDevice.Create(options); }
         catch (PlatformException e) { throw new ApiException(restoring ? 500 : 400, $"cannot create TAP device '{spec.Ifname}': {e.Message}"); }
