@@ -67,6 +67,7 @@ public sealed class Ipv6Tests
         // DNS over IPv6: AAAA for the peer and the gateway, PTR in ip6.arpa, and A-only names have no AAAA error.
         Assert.Equal(slaacB, a.Dig("AAAA", $"beta.{net.Domain}", $"@{gw}", "+short"));
         Assert.Equal(gw, a.Dig("AAAA", $"gateway.{net.Domain}", $"@{gw}", "+short"));
+        Assert.Equal(slaacB, a.Dig("+tcp", "AAAA", $"beta.{net.Domain}", $"@{gw}", "+short"));   // DNS over TCP on IPv6
         Assert.Equal($"beta.{net.Domain}.", a.Dig("-x", slaacB, $"@{gw}", "+short"));
         Assert.Contains("status: NXDOMAIN", a.Dig("AAAA", $"nobody.{net.Domain}", $"@{gw}"));
 

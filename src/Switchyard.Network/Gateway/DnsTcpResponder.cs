@@ -9,7 +9,8 @@ namespace Switchyard.Network.Gateway;
 /// much as a request/response service needs. In-order data only (a segment that is not the next
 /// expected one is answered with a duplicate ACK, so the guest retransmits); our replies are
 /// kept until acknowledged and retransmitted every 200 ms, six times at most; no window scaling, so the
-/// guest's window is its raw 16-bit field. Any other TCP port on the gateway gets a RST.</summary>
+/// guest's window is its raw 16-bit field. Any other TCP port on the gateway gets a RST. Both
+/// families: an IPv4 client's address is held IPv4-mapped (::ffff:a.b.c.d), like the NAT's flows.</summary>
 internal sealed class DnsTcpResponder
 {
     private const int MaxMessage = 65535 + 2;
@@ -22,7 +23,7 @@ internal sealed class DnsTcpResponder
 
     private readonly GatewayPort _gateway;
     private readonly DnsServer _dns;
-    private readonly ConcurrentDictionary<(uint, ushort), Connection> _connections = new();
+    private readonly ConcurrentDictionary<(Ipv6Address, ushort), Connection> _connections = new();
 
     public DnsTcpResponder(GatewayPort gateway, DnsServer dns)
     {
@@ -39,18 +40,34 @@ internal sealed class DnsTcpResponder
             _gateway.Counters.CountDrop(Switching.DropReason.Malformed);
             return;
         }
-        var key = (ip.Source.Value, seg.SourcePort);
+        Handle(clientMac, Ipv6Address.MapIpv4(ip.Source), Ipv6Address.MapIpv4(ip.Destination), seg);
+    }
+
+    /// <summary>A segment to one of the gateway's IPv6 addresses (<paramref name="ip"/>'s destination answers).</summary>
+    public void Handle(MacAddress clientMac, in Ipv6Packet ip, bool verifyChecksum = true)
+    {
+        if (!TcpSegment.TryParse(ip.Payload, out var seg) || (verifyChecksum && !seg.IsChecksumValid(ip.Source, ip.Destination)))
+        {
+            _gateway.Counters.CountDrop(Switching.DropReason.Malformed);
+            return;
+        }
+        Handle(clientMac, ip.Source, ip.Destination, seg);
+    }
+
+    private void Handle(MacAddress clientMac, Ipv6Address client, Ipv6Address server, in TcpSegment seg)
+    {
+        var key = (client, seg.SourcePort);
         if (seg.DestinationPort != 53)
         {
-            SendReset(clientMac, ip.Source, seg);
+            SendReset(clientMac, client, server, seg);
             return;
         }
         if (seg.Has(TcpFlags.Syn) && !seg.Has(TcpFlags.Ack))
         {
             if (!_connections.TryGetValue(key, out var conn))
             {
-                if (_connections.Count >= MaxConnections) { SendReset(clientMac, ip.Source, seg); return; }
-                conn = new Connection(this, clientMac, ip.Source, seg.SourcePort, seg);
+                if (_connections.Count >= MaxConnections) { SendReset(clientMac, client, server, seg); return; }
+                conn = new Connection(this, clientMac, client, server, seg.SourcePort, seg);
                 if (!_connections.TryAdd(key, conn)) return;
                 conn.OnSegment(seg);   // sends the SYN-ACK
             }
@@ -58,32 +75,40 @@ internal sealed class DnsTcpResponder
             return;
         }
         if (_connections.TryGetValue(key, out var existing)) existing.OnSegment(seg);
-        else if (!seg.Has(TcpFlags.Rst)) SendReset(clientMac, ip.Source, seg);
+        else if (!seg.Has(TcpFlags.Rst)) SendReset(clientMac, client, server, seg);
     }
 
     /// <summary>RFC 9293 §3.10.7.1: a RST for a segment that belongs to no connection.</summary>
-    private void SendReset(MacAddress mac, Ipv4Address client, in TcpSegment seg)
+    private void SendReset(MacAddress mac, Ipv6Address client, Ipv6Address server, in TcpSegment seg)
     {
         if (seg.TryGetReset(out uint seq, out uint ack, out var flags))
-            SendSegment(mac, client, seg.DestinationPort, seg.SourcePort, seq, ack, flags, 0, default, default);
+            SendSegment(mac, client, server, seg.DestinationPort, seg.SourcePort, seq, ack, flags, 0, default, default);
     }
 
-    private void SendSegment(MacAddress mac, Ipv4Address client, ushort srcPort, ushort dstPort, uint seq, uint ack, TcpFlags flags,
+    private void SendSegment(MacAddress mac, Ipv6Address client, Ipv6Address server, ushort srcPort, ushort dstPort, uint seq, uint ack, TcpFlags flags,
         ushort window, ReadOnlySpan<byte> options, ReadOnlySpan<byte> payload)
     {
         var frame = GatewayPort.ReplyBuffer;
-        var l4 = frame[EthernetFrameWriter.L4Offset..];
-        payload.CopyTo(l4[TcpSegment.HeaderLengthFor(options.Length)..]);
-        int len = TcpSegment.Write(l4, _gateway.Address, client, srcPort, dstPort, seq, ack, flags, window, options, payload.Length);
-        int n = EthernetFrameWriter.FinishIpv4(frame, mac, _gateway.Mac, _gateway.Address, client, IpProtocol.Tcp, len);
-        _gateway.Send(frame[..n]);
+        if (client.IsIpv4Mapped)
+        {
+            var l4 = frame[EthernetFrameWriter.L4Offset..];
+            payload.CopyTo(l4[TcpSegment.HeaderLengthFor(options.Length)..]);
+            int len = TcpSegment.Write(l4, _gateway.Address, client.MappedIpv4, srcPort, dstPort, seq, ack, flags, window, options, payload.Length);
+            _gateway.Send(frame[..EthernetFrameWriter.FinishIpv4(frame, mac, _gateway.Mac, _gateway.Address, client.MappedIpv4, IpProtocol.Tcp, len)]);
+            return;
+        }
+        var l4v6 = frame[EthernetFrameWriter.Ipv6L4Offset..];
+        int hl = TcpSegment.WriteHeader(l4v6, srcPort, dstPort, seq, ack, flags, window, options);
+        payload.CopyTo(l4v6[hl..]);
+        Ipv6Packet.WriteChecksum(l4v6[..(hl + payload.Length)], server, client, IpProtocol.Tcp, 16);
+        _gateway.Send(frame[..EthernetFrameWriter.FinishIpv6(frame, mac, _gateway.Mac, server, client, IpProtocol.Tcp, hl + payload.Length)]);
     }
 
     private sealed class Connection
     {
         private readonly DnsTcpResponder _owner;
         private readonly MacAddress _mac;
-        private readonly Ipv4Address _client;
+        private readonly Ipv6Address _client, _server;
         private readonly ushort _port;
         private readonly object _lock = new();
         private readonly byte[] _in = new byte[MaxMessage];
@@ -98,16 +123,16 @@ internal sealed class DnsTcpResponder
         private int _pendingQueries, _retransmits;
         private DateTime _lastActivity = DateTime.UtcNow;
 
-        public Connection(DnsTcpResponder owner, MacAddress mac, Ipv4Address client, ushort port, in TcpSegment syn)
+        public Connection(DnsTcpResponder owner, MacAddress mac, Ipv6Address client, Ipv6Address server, ushort port, in TcpSegment syn)
         {
-            _owner = owner; _mac = mac; _client = client; _port = port;
+            _owner = owner; _mac = mac; _client = client; _server = server; _port = port;
             _iss = (uint)Random.Shared.Next();
             _sndUna = _iss;
             _sndNxt = _iss + 1;
             _rcvNxt = syn.SequenceNumber + 1;
             _peerWindow = syn.Window;
             // RFC 9293 §3.7.1: send no more than the peer's MSS (536 when it gave none).
-            _mss = Math.Min((int)(syn.ReadOptions().Mss ?? 536), 1460);
+            _mss = Math.Min((int)(syn.ReadOptions().Mss ?? 536), OurMss);
             _timer = new Timer(_ => OnTimer(), null, InitialRto, InitialRto);
         }
 
@@ -219,14 +244,14 @@ internal sealed class DnsTcpResponder
             while (inFlight < _out.Length && inFlight < _peerWindow)
             {
                 int n = Math.Min(Math.Min(_mss, (int)_out.Length - inFlight), _peerWindow - inFlight);
-                _owner.SendSegment(_mac, _client, 53, _port, _sndNxt, _rcvNxt, TcpFlags.Ack | TcpFlags.Psh, Window, default, buf.AsSpan(inFlight, n));
+                _owner.SendSegment(_mac, _client, _server, 53, _port, _sndNxt, _rcvNxt, TcpFlags.Ack | TcpFlags.Psh, Window, default, buf.AsSpan(inFlight, n));
                 _sndNxt += (uint)n;
                 inFlight += n;
                 sent = true;
             }
             if (_finQueued && !_finSent && inFlight == _out.Length)
             {
-                _owner.SendSegment(_mac, _client, 53, _port, _sndNxt, _rcvNxt, TcpFlags.Fin | TcpFlags.Ack, Window, default, default);
+                _owner.SendSegment(_mac, _client, _server, 53, _port, _sndNxt, _rcvNxt, TcpFlags.Fin | TcpFlags.Ack, Window, default, default);
                 _sndNxt++;
                 _finSent = true;
                 sent = true;
@@ -234,15 +259,18 @@ internal sealed class DnsTcpResponder
             return sent;
         }
 
+        /// <summary>What a 1500-byte link carries after the IP and TCP headers.</summary>
+        private ushort OurMss => _client.IsIpv4Mapped ? (ushort)1460 : (ushort)1440;
+
         private void SendSynAck()
         {
             Span<byte> opts = stackalloc byte[4];
-            TcpOptions.WriteSynOptions(opts, 1460, null);
-            _owner.SendSegment(_mac, _client, 53, _port, _iss, _rcvNxt, TcpFlags.Syn | TcpFlags.Ack, Window, opts, default);
+            TcpOptions.WriteSynOptions(opts, OurMss, null);
+            _owner.SendSegment(_mac, _client, _server, 53, _port, _iss, _rcvNxt, TcpFlags.Syn | TcpFlags.Ack, Window, opts, default);
         }
 
         private void SendFlags(TcpFlags flags) =>
-            _owner.SendSegment(_mac, _client, 53, _port, _sndNxt, _rcvNxt, flags, Window, default, default);
+            _owner.SendSegment(_mac, _client, _server, 53, _port, _sndNxt, _rcvNxt, flags, Window, default, default);
 
         private void OnTimer()
         {
@@ -277,7 +305,7 @@ internal sealed class DnsTcpResponder
         {
             _closed = true;
             _timer.Dispose();
-            _owner._connections.TryRemove(new((_client.Value, _port), this));
+            _owner._connections.TryRemove(new((_client, _port), this));
         }
 
         private static bool SeqGt(uint a, uint b) => (int)(a - b) > 0;

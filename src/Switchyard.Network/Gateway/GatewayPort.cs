@@ -149,7 +149,7 @@ public sealed class GatewayPort : SwitchPort, IDisposable
         {
             case IpProtocol.Icmpv6: HandleIcmpv6(eth, ip, nd); break;
             case IpProtocol.Udp: HandleUdpV6(eth, ip, verifyL4); break;
-            case IpProtocol.Tcp: ResetV6(eth.Source, ip, verifyL4); break;   // no TCP service on the gateway's IPv6 addresses
+            case IpProtocol.Tcp: _dnsTcp.Handle(eth.Source, ip, verifyL4); break;   // DNS over TCP on 53, RST elsewhere
             default: SendUnreachableV6(eth.Source, ip.Source, dst, Icmpv6Packet.TypeParameterProblem, 1, ip.ErrorQuote, pointer: 6); break;
         }
     }
@@ -184,22 +184,6 @@ public sealed class GatewayPort : SwitchPort, IDisposable
         }
         if (udp.DestinationPort == 53) HandleDnsUdp(new DnsClient(eth.Source, default, ip.Source, ip.Destination, udp.SourcePort), udp.Payload);
         else SendUnreachableV6(eth.Source, ip.Source, ip.Destination, Icmpv6Packet.TypeDestinationUnreachable, 4, ip.ErrorQuote);   // port unreachable
-    }
-
-    /// <summary>A RST for TCP to a gateway IPv6 port nothing listens on (RFC 9293 §3.10.7.1).</summary>
-    private void ResetV6(MacAddress clientMac, in Ipv6Packet ip, bool verifyL4)
-    {
-        if (!TcpSegment.TryParse(ip.Payload, out var seg) || (verifyL4 && !seg.IsChecksumValid(ip.Source, ip.Destination)))
-        {
-            Counters.CountDrop(DropReason.Malformed);
-            return;
-        }
-        if (!seg.TryGetReset(out uint seq, out uint ack, out var flags)) return;
-        var reply = ReplyBuffer;
-        var l4 = reply[EthernetFrameWriter.Ipv6L4Offset..];
-        int len = TcpSegment.WriteHeader(l4, seg.DestinationPort, seg.SourcePort, seq, ack, flags, 0, default);
-        Ipv6Packet.WriteChecksum(l4[..len], ip.Destination, ip.Source, IpProtocol.Tcp, 16);
-        Send(reply[..EthernetFrameWriter.FinishIpv6(reply, clientMac, Mac, ip.Destination, ip.Source, IpProtocol.Tcp, len)]);
     }
 
     /// <summary>An ICMPv6 error (RFC 4443 §3) from <paramref name="from"/> to the packet's source,
