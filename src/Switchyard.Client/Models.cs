@@ -24,6 +24,14 @@ public sealed record NetworkCreateRequest
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
 }
 
+/// <summary>PATCH /networks/{name}: the fields to change; null leaves a field as it is.</summary>
+public sealed record NetworkUpdateRequest
+{
+    /// <summary>nat, host, internal, bridged or bridged:IFACE. Refused while endpoints are attached.</summary>
+    public string? Mode { get; init; }
+    public bool? HostLoopback { get; init; }
+}
+
 public sealed record NetworkInfo
 {
     public required string Name { get; init; }
@@ -111,6 +119,12 @@ public sealed record EndpointAttachRequest
     /// <summary>Host ports to forward to the guest: <c>[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp]</c>
     /// (host address default 127.0.0.1). If one cannot be published, nothing is attached.</summary>
     public IReadOnlyList<string>? Publish { get; init; }
+    /// <summary>Extra DNS names for the endpoint on this network (each a DNS label, unique on the network).</summary>
+    public IReadOnlyList<string>? Aliases { get; init; }
+    /// <summary>Whether its lease gives the guest a default route through this network. true: this
+    /// network does, and the guest's other endpoints (the same namespace) stop; false: it does not;
+    /// null: only if no other endpoint of the same namespace already gives one (the first attached).</summary>
+    public bool? DefaultRoute { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
 }
 
@@ -128,6 +142,10 @@ public sealed record EndpointInfo
     public required string Fqdn { get; init; }
     public required string Mac { get; init; }
     public required string Ipv4 { get; init; }
+    /// <summary>Extra DNS names on the network.</summary>
+    public IReadOnlyList<string>? Aliases { get; init; }
+    /// <summary>Whether its lease names the gateway as the guest's router.</summary>
+    public bool DefaultRoute { get; init; }
     public required TransportSpec Transport { get; init; }
     /// <summary>"up" when its transport is connected, "down" when it could not be restored.</summary>
     public required string State { get; init; }
@@ -193,6 +211,7 @@ public sealed record ProblemInfo
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true)]
 [JsonSerializable(typeof(NetworkCreateRequest))]
 [JsonSerializable(typeof(NetworkInfo))]
+[JsonSerializable(typeof(NetworkUpdateRequest))]
 [JsonSerializable(typeof(List<NetworkInfo>))]
 [JsonSerializable(typeof(EndpointAttachRequest))]
 [JsonSerializable(typeof(PublishRequest))]

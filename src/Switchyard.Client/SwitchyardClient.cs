@@ -45,6 +45,9 @@ public sealed class SwitchyardClient : IDisposable
     public Task<NetworkInfo> GetNetworkAsync(string name, CancellationToken ct = default) => GetAsync($"networks/{Esc(name)}", Json.NetworkInfo, ct);
     public Task<NetworkInfo> CreateNetworkAsync(NetworkCreateRequest request, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Post, "networks", JsonContent.Create(request, Json.NetworkCreateRequest), Json.NetworkInfo, ct);
+    /// <summary>Changes a network's mode or host loopback; a mode change is refused (409) while endpoints are attached.</summary>
+    public Task<NetworkInfo> UpdateNetworkAsync(string name, NetworkUpdateRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Patch, $"networks/{Esc(name)}", JsonContent.Create(request, Json.NetworkUpdateRequest), Json.NetworkInfo, ct);
     public Task DeleteNetworkAsync(string name, CancellationToken ct = default) => SendAsync(HttpMethod.Delete, $"networks/{Esc(name)}", null, ct);
 
     /// <summary>All endpoints, or one network's.</summary>

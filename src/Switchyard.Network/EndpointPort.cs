@@ -10,10 +10,17 @@ public sealed class EndpointPort : SwitchPort
     public EndpointPort(EndpointConfig config, IFrameTransport transport, Func<MacAddress, bool>? mayLearnMac = null) : base(config.Name)
     {
         Transport = transport;
+        Config = config;
+        DefaultRoute = config.DefaultRoute;
         Guard = new PortGuard(config.Mac, config.Ipv4, config.LearnMac, mayLearnMac);
     }
 
     public IFrameTransport Transport { get; }
+    public EndpointConfig Config { get; }
+
+    /// <summary>Whether this guest's lease names the gateway as router; changes when another NIC of
+    /// the same guest takes the default route (the guest sees it at its next lease).</summary>
+    public bool DefaultRoute { get; set; }
     public MacAddress Mac => Guard!.Mac;
     public Ipv4Address Ipv4 => Guard!.Ipv4;
 

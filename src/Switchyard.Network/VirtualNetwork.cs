@@ -101,7 +101,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
 
     bool IDhcpBindings.TryGetBinding(MacAddress client, out DhcpBinding binding)
     {
-        if (_byMac.TryGetValue(client, out var port)) { binding = new DhcpBinding(port.Name, port.Ipv4); return true; }
+        if (_byMac.TryGetValue(client, out var port)) { binding = new DhcpBinding(port.Name, port.Ipv4, port.DefaultRoute); return true; }
         binding = default;
         return false;
     }
@@ -127,6 +127,9 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         // host.DOMAIN: the host's loopback, through the gateway (like gvproxy's host.containers.internal).
         if (host.Equals("host", StringComparison.OrdinalIgnoreCase) && Nat is { Policy.HostLoopback: true }) { address = Config.Gateway; return true; }
         if (_endpoints.TryGetValue(host, out var port)) { address = port.Ipv4; return true; }
+        foreach (var other in _endpoints.Values)
+            foreach (var alias in other.Config.Aliases ?? [])
+                if (alias.Equals(host, StringComparison.OrdinalIgnoreCase)) { address = other.Ipv4; return true; }
         address = default;
         return false;
     }

@@ -10,6 +10,7 @@ internal static class NetworkCommands
         var cmd = new Command("network", "Create, list, inspect and remove networks");
         cmd.Subcommands.Add(Create());
         cmd.Subcommands.Add(List());
+        cmd.Subcommands.Add(Update());
         cmd.Subcommands.Add(Inspect());
         cmd.Subcommands.Add(Leases());
         cmd.Subcommands.Add(Remove());
@@ -43,6 +44,32 @@ internal static class NetworkCommands
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
             else Console.WriteLine($"{info.Name}: {info.Subnet} gateway {info.Gateway}, mode {info.Mode}{LoopbackNote(info)}, domain {info.Domain}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    private static Command Update()
+    {
+        var name = new Argument<string>("NAME");
+        var mode = new Option<string?>("--mode") { Description = "nat, host, internal, bridged or bridged:IFACE (refused while endpoints are attached)" };
+        var hostLoopback = new Option<bool?>("--host-loopback") { Description = "true or false: whether the gateway's address reaches the host's 127.0.0.1 (refused while endpoints are attached)" };
+        var format = Output.FormatOption();
+        var cmd = new Command("update", "Change a network's mode or host loopback") { name, mode, hostLoopback, format };
+        cmd.Validators.Add(result =>
+        {
+            if (result.GetValue(mode) is null && result.GetValue(hostLoopback) is null)
+                result.AddError("nothing to change: give --mode or --host-loopback");
+        });
+        cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
+        {
+            var info = await client.UpdateNetworkAsync(parse.GetValue(name)!, new NetworkUpdateRequest
+            {
+                Mode = parse.GetValue(mode),
+                HostLoopback = parse.GetValue(hostLoopback),
+            }, ct);
+            if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
+            else Console.WriteLine($"{info.Name}: mode {info.Mode}{LoopbackNote(info)}");
             return 0;
         }));
         return cmd;

@@ -47,6 +47,12 @@ public static class ApiRoutes
             .ProducesProblem(400).ProducesProblem(409).WithName("CreateNetwork").WithSummary("Create a network");
         app.MapGet("/networks/{name}", (string name) => Results.Json(directory.GetNetwork(name), SwitchyardJsonContext.Default.NetworkInfo))
             .Produces<NetworkInfo>().ProducesProblem(404).WithName("GetNetwork").WithSummary("One network, with its gateway services' counters");
+        app.MapMethods("/networks/{name}", ["PATCH"], async (string name, HttpRequest request) =>
+        {
+            var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkUpdateRequest);
+            return Results.Json(await directory.UpdateNetworkAsync(name, body), SwitchyardJsonContext.Default.NetworkInfo);
+        }).WithJsonBody<NetworkUpdateRequest>().Produces<NetworkInfo>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409)
+            .WithName("UpdateNetwork").WithSummary("Change a network's mode or host loopback (refused while endpoints are attached)");
         app.MapDelete("/networks/{name}", async (string name) =>
         {
             await directory.DeleteNetworkAsync(name);

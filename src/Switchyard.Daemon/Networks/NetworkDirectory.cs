@@ -101,6 +101,37 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         lock (_networks) return Describe(Find(name));
     }
 
+    /// <summary>Changes a network's mode or host loopback. Both shape what its gateway builds
+    /// (NAT or none, DHCP and DNS or a bridge), so the live network is rebuilt, which is refused
+    /// while guests are attached: they would lose their flows and, across modes, their addresses.</summary>
+    public async Task<NetworkInfo> UpdateNetworkAsync(string name, NetworkUpdateRequest r)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            NetworkRecord net;
+            lock (_networks) net = Find(name);
+            var (mode, bridge) = r.Mode is null ? (ParseMode(net.Row.Mode).Mode, net.Row.BridgeInterface) : ParseMode(r.Mode);
+            var row = net.Row with { Mode = ModeName(mode), BridgeInterface = bridge, HostLoopback = r.HostLoopback ?? net.Row.HostLoopback };
+            if (row == net.Row) return Describe(net);
+            if (net.Endpoints.Count > 0)
+                throw ApiException.Conflict($"network '{name}' has {net.Endpoints.Count} endpoint(s) attached ({string.Join(", ", net.Endpoints.Keys)}); " +
+                    $"detach them before changing its {(row.Mode != net.Row.Mode || row.BridgeInterface != net.Row.BridgeInterface ? "mode" : "host loopback")}");
+            net.Live.Dispose();
+            NetworkRecord updated;
+            try { updated = Restore(row); }
+            catch
+            {
+                Restore(net.Row);   // as it was: a refused change leaves the network working
+                throw;
+            }
+            _store.UpdateNetworkMode(name, row.Mode, row.BridgeInterface, row.HostLoopback);
+            DirectoryLog.NetworkUpdated(_logger, name, row.Mode, row.HostLoopback);
+            return Describe(updated);
+        }
+        finally { _gate.Release(); }
+    }
+
     public async Task DeleteNetworkAsync(string name)
     {
         await _gate.WaitAsync().ConfigureAwait(false);
@@ -307,7 +338,13 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             if (Names.CheckLabel("endpoint", r.Name) is { } nameError) throw ApiException.BadRequest(nameError);
             if (Names.Reserved.Contains(r.Name)) throw ApiException.BadRequest($"'{r.Name}' is reserved for the gateway; choose another endpoint name");
             if (net.Endpoints.ContainsKey(r.Name)) throw ApiException.Conflict($"endpoint '{r.Name}' is already attached to network '{network}'");
+            var aliases = CheckAliases(net, r.Name, r.Aliases ?? []);
             var transport = TransportFactory.Normalize(r.Transport, macGiven: r.Mac is not null);
+            // The same guest (namespace) on several networks: its NICs are eth0, eth1, ... in attach
+            // order, and exactly one of them gives it a default route.
+            var siblings = SameGuest(transport);
+            if (r.Transport?.Ifname is null && siblings.Count > 0) transport = transport with { Ifname = NextIfname(siblings) };
+            bool defaultRoute = r.DefaultRoute ?? !siblings.Any(s => s.Record.Port?.DefaultRoute ?? s.Record.Config.DefaultRoute);
             var publish = CheckPublish(net, r.Publish ?? []);
             var subnet = net.Live.Config.Subnet;
             var leases = _store.Leases(network);
@@ -343,10 +380,10 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             else if (previous is not null) ip = Ipv4Address.Parse(previous.Ipv4);
             else ip = Allocate(network, subnet, leases, quarantined, out evicted);
 
-            var config = new EndpointConfig(r.Name, mac, ip, transport.LearnMac);
+            var config = new EndpointConfig(r.Name, mac, ip, transport.LearnMac, aliases, defaultRoute);
             var row = new EndpointRow(network, r.Name, JsonSerializer.Serialize(transport, SwitchyardJsonContext.Default.TransportSpec),
                 JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
-                _time.GetUtcNow());
+                _time.GetUtcNow(), JsonSerializer.Serialize(aliases.ToList(), DaemonJsonContext.Default.ListString), defaultRoute);
             var lease = new LeaseRow(network, r.Name, mac.ToString(), ip.ToString(),
                 previous is not null && previous.Ipv4 == ip.ToString() ? previous.State : "reserved", previous?.Expires, _time.GetUtcNow());
 
@@ -369,6 +406,10 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                     net.Endpoints[r.Name] = record;
                 }
                 record.Port = net.Live.Attach(config, live);
+                // An explicit --default-route takes it from the guest's other NICs (at their next lease).
+                if (r.DefaultRoute == true)
+                    foreach (var (otherNet, other) in siblings)
+                        SetDefaultRoute(otherNet, other, false);
             }
             catch (Exception e)
             {
@@ -393,6 +434,60 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             return Describe(net, record);
         }
         finally { _gate.Release(); }
+    }
+
+    /// <summary>Checks an endpoint's aliases: DNS labels, not reserved, unique among the network's
+    /// names and aliases (a name resolves to one endpoint).</summary>
+    private static string[] CheckAliases(NetworkRecord net, string name, IReadOnlyList<string> aliases)
+    {
+        foreach (var alias in aliases)
+        {
+            if (Names.CheckLabel("alias", alias) is { } error) throw ApiException.BadRequest(error);
+            if (Names.Reserved.Contains(alias)) throw ApiException.BadRequest($"alias '{alias}' is reserved for the gateway");
+            if (alias == name) throw ApiException.BadRequest($"alias '{alias}' is the endpoint's own name");
+        }
+        if (aliases.Distinct().Count() != aliases.Count) throw ApiException.BadRequest("an alias is given twice");
+        // Under the directory's gate, which every change of net.Endpoints holds.
+        foreach (var other in net.Endpoints.Values)
+        {
+            var taken = other.Config.Aliases ?? [];
+            if (taken.Contains(name)) throw ApiException.Conflict($"'{name}' is an alias of endpoint '{other.Row.Name}' on network '{net.Row.Name}'");
+            foreach (var alias in aliases)
+                if (alias == other.Row.Name || taken.Contains(alias))
+                    throw ApiException.Conflict($"the name '{alias}' is already taken by endpoint '{other.Row.Name}' on network '{net.Row.Name}'");
+        }
+        return [.. aliases];
+    }
+
+    /// <summary>The endpoints, on any network, of the guest <paramref name="transport"/> belongs to:
+    /// tap endpoints in the same namespace. Socket transports cannot tell one VM from another.</summary>
+    private List<(NetworkRecord Net, EndpointRecord Record)> SameGuest(TransportSpec transport)
+    {
+        var found = new List<(NetworkRecord, EndpointRecord)>();
+        if (transport.Kind != "tap" || (transport.Netns ?? transport.NetnsPath) is null) return found;
+        lock (_networks)
+            foreach (var net in _networks.Values)
+                foreach (var e in net.Endpoints.Values)
+                    if (e.Transport.Kind == "tap" && e.Transport.Netns == transport.Netns && e.Transport.NetnsPath == transport.NetnsPath)
+                        found.Add((net, e));
+        return found;
+    }
+
+    /// <summary>eth0, eth1, ...: the first name the guest's other NICs do not use.</summary>
+    private static string NextIfname(List<(NetworkRecord Net, EndpointRecord Record)> siblings)
+    {
+        for (int i = 0; ; i++)
+        {
+            string name = $"eth{i}";
+            if (!siblings.Any(s => s.Record.Transport.Ifname == name)) return name;
+        }
+    }
+
+    private void SetDefaultRoute(NetworkRecord net, EndpointRecord e, bool defaultRoute)
+    {
+        _store.SetDefaultRoute(net.Row.Name, e.Row.Name, defaultRoute);
+        e.Config = e.Config with { DefaultRoute = defaultRoute };
+        if (e.Port is { } port) port.DefaultRoute = defaultRoute;
     }
 
     /// <summary>The lowest free address; when the subnet is full and <paramref name="evicted"/> is
@@ -420,7 +515,8 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         // A handed-over socket pair died with the previous daemon: the VM reconnects through
         // the handoff and gets its address back from the reservation, which stays.
         if (lease is null || transport.Kind == "fd") { _store.DeleteEndpoint(row.Network, row.Name); return; }
-        var config = new EndpointConfig(row.Name, MacAddress.Parse(lease.Mac), Ipv4Address.Parse(lease.Ipv4), transport.LearnMac);
+        var aliases = JsonSerializer.Deserialize(row.AliasesJson, DaemonJsonContext.Default.ListString) ?? [];
+        var config = new EndpointConfig(row.Name, MacAddress.Parse(lease.Mac), Ipv4Address.Parse(lease.Ipv4), transport.LearnMac, aliases, row.DefaultRoute);
         var record = new EndpointRecord { Row = row, Transport = transport, Config = config };
         try
         {
@@ -595,12 +691,14 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     }
 
     private const string ResolvConfMarker = "# written by Switchyard";
+    private static string ResolvConfHeader(EndpointRecord e) => $"{ResolvConfMarker} for endpoint {e.Row.Name} on network {e.Row.Network}";
 
     private static void WriteResolvConf(NetworkRecord net, EndpointRecord e)
     {
-        if (!OperatingSystem.IsLinux() || e.Transport.Netns is not { } ns) return;
+        // A guest on several networks takes its resolver, like its route, from one of them.
+        if (!OperatingSystem.IsLinux() || e.Transport.Netns is not { } ns || !e.Config.DefaultRoute) return;
         var cfg = net.Live.Config;
-        NetworkNamespace.WriteResolvConf(ns, $"{ResolvConfMarker} for endpoint {e.Row.Name} on network {net.Row.Name}\nnameserver {cfg.Gateway}\nsearch {cfg.Domain}\n");
+        NetworkNamespace.WriteResolvConf(ns, $"{ResolvConfHeader(e)}\nnameserver {cfg.Gateway}\nsearch {cfg.Domain}\n");
     }
 
     /// <summary>Removes the resolv.conf that --configure wrote (only ours: it starts with our
@@ -613,7 +711,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var file = Path.Combine(dir, "resolv.conf");
         try
         {
-            if (File.Exists(file) && File.ReadAllText(file).StartsWith(ResolvConfMarker, StringComparison.Ordinal)) File.Delete(file);
+            if (File.Exists(file) && File.ReadAllText(file).StartsWith(ResolvConfHeader(e), StringComparison.Ordinal)) File.Delete(file);
             if (Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
@@ -795,6 +893,8 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             Fqdn = $"{e.Row.Name}.{n.Row.Domain}",
             Mac = (e.Port?.Mac ?? e.Config.Mac).ToString(),
             Ipv4 = (e.Port?.Ipv4 ?? e.Config.Ipv4).ToString(),
+            Aliases = e.Config.Aliases is { Count: > 0 } aliases ? aliases : null,
+            DefaultRoute = e.Port?.DefaultRoute ?? e.Config.DefaultRoute,
             Transport = e.Port?.Transport is IReportingTransport { Status: var st }
                 ? e.Transport with { State = st.State, Connects = st.Connects, ProtocolErrors = st.ProtocolErrors, LastError = st.LastError }
                 : e.Transport,
@@ -839,6 +939,8 @@ internal static partial class DirectoryLog
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Network {Network} created: {Subnet}, mode {Mode}")]
     public static partial void NetworkCreated(ILogger logger, string network, string subnet, string mode);
+    [LoggerMessage(EventId = 15, Level = LogLevel.Information, Message = "Network {Network} updated: mode {Mode}, host loopback {HostLoopback}")]
+    public static partial void NetworkUpdated(ILogger logger, string network, string mode, bool hostLoopback);
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Network {Network} removed")]
     public static partial void NetworkRemoved(ILogger logger, string network);
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} attached: {Ip} {Mac} over {Transport}")]

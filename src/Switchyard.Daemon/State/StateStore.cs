@@ -6,7 +6,10 @@ namespace Switchyard.Daemon.State;
 public sealed record NetworkRow(string Name, string Mode, string? BridgeInterface, string Subnet, int Mtu, string Domain,
     string DnsUpstreamsJson, string LabelsJson, string GatewayMac, DateTimeOffset Created, bool HostLoopback = true);
 
-public sealed record EndpointRow(string Network, string Name, string TransportJson, string LabelsJson, DateTimeOffset Created);
+/// <summary>An attached endpoint. <paramref name="AliasesJson"/>: its extra DNS names on the network;
+/// <paramref name="DefaultRoute"/>: whether its lease names the gateway as router.</summary>
+public sealed record EndpointRow(string Network, string Name, string TransportJson, string LabelsJson, DateTimeOffset Created,
+    string AliasesJson = "[]", bool DefaultRoute = true);
 
 /// <summary>An address reserved for an endpoint name on a network. It outlives the endpoint's
 /// attachment, so a guest that detaches and comes back gets the same MAC and address.</summary>
@@ -54,6 +57,11 @@ public sealed class StateStore : IDisposable
             network TEXT NOT NULL, endpoint TEXT NOT NULL, spec TEXT NOT NULL, created TEXT NOT NULL,
             PRIMARY KEY (network, endpoint, spec),
             FOREIGN KEY (network, endpoint) REFERENCES endpoints(network, name) ON DELETE CASCADE);
+        """,
+        // 4: endpoint aliases (extra DNS names) and whether the endpoint's lease gives a default route.
+        """
+        ALTER TABLE endpoints ADD COLUMN aliases TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE endpoints ADD COLUMN default_route INTEGER NOT NULL DEFAULT 1;
         """,
     ];
 
@@ -135,6 +143,20 @@ public sealed class StateStore : IDisposable
         }
     }
 
+    /// <summary>A network's mode (with its bridge interface) and host loopback switch.</summary>
+    public void UpdateNetworkMode(string name, string mode, string? bridgeInterface, bool hostLoopback)
+    {
+        lock (_lock)
+        {
+            using var cmd = Command("UPDATE networks SET mode = $mode, bridge_interface = $bridge, host_loopback = $loopback WHERE name = $name");
+            cmd.Parameters.AddWithValue("$name", name);
+            cmd.Parameters.AddWithValue("$mode", mode);
+            cmd.Parameters.AddWithValue("$bridge", (object?)bridgeInterface ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$loopback", hostLoopback ? 1 : 0);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
     /// <summary>Deletes a network with its endpoints, published ports, leases and quarantine (ON DELETE CASCADE).</summary>
     public void DeleteNetwork(string name)
     {
@@ -152,11 +174,12 @@ public sealed class StateStore : IDisposable
     {
         lock (_lock)
         {
-            using var cmd = Command("SELECT network, name, transport, labels, created FROM endpoints WHERE network = $n ORDER BY created, name");
+            using var cmd = Command("SELECT network, name, transport, labels, created, aliases, default_route FROM endpoints WHERE network = $n ORDER BY created, name");
             cmd.Parameters.AddWithValue("$n", network);
             using var r = cmd.ExecuteReader();
             var list = new List<EndpointRow>();
-            while (r.Read()) list.Add(new EndpointRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4))));
+            while (r.Read())
+                list.Add(new EndpointRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4)), r.GetString(5), r.GetInt64(6) != 0));
             return list;
         }
     }
@@ -176,8 +199,13 @@ public sealed class StateStore : IDisposable
                 del.Parameters.AddWithValue("$e", evicted);
                 del.ExecuteNonQuery();
             }
-            using (var cmd = Command("INSERT INTO endpoints VALUES ($network, $name, $transport, $labels, $created)", tx))
+            using (var cmd = Command("""
+                INSERT INTO endpoints (network, name, transport, labels, created, aliases, default_route)
+                VALUES ($network, $name, $transport, $labels, $created, $aliases, $route)
+                """, tx))
             {
+                cmd.Parameters.AddWithValue("$aliases", e.AliasesJson);
+                cmd.Parameters.AddWithValue("$route", e.DefaultRoute ? 1 : 0);
                 cmd.Parameters.AddWithValue("$network", e.Network);
                 cmd.Parameters.AddWithValue("$name", e.Name);
                 cmd.Parameters.AddWithValue("$transport", e.TransportJson);
@@ -189,6 +217,19 @@ public sealed class StateStore : IDisposable
             foreach (var spec in published ?? [])
                 InsertPublishedPort(new PublishedPortRow(e.Network, e.Name, spec, e.Created), tx);
             tx.Commit();
+        }
+    }
+
+    /// <summary>Whether an endpoint's lease gives a default route (another endpoint of the same guest took it).</summary>
+    public void SetDefaultRoute(string network, string name, bool defaultRoute)
+    {
+        lock (_lock)
+        {
+            using var cmd = Command("UPDATE endpoints SET default_route = $r WHERE network = $n AND name = $e");
+            cmd.Parameters.AddWithValue("$r", defaultRoute ? 1 : 0);
+            cmd.Parameters.AddWithValue("$n", network);
+            cmd.Parameters.AddWithValue("$e", name);
+            cmd.ExecuteNonQuery();
         }
     }
 

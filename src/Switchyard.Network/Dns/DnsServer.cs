@@ -52,7 +52,9 @@ public sealed class DnsServer
         bool edns = DnsMessage.TryGetOpt(query.Span, out _, out bool dnssecOk);
 
         if (TryAnswerLocally(header, q, edns, response.Span, out int length)) return ValueTask.FromResult(length);
-        if (_forwarder is null) return ValueTask.FromResult(WriteError(header, q, DnsResponseCode.ServFail, response.Span, edns));
+        // An internal network forwards nothing: a name outside it is refused at once, by policy
+        // (RFC 1035 §4.1.1 REFUSED), so a guest's resolver fails fast instead of retrying a SERVFAIL.
+        if (_forwarder is null) return ValueTask.FromResult(WriteError(header, q, DnsResponseCode.Refused, response.Span, edns));
         return ForwardAsync(query, response, header, q, edns, dnssecOk);
     }
 

@@ -143,6 +143,8 @@ def udp_closed(host, port, seconds):
         result = "refused"
     except socket.timeout:
         result = "timeout"
+    except OSError as e:
+        result = err_name(e.errno)   # e.g. EHOSTUNREACH: an ICMP admin-prohibited came back
     elapsed = time.monotonic() - start
     s.close()
     out(result=result, seconds=round(elapsed, 4))
