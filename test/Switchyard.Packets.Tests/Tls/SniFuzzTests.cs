@@ -113,6 +113,33 @@ public sealed class SniFuzzTests
         Run(HttpRequestHead.TryGetHost, HttpSeeds(), allowIpv6: true, seed: 20260108);
     }
 
+    /// <summary>Bytes allocated on this thread by <paramref name="parse"/> (after a warm-up run).</summary>
+    private static long Allocated(Parser parse, byte[] input)
+    {
+        for (int i = 0; i < 100; i++) parse(input, out _);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        parse(input, out _);
+        return GC.GetAllocatedBytesForCurrentThread() - before;
+    }
+
+    [Fact]
+    public async Task Parsing_allocates_only_the_returned_name()
+    {
+        byte[] hello = await TlsTestHellos.FromSslStream("allowed.example");
+        byte[] split = TlsTestHellos.Records(TlsTestHellos.HandshakeOf(hello), 100);
+        Assert.Equal(0, Allocated(TlsClientHello.TryGetServerName, hello[..^1])); // NeedMore
+        Assert.Equal(0, Allocated(TlsClientHello.TryGetServerName, split[..^1]));
+        Assert.Equal(0, Allocated(TlsClientHello.TryGetServerName, TlsTestHellos.Hello(TlsTestHellos.SupportedVersions))); // Absent
+        long stringSize = Allocated(static (ReadOnlySpan<byte> _, out string? s) => { s = new string('x', 15); return default; }, []);
+        Assert.Equal(stringSize, Allocated(TlsClientHello.TryGetServerName, hello));
+        Assert.Equal(stringSize, Allocated(TlsClientHello.TryGetServerName, split));
+
+        byte[] head = Encoding.ASCII.GetBytes("GET / HTTP/1.1\r\nHost: allowed.example:80\r\nAccept: */*\r\n\r\n");
+        Assert.Equal(0, Allocated(HttpRequestHead.TryGetHost, head[..^1]));
+        Assert.Equal(0, Allocated(HttpRequestHead.TryGetHost, "GET / HTTP/1.1\r\n\r\n"u8.ToArray()));
+        Assert.Equal(stringSize, Allocated(HttpRequestHead.TryGetHost, head));
+    }
+
     [Fact]
     public async Task Cross_feeding_never_throws()
     {
