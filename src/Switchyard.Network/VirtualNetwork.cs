@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Switchyard.Network.Dhcp;
 using Switchyard.Network.Dns;
+using Switchyard.Network.Egress;
 using Switchyard.Network.Gateway;
 using Switchyard.Network.Nat;
 using Switchyard.Network.Switching;
@@ -38,14 +39,15 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         _events = events;
         var logger = loggers.CreateLogger($"Switchyard.Network.{config.Name}");
         Switch = new EthernetSwitch(config.Mtu);
+        Egress = new EgressGuard(config.Name, mac => _byMac.TryGetValue(mac, out var port) ? port.Egress : null) { Policy = config.Egress };
         Dhcp = new DhcpServer(new DhcpServerOptions(config.Subnet, config.Gateway, config.Domain, config.Mtu, config.LeaseTime), this);
         // An internal network forwards nothing: its DNS answers for its own guests only.
         _forwarder = config.Mode == NetworkMode.Internal ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(), logger);
-        Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder);
+        Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder, Egress);
         Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger);
         // nat and host networks have a NAT (host loopback, published ports; nat also the outside).
         if (config.Mode is NetworkMode.Nat or NetworkMode.Host)
-            Gateway.Nat = new NatEngine(Gateway, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, logger);
+            Gateway.Nat = new NatEngine(Gateway, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, logger) { Egress = Egress };
         Switch.AddPort(Gateway);
     }
 
@@ -56,6 +58,8 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     public DhcpServer Dhcp { get; }
     public DnsServer Dns { get; }
     public DnsForwarder? Forwarder => _forwarder;
+    /// <summary>Egress policy enforcement (docs/egress.md); its policy may be replaced at any time, for new flows.</summary>
+    public EgressGuard Egress { get; }
     public NatEngine? Nat => Gateway.Nat;
     public IReadOnlyCollection<EndpointPort> Endpoints => (IReadOnlyCollection<EndpointPort>)_endpoints.Values;
 
@@ -68,6 +72,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         if (!_endpoints.TryAdd(endpoint.Name, port))
             throw new InvalidOperationException($"endpoint '{endpoint.Name}' is already attached to network '{Name}'");
         _byMac[endpoint.Mac] = port;
+        Egress.SetGuestPolicy(port.Egress, endpoint.Egress);
         port.Guard!.MacLearned += mac =>
         {
             _byMac.TryRemove(new(endpoint.Mac, port));
@@ -94,6 +99,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     {
         if (!_endpoints.TryRemove(name, out var port)) return null;
         _byMac.TryRemove(new(port.Mac, port));
+        Egress.Forget(port.Egress);
         Switch.RemovePort(port);
         Nat?.ForgetGuest(port.Ipv4);
         return port;

@@ -8,6 +8,7 @@ using Switchyard.Daemon.Api;
 using Switchyard.Daemon.State;
 using Switchyard.Network;
 using Switchyard.Network.Dhcp;
+using Switchyard.Network.Egress;
 using Switchyard.Network.Ipam;
 using Switchyard.Network.Nat;
 using Switchyard.Network.Transports;
@@ -41,6 +42,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, NetworkRecord> _networks = new(StringComparer.Ordinal);
     private readonly HostResolverWatcher _hostResolvers;
+    private readonly EgressAuditLog _egressLog;
 
     public NetworkDirectory(StateStore store, DirectoryOptions options, ILoggerFactory loggers, TimeProvider? time = null)
     {
@@ -52,7 +54,12 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         _time = time ?? TimeProvider.System;
         _hostResolvers = new HostResolverWatcher(options.ResolvConfPath, loggers.CreateLogger<HostResolverWatcher>());
         _hostResolvers.Changed += OnHostResolversChanged;
+        _egressLog = new EgressAuditLog(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(store.Path))!, "egress.log"),
+            loggers.CreateLogger<EgressAuditLog>());
     }
+
+    /// <summary>Every egress decision of every network (docs/egress.md).</summary>
+    internal EgressAuditLog EgressLog => _egressLog;
 
     /// <summary>The host's resolver file changed: every network that follows it asks the new
     /// resolvers from its next query on, with an empty cache and no socket to a resolver that is
@@ -111,7 +118,17 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         {
             NetworkRecord net;
             lock (_networks) net = Find(name);
+            if (r.Egress is { } edit)
+            {
+                // An edit of the policy applies live; with a mode change it would apply to a network about to be rebuilt.
+                if (r.Mode is not null || r.HostLoopback is not null)
+                    throw ApiException.BadRequest("change the egress policy and the mode or host loopback in separate requests");
+                UpdateEgress(net, edit);
+                return Describe(net);
+            }
             var (mode, bridge) = r.Mode is null ? (ParseMode(net.Row.Mode).Mode, net.Row.BridgeInterface) : ParseMode(r.Mode);
+            if (mode != NetworkMode.Nat && net.Row.EgressJson is not null)
+                throw ApiException.BadRequest($"network '{name}' has an egress policy, which only a nat network can have; clear it first");
             var row = net.Row with { Mode = ModeName(mode), BridgeInterface = bridge, HostLoopback = r.HostLoopback ?? net.Row.HostLoopback };
             if (row == net.Row) return Describe(net);
             if (net.Endpoints.Count > 0)
@@ -168,6 +185,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         if (upstreams.Contains("none") && upstreams.Count > 1) throw ApiException.BadRequest("DNS upstream 'none' cannot be combined with resolvers");
         foreach (var (k, _) in r.Labels ?? new Dictionary<string, string>())
             if (string.IsNullOrWhiteSpace(k) || k.Contains('=')) throw ApiException.BadRequest($"invalid label key '{k}'");
+        var egress = ParseEgress(r.Egress, mode);
 
         // The host's routes are read once per create, however many candidates PickSubnet tries.
         var routes = HostRoutes.ReadIpv4();
@@ -178,7 +196,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var row = new NetworkRow(r.Name, ModeName(mode), bridge, subnet.ToString(), mtu, domain,
             JsonSerializer.Serialize(upstreams, DaemonJsonContext.Default.ListString),
             JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
-            GatewayMacFor(r.Name).ToString(), _time.GetUtcNow(), r.HostLoopback ?? true);
+            GatewayMacFor(r.Name).ToString(), _time.GetUtcNow(), r.HostLoopback ?? true, EgressJson(egress));
         _store.InsertNetwork(row);
         var net = Restore(row);
         DirectoryLog.NetworkCreated(_logger, r.Name, row.Subnet, row.Mode);
@@ -190,8 +208,10 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var upstreams = JsonSerializer.Deserialize(row.DnsUpstreamsJson, DaemonJsonContext.Default.ListString) ?? [];
         var (mode, _) = ParseMode(row.Mode);
         var config = new NetworkConfig(row.Name, mode, Ipv4Subnet.Parse(row.Subnet), row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
-            ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback);
-        var net = new NetworkRecord { Row = row, Live = new VirtualNetwork(config, this, _loggers), DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0 };
+            ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback, StoredEgress(row.EgressJson));
+        var live = new VirtualNetwork(config, this, _loggers);
+        live.Egress.Audit = _egressLog;
+        var net = new NetworkRecord { Row = row, Live = live, DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0 };
         lock (_networks) _networks[row.Name] = net;
         foreach (var e in _store.Endpoints(row.Name)) RestoreEndpoint(net, e);
         return net;
@@ -225,6 +245,59 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     }
 
     private static string ModeName(NetworkMode mode) => mode.ToString().ToLowerInvariant();
+
+    // ------------------------------------------------------------------ egress policies
+
+    /// <summary>A policy from the API (null for none); a bad rule is a 400 naming it. Only a nat
+    /// network has an outside to guard.</summary>
+    private static EgressPolicy? ParseEgress(EgressPolicySpec? spec, NetworkMode mode)
+    {
+        if (spec is null) return null;
+        if (mode != NetworkMode.Nat)
+            throw ApiException.BadRequest($"egress policies apply to nat networks; a {ModeName(mode)} network never reaches the outside");
+        try { return EgressPolicy.Create(spec.Default ?? "", spec.Allow, spec.Deny); }
+        catch (FormatException e) { throw ApiException.BadRequest(e.Message); }
+    }
+
+    private static EgressPolicySpec? DescribeEgress(EgressPolicy? policy) => policy is null ? null : new EgressPolicySpec
+    {
+        Default = policy.DefaultText,
+        Allow = policy.Allow.Select(r => r.ToString()).ToList(),
+        Deny = policy.Deny.Select(r => r.ToString()).ToList(),
+    };
+
+    private static string? EgressJson(EgressPolicy? policy) =>
+        policy is null ? null : JsonSerializer.Serialize(DescribeEgress(policy)!, SwitchyardJsonContext.Default.EgressPolicySpec);
+
+    /// <summary>A stored policy (written by <see cref="EgressJson"/>, so it parses).</summary>
+    private static EgressPolicy? StoredEgress(string? json) =>
+        json is null || JsonSerializer.Deserialize(json, SwitchyardJsonContext.Default.EgressPolicySpec) is not { } spec
+            ? null : EgressPolicy.Create(spec.Default, spec.Allow, spec.Deny);
+
+    /// <summary>Applies an edit to a network's policy, live (new flows see it at once) and stored.</summary>
+    private void UpdateEgress(NetworkRecord net, EgressUpdate u)
+    {
+        var current = net.Live.Egress.Policy;
+        EgressPolicy? updated;
+        if (u.Clear)
+        {
+            if (u.Default is not null || u.AddAllow is not null || u.RemoveAllow is not null || u.AddDeny is not null || u.RemoveDeny is not null)
+                throw ApiException.BadRequest("clear removes the egress policy: give no rules or default with it");
+            updated = null;
+        }
+        else
+        {
+            var (mode, _) = ParseMode(net.Row.Mode);
+            // A first policy defaults to an allowlist when it gets allow rules, a denylist otherwise.
+            var start = current ?? ParseEgress(new EgressPolicySpec { Default = u.Default ?? (u.AddAllow is { Count: > 0 } ? "deny" : "allow") }, mode)!;
+            try { updated = start.Edit(u.Default, u.AddAllow, u.RemoveAllow, u.AddDeny, u.RemoveDeny); }
+            catch (FormatException e) { throw ApiException.BadRequest(e.Message); }
+        }
+        _store.UpdateNetworkEgress(net.Row.Name, EgressJson(updated));
+        net.Row = net.Row with { EgressJson = EgressJson(updated) };
+        net.Live.Egress.Policy = updated;
+        DirectoryLog.EgressUpdated(_logger, net.Row.Name, updated is null ? "none" : $"{updated.DefaultText}, {updated.Allow.Count} allow and {updated.Deny.Count} deny rule(s)");
+    }
 
     private static Ipv4Subnet ParseSubnet(string text)
     {
@@ -339,6 +412,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             if (Names.Reserved.Contains(r.Name)) throw ApiException.BadRequest($"'{r.Name}' is reserved for the gateway; choose another endpoint name");
             if (net.Endpoints.ContainsKey(r.Name)) throw ApiException.Conflict($"endpoint '{r.Name}' is already attached to network '{network}'");
             var aliases = CheckAliases(net, r.Name, r.Aliases ?? []);
+            var egress = ParseEgress(r.Egress, ParseMode(net.Row.Mode).Mode);
             var transport = TransportFactory.Normalize(r.Transport, macGiven: r.Mac is not null);
             // The same guest (namespace) on several networks: its NICs are eth0, eth1, ... in attach
             // order, and exactly one of them gives it a default route.
@@ -380,10 +454,10 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             else if (previous is not null) ip = Ipv4Address.Parse(previous.Ipv4);
             else ip = Allocate(network, subnet, leases, quarantined, out evicted);
 
-            var config = new EndpointConfig(r.Name, mac, ip, transport.LearnMac, aliases, defaultRoute);
+            var config = new EndpointConfig(r.Name, mac, ip, transport.LearnMac, aliases, defaultRoute, egress);
             var row = new EndpointRow(network, r.Name, JsonSerializer.Serialize(transport, SwitchyardJsonContext.Default.TransportSpec),
                 JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
-                _time.GetUtcNow(), JsonSerializer.Serialize(aliases.ToList(), DaemonJsonContext.Default.ListString), defaultRoute);
+                _time.GetUtcNow(), JsonSerializer.Serialize(aliases.ToList(), DaemonJsonContext.Default.ListString), defaultRoute, EgressJson(egress));
             var lease = new LeaseRow(network, r.Name, mac.ToString(), ip.ToString(),
                 previous is not null && previous.Ipv4 == ip.ToString() ? previous.State : "reserved", previous?.Expires, _time.GetUtcNow());
 
@@ -516,7 +590,8 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         // the handoff and gets its address back from the reservation, which stays.
         if (lease is null || transport.Kind == "fd") { _store.DeleteEndpoint(row.Network, row.Name); return; }
         var aliases = JsonSerializer.Deserialize(row.AliasesJson, DaemonJsonContext.Default.ListString) ?? [];
-        var config = new EndpointConfig(row.Name, MacAddress.Parse(lease.Mac), Ipv4Address.Parse(lease.Ipv4), transport.LearnMac, aliases, row.DefaultRoute);
+        var config = new EndpointConfig(row.Name, MacAddress.Parse(lease.Mac), Ipv4Address.Parse(lease.Ipv4), transport.LearnMac, aliases, row.DefaultRoute,
+            StoredEgress(row.EgressJson));
         var record = new EndpointRecord { Row = row, Transport = transport, Config = config };
         try
         {
@@ -869,6 +944,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 DnsCacheEntries = fwd?.Cache.Count ?? 0,
             },
             Nat = live.Nat is { } nat ? new NatCounters { TcpFlows = nat.TcpFlowCount, UdpFlows = nat.UdpFlowCount, IcmpFlows = nat.IcmpFlowCount } : null,
+            Egress = DescribeEgress(live.Egress.Policy),
         };
     }
 
@@ -894,6 +970,9 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             Mac = (e.Port?.Mac ?? e.Config.Mac).ToString(),
             Ipv4 = (e.Port?.Ipv4 ?? e.Config.Ipv4).ToString(),
             Aliases = e.Config.Aliases is { Count: > 0 } aliases ? aliases : null,
+            Egress = DescribeEgress(e.Config.Egress),
+            EgressDecisions = e.Port is { Egress: var g } && (g.Allowed > 0 || g.Denied > 0 || n.Live.Egress.Active)
+                ? new EgressCounters { Allowed = g.Allowed, Denied = g.Denied } : null,
             DefaultRoute = e.Port?.DefaultRoute ?? e.Config.DefaultRoute,
             Transport = e.Port?.Transport is IReportingTransport { Status: var st }
                 ? e.Transport with { State = st.State, Connects = st.Connects, ProtocolErrors = st.ProtocolErrors, LastError = st.LastError }
@@ -923,6 +1002,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     public void Dispose()
     {
         _hostResolvers.Dispose();
+        _egressLog.Dispose();
         lock (_networks)
         {
             foreach (var n in _networks.Values)
@@ -941,6 +1021,8 @@ internal static partial class DirectoryLog
     public static partial void NetworkCreated(ILogger logger, string network, string subnet, string mode);
     [LoggerMessage(EventId = 15, Level = LogLevel.Information, Message = "Network {Network} updated: mode {Mode}, host loopback {HostLoopback}")]
     public static partial void NetworkUpdated(ILogger logger, string network, string mode, bool hostLoopback);
+    [LoggerMessage(EventId = 16, Level = LogLevel.Information, Message = "Network {Network} egress policy: {Policy}")]
+    public static partial void EgressUpdated(ILogger logger, string network, string policy);
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Network {Network} removed")]
     public static partial void NetworkRemoved(ILogger logger, string network);
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} attached: {Ip} {Mac} over {Transport}")]

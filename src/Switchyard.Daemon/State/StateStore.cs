@@ -3,13 +3,15 @@ using Microsoft.Data.Sqlite;
 
 namespace Switchyard.Daemon.State;
 
+/// <summary>A network. <paramref name="EgressJson"/>: its egress policy (an EgressPolicySpec), null for none.</summary>
 public sealed record NetworkRow(string Name, string Mode, string? BridgeInterface, string Subnet, int Mtu, string Domain,
-    string DnsUpstreamsJson, string LabelsJson, string GatewayMac, DateTimeOffset Created, bool HostLoopback = true);
+    string DnsUpstreamsJson, string LabelsJson, string GatewayMac, DateTimeOffset Created, bool HostLoopback = true, string? EgressJson = null);
 
 /// <summary>An attached endpoint. <paramref name="AliasesJson"/>: its extra DNS names on the network;
-/// <paramref name="DefaultRoute"/>: whether its lease names the gateway as router.</summary>
+/// <paramref name="DefaultRoute"/>: whether its lease names the gateway as router; <paramref name="EgressJson"/>:
+/// its own egress policy, null for none.</summary>
 public sealed record EndpointRow(string Network, string Name, string TransportJson, string LabelsJson, DateTimeOffset Created,
-    string AliasesJson = "[]", bool DefaultRoute = true);
+    string AliasesJson = "[]", bool DefaultRoute = true, string? EgressJson = null);
 
 /// <summary>An address reserved for an endpoint name on a network. It outlives the endpoint's
 /// attachment, so a guest that detaches and comes back gets the same MAC and address.</summary>
@@ -63,6 +65,11 @@ public sealed class StateStore : IDisposable
         ALTER TABLE endpoints ADD COLUMN aliases TEXT NOT NULL DEFAULT '[]';
         ALTER TABLE endpoints ADD COLUMN default_route INTEGER NOT NULL DEFAULT 1;
         """,
+        // 5: egress policies (JSON), a network's and an endpoint's own.
+        """
+        ALTER TABLE networks ADD COLUMN egress TEXT;
+        ALTER TABLE endpoints ADD COLUMN egress TEXT;
+        """,
     ];
 
     public StateStore(string path)
@@ -110,12 +117,13 @@ public sealed class StateStore : IDisposable
     {
         lock (_lock)
         {
-            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback FROM networks ORDER BY created, name");
+            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress FROM networks ORDER BY created, name");
             using var r = cmd.ExecuteReader();
             var list = new List<NetworkRow>();
             while (r.Read())
                 list.Add(new NetworkRow(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetInt32(4),
-                    r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), Time(r.GetString(9)), r.GetInt64(10) != 0));
+                    r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), Time(r.GetString(9)), r.GetInt64(10) != 0,
+                    r.IsDBNull(11) ? null : r.GetString(11)));
             return list;
         }
     }
@@ -125,9 +133,10 @@ public sealed class StateStore : IDisposable
         lock (_lock)
         {
             using var cmd = Command("""
-                INSERT INTO networks (name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback)
-                VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created, $loopback)
+                INSERT INTO networks (name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress)
+                VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created, $loopback, $egress)
                 """);
+            cmd.Parameters.AddWithValue("$egress", (object?)n.EgressJson ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$name", n.Name);
             cmd.Parameters.AddWithValue("$mode", n.Mode);
             cmd.Parameters.AddWithValue("$bridge", (object?)n.BridgeInterface ?? DBNull.Value);
@@ -157,6 +166,18 @@ public sealed class StateStore : IDisposable
         }
     }
 
+    /// <summary>A network's egress policy (JSON; null removes it).</summary>
+    public void UpdateNetworkEgress(string name, string? egressJson)
+    {
+        lock (_lock)
+        {
+            using var cmd = Command("UPDATE networks SET egress = $egress WHERE name = $name");
+            cmd.Parameters.AddWithValue("$name", name);
+            cmd.Parameters.AddWithValue("$egress", (object?)egressJson ?? DBNull.Value);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
     /// <summary>Deletes a network with its endpoints, published ports, leases and quarantine (ON DELETE CASCADE).</summary>
     public void DeleteNetwork(string name)
     {
@@ -174,12 +195,13 @@ public sealed class StateStore : IDisposable
     {
         lock (_lock)
         {
-            using var cmd = Command("SELECT network, name, transport, labels, created, aliases, default_route FROM endpoints WHERE network = $n ORDER BY created, name");
+            using var cmd = Command("SELECT network, name, transport, labels, created, aliases, default_route, egress FROM endpoints WHERE network = $n ORDER BY created, name");
             cmd.Parameters.AddWithValue("$n", network);
             using var r = cmd.ExecuteReader();
             var list = new List<EndpointRow>();
             while (r.Read())
-                list.Add(new EndpointRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4)), r.GetString(5), r.GetInt64(6) != 0));
+                list.Add(new EndpointRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4)), r.GetString(5), r.GetInt64(6) != 0,
+                    r.IsDBNull(7) ? null : r.GetString(7)));
             return list;
         }
     }
@@ -200,10 +222,11 @@ public sealed class StateStore : IDisposable
                 del.ExecuteNonQuery();
             }
             using (var cmd = Command("""
-                INSERT INTO endpoints (network, name, transport, labels, created, aliases, default_route)
-                VALUES ($network, $name, $transport, $labels, $created, $aliases, $route)
+                INSERT INTO endpoints (network, name, transport, labels, created, aliases, default_route, egress)
+                VALUES ($network, $name, $transport, $labels, $created, $aliases, $route, $egress)
                 """, tx))
             {
+                cmd.Parameters.AddWithValue("$egress", (object?)e.EgressJson ?? DBNull.Value);
                 cmd.Parameters.AddWithValue("$aliases", e.AliasesJson);
                 cmd.Parameters.AddWithValue("$route", e.DefaultRoute ? 1 : 0);
                 cmd.Parameters.AddWithValue("$network", e.Network);

@@ -190,7 +190,7 @@ public sealed class GatewayPort : SwitchPort
         // The client's EDNS size, but never more than one unfragmented frame on this network: a
         // bigger reply would be dropped as oversize instead of truncated (RFC 6891 §6.2.5).
         int maxSize = Math.Min(DnsMessage.ClientUdpPayloadSize(query), _switch.MaxFrameLength - EthernetFrame.VlanTagLength - EthernetFrameWriter.UdpPayloadOffset);
-        var pending = _dns.ResolveAsync(q.AsMemory(0, query.Length), r);
+        var pending = _dns.ResolveAsync(q.AsMemory(0, query.Length), r, clientMac);
         if (pending.IsCompletedSuccessfully) SendDnsUdp(pending.Result);
         else _ = Complete(pending);
 
