@@ -55,6 +55,8 @@ internal static class EndpointCommands
             network, name, netns, netnsPath, tap, streamListen, streamConnect, dgramListen, dgramPeer, ifname, mac, ip, configure, publish, aliases,
             defaultRoute, noDefaultRoute, labels, format,
         };
+        var egress = new EgressCommands.PolicyOptions();
+        egress.AddTo(cmd);
         cmd.Validators.Add(r =>
         {
             int given = new[] { r.GetValue(netns), r.GetValue(netnsPath), r.GetValue(tap), r.GetValue(streamListen), r.GetValue(streamConnect), r.GetValue(dgramListen) }
@@ -74,6 +76,7 @@ internal static class EndpointCommands
                 Publish = parse.GetValue(publish) is { Length: > 0 } specs ? specs : null,
                 Aliases = parse.GetValue(aliases) is { Length: > 0 } names ? names : null,
                 DefaultRoute = parse.GetValue(defaultRoute) ? true : parse.GetValue(noDefaultRoute) ? false : null,
+                Egress = egress.Read(parse),
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
                 Transport = (parse.GetValue(streamListen), parse.GetValue(streamConnect), parse.GetValue(dgramListen)) switch
                 {

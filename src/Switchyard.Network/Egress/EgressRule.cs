@@ -110,11 +110,12 @@ public sealed record EgressRule(EgressRuleKind Kind, string? Domain, IPNetwork N
         return true;
     }
 
-    /// <summary>A CIDR network, or an address alone as a /32 or /128. IPNetwork refuses host bits
-    /// set (10.0.0.1/8): a typo there is reported, not widened.</summary>
+    /// <summary>A CIDR network, or an address alone as a /32 or /128. Host bits set (10.0.0.1/8)
+    /// are refused: a typo there is reported, not silently widened or narrowed.</summary>
     private static bool TryParseNetwork(string s, out IPNetwork network)
     {
-        if (s.Contains('/')) return IPNetwork.TryParse(s, out network);
+        if (s.Contains('/'))
+            return IPNetwork.TryParse(s, out network) && IPAddress.TryParse(s.AsSpan(0, s.IndexOf('/')), out var given) && given.Equals(network.BaseAddress);
         network = default;
         // "3" parses as 0.0.0.3: an address must look like one (a dot or a colon) to be taken as one.
         if (s.IndexOfAny(['.', ':']) < 0 || !IPAddress.TryParse(s, out var address)) return false;
