@@ -93,7 +93,8 @@ internal static class EgressExpect
     public const string Allow = "allow";
     public const string Deny = "deny";
 
-    public static readonly string[] AllowedName = ["allowed-name"];
+    /// <summary>A flow allowed by name: at the flow's open, or at the check of its TLS SNI or HTTP Host.</summary>
+    public static readonly string[] AllowedName = ["allowed-name", "allowed-sni", "allowed-host"];
     public static readonly string[] AllowedCidr = ["allowed-cidr"];
     /// <summary>A query for a name the policy does not allow (NXDOMAIN from the gateway).</summary>
     public static readonly string[] NameNotAllowed = ["name-not-allowed", "denied-name"];
