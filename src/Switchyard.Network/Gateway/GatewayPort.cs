@@ -100,8 +100,10 @@ public sealed class GatewayPort : SwitchPort, IDisposable
         bool broadcast = ip.Destination.IsBroadcast || ip.Destination == Subnet.BroadcastAddress;
         if (!toUs && !broadcast)
         {
-            // Routed traffic: the NAT's, when this network has one; otherwise a router without a route.
+            // Routed traffic: the NAT's, when this network has one. An internal network routes
+            // nothing and says so at once, so the guest fails fast instead of timing out.
             if (Nat is { } nat) nat.Handle(eth.Source, ip, verifyL4);
+            else RefuseRouted(eth.Source, ip);
             return;
         }
         if (ip.IsFragment) { Counters.CountDrop(DropReason.Malformed); return; } // our services never need fragments
@@ -121,6 +123,27 @@ public sealed class GatewayPort : SwitchPort, IDisposable
         }
     }
 
+    /// <summary>ICMP destination unreachable, communication administratively prohibited (RFC 1812
+    /// §5.2.7.1). Never for a multicast destination, a fragment after the first, or an ICMP error
+    /// (RFC 1122 §3.2.2: no ICMP error about an ICMP error).</summary>
+    private void RefuseRouted(MacAddress clientMac, in Ipv4Packet ip)
+    {
+        Counters.CountDrop(DropReason.Policy);
+        if (ip.Destination.Value >> 28 >= 0xE || ip.FragmentOffset != 0) return;
+        if (ip.Protocol == IpProtocol.Icmp && (ip.Payload.Length == 0 || ip.Payload[0] is not (IcmpPacket.TypeEchoRequest or IcmpPacket.TypeEchoReply))) return;
+        SendUnreachable(clientMac, ip.Source, Address, 13, ip.ErrorQuote);
+    }
+
+    /// <summary><see cref="RefuseRouted(MacAddress, in Ipv4Packet)"/> for IPv6: destination unreachable,
+    /// administratively prohibited (RFC 4443 §3.1, code 1), from the gateway's address. An
+    /// internal network's guests have no IPv6 default route (router lifetime 0); this answers one
+    /// that routes through the gateway anyway.</summary>
+    private void RefuseRoutedV6(MacAddress clientMac, in Ipv6Packet ip, Ipv6Address from)
+    {
+        Counters.CountDrop(DropReason.Policy);
+        SendUnreachableV6(clientMac, ip.Source, from, Icmpv6Packet.TypeDestinationUnreachable, 1, ip.ErrorQuote);
+    }
+
     private void HandleIpv6(in EthernetFrame eth, NeighborDiscovery nd, bool verifyL4)
     {
         if (!Ipv6Packet.TryParse(eth.Payload, out var ip)) { Counters.CountDrop(DropReason.Malformed); return; }
@@ -133,9 +156,11 @@ public sealed class GatewayPort : SwitchPort, IDisposable
         }
         if (!nd.IsOurs(dst))
         {
-            // Routed traffic: NAT66 when this network has a NAT; otherwise a router without a route.
-            // A guest's own prefix is on-link (the RA says so), so nothing for it comes here.
-            if (Nat is { } nat && !nd.Config.Prefix.Contains(dst) && !dst.IsLinkLocal) nat.Handle(eth.Source, ip, verifyL4);
+            // Routed traffic: NAT66 when this network has a NAT; refused at once otherwise. A
+            // guest's own prefix is on-link (the RA says so), so nothing for it should come here.
+            if (nd.Config.Prefix.Contains(dst) || dst.IsLinkLocal) return;
+            if (Nat is { } nat) nat.Handle(eth.Source, ip, verifyL4);
+            else RefuseRoutedV6(eth.Source, ip, nd.Address);
             return;
         }
         // Other ports on the gateway's address are the host's loopback ::1 (nat and host modes).
@@ -279,7 +304,7 @@ public sealed class GatewayPort : SwitchPort, IDisposable
         // bigger reply would be dropped as oversize instead of truncated (RFC 6891 §6.2.5).
         int payloadOffset = client.IsIpv6 ? EthernetFrameWriter.Ipv6UdpPayloadOffset : EthernetFrameWriter.UdpPayloadOffset;
         int maxSize = Math.Min(DnsMessage.ClientUdpPayloadSize(query), _switch.MaxFrameLength - EthernetFrame.VlanTagLength - payloadOffset);
-        var pending = _dns.ResolveAsync(q.AsMemory(0, query.Length), r);
+        var pending = _dns.ResolveAsync(q.AsMemory(0, query.Length), r, client.Mac);
         if (pending.IsCompletedSuccessfully) SendDnsUdp(pending.Result);
         else _ = Complete(pending);
 

@@ -101,7 +101,7 @@ public sealed partial class NatEngine
 
     private UdpFlow? OpenUdp(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote)
     {
-        if (!MayOpen(guestMac, key, quote, out var target)) return null;
+        if (!MayOpen(guestMac, key, quote, ProtocolType.Udp, key.RemotePort, out var target)) return null;
         if (Volatile.Read(ref _udpCount) >= MaxUdpFlows && !EvictIdlest(_udp))
         {
             Refuse(guestMac, key, quote);
@@ -153,7 +153,7 @@ public sealed partial class NatEngine
 
     private IcmpEchoFlow? OpenIcmp(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote)
     {
-        if (!MayOpen(guestMac, key, quote, out var target)) return null;
+        if (!MayOpen(guestMac, key, quote, ProtocolType.Icmp, 0, out var target)) return null;
         if (Volatile.Read(ref _icmpCount) >= MaxIcmpFlows && !EvictIdlest(_icmp))
         {
             Refuse(guestMac, key, quote);
@@ -176,8 +176,8 @@ public sealed partial class NatEngine
     /// <summary>Whether a new flow to the packet's destination may open, and the host address it
     /// maps to. A destination this network may not reach gets ICMP admin prohibited from the
     /// gateway; multicast and reserved destinations are dropped silently (no ICMP error answers
-    /// a datagram to a multicast address, RFC 1122 §3.2.2).</summary>
-    private bool MayOpen(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote, out IPAddress target)
+    /// a datagram to a multicast address, RFC 1122 §3.2.2). So does one the egress policy refuses.</summary>
+    private bool MayOpen(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote, ProtocolType protocol, int port, out IPAddress target)
     {
         target = IPAddress.None;
         if (Volatile.Read(ref _disposed) != 0) return false;
@@ -186,7 +186,7 @@ public sealed partial class NatEngine
             _gateway.Counters.CountDrop(DropReason.Policy);
             return false;
         }
-        if (MapDestination(key.RemoteIp) is not { } mapped)
+        if (MapDestination(key.RemoteIp) is not { } mapped || !EgressAllows(guestMac, key.RemoteIp, protocol, mapped, port, out _))
         {
             Refuse(guestMac, key, quote);
             return false;
