@@ -269,7 +269,7 @@ public sealed class Ipv6GatewayTests : IDisposable
     }
 
     [Fact]
-    public void Internal_TcpToTheGateway_IsReset_AndNothingIsRouted()
+    public void Internal_TcpToTheGateway_IsReset_AndRoutedTrafficIsRefused()
     {
         var (net, a) = Network(NetworkMode.Internal);
         Assert.Null(net.Nat);
@@ -283,9 +283,13 @@ public sealed class Ipv6GatewayTests : IDisposable
         Assert.Equal(TcpFlags.Rst | TcpFlags.Ack, rst.Flags);
         Assert.Equal(1001u, rst.AcknowledgmentNumber);
         a.Clear();
-        // An outside address: no NAT, no answer (the guest has no default route to send it by anyway).
+        // An outside address (the guest has no default route, but may add one): refused at once,
+        // administratively prohibited, as the IPv4 side does.
         a.Inject(Frame(GatewayMac, MacA, SlaacA, Ipv6Address.Parse("2001:db8::1"), IpProtocol.Tcp, syn));
-        Assert.Empty(a.Sent);
+        var refusal = ParseIcmp(Assert.Single(a.Sent), out var from);
+        Assert.Equal(Icmpv6Packet.TypeDestinationUnreachable, refusal.Type);
+        Assert.Equal(1, refusal.Code);
+        Assert.Equal(GatewayV6, from.Source);
     }
 
     [Fact]
