@@ -20,11 +20,13 @@ public sealed class NginxServer : IDisposable
     public int Port { get; }
     public int Pid => _process.Pid;
 
-    /// <summary>Serves <paramref name="root"/> (which must be readable by root) on 0.0.0.0:<paramref name="port"/> inside <paramref name="ns"/>.</summary>
+    /// <summary>Serves <paramref name="root"/> (which must be readable by root) on 0.0.0.0:<paramref name="port"/> and
+    /// [::]:<paramref name="port"/> inside <paramref name="ns"/>.</summary>
     public static NginxServer Start(TestNamespace ns, string root, int port = 80) =>
         StartWithServers(ns, $$"""
             server {
                 listen {{port}} backlog=4096;
+                listen [::]:{{port}} backlog=4096;
                 root {{root}};
             }
             """, [port]);
