@@ -37,6 +37,7 @@ internal sealed class EgressLan : IAsyncDisposable
             var net = await daemon.CreateNetworkAsync([world.DnsUpstream], prefix: "egr", customize: r => (network ?? (x => x))(r with
             {
                 Mode = "nat",
+                Ipv6 = ipv6 ? "auto" : null,   // SLAAC and NAT66 toward the world's IPv6 addresses
                 Egress = new EgressPolicySpec { Default = "deny", Allow = allow(world) },
             }));
             guest = await Guest.AttachAsync(daemon.Client, net.Name, "inside");

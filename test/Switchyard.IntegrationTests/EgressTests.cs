@@ -376,7 +376,6 @@ public sealed class EgressTests
     [LinuxRootFact]
     public async Task Ipv6_egress_allows_the_allowed_name_and_refuses_the_rest()
     {
-        // NAT66: the network may need an IPv6 option in its create request once the ipv6 branch lands (customize here).
         await using var lan = await EgressLan.StartAsync([Allowed], ipv6: true);
         var w = lan.World;
         WaitForGlobalIpv6(lan.Guest);
