@@ -46,7 +46,10 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder, Egress, config.Ipv6);
         // IPv6: the gateway is the link's router; a default router only where traffic may leave
         // the link (nat, and host for the host's ::1), so an internal network's guests get none.
-        var ipv6 = config.Ipv6 is { } prefix ? new GatewayIpv6(prefix, config.Domain, config.Mtu, config.Mode is NetworkMode.Nat or NetworkMode.Host) : null;
+        var ipv6 = config.Ipv6 is { } prefix
+            ? new GatewayIpv6(prefix, config.Domain, config.Mtu, config.Mode is NetworkMode.Nat or NetworkMode.Host,
+                () => _byMac.Select(e => (e.Key, e.Value.DefaultRoute)))
+            : null;
         Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger, ipv6);
         // nat and host networks have a NAT (host loopback, published ports; nat also the outside).
         if (config.Mode is NetworkMode.Nat or NetworkMode.Host)

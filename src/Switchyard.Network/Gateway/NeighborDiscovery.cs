@@ -5,8 +5,11 @@ namespace Switchyard.Network.Gateway;
 
 /// <summary>What the gateway's IPv6 side needs to know: the network's /64, the domain it
 /// advertises for DNS search, the link MTU, and whether it is a default router (not on
-/// internal networks, whose guests must have no route off the link).</summary>
-public sealed record GatewayIpv6(Ipv6Prefix Prefix, string Domain, int Mtu, bool DefaultRouter)
+/// internal networks, whose guests must have no route off the link). <paramref name="Guests"/>
+/// lists the guests' MACs with whether each takes its default route from this network (a
+/// multi-homed guest has one); null means every station on the link does.</summary>
+public sealed record GatewayIpv6(Ipv6Prefix Prefix, string Domain, int Mtu, bool DefaultRouter,
+    Func<IEnumerable<(MacAddress Mac, bool DefaultRoute)>>? Guests = null)
 {
     /// <summary>The gateway's global address, prefix::1.</summary>
     public Ipv6Address Address => Prefix.FirstHost;
@@ -15,8 +18,11 @@ public sealed record GatewayIpv6(Ipv6Prefix Prefix, string Domain, int Mtu, bool
 /// <summary>The gateway as an IPv6 router on the link (RFC 4861): answers Neighbor Solicitations
 /// for its two addresses (the global prefix::1 and its EUI-64 link-local), and sends Router
 /// Advertisements when solicited and every <see cref="AdvertiseInterval"/>, so guests configure
-/// themselves by SLAAC (RFC 4862) with DNS from the RA (RFC 8106). The gateway keeps no neighbor
-/// cache: it answers every guest at the MAC the guest's frame came from.</summary>
+/// themselves by SLAAC (RFC 4862) with DNS from the RA (RFC 8106). Every RA goes to one guest's
+/// MAC (to ff02::1 when it has no address yet), never to the link's all-nodes MAC: its router
+/// lifetime is that guest's, 0 for a guest whose default route is on another network, as its
+/// DHCP lease names no router. The gateway keeps no neighbor cache: it answers every guest at the
+/// MAC the guest's frame came from.</summary>
 internal sealed class NeighborDiscovery : IDisposable
 {
     /// <summary>MaxRtrAdvInterval (RFC 4861 §6.2.1 allows 4..1800 s; 600 s is its default). Shorter
@@ -29,15 +35,10 @@ internal sealed class NeighborDiscovery : IDisposable
     private const uint ValidLifetime = 2_592_000, PreferredLifetime = 604_800;
     /// <summary>RDNSS and DNSSL lifetime: at least 3 × MaxRtrAdvInterval (RFC 8106 §5.1).</summary>
     private const uint DnsLifetime = 600;
-    /// <summary>RFC 4861 §6.2.6: multicast answers to solicitations are MIN_DELAY_BETWEEN_RAS (3 s)
-    /// apart. Solicitations from a host with an address are answered unicast, each at once (a guest
-    /// flooding RSs only floods itself).</summary>
-    private const long MinMulticastGapMs = 3000;
 
     private readonly GatewayPort _gateway;
     private readonly GatewayIpv6 _config;
     private readonly Timer _timer;
-    private long _lastMulticastRa = long.MinValue / 2;
 
     public NeighborDiscovery(GatewayPort gateway, GatewayIpv6 config)
     {
@@ -86,11 +87,10 @@ internal sealed class NeighborDiscovery : IDisposable
                 SendNeighborAdvertisement(sourceLinkLayer ?? sourceMac, ip.Source, target, solicited: true);
                 break;
             case Icmpv6Packet.TypeRouterSolicitation:
-                if (!ip.Source.IsUnspecified) { SendRouterAdvertisement(sourceLinkLayer ?? sourceMac, ip.Source); break; }
-                // From ::, the host has no address yet: answer to all nodes (RFC 4861 §6.2.6), rate-limited.
-                long now = Environment.TickCount64, last = Interlocked.Read(ref _lastMulticastRa);
-                if (now - last < MinMulticastGapMs || Interlocked.CompareExchange(ref _lastMulticastRa, now, last) != last) return;
-                SendRouterAdvertisement(Ipv6Address.AllNodes.MulticastMac, Ipv6Address.AllNodes);
+                // Answered at once and only to the asker (RFC 4861 §6.2.6 allows unicast answers), so a
+                // guest flooding solicitations floods itself; from ::, the host has no address yet:
+                // to all nodes at the IP layer, still to its MAC.
+                SendRouterAdvertisement(sourceLinkLayer ?? sourceMac, ip.Source.IsUnspecified ? Ipv6Address.AllNodes : ip.Source);
                 break;
         }
     }
@@ -104,20 +104,37 @@ internal sealed class NeighborDiscovery : IDisposable
         _gateway.Send(frame[..n]);
     }
 
-    /// <summary>A Router Advertisement from our link-local address (RFC 4861 §4.2 requires it).</summary>
+    /// <summary>A Router Advertisement from our link-local address (RFC 4861 §4.2 requires it), with
+    /// the router lifetime of the guest at <paramref name="dstMac"/>.</summary>
     internal void SendRouterAdvertisement(MacAddress dstMac, Ipv6Address dst)
+    {
+        bool defaultRoute = _config.DefaultRouter;
+        if (defaultRoute && _config.Guests is { } guests)
+            foreach (var (mac, takesDefault) in guests())
+                if (mac == dstMac) { defaultRoute = takesDefault; break; }
+        SendRouterAdvertisement(dstMac, dst, defaultRoute);
+    }
+
+    private void SendRouterAdvertisement(MacAddress dstMac, Ipv6Address dst, bool defaultRoute)
     {
         var frame = GatewayPort.ReplyBuffer;
         int len = Icmpv6Packet.WriteRouterAdvertisement(frame[EthernetFrameWriter.Ipv6L4Offset..], LinkLocal, dst, _gateway.Mac,
-            _config.DefaultRouter ? RouterLifetime : (ushort)0, _config.Mtu, _config.Prefix, ValidLifetime, PreferredLifetime,
+            defaultRoute ? RouterLifetime : (ushort)0, _config.Mtu, _config.Prefix, ValidLifetime, PreferredLifetime,
             _config.Address, DnsLifetime, _config.Domain);
         int n = EthernetFrameWriter.FinishIpv6(frame, dstMac, _gateway.Mac, LinkLocal, dst, IpProtocol.Icmpv6, len, hopLimit: 255);
         _gateway.Send(frame[..n]);
     }
 
+    /// <summary>The periodic advertisement: to each guest's MAC with its own router lifetime, or to
+    /// the all-nodes MAC when the network did not say who its guests are.</summary>
     private void AdvertiseToAll()
     {
-        try { SendRouterAdvertisement(Ipv6Address.AllNodes.MulticastMac, Ipv6Address.AllNodes); }
+        try
+        {
+            if (_config.Guests is not { } guests) { SendRouterAdvertisement(Ipv6Address.AllNodes.MulticastMac, Ipv6Address.AllNodes, _config.DefaultRouter); return; }
+            foreach (var (mac, takesDefault) in guests())
+                SendRouterAdvertisement(mac, Ipv6Address.AllNodes, _config.DefaultRouter && takesDefault);
+        }
         catch (Exception e) when (e is not OutOfMemoryException) { GatewayLog.AdvertiseFailed(_gateway.Logger, e); }   // a timer callback's exception would end the process
     }
 

@@ -163,6 +163,27 @@ public sealed class Ipv6GatewayTests : IDisposable
     }
 
     [Fact]
+    public void RouterAdvertisements_GiveNoDefaultRouteToAGuestWhoseDefaultRouteIsElsewhere()
+    {
+        var (net, a) = Network();
+        var b = new FakeTransport();
+        net.Attach(new EndpointConfig("beta", MacB, IpB, DefaultRoute: false), b);
+        var linkLocalB = Ipv6Address.LinkLocal(MacB);
+        foreach (var (t, mac, src, lifetime) in new[] { (a, MacA, LinkLocalA, 600), (b, MacB, linkLocalB, 0), (b, MacB, Ipv6Address.Any, 0) })
+        {
+            t.Clear();
+            t.Inject(Frame(Ipv6Address.AllRouters.MulticastMac, mac, src, Ipv6Address.AllRouters, IpProtocol.Icmpv6,
+                [Icmpv6Packet.TypeRouterSolicitation, 0, 0, 0, 0, 0, 0, 0], 255));
+            var frame = t.WaitFor(f => f.Length > 60 && f[EthernetFrameWriter.Ipv6L4Offset] == Icmpv6Packet.TypeRouterAdvertisement, Wait)!;
+            Assert.NotNull(frame);
+            Assert.Equal(mac, MacAddress.Read(frame));   // to the asker's MAC only, even from ::
+            var ra = ParseIcmp(frame, out var ip);
+            Assert.Equal(src.IsUnspecified ? Ipv6Address.AllNodes : src, ip.Destination);
+            Assert.Equal(lifetime, BinaryPrimitives.ReadUInt16BigEndian(ra.Bytes[6..]));
+        }
+    }
+
+    [Fact]
     public void Echo_ToEitherGatewayAddress_IsAnsweredFromIt()
     {
         var (_, a) = Network();
