@@ -4,7 +4,7 @@ using System.Numerics;
 
 namespace Switchyard.Platform;
 
-/// <summary>Read-only view of the daemon's own IPv4 routing table (used to avoid overlapping guest subnets).</summary>
+/// <summary>Read-only view of the daemon's own routing tables (used to avoid overlapping guest subnets and prefixes).</summary>
 public static class HostRoutes
 {
     /// <summary>
@@ -53,5 +53,49 @@ public static class HostRoutes
         var raw = uint.Parse(hex, NumberStyles.HexNumber, CultureInfo.InvariantCulture);
         // raw holds the network-order bytes in native order; convert to a host-order number.
         return BitConverter.IsLittleEndian ? BinaryPrimitives.ReverseEndianness(raw) : raw;
+    }
+
+    /// <summary>
+    /// The host's IPv6 routes (every table) that say where a unicast prefix is: not the default
+    /// route, nor link-local, multicast or loopback ones. Network is the 16 bytes of the prefix.
+    /// Linux reads /proc/net/ipv6_route; other OSes return an empty list for now.
+    /// </summary>
+    public static IReadOnlyList<(byte[] Network, int PrefixLength, string Interface)> ReadIpv6()
+    {
+        if (!OperatingSystem.IsLinux() || !File.Exists("/proc/net/ipv6_route"))
+        {
+            return [];
+        }
+        return ParseProcNetIpv6Route(File.ReadAllText("/proc/net/ipv6_route"));
+    }
+
+    /// <summary>
+    /// Parses /proc/net/ipv6_route: "DEST(32 hex) PLEN(2 hex) SRC SRCPLEN NEXTHOP METRIC REFCNT USE FLAGS IFACE",
+    /// addresses in network order, no header line.
+    /// </summary>
+    internal static IReadOnlyList<(byte[] Network, int PrefixLength, string Interface)> ParseProcNetIpv6Route(string text)
+    {
+        var routes = new List<(byte[], int, string)>();
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        {
+            var f = line.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+            if (f.Length < 10 || f[0].Length != 32
+                || !int.TryParse(f[1], NumberStyles.HexNumber, CultureInfo.InvariantCulture, out int length) || length is 0 or > 128)
+            {
+                continue;
+            }
+            byte[] network;
+            try { network = Convert.FromHexString(f[0]); }
+            catch (FormatException) { continue; }
+            bool linkLocal = network[0] == 0xFE && (network[1] & 0xC0) == 0x80;
+            bool multicast = network[0] == 0xFF;
+            bool loopback = length == 128 && network.AsSpan(0, 15).IndexOfAnyExcept((byte)0) < 0 && network[15] == 1;
+            if (linkLocal || multicast || loopback)
+            {
+                continue;
+            }
+            routes.Add((network, length, f[9]));
+        }
+        return routes;
     }
 }

@@ -79,9 +79,14 @@ public sealed class Ipv6Tests
         var udp = a.TryExec(20_000, "sh", "-c", $"echo udp6-{net.Name} | socat -t 3 - UDP6:[{outside.Ipv6Address}]:{OutsideWorld.EchoPort}");
         Assert.Equal($"udp6-{net.Name}", udp.StdOut.Trim());
 
-        // What the guest sees from the outside's side: the host's own address on the veth, not the guest's.
-        var info = await daemon.Client.GetNetworkAsync(net.Name);
-        Assert.Equal(net.Ipv6Prefix, info.Ipv6Prefix);
+        // A prefix the host routes already (the outside's veth) is refused, like an overlapping IPv4 subnet.
+        string routed = outside.Ipv6Address[..^1] + "/64";   // fd00:250:X::/64
+        var conflict = await Assert.ThrowsAsync<SwitchyardApiException>(() => daemon.Client.CreateNetworkAsync(new NetworkCreateRequest
+        {
+            Name = TestDaemon.UniqueName("v6rt"), Subnet = $"10.{Random.Shared.Next(200, 256)}.{Random.Shared.Next(0, 256)}.0/24", DnsUpstreams = ["none"], Ipv6 = routed,
+        }));
+        Assert.Equal(HttpStatusCode.Conflict, conflict.StatusCode);
+        Assert.Contains("host's route", conflict.Message);
     }
 
     [LinuxRootFact]

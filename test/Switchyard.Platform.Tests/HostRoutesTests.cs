@@ -24,6 +24,25 @@ public sealed class HostRoutesTests
         Assert.Equal([(0xC0A80000u, 24, "eth0"), (0xAC110000u, 16, "docker0")], routes);
     }
 
+    [Fact]
+    public void ParseIpv6_KeepsUnicastPrefixesAndSkipsDefaultLinkLocalMulticastAndLoopback()
+    {
+        const string text =
+            "fd000000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n" +
+            "00000000000000000000000000000000 00 00000000000000000000000000000000 00 fd000000000000000000000000000001 00000400 00000001 00000000 00000003     eth0\n" +
+            "fe800000000000000000000000000000 40 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000001 00000000 00000001     eth0\n" +
+            "00000000000000000000000000000001 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000002 00000000 80200001       lo\n" +
+            "ff000000000000000000000000000000 08 00000000000000000000000000000000 00 00000000000000000000000000000000 00000100 00000002 00000000 00000001     eth0\n" +
+            "fd0002500001000000000000000000ab 80 00000000000000000000000000000000 00 00000000000000000000000000000000 00000000 00000002 00000000 80200001     eth1\n" +
+            "garbage\n";
+        var routes = HostRoutes.ParseProcNetIpv6Route(text);
+        Assert.Equal(2, routes.Count);
+        Assert.Equal(IPAddress.Parse("fd00::"), new IPAddress(routes[0].Network));
+        Assert.Equal((64, "eth0"), (routes[0].PrefixLength, routes[0].Interface));
+        Assert.Equal(IPAddress.Parse("fd00:250:1::ab"), new IPAddress(routes[1].Network));
+        Assert.Equal((128, "eth1"), (routes[1].PrefixLength, routes[1].Interface));
+    }
+
     [LinuxRootFact]
     [SupportedOSPlatform("linux")]
     public void ReadIpv4_MatchesIpRouteMainTable()

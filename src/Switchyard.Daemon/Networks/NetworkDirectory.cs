@@ -200,6 +200,14 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 foreach (var other in _networks.Values)
                     if (other.Live.Config.Ipv6 == ipv6)
                         throw ApiException.Conflict($"IPv6 prefix {ipv6} is network '{other.Row.Name}'s");
+            // Like an IPv4 subnet: a prefix the host already routes somewhere would hide those
+            // addresses from the guests (NAT66 never forwards a network's own prefix).
+            foreach (var (network, length, dev) in HostRoutes.ReadIpv6())
+            {
+                var route = new Ipv6Prefix(Ipv6Address.Read(network), length);
+                if (route.Contains(ipv6.Value.Network) || ipv6.Value.Contains(route.Network))
+                    throw ApiException.Conflict($"IPv6 prefix {ipv6} overlaps the host's route {route} on {dev}");
+            }
         }
 
         // The host's routes are read once per create, however many candidates PickSubnet tries.
