@@ -13,6 +13,7 @@ namespace Switchyard.Network;
 /// <summary>What a network tells its owner (the daemon persists it).</summary>
 public interface INetworkEvents
 {
+    /// <summary>A lease our DHCP server gave, or (bridged networks) one the LAN's server was seen to give.</summary>
     void OnLeaseChanged(string network, string endpoint, Ipv4Address address, LeaseState state, DateTimeOffset expires);
 
     /// <summary>A VM that chose its own MAC sent its first frame; called on its receive thread.</summary>
@@ -77,10 +78,16 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     /// <summary>A DHCPACK from the LAN pins the guest's IPv4 source address (see <see cref="DhcpSnooping"/>).</summary>
     private void SnoopDhcp(ReadOnlySpan<byte> frame)
     {
-        if (!DhcpSnooping.TryReadAck(frame, out var client, out var address)) return;
-        if (!_byMac.TryGetValue(client, out var port) || port.Ipv4 == address) return;
-        port.Guard!.SetIpv4(address);
-        UplinkLog.LeaseSnooped(_logger, port.Name, address.ToString());
+        if (!DhcpSnooping.TryReadAck(frame, out var client, out var address, out var leaseTime)) return;
+        if (!_byMac.TryGetValue(client, out var port)) return;
+        if (port.Ipv4 != address)
+        {
+            port.Guard!.SetIpv4(address);
+            UplinkLog.LeaseSnooped(_logger, port.Name, address.ToString());
+        }
+        // The owner keeps the LAN's lease, so a restarted daemon knows the guest's address at once.
+        var expires = leaseTime == TimeSpan.MaxValue ? DateTimeOffset.MaxValue : DateTimeOffset.UtcNow + leaseTime;
+        _events.OnLeaseChanged(Name, port.Name, address, LeaseState.Bound, expires);
     }
 
     /// <summary>Tells the uplink which MACs are the guests' (after every attach, detach and learnt MAC).</summary>

@@ -44,7 +44,10 @@ public static class HostInterfaces
             var ip = nic.GetIPProperties();
             foreach (var a in ip.UnicastAddresses)
             {
-                var text = a.Address.AddressFamily == AddressFamily.InterNetworkV6 ? a.Address.ToString() : a.Address.ToString();
+                // No "%scope" on link-local IPv6: the interface is the row itself.
+                var address = a.Address.AddressFamily == AddressFamily.InterNetworkV6 && a.Address.ScopeId != 0
+                    ? new System.Net.IPAddress(a.Address.GetAddressBytes()) : a.Address;
+                var text = address.ToString();
                 addresses.Add(a.PrefixLength > 0 ? $"{text}/{a.PrefixLength}" : text);
             }
             if (nic.Supports(NetworkInterfaceComponent.IPv4)) mtu = ip.GetIPv4Properties()?.Mtu ?? 0;

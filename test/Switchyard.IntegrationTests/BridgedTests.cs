@@ -120,10 +120,12 @@ public sealed class BridgedTests
         Assert.InRange(host, 100, 150);
         Assert.Equal(lan.Router, env["router"].Trim());
         Assert.Equal(lan.Router, env["serverid"].Trim());
-        Assert.DoesNotContain(await daemon.Client.ListLeasesAsync(net.Name), l => l.State == "bound");
 
-        // The daemon learnt the address from dnsmasq's ACK (the guard now allows exactly it).
+        // The daemon learnt the address from dnsmasq's ACK (the guard now allows exactly it), and keeps it as the lease.
         Assert.Equal(env["ip"], (await guest.RefreshAsync()).Ipv4);
+        var lease = Assert.Single(await daemon.Client.ListLeasesAsync(net.Name));
+        Assert.Equal(env["ip"], lease.Ipv4);
+        Assert.Equal("bound", lease.State);
 
         Assert.True(lan.Ping(env["ip"]), "the LAN does not reach the guest");
         Assert.True(guest.Ping(lan.Router), "the guest does not reach the LAN");
@@ -146,6 +148,12 @@ public sealed class BridgedTests
         {
             Command.Run("ip", ["link", "del", decoy], check: false);   // takes its route with it
         }
+
+        // A restarted daemon knows the LAN's lease: the guest goes on without asking again.
+        await daemon.RestartAsync();
+        Assert.Equal(env["ip"], (await guest.RefreshAsync()).Ipv4);
+        Assert.True(guest.Ping(lan.Router), "the guest lost the LAN across a daemon restart");
+        Assert.True(lan.Ping(env["ip"]), "the LAN lost the guest across a daemon restart");
     }
 
     [LinuxRootFact]
@@ -215,6 +223,9 @@ public sealed class BridgedTests
         var configure = await Assert.ThrowsAsync<SwitchyardApiException>(() =>
             Guest.AttachAsync(daemon.Client, second.Name, "c", customize: r => r with { Transport = r.Transport with { Configure = true } }));
         Assert.Equal(HttpStatusCode.BadRequest, configure.StatusCode);
+        var pinned = await Assert.ThrowsAsync<SwitchyardApiException>(() => Guest.AttachAsync(daemon.Client, second.Name, "d", ip: "10.0.0.5"));
+        Assert.Equal(HttpStatusCode.BadRequest, pinned.StatusCode);
+        Assert.Empty(await daemon.Client.ListEndpointsAsync(second.Name));
     }
 
     [LinuxRootFact]

@@ -59,7 +59,9 @@ internal static class NetworkCommands
             var list = await client.ListNetworksAsync(ct);
             if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListNetworkInfo); return 0; }
             Output.Table(["NAME", "MODE", "SUBNET", "GATEWAY", "MTU", "DOMAIN", "HOST-LOOPBACK", "ENDPOINTS"],
-                list.Select(n => (IReadOnlyList<string>)[n.Name, n.BridgeInterface is { } b ? $"{n.Mode}:{b}" : n.Mode, n.Subnet, n.Gateway, n.Mtu.ToString(), n.Domain, n.HostLoopback ? "yes" : "no", n.Endpoints.ToString()]));
+                list.Select(n => (IReadOnlyList<string>)[n.Name, n.BridgeInterface is { } b ? $"{n.Mode}:{b}" : n.Mode,
+                    // A bridged network's addresses are the LAN's: its own subnet and gateway serve nobody.
+                    n.Mode == "bridged" ? "-" : n.Subnet, n.Mode == "bridged" ? "-" : n.Gateway, n.Mtu.ToString(), n.Domain, n.HostLoopback ? "yes" : "no", n.Endpoints.ToString()]));
             return 0;
         }));
         return cmd;

@@ -369,6 +369,8 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             bool bridged = net.Live.Config.Mode == NetworkMode.Bridged;
             if (bridged && transport.Configure)
                 throw ApiException.BadRequest($"--configure does not apply to bridged network '{network}': the LAN's DHCP server configures its guests (run a DHCP client in the guest)");
+            if (bridged && r.Ip is not null)
+                throw ApiException.BadRequest($"--ip does not apply to bridged network '{network}': the LAN's DHCP server chooses its guests' addresses");
             var publish = CheckPublish(net, r.Publish ?? []);
             // Guests of networks bridged to the same interface share one LAN: a MAC may be on one of them only.
             var lanMacs = bridged ? MacsOnLan(net) : [];
@@ -507,7 +509,10 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         // the handoff and gets its address back from the reservation, which stays.
         if (lease is null || transport.Kind == "fd") { _store.DeleteEndpoint(row.Network, row.Name); return; }
         bool bridged = net.Live.Config.Mode == NetworkMode.Bridged;
-        var config = new EndpointConfig(row.Name, MacAddress.Parse(lease.Mac), bridged ? default : Ipv4Address.Parse(lease.Ipv4), transport.LearnMac);
+        // A bridged guest whose LAN lease is still good goes on with it; otherwise it must ask the LAN again.
+        var ipv4 = !bridged ? Ipv4Address.Parse(lease.Ipv4)
+            : lease.State == "bound" && lease.Expires > _time.GetUtcNow() ? Ipv4Address.Parse(lease.Ipv4) : default;
+        var config = new EndpointConfig(row.Name, MacAddress.Parse(lease.Mac), ipv4, transport.LearnMac);
         var record = new EndpointRecord { Row = row, Transport = transport, Config = config };
         try
         {
@@ -766,7 +771,19 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     void INetworkEvents.OnLeaseChanged(string network, string endpoint, Ipv4Address address, LeaseState state, DateTimeOffset expires)
     {
         var lease = _store.Leases(network).FirstOrDefault(l => l.Endpoint == endpoint);
-        if (lease is null || lease.Ipv4 != address.ToString()) return;
+        if (lease is null) return;
+        bool bridged;
+        lock (_networks) bridged = _networks.TryGetValue(network, out var net) && net.Live.Config.Mode == NetworkMode.Bridged;
+        if (bridged && lease.Ipv4 != address.ToString())
+        {
+            // A bridged endpoint's row holds the address the LAN's DHCP server gave it (our IPAM has
+            // no say there), so a restart can let it go on using that address.
+            try { _store.UpsertLease(lease with { Ipv4 = address.ToString(), State = "bound", Expires = expires, LastUsed = _time.GetUtcNow() }); }
+            catch (Microsoft.Data.Sqlite.SqliteException) { return; }   // another endpoint's row holds it: the LAN gave it twice
+            DirectoryLog.LeaseChanged(_logger, network, endpoint, address.ToString(), "bound by the LAN");
+            return;
+        }
+        if (lease.Ipv4 != address.ToString()) return;
         string name = state.ToString().ToLowerInvariant();
         if (lease.State == name && state == LeaseState.Offered) return;
         // A client repeating REQUESTs costs no write per packet: only a changed state or a real renewal is stored.
