@@ -48,6 +48,9 @@ public sealed record NetworkInfo
     public GatewayCounters? Services { get; init; }
     /// <summary>The user-mode NAT's open flows (nat and host networks); null for networks without one (internal).</summary>
     public NatCounters? Nat { get; init; }
+    /// <summary>What may keep the network from working as asked: a bridged network on Wi-Fi (most
+    /// access points drop frames from guests' MACs), or one restored without its LAN.</summary>
+    public IReadOnlyList<string>? Warnings { get; init; }
 }
 
 /// <summary>Flows the network's NAT holds open right now, one host socket each.</summary>

@@ -157,6 +157,27 @@ public sealed class BridgedTests
     }
 
     [LinuxRootFact]
+    public async Task Guests_of_two_networks_bridged_to_one_interface_share_its_LAN()
+    {
+        using var lan = BridgeLan.Start();
+        await using var daemon = await TestDaemon.StartAsync();
+        var first = await CreateBridged(daemon, lan.HostInterface);
+        var second = await CreateBridged(daemon, lan.HostInterface);
+        Assert.Null(first.Warnings);
+        using var a = await Guest.AttachAsync(daemon.Client, first.Name, "a");
+        using var b = await Guest.AttachAsync(daemon.Client, second.Name, "b");
+        var envA = a.Dhcp();
+        var envB = b.Dhcp();
+        Assert.StartsWith(lan.Prefix, envA["ip"]);
+        Assert.StartsWith(lan.Prefix, envB["ip"]);
+        Assert.NotEqual(envA["ip"], envB["ip"]);
+        // Each network's socket sees the other's frames as the interface's outgoing traffic.
+        Assert.True(a.Ping(envB["ip"]), "a does not reach b");
+        Assert.True(b.Ping(envA["ip"]), "b does not reach a");
+        Assert.True(a.Ping(lan.Router) && b.Ping(lan.Router), "a guest does not reach the LAN");
+    }
+
+    [LinuxRootFact]
     public async Task A_bridged_guest_may_send_only_from_the_address_the_LAN_gave_it()
     {
         using var lan = BridgeLan.Start();

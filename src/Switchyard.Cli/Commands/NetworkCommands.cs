@@ -44,6 +44,7 @@ internal static class NetworkCommands
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
             else if (info.BridgeInterface is { } iface) Console.WriteLine($"{info.Name}: bridged to {iface} (the LAN's DHCP server configures the guests), MTU {info.Mtu}");
             else Console.WriteLine($"{info.Name}: {info.Subnet} gateway {info.Gateway}, mode {info.Mode}{LoopbackNote(info)}, domain {info.Domain}");
+            foreach (var warning in info.Warnings ?? []) Console.Error.WriteLine($"yard: warning: {warning}");
             return 0;
         }));
         return cmd;

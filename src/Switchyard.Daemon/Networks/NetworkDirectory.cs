@@ -211,14 +211,23 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var (mode, _) = ParseMode(row.Mode);
         var config = new NetworkConfig(row.Name, mode, Ipv4Subnet.Parse(row.Subnet), row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
             ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback);
+        string? uplinkError = null;
         if (mode == NetworkMode.Bridged && uplink is null && row.BridgeInterface is { } bridge)
         {
             // At startup an interface that is gone or down does not keep the daemon from starting:
             // the network comes back without its LAN (its guests reach each other), and says so.
             try { uplink = OpenUplink(bridge, restoring: true); }
-            catch (ApiException e) { DirectoryLog.BridgeRestoreFailed(_logger, row.Name, bridge, e.Message); }
+            catch (ApiException e)
+            {
+                uplinkError = e.Message;
+                DirectoryLog.BridgeRestoreFailed(_logger, row.Name, bridge, e.Message);
+            }
         }
-        var net = new NetworkRecord { Row = row, Live = new VirtualNetwork(config, this, _loggers, uplink), DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0 };
+        var net = new NetworkRecord
+        {
+            Row = row, Live = new VirtualNetwork(config, this, _loggers, uplink), DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0,
+            UplinkError = uplinkError,
+        };
         lock (_networks) _networks[row.Name] = net;
         foreach (var e in _store.Endpoints(row.Name)) RestoreEndpoint(net, e);
         return net;
@@ -882,7 +891,17 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 DnsCacheEntries = fwd?.Cache.Count ?? 0,
             },
             Nat = live.Nat is { } nat ? new NatCounters { TcpFlows = nat.TcpFlowCount, UdpFlows = nat.UdpFlowCount, IcmpFlows = nat.IcmpFlowCount } : null,
+            Warnings = BridgeWarnings(n),
         };
+    }
+
+    private static List<string>? BridgeWarnings(NetworkRecord n)
+    {
+        if (n.Row.BridgeInterface is not { } name) return null;
+        var warnings = new List<string>();
+        if (n.UplinkError is { } error) warnings.Add($"not connected to the LAN of {name} (restart the daemon once it is back): {error}");
+        if (HostInterfaces.Find(name) is { Kind: "wifi", Reason: { } reason }) warnings.Add($"{name}: {reason}");
+        return warnings.Count == 0 ? null : warnings;
     }
 
     /// <summary>A network's endpoints, with one read of its leases for all of them.</summary>
