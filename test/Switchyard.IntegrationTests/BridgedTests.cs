@@ -178,6 +178,32 @@ public sealed class BridgedTests
     }
 
     [LinuxRootFact]
+    public async Task A_bridged_network_whose_interface_is_gone_at_restart_comes_back_and_says_so()
+    {
+        await using var daemon = await TestDaemon.StartAsync();
+        string id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
+        string iface = $"sygn{id}";
+        Command.Run("ip", ["link", "add", iface, "type", "veth", "peer", "name", iface + "p"]);
+        try
+        {
+            Command.Run("ip", ["link", "set", iface, "up"]);
+            Command.Run("ip", ["link", "set", iface + "p", "up"]);
+            var net = await CreateBridged(daemon, iface);
+            Assert.Null(net.Warnings);
+            await daemon.StopAsync();
+        }
+        finally
+        {
+            Command.Run("ip", ["link", "del", iface], check: false);
+        }
+        await daemon.RestartAsync();
+        var restored = Assert.Single(await daemon.Client.ListNetworksAsync(), n => n.Mode == "bridged");
+        Assert.Equal(iface, restored.BridgeInterface);
+        var warning = Assert.Single(restored.Warnings!);
+        Assert.Contains("not connected to the LAN", warning);
+    }
+
+    [LinuxRootFact]
     public async Task A_bridged_guest_may_send_only_from_the_address_the_LAN_gave_it()
     {
         using var lan = BridgeLan.Start();
