@@ -286,6 +286,29 @@ public sealed class NetworkApiTests : IClassFixture<ApiDaemon>
         Assert.Equal(before, (await Client.ListNetworksAsync()).Select(n => n.Name).Order().ToList());
     }
 
+    /// <summary>A bare "bridged" takes the interface of the host's default route (a socket is
+    /// opened on it, with no guest: nothing is sent), or says there is none.</summary>
+    [Switchyard.Testing.LinuxRootFact]
+    public async Task Bridged_without_an_interface_takes_the_default_routes()
+    {
+        var name = Unique("brd");
+        var expected = Switchyard.Platform.HostRoutes.DefaultRouteInterface();
+        if (expected is null || Switchyard.Platform.HostInterfaces.Find(expected) is not { CanBridge: true })
+        {
+            await Problems.Expect(HttpStatusCode.BadRequest, () => Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name, Mode = "bridged" }));
+            return;
+        }
+        var n = await Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name, Mode = "bridged" });
+        try
+        {
+            Assert.Equal("bridged", n.Mode);
+            Assert.Equal(expected, n.BridgeInterface);
+            Assert.Null(n.Nat);
+            Assert.Empty(n.EffectiveDnsUpstreams!);
+        }
+        finally { await Client.DeleteNetworkAsync(name); }
+    }
+
     [Fact]
     public async Task Interfaces_lists_the_loopback_as_not_bridgeable()
     {

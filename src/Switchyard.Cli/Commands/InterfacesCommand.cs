@@ -4,7 +4,7 @@ using Switchyard.Client;
 namespace Switchyard.Cli.Commands;
 
 /// <summary><c>yard interfaces</c>: the host interfaces a bridged network can join, as the daemon
-/// (which does the bridging, in its own namespace) sees them.</summary>
+/// (which does the bridging, in its own namespace) sees them; without a daemon, as this process does.</summary>
 internal static class InterfacesCommand
 {
     public static Command Build()
@@ -13,7 +13,14 @@ internal static class InterfacesCommand
         var cmd = new Command("interfaces", "List the host's interfaces and whether a network can bridge to each (--mode bridged:IFACE)") { format };
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
         {
-            var list = await client.ListInterfacesAsync(ct);
+            List<HostInterfaceInfo> list;
+            try { list = await client.ListInterfacesAsync(ct); }
+            catch (SwitchyardUnavailableException e)
+            {
+                // No daemon: this process's own view (the same namespace, unless the daemon runs in another one).
+                Console.Error.WriteLine($"yard: {e.Message}; listing the interfaces this process sees");
+                list = [.. Daemon.Networks.NetworkDirectory.ListInterfaces()];
+            }
             if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListHostInterfaceInfo); return 0; }
             Output.Table(["NAME", "KIND", "MAC", "MTU", "STATE", "ADDRESSES", "BRIDGE"],
                 list.Select(i => (IReadOnlyList<string>)[
