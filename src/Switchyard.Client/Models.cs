@@ -22,7 +22,68 @@ public sealed record NetworkCreateRequest
     /// <summary>nat and host networks: connections to the gateway's address (and host.DOMAIN) reach
     /// the host's 127.0.0.1 on the same port. Default true; meaningless for internal networks.</summary>
     public bool? HostLoopback { get; init; }
+    /// <summary>An egress policy for the network's outside traffic (see docs/egress.md); null: none.</summary>
+    public EgressPolicySpec? Egress { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
+}
+
+/// <summary>An egress policy. Rules are <c>DOMAIN</c>, <c>*.DOMAIN</c> (its subdomains) or
+/// <c>CIDR</c>, each optionally followed by <c>:PORT</c> and <c>/tcp</c> or <c>/udp</c>
+/// (an IPv6 CIDR with a port goes in brackets: <c>[2001:db8::/32]:443</c>).</summary>
+public sealed record EgressPolicySpec
+{
+    /// <summary>"deny" (an allowlist: only what <see cref="Allow"/> names) or "allow" (a denylist:
+    /// everything but what <see cref="Deny"/> names).</summary>
+    public required string Default { get; init; }
+    public IReadOnlyList<string>? Allow { get; init; }
+    public IReadOnlyList<string>? Deny { get; init; }
+}
+
+/// <summary>Edits of a policy in place: the default, rules added and removed. Applies to new flows at once.</summary>
+public sealed record EgressUpdate
+{
+    public string? Default { get; init; }
+    public IReadOnlyList<string>? AddAllow { get; init; }
+    public IReadOnlyList<string>? RemoveAllow { get; init; }
+    public IReadOnlyList<string>? AddDeny { get; init; }
+    public IReadOnlyList<string>? RemoveDeny { get; init; }
+    /// <summary>Removes the policy altogether (the other fields must be absent).</summary>
+    public bool Clear { get; init; }
+}
+
+/// <summary>One egress decision, as the audit log and the live stream carry it.</summary>
+public sealed record EgressEvent
+{
+    public required DateTimeOffset Time { get; init; }
+    public required string Network { get; init; }
+    public required string Endpoint { get; init; }
+    /// <summary>tcp, udp, icmp or dns.</summary>
+    public required string Protocol { get; init; }
+    /// <summary>IP:PORT ([IPv6]:PORT), or the IP alone for icmp; null for dns.</summary>
+    public string? Destination { get; init; }
+    /// <summary>The name involved: the query, the TLS SNI or HTTP Host, or the name the destination was resolved from.</summary>
+    public string? Name { get; init; }
+    /// <summary>allow or deny.</summary>
+    public required string Verdict { get; init; }
+    /// <summary>Why, e.g. allowed-name, allowed-cidr, name-not-allowed, not-resolved, sni-mismatch, host-mismatch, quic.</summary>
+    public required string Reason { get; init; }
+}
+
+/// <summary>An endpoint's egress decisions since it was attached (or the daemon started).</summary>
+public sealed record EgressCounters
+{
+    public long Allowed { get; init; }
+    public long Denied { get; init; }
+}
+
+/// <summary>PATCH /networks/{name}: the fields to change; null leaves a field as it is.</summary>
+public sealed record NetworkUpdateRequest
+{
+    /// <summary>nat, host, internal, bridged or bridged:IFACE. Refused while endpoints are attached.</summary>
+    public string? Mode { get; init; }
+    public bool? HostLoopback { get; init; }
+    /// <summary>Edits of the egress policy; allowed while endpoints are attached, for new flows at once.</summary>
+    public EgressUpdate? Egress { get; init; }
 }
 
 public sealed record NetworkInfo
@@ -51,6 +112,8 @@ public sealed record NetworkInfo
     /// <summary>What may keep the network from working as asked: a bridged network on Wi-Fi (most
     /// access points drop frames from guests' MACs), or one restored without its LAN.</summary>
     public IReadOnlyList<string>? Warnings { get; init; }
+    /// <summary>The egress policy; null when there is none.</summary>
+    public EgressPolicySpec? Egress { get; init; }
 }
 
 /// <summary>Flows the network's NAT holds open right now, one host socket each.</summary>
@@ -116,6 +179,14 @@ public sealed record EndpointAttachRequest
     /// <summary>Host ports to forward to the guest: <c>[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp]</c>
     /// (host address default 127.0.0.1). If one cannot be published, nothing is attached.</summary>
     public IReadOnlyList<string>? Publish { get; init; }
+    /// <summary>Extra DNS names for the endpoint on this network (each a DNS label, unique on the network).</summary>
+    public IReadOnlyList<string>? Aliases { get; init; }
+    /// <summary>Whether its lease gives the guest a default route through this network. true: this
+    /// network does, and the guest's other endpoints (the same namespace) stop; false: it does not;
+    /// null: only if no other endpoint of the same namespace already gives one (the first attached).</summary>
+    public bool? DefaultRoute { get; init; }
+    /// <summary>A policy of the endpoint's own; it narrows the network's (a flow must pass both).</summary>
+    public EgressPolicySpec? Egress { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
 }
 
@@ -133,6 +204,10 @@ public sealed record EndpointInfo
     public required string Fqdn { get; init; }
     public required string Mac { get; init; }
     public required string Ipv4 { get; init; }
+    /// <summary>Extra DNS names on the network.</summary>
+    public IReadOnlyList<string>? Aliases { get; init; }
+    /// <summary>Whether its lease names the gateway as the guest's router.</summary>
+    public bool DefaultRoute { get; init; }
     public required TransportSpec Transport { get; init; }
     /// <summary>"up" when its transport is connected, "down" when it could not be restored.</summary>
     public required string State { get; init; }
@@ -144,6 +219,10 @@ public sealed record EndpointInfo
     /// port was taken while the daemon was down). Publish the spec again to retry.</summary>
     public IReadOnlyDictionary<string, string>? PublishErrors { get; init; }
     public PortCountersInfo? Counters { get; init; }
+    /// <summary>The endpoint's own egress policy, if it has one.</summary>
+    public EgressPolicySpec? Egress { get; init; }
+    /// <summary>Egress decisions about this endpoint's traffic (networks or endpoints with a policy).</summary>
+    public EgressCounters? EgressDecisions { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
     public required DateTimeOffset Created { get; init; }
 }
@@ -215,6 +294,9 @@ public sealed record ProblemInfo
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true)]
 [JsonSerializable(typeof(NetworkCreateRequest))]
 [JsonSerializable(typeof(NetworkInfo))]
+[JsonSerializable(typeof(NetworkUpdateRequest))]
+[JsonSerializable(typeof(EgressEvent))]
+[JsonSerializable(typeof(List<EgressEvent>))]
 [JsonSerializable(typeof(List<NetworkInfo>))]
 [JsonSerializable(typeof(EndpointAttachRequest))]
 [JsonSerializable(typeof(PublishRequest))]

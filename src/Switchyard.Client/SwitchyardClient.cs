@@ -45,6 +45,9 @@ public sealed class SwitchyardClient : IDisposable
     public Task<NetworkInfo> GetNetworkAsync(string name, CancellationToken ct = default) => GetAsync($"networks/{Esc(name)}", Json.NetworkInfo, ct);
     public Task<NetworkInfo> CreateNetworkAsync(NetworkCreateRequest request, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Post, "networks", JsonContent.Create(request, Json.NetworkCreateRequest), Json.NetworkInfo, ct);
+    /// <summary>Changes a network's mode or host loopback; a mode change is refused (409) while endpoints are attached.</summary>
+    public Task<NetworkInfo> UpdateNetworkAsync(string name, NetworkUpdateRequest request, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Patch, $"networks/{Esc(name)}", JsonContent.Create(request, Json.NetworkUpdateRequest), Json.NetworkInfo, ct);
     public Task DeleteNetworkAsync(string name, CancellationToken ct = default) => SendAsync(HttpMethod.Delete, $"networks/{Esc(name)}", null, ct);
 
     /// <summary>All endpoints, or one network's.</summary>
@@ -70,6 +73,25 @@ public sealed class SwitchyardClient : IDisposable
 
     /// <summary>The host's interfaces as the daemon sees them, and whether a network can bridge to each.</summary>
     public Task<List<HostInterfaceInfo>> ListInterfacesAsync(CancellationToken ct = default) => GetAsync("interfaces", Json.ListHostInterfaceInfo, ct);
+
+    /// <summary>The newest egress decisions of a network from its audit log, oldest first.</summary>
+    public Task<List<EgressEvent>> GetEgressLogAsync(string network, int limit = 100, CancellationToken ct = default) =>
+        GetAsync($"networks/{Esc(network)}/egress/log?limit={limit}", Json.ListEgressEvent, ct);
+
+    /// <summary>Egress decisions of a network as they happen (the API's server-sent events), until
+    /// <paramref name="ct"/> is cancelled or the daemon stops.</summary>
+    public async IAsyncEnumerable<EgressEvent> FollowEgressAsync(string network, [System.Runtime.CompilerServices.EnumeratorCancellation] CancellationToken ct = default)
+    {
+        using var response = await SendRawAsync(HttpMethod.Get, $"networks/{Esc(network)}/egress/events", null, ct, HttpCompletionOption.ResponseHeadersRead).ConfigureAwait(false);
+        using var reader = new StreamReader(await response.Content.ReadAsStreamAsync(ct).ConfigureAwait(false));
+        // text/event-stream: "data: JSON" lines, an empty line after each event; ": ..." lines are comments (keep-alives).
+        while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
+        {
+            if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
+            var e = System.Text.Json.JsonSerializer.Deserialize(line.AsSpan(6), Json.EgressEvent);
+            if (e is not null) yield return e;
+        }
+    }
 
     public Task<List<LeaseInfo>> ListLeasesAsync(string network, CancellationToken ct = default) =>
         GetAsync($"networks/{Esc(network)}/leases", Json.ListLeaseInfo, ct);
@@ -129,11 +151,12 @@ public sealed class SwitchyardClient : IDisposable
         using var response = await SendRawAsync(method, path, content, ct).ConfigureAwait(false);
     }
 
-    private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct)
+    private async Task<HttpResponseMessage> SendRawAsync(HttpMethod method, string path, HttpContent? content, CancellationToken ct,
+        HttpCompletionOption completion = HttpCompletionOption.ResponseContentRead)
     {
         using var request = new HttpRequestMessage(method, path) { Content = content };
         HttpResponseMessage response;
-        try { response = await _http.SendAsync(request, ct).ConfigureAwait(false); }
+        try { response = await _http.SendAsync(request, completion, ct).ConfigureAwait(false); }
         catch (HttpRequestException e) when (e.InnerException is SocketException || e.HttpRequestError == HttpRequestError.ConnectionError)
         {
             throw new SwitchyardUnavailableException(SocketPath, e.InnerException ?? e);

@@ -1,3 +1,4 @@
+using Switchyard.Network.Egress;
 using Switchyard.Network.Switching;
 using Switchyard.Network.Transports;
 using Switchyard.Packets;
@@ -10,10 +11,21 @@ public sealed class EndpointPort : SwitchPort
     public EndpointPort(EndpointConfig config, IFrameTransport transport, Func<MacAddress, bool>? mayLearnMac = null) : base(config.Name)
     {
         Transport = transport;
+        Config = config;
+        DefaultRoute = config.DefaultRoute;
+        Egress = new GuestEgress(config.Name);
         Guard = new PortGuard(config.Mac, config.Ipv4, config.LearnMac, mayLearnMac);
     }
 
     public IFrameTransport Transport { get; }
+    public EndpointConfig Config { get; }
+
+    /// <summary>Its egress state: its own policy, the addresses our DNS gave it, decision counters.</summary>
+    public GuestEgress Egress { get; }
+
+    /// <summary>Whether this guest's lease names the gateway as router; changes when another NIC of
+    /// the same guest takes the default route (the guest sees it at its next lease).</summary>
+    public bool DefaultRoute { get; set; }
     public MacAddress Mac => Guard!.Mac;
     public Ipv4Address Ipv4 => Guard!.Ipv4;
 

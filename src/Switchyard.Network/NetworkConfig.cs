@@ -17,7 +17,8 @@ public sealed record NetworkConfig(
     MacAddress GatewayMac,
     Func<IReadOnlyList<IPEndPoint>> DnsUpstreams,
     TimeSpan LeaseTime,
-    bool HostLoopback = true)
+    bool HostLoopback = true,
+    Egress.EgressPolicy? Egress = null)
 {
     public const int DefaultMtu = 1500;
     public const int MinMtu = 576;    // RFC 791: every host must accept 576-byte datagrams
@@ -26,5 +27,8 @@ public sealed record NetworkConfig(
 }
 
 /// <summary>One guest NIC's identity on a network. With <paramref name="LearnMac"/>, <paramref name="Mac"/>
-/// is a placeholder until the VM's first frame shows the MAC it chose.</summary>
-public sealed record EndpointConfig(string Name, MacAddress Mac, Ipv4Address Ipv4, bool LearnMac = false);
+/// is a placeholder until the VM's first frame shows the MAC it chose. <paramref name="Aliases"/> are
+/// extra DNS names for it on this network; <paramref name="DefaultRoute"/> says whether its lease
+/// names the gateway as router; <paramref name="Egress"/> is its own egress policy, which narrows the network's.</summary>
+public sealed record EndpointConfig(string Name, MacAddress Mac, Ipv4Address Ipv4, bool LearnMac = false,
+    IReadOnlyList<string>? Aliases = null, bool DefaultRoute = true, Egress.EgressPolicy? Egress = null);

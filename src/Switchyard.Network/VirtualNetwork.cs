@@ -2,6 +2,7 @@ using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
 using Switchyard.Network.Dhcp;
 using Switchyard.Network.Dns;
+using Switchyard.Network.Egress;
 using Switchyard.Network.Gateway;
 using Switchyard.Network.Nat;
 using Switchyard.Network.Switching;
@@ -43,15 +44,16 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         _events = events;
         var logger = _logger = loggers.CreateLogger($"Switchyard.Network.{config.Name}");
         Switch = new EthernetSwitch(config.Mtu);
+        Egress = new EgressGuard(config.Name, mac => _byMac.TryGetValue(mac, out var port) ? port.Egress : null) { Policy = config.Egress };
         Dhcp = new DhcpServer(new DhcpServerOptions(config.Subnet, config.Gateway, config.Domain, config.Mtu, config.LeaseTime), this);
         // An internal network forwards nothing: its DNS answers for its own guests only. A bridged
         // network's gateway is never on its switch, so it has nothing to forward either.
         _forwarder = config.Mode is NetworkMode.Internal or NetworkMode.Bridged ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(), logger);
-        Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder);
+        Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder, Egress);
         Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger);
         // nat and host networks have a NAT (host loopback, published ports; nat also the outside).
         if (config.Mode is NetworkMode.Nat or NetworkMode.Host)
-            Gateway.Nat = new NatEngine(Gateway, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, logger);
+            Gateway.Nat = new NatEngine(Gateway, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, logger) { Egress = Egress };
         if (config.Mode == NetworkMode.Bridged)
         {
             // Gateway services are off: the LAN's DHCP server and router serve the guests, and a
@@ -105,6 +107,8 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     public DhcpServer Dhcp { get; }
     public DnsServer Dns { get; }
     public DnsForwarder? Forwarder => _forwarder;
+    /// <summary>Egress policy enforcement (docs/egress.md); its policy may be replaced at any time, for new flows.</summary>
+    public EgressGuard Egress { get; }
     public NatEngine? Nat => Gateway.Nat;
     public IReadOnlyCollection<EndpointPort> Endpoints => (IReadOnlyCollection<EndpointPort>)_endpoints.Values;
 
@@ -117,6 +121,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         if (!_endpoints.TryAdd(endpoint.Name, port))
             throw new InvalidOperationException($"endpoint '{endpoint.Name}' is already attached to network '{Name}'");
         _byMac[endpoint.Mac] = port;
+        Egress.SetGuestPolicy(port.Egress, endpoint.Egress);
         port.Guard!.MacLearned += mac =>
         {
             _byMac.TryRemove(new(endpoint.Mac, port));
@@ -145,6 +150,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     {
         if (!_endpoints.TryRemove(name, out var port)) return null;
         _byMac.TryRemove(new(port.Mac, port));
+        Egress.Forget(port.Egress);
         Switch.RemovePort(port);
         UpdateUplinkGuests();
         Nat?.ForgetGuest(port.Ipv4);
@@ -153,7 +159,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
 
     bool IDhcpBindings.TryGetBinding(MacAddress client, out DhcpBinding binding)
     {
-        if (_byMac.TryGetValue(client, out var port)) { binding = new DhcpBinding(port.Name, port.Ipv4); return true; }
+        if (_byMac.TryGetValue(client, out var port)) { binding = new DhcpBinding(port.Name, port.Ipv4, port.DefaultRoute); return true; }
         binding = default;
         return false;
     }
@@ -179,6 +185,9 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         // host.DOMAIN: the host's loopback, through the gateway (like gvproxy's host.containers.internal).
         if (host.Equals("host", StringComparison.OrdinalIgnoreCase) && Nat is { Policy.HostLoopback: true }) { address = Config.Gateway; return true; }
         if (_endpoints.TryGetValue(host, out var port)) { address = port.Ipv4; return true; }
+        foreach (var other in _endpoints.Values)
+            foreach (var alias in other.Config.Aliases ?? [])
+                if (alias.Equals(host, StringComparison.OrdinalIgnoreCase)) { address = other.Ipv4; return true; }
         address = default;
         return false;
     }

@@ -33,6 +33,23 @@ public sealed class ParseTests
     public void Unknown_or_malformed_input_is_an_error(params string[] args) => Fails(args);
 
     [Fact]
+    public void Update_needs_something_to_change()
+    {
+        Assert.Contains("nothing to change", Fails("network", "update", "net"));
+        Fails("network", "update", "net", "--host-loopback", "maybe");
+        Ok("network", "update", "net", "--mode", "internal");
+        Ok("network", "update", "net", "--host-loopback", "false");
+    }
+
+    [Fact]
+    public void Attach_takes_aliases_and_one_default_route_choice()
+    {
+        Ok("endpoint", "attach", "net", "g", "--netns", "ns", "--alias", "db", "--alias", "cache", "--default-route");
+        Ok("endpoint", "attach", "net", "g", "--netns", "ns", "--no-default-route");
+        Assert.Contains("not both", Fails("endpoint", "attach", "net", "g", "--netns", "ns", "--default-route", "--no-default-route"));
+    }
+
+    [Fact]
     public void Attach_without_a_target_is_a_validation_error()
     {
         var message = Fails("endpoint", "attach", "net", "guest");

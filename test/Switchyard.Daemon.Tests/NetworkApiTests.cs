@@ -103,6 +103,43 @@ public sealed class NetworkApiTests : IClassFixture<ApiDaemon>
     }
 
     [Fact]
+    public async Task Update_changes_mode_and_host_loopback_of_a_network_without_endpoints()
+    {
+        var name = Unique("upd");
+        await Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name, Subnet = "10.218.0.0/24", Mode = "nat" });
+        try
+        {
+            var n = await Client.UpdateNetworkAsync(name, new NetworkUpdateRequest { Mode = "host", HostLoopback = false });
+            Assert.Equal("host", n.Mode);
+            Assert.False(n.HostLoopback);
+            Assert.Equal("10.218.0.0/24", n.Subnet);
+            n = await Client.UpdateNetworkAsync(name, new NetworkUpdateRequest { Mode = "internal" });
+            Assert.Equal("internal", n.Mode);
+            Assert.Null(n.Nat);
+            Assert.Empty(n.EffectiveDnsUpstreams ?? []);
+            Assert.Equal("internal", (await Client.GetNetworkAsync(name)).Mode);
+            // The same mode again changes nothing and is not an error.
+            Assert.Equal("internal", (await Client.UpdateNetworkAsync(name, new NetworkUpdateRequest { Mode = "internal" })).Mode);
+        }
+        finally { await Client.DeleteNetworkAsync(name); }
+    }
+
+    [Fact]
+    public async Task Update_with_a_misspelled_mode_is_400_and_changes_nothing()
+    {
+        var name = Unique("updbad");
+        await Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name, Subnet = "10.219.0.0/24", Mode = "nat" });
+        try
+        {
+            var e = await Problems.Expect(HttpStatusCode.BadRequest, () => Client.UpdateNetworkAsync(name, new NetworkUpdateRequest { Mode = "nta" }));
+            Assert.Contains("unknown mode 'nta'", e.Message);
+            Assert.Equal("nat", (await Client.GetNetworkAsync(name)).Mode);
+            await Problems.Expect(HttpStatusCode.NotFound, () => Client.UpdateNetworkAsync("no-such-net", new NetworkUpdateRequest { Mode = "nat" }));
+        }
+        finally { await Client.DeleteNetworkAsync(name); }
+    }
+
+    [Fact]
     public async Task Unknown_network_is_404_naming_it()
     {
         var e = await Problems.Expect(HttpStatusCode.NotFound, () => Client.GetNetworkAsync("no-such-net"));

@@ -50,10 +50,20 @@ public sealed class Guest : IDisposable
         }
     }
 
+    /// <summary>Attaches this guest's namespace to another network too (the daemon names the NIC eth1, eth2, ...).</summary>
+    public Task<EndpointInfo> AttachAlsoAsync(string network, string name, Func<EndpointAttachRequest, EndpointAttachRequest>? customize = null)
+    {
+        var request = new EndpointAttachRequest { Name = name, Transport = new TransportSpec { Kind = "tap", Netns = Namespace.Name } };
+        return _client.AttachEndpointAsync(network, customize is null ? request : customize(request));
+    }
+
     public async Task<EndpointInfo> RefreshAsync() => Endpoint = await _client.GetEndpointAsync(Network, Name);
 
     /// <summary>One `busybox udhcpc -q` run (5 tries, 1 s apart); returns the environment of its last bound/renew event.</summary>
-    public IReadOnlyDictionary<string, string> Dhcp() => Udhcpc.Run(Namespace.Name, "eth0", _scratch);
+    public IReadOnlyDictionary<string, string> Dhcp() => Dhcp("eth0");
+
+    /// <summary>The same on another of the guest's NICs.</summary>
+    public IReadOnlyDictionary<string, string> Dhcp(string ifname) => Udhcpc.Run(Namespace.Name, ifname, _scratch);
 
     public Command.Result Exec(string program, params string[] args) => Namespace.Exec(program, args);
 

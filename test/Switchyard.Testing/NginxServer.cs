@@ -21,7 +21,17 @@ public sealed class NginxServer : IDisposable
     public int Pid => _process.Pid;
 
     /// <summary>Serves <paramref name="root"/> (which must be readable by root) on 0.0.0.0:<paramref name="port"/> inside <paramref name="ns"/>.</summary>
-    public static NginxServer Start(TestNamespace ns, string root, int port = 80)
+    public static NginxServer Start(TestNamespace ns, string root, int port = 80) =>
+        StartWithServers(ns, $$"""
+            server {
+                listen {{port}} backlog=4096;
+                root {{root}};
+            }
+            """, [port]);
+
+    /// <summary>nginx with the given <c>server { ... }</c> blocks (the caller's listen directives, certificates and
+    /// roots) inside the same scratch-only <c>http { }</c> frame; returns once every port in <paramref name="ports"/> listens.</summary>
+    public static NginxServer StartWithServers(TestNamespace ns, string servers, IReadOnlyList<int> ports)
     {
         string scratch = Directory.CreateTempSubdirectory("sy-nginx-").FullName;
         ChildProcess? process = null;
@@ -46,15 +56,12 @@ public sealed class NginxServer : IDisposable
                     fastcgi_temp_path {{scratch}}/fastcgi;
                     uwsgi_temp_path {{scratch}}/uwsgi;
                     scgi_temp_path {{scratch}}/scgi;
-                    server {
-                        listen {{port}} backlog=4096;
-                        root {{root}};
-                    }
+                {{servers}}
                 }
                 """);
             process = ns.StartServer("nginx", "-e", "stderr", "-p", scratch, "-c", conf);
-            ns.WaitForListening([port], [], TimeSpan.FromSeconds(15), process);
-            return new NginxServer(process, scratch, port);
+            ns.WaitForListening(ports, [], TimeSpan.FromSeconds(15), process);
+            return new NginxServer(process, scratch, ports[0]);
         }
         catch
         {

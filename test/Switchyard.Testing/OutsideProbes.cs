@@ -92,6 +92,23 @@ public static class OutsideProbes
         return (r.ExitCode == 0, r.StdOut.Split(' ', 2)[0].Trim(), r.StdErr.Trim());
     }
 
+    /// <summary>What <see cref="TlsHello"/> saw: "answered" (a ServerHello came back), "alert", "reset", "closed",
+    /// "refused", "timeout" or an errno name; how many of the hello's bytes went out, and how long it all took.</summary>
+    public sealed record TlsHelloResult(string Result, int Sent, int HelloBytes, TimeSpan Elapsed, string Raw);
+
+    /// <summary>
+    /// A genuine TLS ClientHello (python's ssl module, server_hostname = <paramref name="sni"/>; null: no SNI) to
+    /// <paramref name="address"/>:<paramref name="port"/>, <paramref name="segment"/> bytes per send() with TCP_NODELAY
+    /// and <paramref name="gapMs"/> ms between sends, so each piece is its own TCP segment (an SNI check must reassemble
+    /// the stream); then whether the server answered with a ServerHello. At most <paramref name="seconds"/>.
+    /// </summary>
+    public static TlsHelloResult TlsHello(Runner run, string address, int port, string? sni, int segment = 1, int gapMs = 2, int seconds = 15)
+    {
+        var (j, raw) = Probe(run, (seconds + 10) * 1000, "tls-hello", address, port.ToString(), sni ?? "-", segment.ToString(), gapMs.ToString(), seconds.ToString());
+        return new TlsHelloResult(j.GetProperty("result").GetString()!, j.GetProperty("sent").GetInt32(), j.GetProperty("hello").GetInt32(),
+            TimeSpan.FromSeconds(j.GetProperty("seconds").GetDouble()), raw);
+    }
+
     /// <summary>`ping -c COUNT -W 2 -i 0.2`; true when every echo came back.</summary>
     public static (bool Ok, string Output) Ping(Runner run, string address, int count = 3)
     {

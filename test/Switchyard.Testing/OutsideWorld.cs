@@ -66,7 +66,9 @@ public sealed class OutsideWorld : IDisposable
     /// <summary>SHA-256 (lowercase hex) of <see cref="BigFileName"/>: random bytes made once per test process.</summary>
     public static string BigFileSha256 => s_bigFile.Value.Sha256;
 
-    public static OutsideWorld Start()
+    /// <param name="http">False: no nginx on <see cref="HttpPort"/> (a fixture that serves its own sites there, like
+    /// <see cref="EgressWorld"/>; <see cref="Url"/> then leads nowhere).</param>
+    public static OutsideWorld Start(bool http = true)
     {
         string id = Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3));
         var ns = TestNamespace.Create("sy-out");
@@ -75,7 +77,7 @@ public sealed class OutsideWorld : IDisposable
         {
             world.Namespace.Ip("link", "set", "lo", "up");
             world.AddPath();
-            world.StartServers();
+            world.StartServers(http);
             return world;
         }
         catch
@@ -127,14 +129,14 @@ public sealed class OutsideWorld : IDisposable
         return r[0].GetProperty("dev").GetString() ?? "";
     }
 
-    private void StartServers()
+    private void StartServers(bool http)
     {
         string www = Path.Combine(_scratch, "www");
         Directory.CreateDirectory(www);
         File.WriteAllText(Path.Combine(www, "index.html"), IndexPage);
         File.CreateSymbolicLink(Path.Combine(www, BigFileName), s_bigFile.Value.Path);
 
-        _servers.Add(NginxServer.Start(Namespace, www, HttpPort));
+        if (http) _servers.Add(NginxServer.Start(Namespace, www, HttpPort));
         var iperf = Namespace.StartServer("iperf3", "-s", "-p", IperfPort.ToString());
         _servers.Add(iperf);
         var echo = Namespace.StartServer("python3", "-c", Scripts.Servers, EchoPort.ToString(), ReplyAfterEofPort.ToString());

@@ -38,19 +38,25 @@ internal static class EndpointCommands
         var streamConnect = new Option<string?>("--stream-connect") { Description = "Connect to a VM listening on this unix socket, reconnecting while it is away" };
         var dgramListen = new Option<string?>("--dgram-listen") { Description = "Bind this unix datagram socket, a frame per datagram (QEMU -netdev dgram, vfkit, VZFileHandleNetworkDeviceAttachment)" };
         var dgramPeer = new Option<string?>("--dgram-peer") { Description = "The VM's own datagram socket path (default: learnt from its first datagram)" };
-        var ifname = new Option<string?>("--ifname") { Description = "Interface name inside the namespace (default eth0)" };
+        var ifname = new Option<string?>("--ifname") { Description = "Interface name inside the namespace (default eth0, or the next free ethN when the namespace is already on another network)" };
         var mac = new Option<string?>("--mac") { Description = "The guest's MAC (default: kept from an earlier attach, else random)" };
         var ip = new Option<string?>("--ip") { Description = "Pin the guest's IPv4 address (default: kept from an earlier attach, else the first free)" };
         var configure = new Option<bool>("--configure") { Description = "Also set address, default route and resolv.conf in the namespace (no DHCP needed)" };
         var publish = new Option<string[]>("--publish") { Description = "Publish a host port to the guest, repeatable: " + SpecHelp + ". If one cannot be published, nothing is attached" };
         publish.Aliases.Add("-p");
         publish.Validators.Add(r => ValidateSpecs(r, r.GetValueOrDefault<string[]>()));
+        var aliases = new Option<string[]>("--alias") { Description = "An extra DNS name for the guest on this network, repeatable" };
+        var defaultRoute = new Option<bool>("--default-route") { Description = "This network gives the guest its default route (and resolver); its other networks stop. Default: only the first network a namespace is attached to" };
+        var noDefaultRoute = new Option<bool>("--no-default-route") { Description = "This network gives the guest no default route" };
         var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
         var format = Output.FormatOption();
         var cmd = new Command("attach", "Attach a guest to a network")
         {
-            network, name, netns, netnsPath, tap, streamListen, streamConnect, dgramListen, dgramPeer, ifname, mac, ip, configure, publish, labels, format,
+            network, name, netns, netnsPath, tap, streamListen, streamConnect, dgramListen, dgramPeer, ifname, mac, ip, configure, publish, aliases,
+            defaultRoute, noDefaultRoute, labels, format,
         };
+        var egress = new EgressCommands.PolicyOptions();
+        egress.AddTo(cmd);
         cmd.Validators.Add(r =>
         {
             int given = new[] { r.GetValue(netns), r.GetValue(netnsPath), r.GetValue(tap), r.GetValue(streamListen), r.GetValue(streamConnect), r.GetValue(dgramListen) }
@@ -58,6 +64,7 @@ internal static class EndpointCommands
             if (given != 1) r.AddError("give exactly one of --netns NS, --netns-path PATH, --tap IFNAME, --stream-listen PATH, --stream-connect PATH or --dgram-listen PATH");
             if (r.GetValue(dgramPeer) is not null && r.GetValue(dgramListen) is null) r.AddError("--dgram-peer goes with --dgram-listen");
             if (r.GetValue(tap) is not null && r.GetValue(ifname) is not null) r.AddError("--ifname applies to --netns/--netns-path; --tap already names the device");
+            if (r.GetValue(defaultRoute) && r.GetValue(noDefaultRoute)) r.AddError("give --default-route or --no-default-route, not both");
         });
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
         {
@@ -67,6 +74,9 @@ internal static class EndpointCommands
                 Mac = parse.GetValue(mac),
                 Ip = parse.GetValue(ip),
                 Publish = parse.GetValue(publish) is { Length: > 0 } specs ? specs : null,
+                Aliases = parse.GetValue(aliases) is { Length: > 0 } names ? names : null,
+                DefaultRoute = parse.GetValue(defaultRoute) ? true : parse.GetValue(noDefaultRoute) ? false : null,
+                Egress = egress.Read(parse),
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
                 Transport = (parse.GetValue(streamListen), parse.GetValue(streamConnect), parse.GetValue(dgramListen)) switch
                 {
@@ -86,7 +96,8 @@ internal static class EndpointCommands
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.EndpointInfo);
             else
             {
-                Console.WriteLine($"{info.Network}/{info.Name}: {info.Ipv4} {info.Mac} ({info.Fqdn})");
+                Console.WriteLine($"{info.Network}/{info.Name}: {info.Ipv4} {info.Mac} ({info.Fqdn}){(info.Transport.Ifname is { } dev && info.Transport.Kind == "tap" ? $" as {dev}" : "")}{(info.DefaultRoute ? ", default route" : "")}");
+                foreach (var a in info.Aliases ?? []) Console.WriteLine($"  alias {a}");
                 foreach (var p in info.Published ?? []) Console.WriteLine($"  published {p}");
             }
             return 0;

@@ -10,6 +10,7 @@ internal static class NetworkCommands
         var cmd = new Command("network", "Create, list, inspect and remove networks");
         cmd.Subcommands.Add(Create());
         cmd.Subcommands.Add(List());
+        cmd.Subcommands.Add(Update());
         cmd.Subcommands.Add(Inspect());
         cmd.Subcommands.Add(Leases());
         cmd.Subcommands.Add(Remove());
@@ -28,6 +29,8 @@ internal static class NetworkCommands
         var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
         var format = Output.FormatOption();
         var cmd = new Command("create", "Create a network") { name, mode, subnet, mtu, domain, dns, noHostLoopback, labels, format };
+        var egress = new EgressCommands.PolicyOptions();
+        egress.AddTo(cmd);
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
         {
             var info = await client.CreateNetworkAsync(new NetworkCreateRequest
@@ -39,16 +42,75 @@ internal static class NetworkCommands
                 Domain = parse.GetValue(domain),
                 DnsUpstreams = parse.GetValue(dns),
                 HostLoopback = parse.GetValue(noHostLoopback) ? false : null,
+                Egress = egress.Read(parse),
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
-            else if (info.BridgeInterface is { } iface) Console.WriteLine($"{info.Name}: bridged to {iface} (the LAN's DHCP server configures the guests), MTU {info.Mtu}");
-            else Console.WriteLine($"{info.Name}: {info.Subnet} gateway {info.Gateway}, mode {info.Mode}{LoopbackNote(info)}, domain {info.Domain}");
+            else if (info.BridgeInterface is { } iface) Console.WriteLine($"{info.Name}: bridged to {iface} (the LAN's DHCP server configures the guests), MTU {info.Mtu}{EgressNote(info)}");
+            else Console.WriteLine($"{info.Name}: {info.Subnet} gateway {info.Gateway}, mode {info.Mode}{LoopbackNote(info)}, domain {info.Domain}{EgressNote(info)}");
             foreach (var warning in info.Warnings ?? []) Console.Error.WriteLine($"yard: warning: {warning}");
             return 0;
         }));
         return cmd;
     }
+
+    private static Command Update()
+    {
+        var name = new Argument<string>("NAME");
+        var mode = new Option<string?>("--mode") { Description = "nat, host, internal, bridged or bridged:IFACE (refused while endpoints are attached)" };
+        var hostLoopback = new Option<bool?>("--host-loopback") { Description = "true or false: whether the gateway's address reaches the host's 127.0.0.1 (refused while endpoints are attached)" };
+        var egressDefault = new Option<string?>("--egress") { Description = "deny (an allowlist) or allow (a denylist): the egress policy's default; applies to new flows at once" };
+        var allow = EgressCommands.Rules("--allow", "Add an allow rule: " + EgressCommands.RuleHelp + "; repeatable");
+        var removeAllow = EgressCommands.Rules("--remove-allow", "Remove an allow rule; repeatable");
+        var deny = EgressCommands.Rules("--deny", "Add a deny rule: " + EgressCommands.RuleHelp + "; repeatable");
+        var removeDeny = EgressCommands.Rules("--remove-deny", "Remove a deny rule; repeatable");
+        var clearEgress = new Option<bool>("--clear-egress") { Description = "Remove the egress policy" };
+        var format = Output.FormatOption();
+        var cmd = new Command("update", "Change a network's mode, host loopback or egress policy")
+        {
+            name, mode, hostLoopback, egressDefault, allow, removeAllow, deny, removeDeny, clearEgress, format,
+        };
+        EgressUpdate? ReadEgress(ParseResult r)
+        {
+            var u = new EgressUpdate
+            {
+                Default = r.GetValue(egressDefault),
+                AddAllow = r.GetValue(allow) is { Length: > 0 } a ? a : null,
+                RemoveAllow = r.GetValue(removeAllow) is { Length: > 0 } ra ? ra : null,
+                AddDeny = r.GetValue(deny) is { Length: > 0 } d ? d : null,
+                RemoveDeny = r.GetValue(removeDeny) is { Length: > 0 } rd ? rd : null,
+                Clear = r.GetValue(clearEgress),
+            };
+            return u == new EgressUpdate() ? null : u;
+        }
+        cmd.Validators.Add(result =>
+        {
+            if (result.GetValue(egressDefault) is { } d && d is not ("deny" or "allow")) result.AddError($"--egress must be deny or allow, not '{d}'");
+            bool egress = result.GetValue(egressDefault) is not null || result.GetValue(clearEgress)
+                || new[] { allow, removeAllow, deny, removeDeny }.Any(o => result.GetValue(o) is { Length: > 0 });
+            bool other = result.GetValue(mode) is not null || result.GetValue(hostLoopback) is not null;
+            if (!egress && !other) result.AddError("nothing to change: give --mode, --host-loopback or an egress change");
+            if (egress && other) result.AddError("change the egress policy and the mode or host loopback in separate commands");
+        });
+        cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
+        {
+            var info = await client.UpdateNetworkAsync(parse.GetValue(name)!, new NetworkUpdateRequest
+            {
+                Mode = parse.GetValue(mode),
+                HostLoopback = parse.GetValue(hostLoopback),
+                Egress = ReadEgress(parse),
+            }, ct);
+            if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
+            else Console.WriteLine($"{info.Name}: mode {info.Mode}{LoopbackNote(info)}{EgressNote(info)}");
+            return 0;
+        }));
+        return cmd;
+    }
+
+    /// <summary>The egress policy in a few words, after create and update.</summary>
+    private static string EgressNote(NetworkInfo info) => info.Egress is not { } e ? ""
+        : e.Default == "deny" ? $", egress allowlist: {string.Join(" ", e.Allow ?? [])}{(e.Deny is { Count: > 0 } d ? $" (deny {string.Join(" ", d)})" : "")}"
+        : $", egress denylist: {string.Join(" ", e.Deny ?? [])}";
 
     private static Command List()
     {

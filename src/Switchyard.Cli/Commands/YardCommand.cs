@@ -20,6 +20,7 @@ public static class YardCommand
         root.Subcommands.Add(NetworkCommands.Build());
         root.Subcommands.Add(EndpointCommands.Build());
         root.Subcommands.Add(InterfacesCommand.Build());
+        root.Subcommands.Add(EgressCommands.Build());
         root.Subcommands.Add(ConnectCommand.Build());
         root.Subcommands.Add(VersionCommand.Build());
         root.Subcommands.Add(DemoCommand.Build());

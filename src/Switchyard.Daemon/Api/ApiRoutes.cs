@@ -51,6 +51,12 @@ public static class ApiRoutes
             .ProducesProblem(400).ProducesProblem(409).WithName("CreateNetwork").WithSummary("Create a network");
         app.MapGet("/networks/{name}", (string name) => Results.Json(directory.GetNetwork(name), SwitchyardJsonContext.Default.NetworkInfo))
             .Produces<NetworkInfo>().ProducesProblem(404).WithName("GetNetwork").WithSummary("One network, with its gateway services' counters");
+        app.MapMethods("/networks/{name}", ["PATCH"], async (string name, HttpRequest request) =>
+        {
+            var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkUpdateRequest);
+            return Results.Json(await directory.UpdateNetworkAsync(name, body), SwitchyardJsonContext.Default.NetworkInfo);
+        }).WithJsonBody<NetworkUpdateRequest>().Produces<NetworkInfo>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409)
+            .WithName("UpdateNetwork").WithSummary("Change a network's mode or host loopback (refused while endpoints are attached)");
         app.MapDelete("/networks/{name}", async (string name) =>
         {
             await directory.DeleteNetworkAsync(name);
@@ -100,6 +106,57 @@ public static class ApiRoutes
         app.MapGet("/networks/{network}/leases", (string network) =>
             Results.Json(directory.ListLeases(network).ToList(), SwitchyardJsonContext.Default.ListLeaseInfo))
             .Produces<List<LeaseInfo>>().ProducesProblem(404).WithName("ListLeases").WithSummary("Address reservations and DHCP leases");
+
+        app.MapGet("/networks/{network}/egress/log", (string network, int? limit) =>
+        {
+            directory.GetNetwork(network);   // 404 for an unknown network
+            if (limit is < 1 or > 100_000) throw ApiException.BadRequest("limit must be 1-100000");
+            return Results.Json(directory.EgressLog.Read(network, limit ?? 100), SwitchyardJsonContext.Default.ListEgressEvent);
+        }).Produces<List<EgressEvent>>().ProducesProblem(400).ProducesProblem(404).WithName("GetEgressLog")
+            .WithSummary("The newest egress decisions of a network from its audit log, oldest first");
+        app.MapGet("/networks/{network}/egress/events", async (string network, HttpContext context) =>
+        {
+            directory.GetNetwork(network);
+            await StreamEgressEvents(context, directory.EgressLog, network);
+        }).Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesProblem(404).WithName("FollowEgressEvents")
+            .WithSummary("Egress decisions of a network as they happen (server-sent events, one JSON EgressEvent per data line)");
+    }
+
+    /// <summary>Server-sent events (the WHATWG HTML "text/event-stream" format): one <c>data:</c>
+    /// line of JSON per decision, and a comment every 15 s so proxies and clients see the stream alive.</summary>
+    private static async Task StreamEgressEvents(HttpContext context, EgressAuditLog log, string network)
+    {
+        var (events, subscription) = log.Subscribe(network);
+        using var _ = subscription;
+        var response = context.Response;
+        response.ContentType = "text/event-stream";
+        response.Headers.CacheControl = "no-cache";
+        await response.Body.FlushAsync(context.RequestAborted);
+        var ct = context.RequestAborted;
+        try
+        {
+            while (!ct.IsCancellationRequested)
+            {
+                using var keepAlive = CancellationTokenSource.CreateLinkedTokenSource(ct);
+                keepAlive.CancelAfter(TimeSpan.FromSeconds(15));
+                bool more;
+                try { more = await events.WaitToReadAsync(keepAlive.Token); }
+                catch (OperationCanceledException) when (!ct.IsCancellationRequested)
+                {
+                    await response.WriteAsync(": keep-alive\n\n", ct);
+                    await response.Body.FlushAsync(ct);
+                    continue;
+                }
+                if (!more) break;
+                while (events.TryRead(out var e))
+                {
+                    await response.WriteAsync("data: " + JsonSerializer.Serialize(e, AuditJsonContext.Default.EgressEvent) + "\n\n", ct);
+                }
+                await response.Body.FlushAsync(ct);
+            }
+        }
+        catch (OperationCanceledException) { }   // the client went away
+        catch (IOException) { }
     }
 
     /// <summary>Documents a JSON request body in OpenAPI without <c>Accepts</c>, whose content-type

@@ -8,6 +8,7 @@ using Switchyard.Daemon.Api;
 using Switchyard.Daemon.State;
 using Switchyard.Network;
 using Switchyard.Network.Dhcp;
+using Switchyard.Network.Egress;
 using Switchyard.Network.Ipam;
 using Switchyard.Network.Nat;
 using Switchyard.Network.Transports;
@@ -41,6 +42,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     private readonly SemaphoreSlim _gate = new(1, 1);
     private readonly Dictionary<string, NetworkRecord> _networks = new(StringComparer.Ordinal);
     private readonly HostResolverWatcher _hostResolvers;
+    private readonly EgressAuditLog _egressLog;
 
     public NetworkDirectory(StateStore store, DirectoryOptions options, ILoggerFactory loggers, TimeProvider? time = null)
     {
@@ -52,7 +54,12 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         _time = time ?? TimeProvider.System;
         _hostResolvers = new HostResolverWatcher(options.ResolvConfPath, loggers.CreateLogger<HostResolverWatcher>());
         _hostResolvers.Changed += OnHostResolversChanged;
+        _egressLog = new EgressAuditLog(Path.Combine(Path.GetDirectoryName(Path.GetFullPath(store.Path))!, "egress.log"),
+            loggers.CreateLogger<EgressAuditLog>());
     }
+
+    /// <summary>Every egress decision of every network (docs/egress.md).</summary>
+    internal EgressAuditLog EgressLog => _egressLog;
 
     /// <summary>The host's resolver file changed: every network that follows it asks the new
     /// resolvers from its next query on, with an empty cache and no socket to a resolver that is
@@ -101,6 +108,52 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         lock (_networks) return Describe(Find(name));
     }
 
+    /// <summary>Changes a network's mode or host loopback. Both shape what its gateway builds
+    /// (NAT or none, DHCP and DNS or a bridge), so the live network is rebuilt, which is refused
+    /// while guests are attached: they would lose their flows and, across modes, their addresses.</summary>
+    public async Task<NetworkInfo> UpdateNetworkAsync(string name, NetworkUpdateRequest r)
+    {
+        await _gate.WaitAsync().ConfigureAwait(false);
+        try
+        {
+            NetworkRecord net;
+            lock (_networks) net = Find(name);
+            if (r.Egress is { } edit)
+            {
+                // An edit of the policy applies live; with a mode change it would apply to a network about to be rebuilt.
+                if (r.Mode is not null || r.HostLoopback is not null)
+                    throw ApiException.BadRequest("change the egress policy and the mode or host loopback in separate requests");
+                UpdateEgress(net, edit);
+                return Describe(net);
+            }
+            var (mode, bridge) = r.Mode is null ? (ParseMode(net.Row.Mode).Mode, net.Row.BridgeInterface) : ParseMode(r.Mode);
+            // To bridged: the same checks as a create (the default route's interface when none is named).
+            if (mode == NetworkMode.Bridged && r.Mode is not null) bridge = CheckBridgeInterface(bridge).Name;
+            if (mode != NetworkMode.Nat && net.Row.EgressJson is not null)
+                throw ApiException.BadRequest($"network '{name}' has an egress policy, which only a nat network can have; clear it first");
+            var row = net.Row with { Mode = ModeName(mode), BridgeInterface = bridge, HostLoopback = r.HostLoopback ?? net.Row.HostLoopback };
+            if (row == net.Row) return Describe(net);
+            if (net.Endpoints.Count > 0)
+                throw ApiException.Conflict($"network '{name}' has {net.Endpoints.Count} endpoint(s) attached ({string.Join(", ", net.Endpoints.Keys)}); " +
+                    $"detach them before changing its {(row.Mode != net.Row.Mode || row.BridgeInterface != net.Row.BridgeInterface ? "mode" : "host loopback")}");
+            // A bridged network's uplink is opened before the old network goes: one that cannot be had is a 400.
+            var uplink = mode == NetworkMode.Bridged ? OpenUplink(bridge!, restoring: false) : null;
+            net.Live.Dispose();
+            NetworkRecord updated;
+            try { updated = Restore(row, uplink); }
+            catch
+            {
+                uplink?.Dispose();
+                Restore(net.Row);   // as it was: a refused change leaves the network working
+                throw;
+            }
+            _store.UpdateNetworkMode(name, row.Mode, row.BridgeInterface, row.HostLoopback);
+            DirectoryLog.NetworkUpdated(_logger, name, row.Mode, row.HostLoopback);
+            return Describe(updated);
+        }
+        finally { _gate.Release(); }
+    }
+
     public async Task DeleteNetworkAsync(string name)
     {
         await _gate.WaitAsync().ConfigureAwait(false);
@@ -147,6 +200,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         if (upstreams.Contains("none") && upstreams.Count > 1) throw ApiException.BadRequest("DNS upstream 'none' cannot be combined with resolvers");
         foreach (var (k, _) in r.Labels ?? new Dictionary<string, string>())
             if (string.IsNullOrWhiteSpace(k) || k.Contains('=')) throw ApiException.BadRequest($"invalid label key '{k}'");
+        var egress = ParseEgress(r.Egress, mode);
 
         // The host's routes are read once per create, however many candidates PickSubnet tries.
         var routes = HostRoutes.ReadIpv4();
@@ -157,7 +211,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var row = new NetworkRow(r.Name, ModeName(mode), bridge, subnet.ToString(), mtu, domain,
             JsonSerializer.Serialize(upstreams, DaemonJsonContext.Default.ListString),
             JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
-            GatewayMacFor(r.Name).ToString(), _time.GetUtcNow(), r.HostLoopback ?? true);
+            GatewayMacFor(r.Name).ToString(), _time.GetUtcNow(), r.HostLoopback ?? true, EgressJson(egress));
         // The uplink is opened before anything is stored: a bridge that cannot be had leaves nothing behind.
         var uplink = bridge is null ? null : OpenUplink(bridge, restoring: false);
         NetworkRecord net;
@@ -210,7 +264,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var upstreams = JsonSerializer.Deserialize(row.DnsUpstreamsJson, DaemonJsonContext.Default.ListString) ?? [];
         var (mode, _) = ParseMode(row.Mode);
         var config = new NetworkConfig(row.Name, mode, Ipv4Subnet.Parse(row.Subnet), row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
-            ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback);
+            ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback, StoredEgress(row.EgressJson));
         string? uplinkError = null;
         if (mode == NetworkMode.Bridged && uplink is null && row.BridgeInterface is { } bridge)
         {
@@ -223,9 +277,11 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 DirectoryLog.BridgeRestoreFailed(_logger, row.Name, bridge, e.Message);
             }
         }
+        var live = new VirtualNetwork(config, this, _loggers, uplink);
+        live.Egress.Audit = _egressLog;
         var net = new NetworkRecord
         {
-            Row = row, Live = new VirtualNetwork(config, this, _loggers, uplink), DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0,
+            Row = row, Live = live, DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0,
             UplinkError = uplinkError,
         };
         lock (_networks) _networks[row.Name] = net;
@@ -261,6 +317,59 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     }
 
     private static string ModeName(NetworkMode mode) => mode.ToString().ToLowerInvariant();
+
+    // ------------------------------------------------------------------ egress policies
+
+    /// <summary>A policy from the API (null for none); a bad rule is a 400 naming it. Only a nat
+    /// network has an outside to guard.</summary>
+    private static EgressPolicy? ParseEgress(EgressPolicySpec? spec, NetworkMode mode)
+    {
+        if (spec is null) return null;
+        if (mode != NetworkMode.Nat)
+            throw ApiException.BadRequest($"egress policies apply to nat networks; a {ModeName(mode)} network never reaches the outside");
+        try { return EgressPolicy.Create(spec.Default ?? "", spec.Allow, spec.Deny); }
+        catch (FormatException e) { throw ApiException.BadRequest(e.Message); }
+    }
+
+    private static EgressPolicySpec? DescribeEgress(EgressPolicy? policy) => policy is null ? null : new EgressPolicySpec
+    {
+        Default = policy.DefaultText,
+        Allow = policy.Allow.Select(r => r.ToString()).ToList(),
+        Deny = policy.Deny.Select(r => r.ToString()).ToList(),
+    };
+
+    private static string? EgressJson(EgressPolicy? policy) =>
+        policy is null ? null : JsonSerializer.Serialize(DescribeEgress(policy)!, SwitchyardJsonContext.Default.EgressPolicySpec);
+
+    /// <summary>A stored policy (written by <see cref="EgressJson"/>, so it parses).</summary>
+    private static EgressPolicy? StoredEgress(string? json) =>
+        json is null || JsonSerializer.Deserialize(json, SwitchyardJsonContext.Default.EgressPolicySpec) is not { } spec
+            ? null : EgressPolicy.Create(spec.Default, spec.Allow, spec.Deny);
+
+    /// <summary>Applies an edit to a network's policy, live (new flows see it at once) and stored.</summary>
+    private void UpdateEgress(NetworkRecord net, EgressUpdate u)
+    {
+        var current = net.Live.Egress.Policy;
+        EgressPolicy? updated;
+        if (u.Clear)
+        {
+            if (u.Default is not null || u.AddAllow is not null || u.RemoveAllow is not null || u.AddDeny is not null || u.RemoveDeny is not null)
+                throw ApiException.BadRequest("clear removes the egress policy: give no rules or default with it");
+            updated = null;
+        }
+        else
+        {
+            var (mode, _) = ParseMode(net.Row.Mode);
+            // A first policy defaults to an allowlist when it gets allow rules, a denylist otherwise.
+            var start = current ?? ParseEgress(new EgressPolicySpec { Default = u.Default ?? (u.AddAllow is { Count: > 0 } ? "deny" : "allow") }, mode)!;
+            try { updated = start.Edit(u.Default, u.AddAllow, u.RemoveAllow, u.AddDeny, u.RemoveDeny); }
+            catch (FormatException e) { throw ApiException.BadRequest(e.Message); }
+        }
+        _store.UpdateNetworkEgress(net.Row.Name, EgressJson(updated));
+        net.Row = net.Row with { EgressJson = EgressJson(updated) };
+        net.Live.Egress.Policy = updated;
+        DirectoryLog.EgressUpdated(_logger, net.Row.Name, updated is null ? "none" : $"{updated.DefaultText}, {updated.Allow.Count} allow and {updated.Deny.Count} deny rule(s)");
+    }
 
     private static Ipv4Subnet ParseSubnet(string text)
     {
@@ -374,12 +483,19 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             if (Names.CheckLabel("endpoint", r.Name) is { } nameError) throw ApiException.BadRequest(nameError);
             if (Names.Reserved.Contains(r.Name)) throw ApiException.BadRequest($"'{r.Name}' is reserved for the gateway; choose another endpoint name");
             if (net.Endpoints.ContainsKey(r.Name)) throw ApiException.Conflict($"endpoint '{r.Name}' is already attached to network '{network}'");
+            var aliases = CheckAliases(net, r.Name, r.Aliases ?? []);
+            var egress = ParseEgress(r.Egress, ParseMode(net.Row.Mode).Mode);
             var transport = TransportFactory.Normalize(r.Transport, macGiven: r.Mac is not null);
             bool bridged = net.Live.Config.Mode == NetworkMode.Bridged;
             if (bridged && transport.Configure)
                 throw ApiException.BadRequest($"--configure does not apply to bridged network '{network}': the LAN's DHCP server configures its guests (run a DHCP client in the guest)");
             if (bridged && r.Ip is not null)
                 throw ApiException.BadRequest($"--ip does not apply to bridged network '{network}': the LAN's DHCP server chooses its guests' addresses");
+            // The same guest (namespace) on several networks: its NICs are eth0, eth1, ... in attach
+            // order, and exactly one of them gives it a default route.
+            var siblings = SameGuest(transport);
+            if (r.Transport?.Ifname is null && siblings.Count > 0) transport = transport with { Ifname = NextIfname(siblings) };
+            bool defaultRoute = r.DefaultRoute ?? !siblings.Any(s => s.Record.Port?.DefaultRoute ?? s.Record.Config.DefaultRoute);
             var publish = CheckPublish(net, r.Publish ?? []);
             // Guests of networks bridged to the same interface share one LAN: a MAC may be on one of them only.
             var lanMacs = bridged ? MacsOnLan(net) : [];
@@ -419,12 +535,10 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             else if (previous is not null) ip = Ipv4Address.Parse(previous.Ipv4);
             else ip = Allocate(network, subnet, leases, quarantined, out evicted);
 
-            // A bridged guest's address comes from the LAN's DHCP server; until its ACK is seen the
-            // guard allows only 0.0.0.0 (DHCP) and ARP probes (see DhcpSnooping).
-            var config = new EndpointConfig(r.Name, mac, bridged ? default : ip, transport.LearnMac);
+            var config = new EndpointConfig(r.Name, mac, bridged ? default : ip, transport.LearnMac, aliases, defaultRoute, egress);
             var row = new EndpointRow(network, r.Name, JsonSerializer.Serialize(transport, SwitchyardJsonContext.Default.TransportSpec),
                 JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
-                _time.GetUtcNow());
+                _time.GetUtcNow(), JsonSerializer.Serialize(aliases.ToList(), DaemonJsonContext.Default.ListString), defaultRoute, EgressJson(egress));
             var lease = new LeaseRow(network, r.Name, mac.ToString(), ip.ToString(),
                 previous is not null && previous.Ipv4 == ip.ToString() ? previous.State : "reserved", previous?.Expires, _time.GetUtcNow());
 
@@ -447,6 +561,10 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                     net.Endpoints[r.Name] = record;
                 }
                 record.Port = net.Live.Attach(config, live);
+                // An explicit --default-route takes it from the guest's other NICs (at their next lease).
+                if (r.DefaultRoute == true)
+                    foreach (var (otherNet, other) in siblings)
+                        SetDefaultRoute(otherNet, other, false);
             }
             catch (Exception e)
             {
@@ -492,6 +610,60 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         return macs;
     }
 
+    /// <summary>Checks an endpoint's aliases: DNS labels, not reserved, unique among the network's
+    /// names and aliases (a name resolves to one endpoint).</summary>
+    private static string[] CheckAliases(NetworkRecord net, string name, IReadOnlyList<string> aliases)
+    {
+        foreach (var alias in aliases)
+        {
+            if (Names.CheckLabel("alias", alias) is { } error) throw ApiException.BadRequest(error);
+            if (Names.Reserved.Contains(alias)) throw ApiException.BadRequest($"alias '{alias}' is reserved for the gateway");
+            if (alias == name) throw ApiException.BadRequest($"alias '{alias}' is the endpoint's own name");
+        }
+        if (aliases.Distinct().Count() != aliases.Count) throw ApiException.BadRequest("an alias is given twice");
+        // Under the directory's gate, which every change of net.Endpoints holds.
+        foreach (var other in net.Endpoints.Values)
+        {
+            var taken = other.Config.Aliases ?? [];
+            if (taken.Contains(name)) throw ApiException.Conflict($"'{name}' is an alias of endpoint '{other.Row.Name}' on network '{net.Row.Name}'");
+            foreach (var alias in aliases)
+                if (alias == other.Row.Name || taken.Contains(alias))
+                    throw ApiException.Conflict($"the name '{alias}' is already taken by endpoint '{other.Row.Name}' on network '{net.Row.Name}'");
+        }
+        return [.. aliases];
+    }
+
+    /// <summary>The endpoints, on any network, of the guest <paramref name="transport"/> belongs to:
+    /// tap endpoints in the same namespace. Socket transports cannot tell one VM from another.</summary>
+    private List<(NetworkRecord Net, EndpointRecord Record)> SameGuest(TransportSpec transport)
+    {
+        var found = new List<(NetworkRecord, EndpointRecord)>();
+        if (transport.Kind != "tap" || (transport.Netns ?? transport.NetnsPath) is null) return found;
+        lock (_networks)
+            foreach (var net in _networks.Values)
+                foreach (var e in net.Endpoints.Values)
+                    if (e.Transport.Kind == "tap" && e.Transport.Netns == transport.Netns && e.Transport.NetnsPath == transport.NetnsPath)
+                        found.Add((net, e));
+        return found;
+    }
+
+    /// <summary>eth0, eth1, ...: the first name the guest's other NICs do not use.</summary>
+    private static string NextIfname(List<(NetworkRecord Net, EndpointRecord Record)> siblings)
+    {
+        for (int i = 0; ; i++)
+        {
+            string name = $"eth{i}";
+            if (!siblings.Any(s => s.Record.Transport.Ifname == name)) return name;
+        }
+    }
+
+    private void SetDefaultRoute(NetworkRecord net, EndpointRecord e, bool defaultRoute)
+    {
+        _store.SetDefaultRoute(net.Row.Name, e.Row.Name, defaultRoute);
+        e.Config = e.Config with { DefaultRoute = defaultRoute };
+        if (e.Port is { } port) port.DefaultRoute = defaultRoute;
+    }
+
     /// <summary>The lowest free address; when the subnet is full and <paramref name="evicted"/> is
     /// wanted, the reservation of the endpoint detached longest ago (the caller removes it in the
     /// same transaction that records the new one).</summary>
@@ -517,11 +689,13 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         // A handed-over socket pair died with the previous daemon: the VM reconnects through
         // the handoff and gets its address back from the reservation, which stays.
         if (lease is null || transport.Kind == "fd") { _store.DeleteEndpoint(row.Network, row.Name); return; }
+        var aliases = JsonSerializer.Deserialize(row.AliasesJson, DaemonJsonContext.Default.ListString) ?? [];
         bool bridged = net.Live.Config.Mode == NetworkMode.Bridged;
         // A bridged guest whose LAN lease is still good goes on with it; otherwise it must ask the LAN again.
         var ipv4 = !bridged ? Ipv4Address.Parse(lease.Ipv4)
             : lease.State == "bound" && lease.Expires > _time.GetUtcNow() ? Ipv4Address.Parse(lease.Ipv4) : default;
-        var config = new EndpointConfig(row.Name, MacAddress.Parse(lease.Mac), ipv4, transport.LearnMac);
+        var config = new EndpointConfig(row.Name, MacAddress.Parse(lease.Mac), ipv4, transport.LearnMac, aliases, row.DefaultRoute,
+            StoredEgress(row.EgressJson));
         var record = new EndpointRecord { Row = row, Transport = transport, Config = config };
         try
         {
@@ -696,12 +870,14 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     }
 
     private const string ResolvConfMarker = "# written by Switchyard";
+    private static string ResolvConfHeader(EndpointRecord e) => $"{ResolvConfMarker} for endpoint {e.Row.Name} on network {e.Row.Network}";
 
     private static void WriteResolvConf(NetworkRecord net, EndpointRecord e)
     {
-        if (!OperatingSystem.IsLinux() || e.Transport.Netns is not { } ns) return;
+        // A guest on several networks takes its resolver, like its route, from one of them.
+        if (!OperatingSystem.IsLinux() || e.Transport.Netns is not { } ns || !e.Config.DefaultRoute) return;
         var cfg = net.Live.Config;
-        NetworkNamespace.WriteResolvConf(ns, $"{ResolvConfMarker} for endpoint {e.Row.Name} on network {net.Row.Name}\nnameserver {cfg.Gateway}\nsearch {cfg.Domain}\n");
+        NetworkNamespace.WriteResolvConf(ns, $"{ResolvConfHeader(e)}\nnameserver {cfg.Gateway}\nsearch {cfg.Domain}\n");
     }
 
     /// <summary>Removes the resolv.conf that --configure wrote (only ours: it starts with our
@@ -714,7 +890,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var file = Path.Combine(dir, "resolv.conf");
         try
         {
-            if (File.Exists(file) && File.ReadAllText(file).StartsWith(ResolvConfMarker, StringComparison.Ordinal)) File.Delete(file);
+            if (File.Exists(file) && File.ReadAllText(file).StartsWith(ResolvConfHeader(e), StringComparison.Ordinal)) File.Delete(file);
             if (Directory.Exists(dir) && !Directory.EnumerateFileSystemEntries(dir).Any()) Directory.Delete(dir);
         }
         catch (Exception ex) when (ex is IOException or UnauthorizedAccessException) { }
@@ -892,6 +1068,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             },
             Nat = live.Nat is { } nat ? new NatCounters { TcpFlows = nat.TcpFlowCount, UdpFlows = nat.UdpFlowCount, IcmpFlows = nat.IcmpFlowCount } : null,
             Warnings = BridgeWarnings(n),
+            Egress = DescribeEgress(live.Egress.Policy),
         };
     }
 
@@ -925,6 +1102,11 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             Fqdn = $"{e.Row.Name}.{n.Row.Domain}",
             Mac = (e.Port?.Mac ?? e.Config.Mac).ToString(),
             Ipv4 = (e.Port?.Ipv4 ?? e.Config.Ipv4).ToString(),
+            Aliases = e.Config.Aliases is { Count: > 0 } aliases ? aliases : null,
+            Egress = DescribeEgress(e.Config.Egress),
+            EgressDecisions = e.Port is { Egress: var g } && (g.Allowed > 0 || g.Denied > 0 || n.Live.Egress.Active)
+                ? new EgressCounters { Allowed = g.Allowed, Denied = g.Denied } : null,
+            DefaultRoute = e.Port?.DefaultRoute ?? e.Config.DefaultRoute,
             Transport = e.Port?.Transport is IReportingTransport { Status: var st }
                 ? e.Transport with { State = st.State, Connects = st.Connects, ProtocolErrors = st.ProtocolErrors, LastError = st.LastError }
                 : e.Transport,
@@ -953,6 +1135,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     public void Dispose()
     {
         _hostResolvers.Dispose();
+        _egressLog.Dispose();
         lock (_networks)
         {
             foreach (var n in _networks.Values)
@@ -969,6 +1152,10 @@ internal static partial class DirectoryLog
 {
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Network {Network} created: {Subnet}, mode {Mode}")]
     public static partial void NetworkCreated(ILogger logger, string network, string subnet, string mode);
+    [LoggerMessage(EventId = 15, Level = LogLevel.Information, Message = "Network {Network} updated: mode {Mode}, host loopback {HostLoopback}")]
+    public static partial void NetworkUpdated(ILogger logger, string network, string mode, bool hostLoopback);
+    [LoggerMessage(EventId = 16, Level = LogLevel.Information, Message = "Network {Network} egress policy: {Policy}")]
+    public static partial void EgressUpdated(ILogger logger, string network, string policy);
     [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Network {Network} removed")]
     public static partial void NetworkRemoved(ILogger logger, string network);
     [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} attached: {Ip} {Mac} over {Transport}")]

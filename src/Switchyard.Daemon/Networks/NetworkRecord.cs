@@ -5,7 +5,8 @@ namespace Switchyard.Daemon.Networks;
 
 internal sealed class NetworkRecord
 {
-    public required NetworkRow Row { get; init; }
+    /// <summary>As stored; replaced (under the directory's gate) when the egress policy is edited.</summary>
+    public required NetworkRow Row { get; set; }
     public required VirtualNetwork Live { get; init; }
     public required IReadOnlyList<string> DnsUpstreams { get; init; }
     /// <summary>No upstreams of its own: the network asks the host's resolvers and follows their changes.</summary>

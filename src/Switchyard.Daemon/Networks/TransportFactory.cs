@@ -110,9 +110,13 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
         if (spec.Configure)
         {
             var addr = new byte[4];
-            var gw = new byte[4];
             endpoint.Ipv4.Write(addr);
-            network.Gateway.Write(gw);
+            byte[]? gw = null;
+            if (endpoint.DefaultRoute)
+            {
+                gw = new byte[4];
+                network.Gateway.Write(gw);
+            }
             configure = new Ipv4Config(addr, network.Subnet.PrefixLength, gw);
         }
         // A guest's TAP is persistent, so a daemon restart re-attaches to it and the guest keeps

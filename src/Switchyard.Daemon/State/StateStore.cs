@@ -3,10 +3,15 @@ using Microsoft.Data.Sqlite;
 
 namespace Switchyard.Daemon.State;
 
+/// <summary>A network. <paramref name="EgressJson"/>: its egress policy (an EgressPolicySpec), null for none.</summary>
 public sealed record NetworkRow(string Name, string Mode, string? BridgeInterface, string Subnet, int Mtu, string Domain,
-    string DnsUpstreamsJson, string LabelsJson, string GatewayMac, DateTimeOffset Created, bool HostLoopback = true);
+    string DnsUpstreamsJson, string LabelsJson, string GatewayMac, DateTimeOffset Created, bool HostLoopback = true, string? EgressJson = null);
 
-public sealed record EndpointRow(string Network, string Name, string TransportJson, string LabelsJson, DateTimeOffset Created);
+/// <summary>An attached endpoint. <paramref name="AliasesJson"/>: its extra DNS names on the network;
+/// <paramref name="DefaultRoute"/>: whether its lease names the gateway as router; <paramref name="EgressJson"/>:
+/// its own egress policy, null for none.</summary>
+public sealed record EndpointRow(string Network, string Name, string TransportJson, string LabelsJson, DateTimeOffset Created,
+    string AliasesJson = "[]", bool DefaultRoute = true, string? EgressJson = null);
 
 /// <summary>An address reserved for an endpoint name on a network. It outlives the endpoint's
 /// attachment, so a guest that detaches and comes back gets the same MAC and address.</summary>
@@ -55,6 +60,16 @@ public sealed class StateStore : IDisposable
             PRIMARY KEY (network, endpoint, spec),
             FOREIGN KEY (network, endpoint) REFERENCES endpoints(network, name) ON DELETE CASCADE);
         """,
+        // 4: endpoint aliases (extra DNS names) and whether the endpoint's lease gives a default route.
+        """
+        ALTER TABLE endpoints ADD COLUMN aliases TEXT NOT NULL DEFAULT '[]';
+        ALTER TABLE endpoints ADD COLUMN default_route INTEGER NOT NULL DEFAULT 1;
+        """,
+        // 5: egress policies (JSON), a network's and an endpoint's own.
+        """
+        ALTER TABLE networks ADD COLUMN egress TEXT;
+        ALTER TABLE endpoints ADD COLUMN egress TEXT;
+        """,
     ];
 
     public StateStore(string path)
@@ -102,12 +117,13 @@ public sealed class StateStore : IDisposable
     {
         lock (_lock)
         {
-            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback FROM networks ORDER BY created, name");
+            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress FROM networks ORDER BY created, name");
             using var r = cmd.ExecuteReader();
             var list = new List<NetworkRow>();
             while (r.Read())
                 list.Add(new NetworkRow(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetInt32(4),
-                    r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), Time(r.GetString(9)), r.GetInt64(10) != 0));
+                    r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), Time(r.GetString(9)), r.GetInt64(10) != 0,
+                    r.IsDBNull(11) ? null : r.GetString(11)));
             return list;
         }
     }
@@ -117,9 +133,10 @@ public sealed class StateStore : IDisposable
         lock (_lock)
         {
             using var cmd = Command("""
-                INSERT INTO networks (name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback)
-                VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created, $loopback)
+                INSERT INTO networks (name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress)
+                VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created, $loopback, $egress)
                 """);
+            cmd.Parameters.AddWithValue("$egress", (object?)n.EgressJson ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$name", n.Name);
             cmd.Parameters.AddWithValue("$mode", n.Mode);
             cmd.Parameters.AddWithValue("$bridge", (object?)n.BridgeInterface ?? DBNull.Value);
@@ -131,6 +148,32 @@ public sealed class StateStore : IDisposable
             cmd.Parameters.AddWithValue("$gwmac", n.GatewayMac);
             cmd.Parameters.AddWithValue("$created", Text(n.Created));
             cmd.Parameters.AddWithValue("$loopback", n.HostLoopback ? 1 : 0);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>A network's mode (with its bridge interface) and host loopback switch.</summary>
+    public void UpdateNetworkMode(string name, string mode, string? bridgeInterface, bool hostLoopback)
+    {
+        lock (_lock)
+        {
+            using var cmd = Command("UPDATE networks SET mode = $mode, bridge_interface = $bridge, host_loopback = $loopback WHERE name = $name");
+            cmd.Parameters.AddWithValue("$name", name);
+            cmd.Parameters.AddWithValue("$mode", mode);
+            cmd.Parameters.AddWithValue("$bridge", (object?)bridgeInterface ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$loopback", hostLoopback ? 1 : 0);
+            cmd.ExecuteNonQuery();
+        }
+    }
+
+    /// <summary>A network's egress policy (JSON; null removes it).</summary>
+    public void UpdateNetworkEgress(string name, string? egressJson)
+    {
+        lock (_lock)
+        {
+            using var cmd = Command("UPDATE networks SET egress = $egress WHERE name = $name");
+            cmd.Parameters.AddWithValue("$name", name);
+            cmd.Parameters.AddWithValue("$egress", (object?)egressJson ?? DBNull.Value);
             cmd.ExecuteNonQuery();
         }
     }
@@ -152,11 +195,13 @@ public sealed class StateStore : IDisposable
     {
         lock (_lock)
         {
-            using var cmd = Command("SELECT network, name, transport, labels, created FROM endpoints WHERE network = $n ORDER BY created, name");
+            using var cmd = Command("SELECT network, name, transport, labels, created, aliases, default_route, egress FROM endpoints WHERE network = $n ORDER BY created, name");
             cmd.Parameters.AddWithValue("$n", network);
             using var r = cmd.ExecuteReader();
             var list = new List<EndpointRow>();
-            while (r.Read()) list.Add(new EndpointRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4))));
+            while (r.Read())
+                list.Add(new EndpointRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4)), r.GetString(5), r.GetInt64(6) != 0,
+                    r.IsDBNull(7) ? null : r.GetString(7)));
             return list;
         }
     }
@@ -176,8 +221,14 @@ public sealed class StateStore : IDisposable
                 del.Parameters.AddWithValue("$e", evicted);
                 del.ExecuteNonQuery();
             }
-            using (var cmd = Command("INSERT INTO endpoints VALUES ($network, $name, $transport, $labels, $created)", tx))
+            using (var cmd = Command("""
+                INSERT INTO endpoints (network, name, transport, labels, created, aliases, default_route, egress)
+                VALUES ($network, $name, $transport, $labels, $created, $aliases, $route, $egress)
+                """, tx))
             {
+                cmd.Parameters.AddWithValue("$egress", (object?)e.EgressJson ?? DBNull.Value);
+                cmd.Parameters.AddWithValue("$aliases", e.AliasesJson);
+                cmd.Parameters.AddWithValue("$route", e.DefaultRoute ? 1 : 0);
                 cmd.Parameters.AddWithValue("$network", e.Network);
                 cmd.Parameters.AddWithValue("$name", e.Name);
                 cmd.Parameters.AddWithValue("$transport", e.TransportJson);
@@ -189,6 +240,19 @@ public sealed class StateStore : IDisposable
             foreach (var spec in published ?? [])
                 InsertPublishedPort(new PublishedPortRow(e.Network, e.Name, spec, e.Created), tx);
             tx.Commit();
+        }
+    }
+
+    /// <summary>Whether an endpoint's lease gives a default route (another endpoint of the same guest took it).</summary>
+    public void SetDefaultRoute(string network, string name, bool defaultRoute)
+    {
+        lock (_lock)
+        {
+            using var cmd = Command("UPDATE endpoints SET default_route = $r WHERE network = $n AND name = $e");
+            cmd.Parameters.AddWithValue("$r", defaultRoute ? 1 : 0);
+            cmd.Parameters.AddWithValue("$n", network);
+            cmd.Parameters.AddWithValue("$e", name);
+            cmd.ExecuteNonQuery();
         }
     }
 

@@ -111,7 +111,8 @@ public sealed class DhcpServer
             && (inform || w.TryWriteUInt32(DhcpOption.RebindingTime, (uint)(o.LeaseTime.TotalSeconds * 7 / 8)))
             && w.TryWriteAddress(DhcpOption.SubnetMask, o.Subnet.MaskAddress)
             && w.TryWriteAddress(DhcpOption.BroadcastAddress, o.Subnet.BroadcastAddress)
-            && w.TryWriteAddress(DhcpOption.Router, o.ServerAddress)
+            // RFC 2132 §3.5: without option 3 the client installs no default route through us.
+            && (!binding.DefaultRoute || w.TryWriteAddress(DhcpOption.Router, o.ServerAddress))
             && w.TryWriteAddresses(DhcpOption.DomainNameServer, dns)
             && w.TryWriteString(DhcpOption.HostName, binding.HostName)
             && w.TryWriteString(DhcpOption.DomainName, o.Domain)

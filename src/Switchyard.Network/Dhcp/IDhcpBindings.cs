@@ -3,8 +3,10 @@ using Switchyard.Packets;
 namespace Switchyard.Network.Dhcp;
 
 /// <summary>The endpoint a DHCP client is, found by its MAC (which anti-spoofing ties to one
-/// switch port), and the address IPAM reserved for it.</summary>
-public readonly record struct DhcpBinding(string HostName, Ipv4Address Address);
+/// switch port), and the address IPAM reserved for it. <paramref name="DefaultRoute"/>: whether the
+/// lease names the gateway as router (option 3); a guest on several networks takes its default
+/// route from exactly one of them.</summary>
+public readonly record struct DhcpBinding(string HostName, Ipv4Address Address, bool DefaultRoute = true);
 
 public enum LeaseState { Offered, Bound, Released, Declined }
 

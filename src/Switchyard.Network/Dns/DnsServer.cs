@@ -1,3 +1,4 @@
+using Switchyard.Network.Egress;
 using Switchyard.Packets;
 using Switchyard.Packets.Dns;
 
@@ -6,7 +7,9 @@ namespace Switchyard.Network.Dns;
 /// <summary>The network's DNS server on the gateway. Answers <c>NAME.DOMAIN</c> for endpoints and
 /// the gateway, and PTR for the subnet, with authority; bare single-label names that match an
 /// endpoint too (for clients that skip the search list); everything else goes to the
-/// <see cref="DnsForwarder"/>, or gets SERVFAIL when there is none.</summary>
+/// <see cref="DnsForwarder"/>, or is refused when there is none (an internal network). With an
+/// egress policy, a name it does not allow gets NXDOMAIN instead of going upstream, and the
+/// addresses in an allowed name's answer are pinned for the guest that asked.</summary>
 public sealed class DnsServer
 {
     /// <summary>Local answers change as guests come and go, so they are kept short.</summary>
@@ -19,13 +22,15 @@ public sealed class DnsServer
     private readonly Ipv4Subnet _subnet;
     private readonly ILocalNames _names;
     private readonly DnsForwarder? _forwarder;
+    private readonly EgressGuard? _egress;
 
-    public DnsServer(string domain, Ipv4Subnet subnet, ILocalNames names, DnsForwarder? forwarder)
+    public DnsServer(string domain, Ipv4Subnet subnet, ILocalNames names, DnsForwarder? forwarder, EgressGuard? egress = null)
     {
         _domain = domain.TrimEnd('.');
         _subnet = subnet;
         _names = names;
         _forwarder = forwarder;
+        _egress = egress;
     }
 
     public string Domain => _domain;
@@ -36,8 +41,9 @@ public sealed class DnsServer
     private long _malformed;
 
     /// <summary>Answers one query message. Completes synchronously for local names, cache hits and
-    /// errors; only forwarding awaits. Returns the response length (0: malformed, no answer).</summary>
-    public ValueTask<int> ResolveAsync(ReadOnlyMemory<byte> query, Memory<byte> response)
+    /// errors; only forwarding awaits. Returns the response length (0: malformed, no answer).
+    /// <paramref name="client"/>: the asking guest's MAC, whose egress policy applies.</summary>
+    public ValueTask<int> ResolveAsync(ReadOnlyMemory<byte> query, Memory<byte> response, MacAddress client = default)
     {
         Interlocked.Increment(ref _queries);
         var reader = new DnsMessageReader(query.Span);
@@ -52,13 +58,19 @@ public sealed class DnsServer
         bool edns = DnsMessage.TryGetOpt(query.Span, out _, out bool dnssecOk);
 
         if (TryAnswerLocally(header, q, edns, response.Span, out int length)) return ValueTask.FromResult(length);
-        if (_forwarder is null) return ValueTask.FromResult(WriteError(header, q, DnsResponseCode.ServFail, response.Span, edns));
-        return ForwardAsync(query, response, header, q, edns, dnssecOk);
+        // An internal network forwards nothing: a name outside it is refused at once, by policy
+        // (RFC 1035 §4.1.1 REFUSED), so a guest's resolver fails fast instead of retrying a SERVFAIL.
+        if (_forwarder is null) return ValueTask.FromResult(WriteError(header, q, DnsResponseCode.Refused, response.Span, edns));
+        // A name the egress policy does not allow does not exist for this guest (RFC 8020: nothing below it either).
+        if (_egress is not null && !_egress.CheckQuery(client, q.Name)) return ValueTask.FromResult(WriteError(header, q, DnsResponseCode.NXDomain, response.Span, edns));
+        return ForwardAsync(query, response, header, q, edns, dnssecOk, client);
     }
 
-    private async ValueTask<int> ForwardAsync(ReadOnlyMemory<byte> query, Memory<byte> response, DnsHeader header, DnsQuestion q, bool edns, bool dnssecOk)
+    private async ValueTask<int> ForwardAsync(ReadOnlyMemory<byte> query, Memory<byte> response, DnsHeader header, DnsQuestion q, bool edns, bool dnssecOk,
+        MacAddress client)
     {
         int n = await _forwarder!.ForwardAsync(query, response, q, dnssecOk).ConfigureAwait(false);
+        if (n > 0) _egress?.Remember(client, q.Name, response.Span[..n]);
         return n > 0 ? n : WriteError(header, q, DnsResponseCode.ServFail, response.Span, edns);
     }
 

@@ -181,7 +181,7 @@ internal sealed class DnsTcpResponder
         {
             var response = new byte[65535];
             int len = 0;
-            try { len = await _owner._dns.ResolveAsync(query, response).ConfigureAwait(false); }
+            try { len = await _owner._dns.ResolveAsync(query, response, _mac).ConfigureAwait(false); }
             catch (Exception e) { GatewayLog.DnsFailed(_owner._gateway.Logger, e); }
             lock (_lock)
             {

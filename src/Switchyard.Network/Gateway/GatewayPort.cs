@@ -87,8 +87,10 @@ public sealed class GatewayPort : SwitchPort
         bool broadcast = ip.Destination.IsBroadcast || ip.Destination == Subnet.BroadcastAddress;
         if (!toUs && !broadcast)
         {
-            // Routed traffic: the NAT's, when this network has one; otherwise a router without a route.
+            // Routed traffic: the NAT's, when this network has one. An internal network routes
+            // nothing and says so at once, so the guest fails fast instead of timing out.
             if (Nat is { } nat) nat.Handle(eth.Source, ip, verifyL4);
+            else RefuseRouted(eth.Source, ip);
             return;
         }
         if (ip.IsFragment) { Counters.CountDrop(DropReason.Malformed); return; } // our services never need fragments
@@ -106,6 +108,17 @@ public sealed class GatewayPort : SwitchPort
             case IpProtocol.Udp: HandleUdp(eth, ip, toUs, verifyL4); break;
             case IpProtocol.Tcp when toUs: _dnsTcp.Handle(eth.Source, ip, verifyL4); break;
         }
+    }
+
+    /// <summary>ICMP destination unreachable, communication administratively prohibited (RFC 1812
+    /// §5.2.7.1). Never for a multicast destination, a fragment after the first, or an ICMP error
+    /// (RFC 1122 §3.2.2: no ICMP error about an ICMP error).</summary>
+    private void RefuseRouted(MacAddress clientMac, in Ipv4Packet ip)
+    {
+        Counters.CountDrop(DropReason.Policy);
+        if (ip.Destination.Value >> 28 >= 0xE || ip.FragmentOffset != 0) return;
+        if (ip.Protocol == IpProtocol.Icmp && (ip.Payload.Length == 0 || ip.Payload[0] is not (IcmpPacket.TypeEchoRequest or IcmpPacket.TypeEchoReply))) return;
+        SendUnreachable(clientMac, ip.Source, Address, 13, ip.ErrorQuote);
     }
 
     private void HandleIcmp(in EthernetFrame eth, in Ipv4Packet ip)
@@ -177,7 +190,7 @@ public sealed class GatewayPort : SwitchPort
         // The client's EDNS size, but never more than one unfragmented frame on this network: a
         // bigger reply would be dropped as oversize instead of truncated (RFC 6891 §6.2.5).
         int maxSize = Math.Min(DnsMessage.ClientUdpPayloadSize(query), _switch.MaxFrameLength - EthernetFrame.VlanTagLength - EthernetFrameWriter.UdpPayloadOffset);
-        var pending = _dns.ResolveAsync(q.AsMemory(0, query.Length), r);
+        var pending = _dns.ResolveAsync(q.AsMemory(0, query.Length), r, clientMac);
         if (pending.IsCompletedSuccessfully) SendDnsUdp(pending.Result);
         else _ = Complete(pending);
 

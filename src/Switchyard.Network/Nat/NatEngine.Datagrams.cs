@@ -87,7 +87,7 @@ public sealed partial class NatEngine
 
     private UdpFlow? OpenUdp(MacAddress guestMac, in Ipv4Packet ip, in FlowKey key)
     {
-        if (!MayOpen(guestMac, ip, out var target)) return null;
+        if (!MayOpen(guestMac, ip, ProtocolType.Udp, key.RemotePort, out var target)) return null;
         if (Volatile.Read(ref _udpCount) >= MaxUdpFlows && !EvictIdlest(_udp))
         {
             Refuse(guestMac, ip);
@@ -123,7 +123,7 @@ public sealed partial class NatEngine
 
     private IcmpEchoFlow? OpenIcmp(MacAddress guestMac, in Ipv4Packet ip, in FlowKey key)
     {
-        if (!MayOpen(guestMac, ip, out var target)) return null;
+        if (!MayOpen(guestMac, ip, ProtocolType.Icmp, 0, out var target)) return null;
         if (Volatile.Read(ref _icmpCount) >= MaxIcmpFlows && !EvictIdlest(_icmp))
         {
             Refuse(guestMac, ip);
@@ -146,8 +146,8 @@ public sealed partial class NatEngine
     /// <summary>Whether a new flow to the packet's destination may open, and the host address it
     /// maps to. A destination this network may not reach gets ICMP admin prohibited from the
     /// gateway; multicast and reserved destinations are dropped silently (no ICMP error answers
-    /// a datagram to a multicast address, RFC 1122 §3.2.2).</summary>
-    private bool MayOpen(MacAddress guestMac, in Ipv4Packet ip, out IPAddress target)
+    /// a datagram to a multicast address, RFC 1122 §3.2.2). So does one the egress policy refuses.</summary>
+    private bool MayOpen(MacAddress guestMac, in Ipv4Packet ip, ProtocolType protocol, int port, out IPAddress target)
     {
         target = IPAddress.None;
         if (Volatile.Read(ref _disposed) != 0) return false;
@@ -156,7 +156,7 @@ public sealed partial class NatEngine
             _gateway.Counters.CountDrop(DropReason.Policy);
             return false;
         }
-        if (MapDestination(ip.Destination) is not { } mapped)
+        if (MapDestination(ip.Destination) is not { } mapped || !EgressAllows(guestMac, ip.Destination, protocol, mapped, port, out _))
         {
             Refuse(guestMac, ip);
             return false;

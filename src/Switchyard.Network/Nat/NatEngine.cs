@@ -1,7 +1,9 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using System.Net;
+using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Switchyard.Network.Egress;
 using Switchyard.Network.Gateway;
 using Switchyard.Network.Switching;
 using Switchyard.Packets;
@@ -58,6 +60,21 @@ public sealed partial class NatEngine : IDisposable
     public NatPolicy Policy { get; }
     public int Mtu { get; }
     public int TcpFlowCount => _tcp.Count;
+
+    /// <summary>The network's egress policy enforcement; applies to the outside, not to the host's
+    /// loopback (which <c>--no-host-loopback</c> governs). Set once, before guests attach.</summary>
+    public EgressGuard? Egress { get; set; }
+
+    /// <summary>Asks the egress policy about a new flow to the outside: whether it may open, and
+    /// for TCP flows allowed by name, whether the server name in its first bytes must be checked.</summary>
+    private bool EgressAllows(MacAddress guestMac, Ipv4Address destination, ProtocolType protocol, IPAddress target, int port, out bool inspect)
+    {
+        inspect = false;
+        if (Egress is not { Active: true } egress || destination == _gateway.Address) return true;
+        var verdict = egress.CheckFlow(guestMac, protocol, target, port);
+        inspect = verdict.Inspect && protocol == ProtocolType.Tcp;
+        return verdict.Allowed;
+    }
     internal ILogger Logger => _logger;
 
     /// <summary>Whether the gateway hands this connection to the NAT: the gateway's own services
@@ -114,8 +131,13 @@ public sealed partial class NatEngine : IDisposable
             SendReset(guestMac, key, seg);
             return;
         }
+        if (!EgressAllows(guestMac, ip.Destination, ProtocolType.Tcp, target, seg.DestinationPort, out bool inspect))
+        {
+            SendReset(guestMac, key, seg);   // refused at once, like a closed port
+            return;
+        }
         var remote = new IPEndPoint(target, seg.DestinationPort);
-        flow = TcpFlow.Outbound(this, key, guestMac, ip, seg, remote);
+        flow = TcpFlow.Outbound(this, key, guestMac, ip, seg, remote, inspect ? new ServerNameInspection(Egress!, remote) : null);
         if (!_tcp.TryAdd(key, flow)) { flow.Abort(); return; }
         flow.Start(remote);
     }

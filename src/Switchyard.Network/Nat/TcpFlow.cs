@@ -1,5 +1,7 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
+using Switchyard.Network.Egress;
 using Switchyard.Packets;
 using Switchyard.Platform;
 
@@ -58,6 +60,8 @@ internal sealed class TcpFlow
     private readonly SocketAsyncEventArgs _writeArgs = new();
     private readonly byte[]? _synQuote;
     private byte[]? _readBuffer;   // the guest's SYN (IP header + 8 bytes), quoted by ICMP errors
+    // Egress: the guest's first bytes wait in _toHost until they name an allowed server (null: no check).
+    private ServerNameInspection? _inspection;
 
     private State _state;
     private MacAddress _guestMac;
@@ -101,11 +105,12 @@ internal sealed class TcpFlow
 
     /// <summary>A guest's SYN to the outside (or to the host's loopback): connects a host socket
     /// and answers the guest with the real outcome.</summary>
-    public static TcpFlow Outbound(NatEngine engine, FlowKey key, MacAddress guestMac, in Ipv4Packet ip, in TcpSegment syn, IPEndPoint target)
+    public static TcpFlow Outbound(NatEngine engine, FlowKey key, MacAddress guestMac, in Ipv4Packet ip, in TcpSegment syn, IPEndPoint target,
+        ServerNameInspection? inspection = null)
     {
         var socket = new Socket(target.AddressFamily, SocketType.Stream, ProtocolType.Tcp) { NoDelay = true };
         var quote = ip.ErrorQuote.ToArray();
-        var flow = new TcpFlow(engine, key, guestMac, socket, quote) { _state = State.Connecting };
+        var flow = new TcpFlow(engine, key, guestMac, socket, quote) { _state = State.Connecting, _inspection = inspection };
         flow._rcvNxt = syn.SequenceNumber + 1;
         flow.TakeSynOptions(syn);
         return flow;
@@ -233,7 +238,7 @@ internal sealed class TcpFlow
     /// <summary>Drains <see cref="_toHost"/> with async sends, one contiguous run at a time.</summary>
     private void StartWrite()
     {
-        while (!_writing && _toHost.Count > 0)
+        while (!_writing && _toHost.Count > 0 && _inspection is null)
         {
             var run = _toHost.ReadableSegment();
             _writeArgs.SetBuffer(run.Array, run.Offset, run.Count);
@@ -244,7 +249,7 @@ internal sealed class TcpFlow
             if (pending) return;
             if (!WriteDone()) return;
         }
-        if (!_writing && _toHost.Count == 0 && _guestFin) ShutdownHostWrite();
+        if (!_writing && _toHost.Count == 0 && _guestFin && _inspection is null) ShutdownHostWrite();
     }
 
     private void ShutdownHostWrite()
@@ -275,6 +280,7 @@ internal sealed class TcpFlow
             }
             if (r.Failed) { ResetGuest(); return; }
             if (r.Bytes == 0) { _hostEof = true; break; }
+            EndInspectionIfServerFirst();
             _toGuest.Commit(r.Bytes);
             PushToGuest();
             // A short read drained the socket: arm the readiness wait now (its first try is the
@@ -312,6 +318,7 @@ internal sealed class TcpFlow
         if (_readArgs.SocketError != SocketError.Success) { ResetGuest(); return false; }
         int n = _readArgs.BytesTransferred;
         if (n == 0) { _hostEof = true; PushToGuest(); return false; }
+        EndInspectionIfServerFirst();
         _toGuest.Write(_readBuffer.AsSpan(0, n));
         PushToGuest();
         return true;
@@ -380,6 +387,7 @@ internal sealed class TcpFlow
             {
                 // In order (or overlapping what we have): take the new part.
                 int accepted = TakeFromGuest(payload[skip..]);
+                if (_state == State.Closed) return;   // the egress check refused it: the guest got a RST
                 _rcvNxt += (uint)accepted;
             }
             // Beyond _rcvNxt (a gap) or all old: the duplicate ACK below tells the guest where we are.
@@ -389,6 +397,15 @@ internal sealed class TcpFlow
             _guestFin = true;
             _rcvNxt++;
             mustAck = true;
+            if (_inspection is not null && _toHost.Count > 0)
+            {
+                // It stopped sending before naming a server.
+                _inspection.Fail(_guestMac, "incomplete-hello");
+                _inspection = null;
+                ResetGuest();
+                return;
+            }
+            _inspection = null;
             if (_toHost.Count == 0 && !_writing) ShutdownHostWrite();
         }
         if (freed) PumpFromHost();
@@ -442,6 +459,7 @@ internal sealed class TcpFlow
     /// how many bytes were accepted (the rest is outside the window we advertised).</summary>
     private int TakeFromGuest(ReadOnlySpan<byte> data)
     {
+        if (_inspection is not null) return HoldForInspection(data);
         int sent = 0;
         if (_toHost.Count == 0 && !_writing)
         {
@@ -453,6 +471,33 @@ internal sealed class TcpFlow
         int queued = _toHost.Write(data[sent..]);
         StartWrite();
         return sent + queued;
+    }
+
+    /// <summary>Keeps the guest's first bytes from the host until the egress check decides: on
+    /// allow they go out as queued, on deny the guest gets a RST and the host peer one too.</summary>
+    private int HoldForInspection(ReadOnlySpan<byte> data)
+    {
+        int queued = _toHost.Write(data);
+        var held = _toHost.ReadableSegment();   // nothing was consumed yet: the stream from its first byte, in one run
+        switch (_inspection!.Examine(_guestMac, held, Stopwatch.GetTimestamp()))
+        {
+            case ServerNameInspection.Outcome.Allowed:
+                _inspection = null;
+                StartWrite();
+                break;
+            case ServerNameInspection.Outcome.Denied:
+                _inspection = null;
+                ResetGuest();
+                return 0;
+        }
+        return queued;
+    }
+
+    /// <summary>The host spoke before the guest sent anything: a server-first protocol (SSH, SMTP),
+    /// with no name to read. The address was vetted when the flow opened.</summary>
+    private void EndInspectionIfServerFirst()
+    {
+        if (_inspection is not null && _toHost.Count == 0) _inspection = null;
     }
 
     // ---- toward the guest ---------------------------------------------------------------
@@ -547,6 +592,13 @@ internal sealed class TcpFlow
                     Backoff(now);
                     if (_state == State.SynSent) SendSyn(); else SendSynAck();
                     return;
+            }
+            if (_inspection is { FirstByteAt: > 0 } inspection && Stopwatch.GetElapsedTime(inspection.FirstByteAt) > ServerNameInspection.Timeout)
+            {
+                inspection.Fail(_guestMac, "hello-timeout");
+                _inspection = null;
+                ResetGuest();
+                return;
             }
             int inFlight = (int)(_sndNxt - _sndUna);
             if (inFlight == 0)

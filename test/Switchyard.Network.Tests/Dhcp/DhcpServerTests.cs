@@ -226,6 +226,18 @@ public class DhcpServerTests
     }
 
     [Fact]
+    public void ABindingWithoutDefaultRoute_GetsNoRouterButStillDns()
+    {
+        // A guest on several networks takes its default route from one: the others' leases name no router (RFC 2132 §3.5).
+        _bindings.Bindings[Client] = new DhcpBinding("alpha", Bound, DefaultRoute: false);
+        var (reply, _) = Handle(Server_(), Request(DhcpMessageType.Discover));
+        var codes = OptionCodes(reply);
+        Assert.DoesNotContain(DhcpOption.Router, codes);
+        Assert.Contains(DhcpOption.DomainNameServer, codes);
+        Assert.Contains(DhcpOption.SubnetMask, codes);
+    }
+
+    [Fact]
     public void Inform_GetsAckWithoutLeaseTimeOrYiaddr()
     {
         var (reply, _) = Handle(Server_(), Request(DhcpMessageType.Inform, ciaddr: Bound));

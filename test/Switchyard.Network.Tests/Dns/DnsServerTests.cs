@@ -124,10 +124,10 @@ public class DnsServerTests
     }
 
     [Fact]
-    public void Ptr_OutsideSubnet_WithoutForwarder_IsServFail()
+    public void Ptr_OutsideSubnet_WithoutForwarder_IsRefused()
     {
         var reply = Resolve(Server(), Query("8.8.8.8.in-addr.arpa", DnsType.PTR));
-        Assert.Equal(DnsResponseCode.ServFail, reply.Header.ResponseCode);
+        Assert.Equal(DnsResponseCode.Refused, reply.Header.ResponseCode);
     }
 
     [Fact]
@@ -176,10 +176,11 @@ public class DnsServerTests
     }
 
     [Fact]
-    public void ExternalName_WithoutForwarder_IsServFail()
+    public void ExternalName_WithoutForwarder_IsRefused()
     {
+        // A network without a forwarder (internal) refuses by policy: the guest fails fast (RFC 1035 §4.1.1).
         var reply = Resolve(Server(), Query("example.com", DnsType.A));
-        Assert.Equal(DnsResponseCode.ServFail, reply.Header.ResponseCode);
+        Assert.Equal(DnsResponseCode.Refused, reply.Header.ResponseCode);
         Assert.Equal("example.com", Assert.Single(reply.Questions).Name);
         Assert.False(reply.Header.Authoritative);
     }

@@ -109,9 +109,32 @@ public sealed class GatewayPortTests : IDisposable
     }
 
     [Fact]
-    public void UdpToDnsPortOfOtherHost_IsIgnored()
+    public void RoutedTraffic_OnAnInternalNetwork_IsRefusedAdministrativelyProhibited()
     {
-        _a.Inject(Frames.Udp(GatewayMac, MacA, IpA, Ipv4Address.Parse("192.0.2.1"), 40000, 9999, [1]));
+        var sent = Frames.Udp(GatewayMac, MacA, IpA, Ipv4Address.Parse("192.0.2.1"), 40000, 9999, [1]);
+        _a.Inject(sent);
+        var frame = Assert.Single(_a.Sent);
+        var eth = (EthernetPacket)Packet.ParsePacket(LinkLayers.Ethernet, frame);
+        var ip = eth.Extract<IPv4Packet>();
+        Assert.Equal(GatewayIp.ToString(), ip.SourceAddress.ToString());
+        Assert.Equal(IpA.ToString(), ip.DestinationAddress.ToString());
+        var icmp = eth.Extract<IcmpV4Packet>();
+        Assert.Equal(3, (int)icmp.TypeCode >> 8);
+        Assert.Equal(13, (int)icmp.TypeCode & 0xFF); // RFC 1812 §5.2.7.1: communication administratively prohibited
+        Assert.True(icmp.ValidIcmpChecksum);
+        var quoted = frame.AsSpan(EthernetFrameWriter.L4Offset + IcmpPacket.HeaderLength).ToArray();
+        Assert.Equal(sent.AsSpan(EthernetFrame.HeaderLength, Ipv4Packet.MinHeaderLength + 8).ToArray(), quoted);
+        Assert.Equal(1, _net.Gateway.Counters.Dropped(DropReason.Policy));
+    }
+
+    [Fact]
+    public void RoutedMulticastAndIcmpErrors_GetNoIcmpError()
+    {
+        _a.Inject(Frames.Udp(MacAddress.Broadcast, MacA, IpA, Ipv4Address.Parse("224.0.0.251"), 5353, 5353, [1]));
+        var unreachable = Frames.IcmpEcho(GatewayMac, MacA, IpA, Ipv4Address.Parse("192.0.2.1"), 1, 1, [1, 2, 3, 4]);
+        var l4 = unreachable.AsSpan(EthernetFrameWriter.L4Offset);
+        IcmpPacket.Finish(l4, IcmpPacket.TypeDestinationUnreachable, 3, l4.Length);
+        _a.Inject(unreachable);
         Assert.Empty(_a.Sent);
     }
 

@@ -8,6 +8,11 @@ as `python3 -c SCRIPT COMMAND ARGS...`. Each prints one JSON object on one line;
     udp-echo HOST PORT TRIES           a token to an echo server, 1 s per try: echoed, refused or timeout
     udp-closed HOST PORT SECONDS       one datagram to a port nothing listens on; refused once the ICMP port
                                        unreachable arrives (a connected UDP socket reports it as ECONNREFUSED)
+    tls-hello HOST PORT SNI SEGMENT GAP_MS SECONDS
+                                       a genuine TLS ClientHello (python's ssl, server_hostname=SNI; "-": none) sent
+                                       SEGMENT bytes per send() with TCP_NODELAY and GAP_MS between sends, so each
+                                       piece leaves as its own TCP segment; then reads the reply: answered (a
+                                       ServerHello came back), alert, reset, closed, refused, timeout or the errno name
 """
 import errno
 import json
@@ -15,6 +20,7 @@ import os
 import resource
 import selectors
 import socket
+import ssl
 import sys
 import time
 
@@ -90,8 +96,12 @@ def connect_many(host, port, n, seconds):
         seconds=round(opened, 3))
 
 
+def family(host):
+    return socket.AF_INET6 if ":" in host else socket.AF_INET
+
+
 def tcp_connect(host, port, seconds):
-    s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+    s = socket.socket(family(host), socket.SOCK_STREAM)
     s.settimeout(seconds)
     start = time.monotonic()
     try:
@@ -109,7 +119,7 @@ def tcp_connect(host, port, seconds):
 
 
 def udp_echo(host, port, tries):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
     s.settimeout(1.0)
     s.connect((host, port))
     token = os.urandom(16).hex().encode()
@@ -124,6 +134,9 @@ def udp_echo(host, port, tries):
         except ConnectionRefusedError:
             result = "refused"
             break
+        except OSError as e:
+            result = err_name(e.errno)   # e.g. EHOSTUNREACH: an ICMP admin-prohibited came back
+            break
         result = "echoed" if data == token else "garbage"
         break
     s.close()
@@ -131,7 +144,7 @@ def udp_echo(host, port, tries):
 
 
 def udp_closed(host, port, seconds):
-    s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    s = socket.socket(family(host), socket.SOCK_DGRAM)
     s.settimeout(seconds)
     s.connect((host, port))
     start = time.monotonic()
@@ -143,9 +156,71 @@ def udp_closed(host, port, seconds):
         result = "refused"
     except socket.timeout:
         result = "timeout"
+    except OSError as e:
+        result = err_name(e.errno)   # e.g. EHOSTUNREACH: an ICMP admin-prohibited came back
     elapsed = time.monotonic() - start
     s.close()
     out(result=result, seconds=round(elapsed, 4))
+
+
+def client_hello(sni):
+    """The bytes a real TLS client sends first: the handshake's opening flight, taken from a memory BIO."""
+    ctx = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)
+    ctx.check_hostname = False
+    ctx.verify_mode = ssl.CERT_NONE
+    incoming, outgoing = ssl.MemoryBIO(), ssl.MemoryBIO()
+    tls = ctx.wrap_bio(incoming, outgoing, server_hostname=None if sni == "-" else sni)
+    try:
+        tls.do_handshake()
+    except ssl.SSLWantReadError:
+        pass
+    return outgoing.read()
+
+
+def tls_hello(host, port, sni, segment, gap_ms, seconds):
+    hello = client_hello(sni)
+    s = socket.socket(family(host), socket.SOCK_STREAM)
+    s.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    start = time.monotonic()
+    deadline = start + seconds
+    s.settimeout(seconds)
+    sent = 0
+    reply = b""
+    result = None
+    try:
+        s.connect((host, port))
+        while sent < len(hello):
+            if time.monotonic() > deadline:
+                result = "timeout"
+                break
+            sent += s.send(hello[sent:sent + segment])
+            if gap_ms:
+                time.sleep(gap_ms / 1000.0)
+        # The reply: a TLS record header (5 bytes) and the handshake type byte: 0x16 ... 0x02 is a ServerHello.
+        while result is None and len(reply) < 6:
+            s.settimeout(max(0.01, deadline - time.monotonic()))
+            data = s.recv(4096)
+            if not data:
+                result = "closed"
+            reply += data
+        if result is None:
+            if reply[0] == 0x16 and reply[5] == 0x02:
+                result = "answered"
+            elif reply[0] == 0x15:
+                result = "alert"
+            else:
+                result = "garbage"
+    except ConnectionRefusedError:
+        result = "refused"
+    except (ConnectionResetError, BrokenPipeError):
+        result = "reset"
+    except socket.timeout:
+        result = "timeout"
+    except OSError as e:
+        result = err_name(e.errno)
+    elapsed = time.monotonic() - start
+    s.close()
+    out(result=result, sent=sent, hello=len(hello), reply=reply[:16].hex(), seconds=round(elapsed, 4))
 
 
 if __name__ == "__main__":
@@ -158,5 +233,7 @@ if __name__ == "__main__":
         udp_echo(args[0], int(args[1]), int(args[2]))
     elif cmd == "udp-closed":
         udp_closed(args[0], int(args[1]), float(args[2]))
+    elif cmd == "tls-hello":
+        tls_hello(args[0], int(args[1]), args[2], int(args[3]), float(args[4]), float(args[5]))
     else:
         sys.exit(f"unknown probe {cmd}")
