@@ -204,6 +204,32 @@ public sealed class BridgedTests
     }
 
     [LinuxRootFact]
+    public async Task A_network_updated_to_bridged_is_checked_like_a_create_and_then_joins_the_LAN()
+    {
+        using var lan = BridgeLan.Start();
+        await using var daemon = await TestDaemon.StartAsync();
+        var net = await daemon.CreateNetworkAsync(["none"]);
+        var refused = await Assert.ThrowsAsync<SwitchyardApiException>(() => daemon.Client.UpdateNetworkAsync(net.Name, new NetworkUpdateRequest { Mode = "bridged:lo" }));
+        Assert.Equal(HttpStatusCode.BadRequest, refused.StatusCode);
+        Assert.Equal("nat", (await daemon.Client.GetNetworkAsync(net.Name)).Mode);
+
+        var bridged = await daemon.Client.UpdateNetworkAsync(net.Name, new NetworkUpdateRequest { Mode = $"bridged:{lan.HostInterface}" });
+        Assert.Equal("bridged", bridged.Mode);
+        Assert.Equal(lan.HostInterface, bridged.BridgeInterface);
+        Assert.Null(bridged.Nat);
+        using var guest = await Guest.AttachAsync(daemon.Client, net.Name, "g1");
+        var env = guest.Dhcp();
+        Assert.StartsWith(lan.Prefix, env["ip"]);
+        Assert.True(guest.Ping(lan.Router));
+
+        // And back: the uplink goes with the bridged network.
+        guest.Dispose();
+        var nat = await daemon.Client.UpdateNetworkAsync(net.Name, new NetworkUpdateRequest { Mode = "nat" });
+        Assert.Null(nat.BridgeInterface);
+        Assert.NotNull(nat.Nat);
+    }
+
+    [LinuxRootFact]
     public async Task A_bridged_guest_may_send_only_from_the_address_the_LAN_gave_it()
     {
         using var lan = BridgeLan.Start();
