@@ -13,13 +13,18 @@
 #          gateway's address: host loopback), the workloads of shared/bench/peers.sh, then the target ratios.
 #   rss    The daemon's resident memory with 1,000 idle NAT flows open (a guest holding 1,000 TCP connections
 #          to a server on the host's 127.0.0.1 through the gateway).
+#   egress Issue 7's cost of an egress allowlist: TCP throughput and new connections/s from a guest to
+#          "bench.example" (a name a local dnsmasq on 127.0.0.1 resolves to an address on a veth
+#          made here, where peers.sh's servers listen) through a nat network with `--egress deny --allow
+#          bench.example` (DNS pinning and the HTTP Host check on every connection), next to the same
+#          network without a policy.
 # A stack that passes no traffic shows "-" (and so does any ratio that needs it); the run goes on.
 # Everything stays on this machine: namespaces made here, servers on loopback, no host routes.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 SECS=${1:-${SECS:-5}}
-BENCH=${BENCH:-g2g,peers,rss}
+BENCH=${BENCH:-g2g,peers,rss,egress}
 # shellcheck source=/dev/null
 source "$root/../shared/bench/peers.sh" 2>/dev/null || source "${PEERS_SH:-/work/shared/bench/peers.sh}"
 peers_install
@@ -37,6 +42,7 @@ cleanup() {
   for ns in $(ip netns list | awk -v p="yb$id" 'index($1, p) == 1 {print $1}') "sya$id" "syb$id" "vea$id" "veb$id"; do
     ip netns del "$ns" 2>/dev/null
   done
+  ip link del "ybd$id" 2>/dev/null
   if [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null; then
     for _ in $(seq 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
   fi
@@ -206,6 +212,54 @@ rss_section() {
     "$(awk -v a="$after" -v n="$n" 'BEGIN { if (a != "-" && n == 1000) print (a <= 64 ? "   met" : "   MISSED") }')"
 }
 
+# --- egress: an allowlisted network next to the same network without a policy ------------------
+
+EGRESS_ADDR=198.18.250.1   # RFC 2544 benchmarking range, on a veth made (and removed) here: a host address that is not loopback
+
+# egress_row KEY LABEL [EGRESS-OPTIONS...]: a nat network whose resolver is the bench's dnsmasq, a guest
+# attached with --configure (so it resolves through the gateway), tx and crr to bench.example.
+egress_row() {
+  local key=$1 label=$2 ns tx="" crr=""; shift 2
+  nsn=$((nsn + 1)); ns="yb$id$nsn"
+  if ip netns add "$ns" && yard network create "$ns" --mode nat --mtu 65520 --dns-upstream "127.0.0.1:$egress_dns_port" "$@" >/dev/null \
+     && yard endpoint attach "$ns" guest --netns "$ns" --configure >/dev/null; then
+    for _ in $(seq 50); do ip -n "$ns" -4 -o addr show dev eth0 2>/dev/null | grep -q ' inet ' && break; sleep 0.1; done
+    if ip netns exec "$ns" timeout 10 curl -s -o /dev/null --max-time 5 "http://bench.example:8089/"; then
+      tx=$(bounded tcp_tx "$ns" bench.example); crr=$(bounded tcp_crr "$ns" bench.example)
+    else
+      echo "$label: no traffic to bench.example" >>"$tmp/up.log"
+    fi
+  else
+    echo "$label: did not come up" >>"$tmp/up.log"
+  fi
+  down_switchyard "$ns"
+  printf '%-22s %8s %9s\n' "$label" "${tx:--}" "${crr:--}"
+  echo "$key ${tx:--} ${crr:--}" >>"$tmp/egress"
+}
+
+egress_section() {
+  ip link add "ybd$id" type veth peer name "ybe$id" && ip link set "ybe$id" up && ip addr add "$EGRESS_ADDR/32" dev "ybd$id" && ip link set "ybd$id" up || return 0
+  egress_dns_port=$((20000 + RANDOM % 20000))
+  # From a subshell, so it is no job of this shell (servers_down ends with a bare `wait`).
+  ( dnsmasq --keep-in-foreground --no-resolv --no-hosts --conf-file=/dev/null --bind-interfaces --listen-address=127.0.0.1 \
+      --port="$egress_dns_port" --address="/bench.example/$EGRESS_ADDR" --local-ttl=3600 --pid-file= 2>>"$tmp/up.log" &
+    echo $! >"$tmp/dnsmasq.pid" )
+  local dns; dns=$(cat "$tmp/dnsmasq.pid"); bg_pids+=("$dns")
+  servers_up; servers_started=1
+  : >"$tmp/egress"
+  echo "egress allowlist: guest -> bench.example ($EGRESS_ADDR on a host veth)"
+  printf '%-22s %8s %9s\n' network 'tx Gb/s' 'crr/s'
+  egress_row open "nat, no policy"
+  egress_row allow "nat, allowlist" --egress deny --allow bench.example
+  servers_down; servers_started=""
+  kill "$dns" 2>/dev/null
+  ip link del "ybd$id" 2>/dev/null
+  echo
+  ecell() { awk -v k="$1" -v c="$2" '$1 == k { print $c; found = 1 } END { if (!found) print "-" }' "$tmp/egress"; }
+  target "allowlist tx / no-policy tx" "$(ecell allow 2)" "$(ecell open 2)" ">=" 0.9
+  target "allowlist crr / no-policy crr" "$(ecell allow 3)" "$(ecell open 3)" ">=" 0.9
+}
+
 # --- the run --------------------------------------------------------------------------------
 
 "$root/yard" --help >/dev/null   # build once, outside the measurement
@@ -238,6 +292,13 @@ if want peers; then
   target "switchyard rx / pasta rx" "$(cell switchyard 3)" "$(cell pasta 3)" ">=" 1.0
   target "switchyard rr p50 / pasta rr p50" "$(cell switchyard 4)" "$(cell pasta 4)" "<=" 1.0
   target "switchyard crr / slirp4netns crr" "$(cell switchyard 5)" "$(cell slirp4netns 5)" ">=" 1.25
+  [ -s "$tmp/up.log" ] && sed 's/^/  note: /' "$tmp/up.log"
+  : >"$tmp/up.log"
+  echo
+fi
+
+if want egress; then
+  egress_section
   [ -s "$tmp/up.log" ] && sed 's/^/  note: /' "$tmp/up.log"
   : >"$tmp/up.log"
   echo

@@ -9,7 +9,8 @@ namespace Switchyard.Client;
 public sealed record NetworkCreateRequest
 {
     public required string Name { get; init; }
-    /// <summary>nat (default), host, internal, bridged or bridged:IFACE.</summary>
+    /// <summary>nat (default), host, internal, bridged or bridged:IFACE (bridged: the interface of
+    /// the host's default route).</summary>
     public string? Mode { get; init; }
     /// <summary>IPv4 CIDR; default: the first free 192.168.N.0/24 from 192.168.64.0/24 on.</summary>
     public string? Subnet { get; init; }
@@ -92,6 +93,7 @@ public sealed record NetworkInfo
 {
     public required string Name { get; init; }
     public required string Mode { get; init; }
+    /// <summary>Bridged networks: the host interface whose LAN the guests join.</summary>
     public string? BridgeInterface { get; init; }
     public required string Subnet { get; init; }
     public required string Gateway { get; init; }
@@ -116,6 +118,9 @@ public sealed record NetworkInfo
     public GatewayCounters? Services { get; init; }
     /// <summary>The user-mode NAT's open flows (nat and host networks); null for networks without one (internal).</summary>
     public NatCounters? Nat { get; init; }
+    /// <summary>What may keep the network from working as asked: a bridged network on Wi-Fi (most
+    /// access points drop frames from guests' MACs), or one restored without its LAN.</summary>
+    public IReadOnlyList<string>? Warnings { get; init; }
     /// <summary>The egress policy; null when there is none.</summary>
     public EgressPolicySpec? Egress { get; init; }
 }
@@ -273,6 +278,23 @@ public sealed record HealthInfo
 }
 
 /// <summary>RFC 7807 problem details, as the daemon sends them for every error.</summary>
+/// <summary>GET /interfaces: one host interface a network could bridge to.</summary>
+public sealed record HostInterfaceInfo
+{
+    public required string Name { get; init; }
+    /// <summary>ethernet, wifi, loopback, bridge, bond, vlan, veth, macvlan, tun, tap, tunnel or virtual.</summary>
+    public required string Kind { get; init; }
+    public string? Mac { get; init; }
+    public int Mtu { get; init; }
+    /// <summary>The kernel's operational state (up, down, lowerlayerdown, unknown, ...); "down" when administratively down.</summary>
+    public required string State { get; init; }
+    /// <summary>CIDR notation, IPv4 and IPv6.</summary>
+    public required IReadOnlyList<string> Addresses { get; init; }
+    public required bool CanBridge { get; init; }
+    /// <summary>Why it cannot be bridged, or a warning ("warning: ...") when it can but may not carry guests' frames.</summary>
+    public string? Reason { get; init; }
+}
+
 public sealed record ProblemInfo
 {
     public string? Type { get; init; }
@@ -297,6 +319,7 @@ public sealed record ProblemInfo
 [JsonSerializable(typeof(VersionInfo))]
 [JsonSerializable(typeof(HealthInfo))]
 [JsonSerializable(typeof(ProblemInfo))]
+[JsonSerializable(typeof(List<HostInterfaceInfo>))]
 public sealed partial class SwitchyardJsonContext : JsonSerializerContext;
 
 /// <summary>The fd handoff request: one line of JSON on the API socket (see docs/fd-handoff.md).</summary>

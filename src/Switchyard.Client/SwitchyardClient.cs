@@ -71,6 +71,9 @@ public sealed class SwitchyardClient : IDisposable
     public Task UnpublishAsync(string network, string name, string spec, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Delete, $"networks/{Esc(network)}/endpoints/{Esc(name)}/published/{Esc(spec)}", null, ct);
 
+    /// <summary>The host's interfaces as the daemon sees them, and whether a network can bridge to each.</summary>
+    public Task<List<HostInterfaceInfo>> ListInterfacesAsync(CancellationToken ct = default) => GetAsync("interfaces", Json.ListHostInterfaceInfo, ct);
+
     /// <summary>The newest egress decisions of a network from its audit log, oldest first.</summary>
     public Task<List<EgressEvent>> GetEgressLogAsync(string network, int limit = 100, CancellationToken ct = default) =>
         GetAsync($"networks/{Esc(network)}/egress/log?limit={limit}", Json.ListEgressEvent, ct);

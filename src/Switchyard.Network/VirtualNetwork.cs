@@ -14,6 +14,7 @@ namespace Switchyard.Network;
 /// <summary>What a network tells its owner (the daemon persists it).</summary>
 public interface INetworkEvents
 {
+    /// <summary>A lease our DHCP server gave, or (bridged networks) one the LAN's server was seen to give.</summary>
     void OnLeaseChanged(string network, string endpoint, Ipv4Address address, LeaseState state, DateTimeOffset expires);
 
     /// <summary>A VM that chose its own MAC sent its first frame; called on its receive thread.</summary>
@@ -25,24 +26,29 @@ public interface INetworkEvents
 }
 
 /// <summary>One live network: its switch, its gateway (ARP, ICMP, DHCP, DNS) and the ports of
-/// its endpoints, built in one readable order.</summary>
+/// its endpoints, built in one readable order. A bridged network has no gateway on its switch
+/// (the LAN's router and DHCP server serve its guests) but an <see cref="UplinkPort"/> to the LAN.</summary>
 public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
 {
     private readonly ConcurrentDictionary<string, EndpointPort> _endpoints = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<MacAddress, EndpointPort> _byMac = new();
     private readonly INetworkEvents _events;
     private readonly DnsForwarder? _forwarder;
+    private readonly ILogger _logger;
 
-    public VirtualNetwork(NetworkConfig config, INetworkEvents events, ILoggerFactory loggers)
+    /// <param name="uplink">A bridged network's way to the LAN (null for other modes, or when the
+    /// interface could not be opened at restore: the guests then reach only each other).</param>
+    public VirtualNetwork(NetworkConfig config, INetworkEvents events, ILoggerFactory loggers, IUplinkTransport? uplink = null)
     {
         Config = config;
         _events = events;
-        var logger = loggers.CreateLogger($"Switchyard.Network.{config.Name}");
+        var logger = _logger = loggers.CreateLogger($"Switchyard.Network.{config.Name}");
         Switch = new EthernetSwitch(config.Mtu);
         Egress = new EgressGuard(config.Name, mac => _byMac.TryGetValue(mac, out var port) ? port.Egress : null) { Policy = config.Egress };
         Dhcp = new DhcpServer(new DhcpServerOptions(config.Subnet, config.Gateway, config.Domain, config.Mtu, config.LeaseTime), this);
-        // An internal network forwards nothing: its DNS answers for its own guests only.
-        _forwarder = config.Mode == NetworkMode.Internal ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(), logger);
+        // An internal network forwards nothing: its DNS answers for its own guests only. A bridged
+        // network's gateway is never on its switch, so it has nothing to forward either.
+        _forwarder = config.Mode is NetworkMode.Internal or NetworkMode.Bridged ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(), logger);
         Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder, Egress, config.Ipv6);
         // IPv6: the gateway is the link's router; a default router only where traffic may leave
         // the link (nat, and host for the host's ::1), so an internal network's guests get none.
@@ -54,7 +60,50 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         // nat and host networks have a NAT (host loopback, published ports; nat also the outside).
         if (config.Mode is NetworkMode.Nat or NetworkMode.Host)
             Gateway.Nat = new NatEngine(Gateway, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, logger) { Egress = Egress };
-        Switch.AddPort(Gateway);
+        if (config.Mode == NetworkMode.Bridged)
+        {
+            // Gateway services are off: the LAN's DHCP server and router serve the guests, and a
+            // second DHCP server on the same segment would race the LAN's.
+            if (uplink is not null)
+            {
+                Uplink = new UplinkPort(uplink);
+                uplink.SetGuests([]);
+                Switch.AddPort(Uplink);
+                var port = Uplink;
+                uplink.Start((frame, in offload) =>
+                {
+                    SnoopDhcp(frame);
+                    Switch.Forward(port, frame, offload);
+                });
+            }
+        }
+        else Switch.AddPort(Gateway);
+    }
+
+    /// <summary>The bridged network's port to the LAN; null for other modes.</summary>
+    public UplinkPort? Uplink { get; private set; }
+
+    /// <summary>A DHCPACK from the LAN pins the guest's IPv4 source address (see <see cref="DhcpSnooping"/>).</summary>
+    private void SnoopDhcp(ReadOnlySpan<byte> frame)
+    {
+        if (!DhcpSnooping.TryReadAck(frame, out var client, out var address, out var leaseTime)) return;
+        if (!_byMac.TryGetValue(client, out var port)) return;
+        if (port.Ipv4 != address)
+        {
+            port.Guard!.SetIpv4(address);
+            UplinkLog.LeaseSnooped(_logger, port.Name, address.ToString());
+        }
+        // The owner keeps the LAN's lease, so a restarted daemon knows the guest's address at once.
+        var expires = leaseTime == TimeSpan.MaxValue ? DateTimeOffset.MaxValue : DateTimeOffset.UtcNow + leaseTime;
+        _events.OnLeaseChanged(Name, port.Name, address, LeaseState.Bound, expires);
+    }
+
+    /// <summary>Tells the uplink which MACs are the guests' (after every attach, detach and learnt MAC).</summary>
+    private void UpdateUplinkGuests()
+    {
+        if (Uplink is not { } uplink) return;
+        try { uplink.Transport.SetGuests((IReadOnlyCollection<MacAddress>)_byMac.Keys); }
+        catch (IOException e) { UplinkLog.SetGuestsFailed(_logger, uplink.Transport.Interface, e); }
     }
 
     public NetworkConfig Config { get; }
@@ -83,8 +132,10 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         {
             _byMac.TryRemove(new(endpoint.Mac, port));
             _byMac[mac] = port;
+            UpdateUplinkGuests();
             _events.OnMacLearned(Name, port.Name, mac);
         };
+        if (Uplink is { } uplink) uplink.Transport.SetGuests((IReadOnlyCollection<MacAddress>)_byMac.Keys);   // a failure fails the attach
         Switch.AddPort(port);
         transport.Start((frame, in offload) => Switch.Forward(port, frame, offload));
         return port;
@@ -107,6 +158,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         _byMac.TryRemove(new(port.Mac, port));
         Egress.Forget(port.Egress);
         Switch.RemovePort(port);
+        UpdateUplinkGuests();
         Nat?.ForgetGuest(port.Ipv4);
         if (Config.Ipv6 is { } prefix) Nat?.ForgetGuest(Ipv6Address.Slaac(prefix, port.Mac));
         return port;
@@ -187,5 +239,10 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         Nat?.Dispose();
         Gateway.Dispose();
         _forwarder?.Dispose();
+        if (Uplink is { } uplink)
+        {
+            Switch.RemovePort(uplink);
+            uplink.Transport.Dispose();
+        }
     }
 }

@@ -21,6 +21,39 @@ public static class HostRoutes
         return ParseProcNetRoute(File.ReadAllText("/proc/net/route"));
     }
 
+    /// <summary>The interface of the IPv4 default route with the lowest metric, or null when the host
+    /// has none (Linux; other OSes: null for now). A bridged network without an interface names this one.</summary>
+    public static string? DefaultRouteInterface()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return null;
+        }
+        return ParseDefaultInterface(File.ReadAllText("/proc/net/route"));
+    }
+
+    internal static string? ParseDefaultInterface(string text)
+    {
+        string? best = null;
+        long bestMetric = long.MaxValue;
+        foreach (var line in text.Split('\n', StringSplitOptions.RemoveEmptyEntries).Skip(1))
+        {
+            var f = line.Split(['\t', ' '], StringSplitOptions.RemoveEmptyEntries);
+            // Flags (plain hex, not an address) 0x1 = RTF_UP; destination and mask 0 = the default route.
+            if (f.Length < 8 || FromProcHex(f[1]) != 0 || FromProcHex(f[7]) != 0 || (uint.Parse(f[3], NumberStyles.HexNumber, CultureInfo.InvariantCulture) & 0x1) == 0)
+            {
+                continue;
+            }
+            long metric = long.TryParse(f[6], NumberStyles.Integer, CultureInfo.InvariantCulture, out var m) ? m : 0;
+            if (metric < bestMetric)
+            {
+                best = f[0];
+                bestMetric = metric;
+            }
+        }
+        return best;
+    }
+
     /// <summary>
     /// Parses /proc/net/route. Address fields are the raw __be32 printed with %08X as a native integer, so on
     /// little-endian machines "0100A8C0" is 192.168.0.1.

@@ -309,6 +309,54 @@ public sealed class NetworkApiTests : IClassFixture<ApiDaemon>
         Assert.Contains("mode", e.Message);
     }
 
+    [Theory]
+    [InlineData("bridged:lo", "loopback")]
+    [InlineData("bridged:sy-none-such", "no such interface")]
+    [InlineData("bridge", "mode")]
+    [InlineData("bridged:eth0:1", "no such interface")]
+    public async Task Bad_bridges_are_400_and_leave_nothing_behind(string mode, string why)
+    {
+        var before = (await Client.ListNetworksAsync()).Select(n => n.Name).Order().ToList();
+        var e = await Problems.Expect(HttpStatusCode.BadRequest,
+            () => Client.CreateNetworkAsync(new NetworkCreateRequest { Name = Unique("brg"), Mode = mode }));
+        Assert.Contains(why, e.Message);
+        Assert.Equal(before, (await Client.ListNetworksAsync()).Select(n => n.Name).Order().ToList());
+    }
+
+    /// <summary>A bare "bridged" takes the interface of the host's default route (a socket is
+    /// opened on it, with no guest: nothing is sent), or says there is none.</summary>
+    [Switchyard.Testing.LinuxRootFact]
+    public async Task Bridged_without_an_interface_takes_the_default_routes()
+    {
+        var name = Unique("brd");
+        var expected = Switchyard.Platform.HostRoutes.DefaultRouteInterface();
+        if (expected is null || Switchyard.Platform.HostInterfaces.Find(expected) is not { CanBridge: true })
+        {
+            await Problems.Expect(HttpStatusCode.BadRequest, () => Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name, Mode = "bridged" }));
+            return;
+        }
+        var n = await Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name, Mode = "bridged" });
+        try
+        {
+            Assert.Equal("bridged", n.Mode);
+            Assert.Equal(expected, n.BridgeInterface);
+            Assert.Null(n.Nat);
+            Assert.Empty(n.EffectiveDnsUpstreams!);
+        }
+        finally { await Client.DeleteNetworkAsync(name); }
+    }
+
+    [Fact]
+    public async Task Interfaces_lists_the_loopback_as_not_bridgeable()
+    {
+        var list = await Client.ListInterfacesAsync();
+        var lo = Assert.Single(list, i => i.Name == "lo");
+        Assert.Equal("loopback", lo.Kind);
+        Assert.False(lo.CanBridge);
+        Assert.Contains("loopback", lo.Reason);
+        Assert.Contains("127.0.0.1/8", lo.Addresses);
+    }
+
     [Fact]
     public async Task Bad_label_key_is_400()
     {

@@ -38,7 +38,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         var paths = doc["paths"]!.AsObject();
         foreach (var route in new[] { "/version", "/health", "/networks", "/networks/{name}", "/endpoints", "/networks/{network}/endpoints",
                      "/networks/{network}/endpoints/{name}", "/networks/{network}/leases",
-                     "/networks/{network}/endpoints/{name}/published", "/networks/{network}/endpoints/{name}/published/{spec}" })
+                     "/networks/{network}/endpoints/{name}/published", "/networks/{network}/endpoints/{name}/published/{spec}", "/interfaces" })
             Assert.True(paths.ContainsKey(route), $"{route} is missing from the OpenAPI document");
         Assert.NotNull(paths["/networks"]!["post"]!["requestBody"]);
         Assert.NotNull(paths["/networks"]!["post"]!["responses"]!["409"]);

@@ -20,7 +20,7 @@ internal static class NetworkCommands
     private static Command Create()
     {
         var name = new Argument<string>("NAME") { Description = "The network's name (also its default DNS domain NAME.internal)" };
-        var mode = new Option<string?>("--mode") { Description = "nat (default), host, internal, bridged or bridged:IFACE" };
+        var mode = new Option<string?>("--mode") { Description = "nat (default), host, internal, bridged or bridged:IFACE (guests join the LAN of IFACE, default the interface of the host's default route; see yard interfaces)" };
         var subnet = new Option<string?>("--subnet") { Description = "IPv4 CIDR, e.g. 10.10.0.0/24 (default: the first free 192.168.N.0/24)" };
         var mtu = new Option<int?>("--mtu") { Description = "MTU of the guests' links, 576-65520 (default 1500)" };
         var domain = new Option<string?>("--domain") { Description = "DNS domain of the guests (default NAME.internal)" };
@@ -61,7 +61,9 @@ internal static class NetworkCommands
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
+            else if (info.BridgeInterface is { } iface) Console.WriteLine($"{info.Name}: bridged to {iface} (the LAN's DHCP server configures the guests), MTU {info.Mtu}{EgressNote(info)}");
             else Console.WriteLine($"{info.Name}: {info.Subnet} gateway {info.Gateway}{(info.Ipv6Prefix is null ? "" : $", {info.Ipv6Prefix} gateway {info.Ipv6Gateway}")}, mode {info.Mode}{LoopbackNote(info)}, domain {info.Domain}{EgressNote(info)}");
+            foreach (var warning in info.Warnings ?? []) Console.Error.WriteLine($"yard: warning: {warning}");
             return 0;
         }));
         return cmd;
@@ -135,7 +137,9 @@ internal static class NetworkCommands
             var list = await client.ListNetworksAsync(ct);
             if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListNetworkInfo); return 0; }
             Output.Table(["NAME", "MODE", "SUBNET", "GATEWAY", "MTU", "DOMAIN", "HOST-LOOPBACK", "ENDPOINTS"],
-                list.Select(n => (IReadOnlyList<string>)[n.Name, n.Mode, n.Subnet, n.Gateway, n.Mtu.ToString(), n.Domain, n.HostLoopback ? "yes" : "no", n.Endpoints.ToString()]));
+                list.Select(n => (IReadOnlyList<string>)[n.Name, n.BridgeInterface is { } b ? $"{n.Mode}:{b}" : n.Mode,
+                    // A bridged network's addresses are the LAN's: its own subnet and gateway serve nobody.
+                    n.Mode == "bridged" ? "-" : n.Subnet, n.Mode == "bridged" ? "-" : n.Gateway, n.Mtu.ToString(), n.Domain, n.HostLoopback ? "yes" : "no", n.Endpoints.ToString()]));
             return 0;
         }));
         return cmd;

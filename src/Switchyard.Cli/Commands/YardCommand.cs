@@ -19,6 +19,7 @@ public static class YardCommand
         root.Subcommands.Add(DaemonCommand.Build());
         root.Subcommands.Add(NetworkCommands.Build());
         root.Subcommands.Add(EndpointCommands.Build());
+        root.Subcommands.Add(InterfacesCommand.Build());
         root.Subcommands.Add(EgressCommands.Build());
         root.Subcommands.Add(ConnectCommand.Build());
         root.Subcommands.Add(VersionCommand.Build());

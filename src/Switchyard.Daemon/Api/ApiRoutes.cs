@@ -36,6 +36,10 @@ public static class ApiRoutes
         }, SwitchyardJsonContext.Default.HealthInfo))
             .Produces<HealthInfo>().WithName("GetHealth").WithSummary("Liveness and counts");
 
+        app.MapGet("/interfaces", () => Results.Json(NetworkDirectory.ListInterfaces().ToList(), SwitchyardJsonContext.Default.ListHostInterfaceInfo))
+            .Produces<List<HostInterfaceInfo>>().WithName("ListInterfaces")
+            .WithSummary("The host's interfaces: kind, MAC, MTU, state, addresses, and whether a bridged network can use each");
+
         app.MapGet("/networks", () => Results.Json(directory.ListNetworks().ToList(), SwitchyardJsonContext.Default.ListNetworkInfo))
             .Produces<List<NetworkInfo>>().WithName("ListNetworks").WithSummary("All networks");
         app.MapPost("/networks", async (HttpRequest request) =>

@@ -127,6 +127,8 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 return Describe(net);
             }
             var (mode, bridge) = r.Mode is null ? (ParseMode(net.Row.Mode).Mode, net.Row.BridgeInterface) : ParseMode(r.Mode);
+            // To bridged: the same checks as a create (the default route's interface when none is named).
+            if (mode == NetworkMode.Bridged && r.Mode is not null) bridge = CheckBridgeInterface(bridge).Name;
             if (mode != NetworkMode.Nat && net.Row.EgressJson is not null)
                 throw ApiException.BadRequest($"network '{name}' has an egress policy, which only a nat network can have; clear it first");
             if (mode == NetworkMode.Bridged && net.Row.Ipv6Prefix is not null)
@@ -136,11 +138,14 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             if (net.Endpoints.Count > 0)
                 throw ApiException.Conflict($"network '{name}' has {net.Endpoints.Count} endpoint(s) attached ({string.Join(", ", net.Endpoints.Keys)}); " +
                     $"detach them before changing its {(row.Mode != net.Row.Mode || row.BridgeInterface != net.Row.BridgeInterface ? "mode" : "host loopback")}");
+            // A bridged network's uplink is opened before the old network goes: one that cannot be had is a 400.
+            var uplink = mode == NetworkMode.Bridged ? OpenUplink(bridge!, restoring: false) : null;
             net.Live.Dispose();
             NetworkRecord updated;
-            try { updated = Restore(row); }
+            try { updated = Restore(row, uplink); }
             catch
             {
+                uplink?.Dispose();
                 Restore(net.Row);   // as it was: a refused change leaves the network working
                 throw;
             }
@@ -175,7 +180,17 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             if (_networks.ContainsKey(r.Name)) throw ApiException.Conflict($"network '{r.Name}' already exists");
 
         var (mode, bridge) = ParseMode(r.Mode);
-        int mtu = r.Mtu ?? NetworkConfig.DefaultMtu;
+        HostInterface? bridgeInterface = null;
+        if (mode == NetworkMode.Bridged)
+        {
+            // The LAN's DHCP server and router serve a bridged network's guests: nothing of ours to configure.
+            if (r.Subnet is not null) throw ApiException.BadRequest("--subnet does not apply to a bridged network: the LAN's DHCP server gives its guests their addresses");
+            if (r.DnsUpstreams is { Count: > 0 }) throw ApiException.BadRequest("--dns-upstream does not apply to a bridged network: its guests use the LAN's DNS servers");
+            bridgeInterface = CheckBridgeInterface(bridge);
+            bridge = bridgeInterface.Name;
+        }
+        // A bridged network's frames are the LAN's: its MTU is the interface's unless given.
+        int mtu = r.Mtu ?? (bridgeInterface is { Mtu: >= NetworkConfig.MinMtu and <= NetworkConfig.MaxMtu } b ? b.Mtu : NetworkConfig.DefaultMtu);
         if (mtu < NetworkConfig.MinMtu || mtu > NetworkConfig.MaxMtu)
             throw ApiException.BadRequest($"MTU {mtu} is out of range ({NetworkConfig.MinMtu}-{NetworkConfig.MaxMtu})");
         string domain = (r.Domain ?? $"{r.Name}.internal").TrimEnd('.').ToLowerInvariant();
@@ -220,22 +235,79 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             JsonSerializer.Serialize(upstreams, DaemonJsonContext.Default.ListString),
             JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
             GatewayMacFor(r.Name).ToString(), _time.GetUtcNow(), r.HostLoopback ?? true, EgressJson(egress), ipv6?.ToString());
-        _store.InsertNetwork(row);
-        var net = Restore(row);
-        DirectoryLog.NetworkCreated(_logger, r.Name, row.Subnet, row.Mode);
+        // The uplink is opened before anything is stored: a bridge that cannot be had leaves nothing behind.
+        var uplink = bridge is null ? null : OpenUplink(bridge, restoring: false);
+        NetworkRecord net;
+        bool stored = false;
+        try
+        {
+            _store.InsertNetwork(row);
+            stored = true;
+            net = Restore(row, uplink);
+        }
+        catch
+        {
+            uplink?.Dispose();
+            lock (_networks) _networks.Remove(r.Name);
+            if (stored) _store.DeleteNetwork(r.Name);
+            throw;
+        }
+        DirectoryLog.NetworkCreated(_logger, r.Name, row.Subnet, bridge is null ? row.Mode : $"{row.Mode} on {bridge}");
+        if (bridgeInterface?.Reason is { } warning) DirectoryLog.BridgeWarning(_logger, r.Name, bridgeInterface.Name, warning);
         return net;
     }
 
-    private NetworkRecord Restore(NetworkRow row)
+    /// <summary>The interface a bridged network may join: named, or the one of the host's default
+    /// route; it must exist, be up, and be Ethernet (not the loopback).</summary>
+    private static HostInterface CheckBridgeInterface(string? name)
+    {
+        name ??= HostRoutes.DefaultRouteInterface()
+            ?? throw ApiException.BadRequest("the host has no default route to take the bridged interface from; name one with --mode bridged:IFACE (see yard interfaces)");
+        if (!OperatingSystem.IsLinux())
+            throw ApiException.BadRequest("bridged networks need Linux for now (on macOS they will use vmnet's bridged mode; see docs/macos.md)");
+        var iface = HostInterfaces.Find(name)
+            ?? throw ApiException.BadRequest($"cannot bridge to '{Printable(name)}': the host has no such interface (see yard interfaces)");
+        if (!iface.CanBridge) throw ApiException.BadRequest($"cannot bridge to '{iface.Name}': {iface.Reason}");
+        return iface;
+    }
+
+    private static string Printable(string s) => new(s.Select(c => char.IsControl(c) ? '?' : c).Take(64).ToArray());
+
+    /// <summary>The bridged network's AF_PACKET uplink on <paramref name="name"/>.</summary>
+    private IUplinkTransport OpenUplink(string name, bool restoring)
+    {
+        if (!OperatingSystem.IsLinux())
+            throw new ApiException(restoring ? 500 : 400, "bridged networks need Linux for now (see docs/macos.md)");
+        try { return PacketUplinkTransport.Open(name, _loggers.CreateLogger("Switchyard.Transports")); }
+        catch (PlatformException e) { throw new ApiException(restoring ? 500 : 400, $"cannot bridge to '{name}': {e.Message}"); }
+    }
+
+    private NetworkRecord Restore(NetworkRow row, IUplinkTransport? uplink = null)
     {
         var upstreams = JsonSerializer.Deserialize(row.DnsUpstreamsJson, DaemonJsonContext.Default.ListString) ?? [];
         var (mode, _) = ParseMode(row.Mode);
         var config = new NetworkConfig(row.Name, mode, Ipv4Subnet.Parse(row.Subnet), row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
             ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback, StoredEgress(row.EgressJson),
             row.Ipv6Prefix is null ? null : Ipv6Prefix.Parse(row.Ipv6Prefix));
-        var live = new VirtualNetwork(config, this, _loggers);
+        string? uplinkError = null;
+        if (mode == NetworkMode.Bridged && uplink is null && row.BridgeInterface is { } bridge)
+        {
+            // At startup an interface that is gone or down does not keep the daemon from starting:
+            // the network comes back without its LAN (its guests reach each other), and says so.
+            try { uplink = OpenUplink(bridge, restoring: true); }
+            catch (ApiException e)
+            {
+                uplinkError = e.Message;
+                DirectoryLog.BridgeRestoreFailed(_logger, row.Name, bridge, e.Message);
+            }
+        }
+        var live = new VirtualNetwork(config, this, _loggers, uplink);
         live.Egress.Audit = _egressLog;
-        var net = new NetworkRecord { Row = row, Live = live, DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0 };
+        var net = new NetworkRecord
+        {
+            Row = row, Live = live, DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0,
+            UplinkError = uplinkError,
+        };
         lock (_networks) _networks[row.Name] = net;
         foreach (var e in _store.Endpoints(row.Name)) RestoreEndpoint(net, e);
         return net;
@@ -438,12 +510,19 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             var aliases = CheckAliases(net, r.Name, r.Aliases ?? []);
             var egress = ParseEgress(r.Egress, ParseMode(net.Row.Mode).Mode);
             var transport = TransportFactory.Normalize(r.Transport, macGiven: r.Mac is not null);
+            bool bridged = net.Live.Config.Mode == NetworkMode.Bridged;
+            if (bridged && transport.Configure)
+                throw ApiException.BadRequest($"--configure does not apply to bridged network '{network}': the LAN's DHCP server configures its guests (run a DHCP client in the guest)");
+            if (bridged && r.Ip is not null)
+                throw ApiException.BadRequest($"--ip does not apply to bridged network '{network}': the LAN's DHCP server chooses its guests' addresses");
             // The same guest (namespace) on several networks: its NICs are eth0, eth1, ... in attach
             // order, and exactly one of them gives it a default route.
             var siblings = SameGuest(transport);
             if (r.Transport?.Ifname is null && siblings.Count > 0) transport = transport with { Ifname = NextIfname(siblings) };
             bool defaultRoute = r.DefaultRoute ?? !siblings.Any(s => s.Record.Port?.DefaultRoute ?? s.Record.Config.DefaultRoute);
             var publish = CheckPublish(net, r.Publish ?? []);
+            // Guests of networks bridged to the same interface share one LAN: a MAC may be on one of them only.
+            var lanMacs = bridged ? MacsOnLan(net) : [];
             var subnet = net.Live.Config.Subnet;
             var leases = _store.Leases(network);
             var previous = leases.FirstOrDefault(l => l.Endpoint == r.Name);
@@ -460,8 +539,10 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             else
             {
                 do mac = MacAddress.LocallyAdministered(RandomNumberGenerator.GetBytes(6));
-                while (leases.Any(l => l.Mac == mac.ToString()));
+                while (leases.Any(l => l.Mac == mac.ToString()) || lanMacs.ContainsKey(mac));
             }
+            if (lanMacs.TryGetValue(mac, out var lanHolder))
+                throw ApiException.Conflict($"MAC {mac} is already used on {lanHolder}, which shares the LAN of {net.Row.BridgeInterface}");
 
             Ipv4Address ip;
             string? evicted = null;
@@ -478,7 +559,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             else if (previous is not null) ip = Ipv4Address.Parse(previous.Ipv4);
             else ip = Allocate(network, subnet, leases, quarantined, out evicted);
 
-            var config = new EndpointConfig(r.Name, mac, ip, transport.LearnMac, aliases, defaultRoute, egress);
+            var config = new EndpointConfig(r.Name, mac, bridged ? default : ip, transport.LearnMac, aliases, defaultRoute, egress);
             var row = new EndpointRow(network, r.Name, JsonSerializer.Serialize(transport, SwitchyardJsonContext.Default.TransportSpec),
                 JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
                 _time.GetUtcNow(), JsonSerializer.Serialize(aliases.ToList(), DaemonJsonContext.Default.ListString), defaultRoute, EgressJson(egress));
@@ -532,6 +613,25 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             return Describe(net, record);
         }
         finally { _gate.Release(); }
+    }
+
+    /// <summary>The MACs in use on the LAN a bridged network joins, by the networks bridged to the same
+    /// interface (reservations and live ports), with who holds each; and the interface's own MAC.</summary>
+    private Dictionary<MacAddress, string> MacsOnLan(NetworkRecord net)
+    {
+        var macs = new Dictionary<MacAddress, string>();
+        List<NetworkRecord> others;
+        lock (_networks)
+            others = _networks.Values.Where(n => n != net && n.Row.BridgeInterface == net.Row.BridgeInterface && n.Live.Config.Mode == NetworkMode.Bridged).ToList();
+        foreach (var other in others)
+        {
+            foreach (var l in _store.Leases(other.Row.Name))
+                if (MacAddress.TryParse(l.Mac, out var m)) macs.TryAdd(m, $"endpoint '{l.Endpoint}' of network '{other.Row.Name}'");
+            foreach (var p in other.Live.Endpoints) macs.TryAdd(p.Mac, $"endpoint '{p.Name}' of network '{other.Row.Name}'");
+        }
+        if (net.Row.BridgeInterface is { } name && HostInterfaces.Find(name) is { Mac: { } own } && MacAddress.TryParse(own, out var hostMac))
+            macs.TryAdd(hostMac, $"the host interface {name} itself");
+        return macs;
     }
 
     /// <summary>Checks an endpoint's aliases: DNS labels, not reserved, unique among the network's
@@ -614,7 +714,11 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         // the handoff and gets its address back from the reservation, which stays.
         if (lease is null || transport.Kind == "fd") { _store.DeleteEndpoint(row.Network, row.Name); return; }
         var aliases = JsonSerializer.Deserialize(row.AliasesJson, DaemonJsonContext.Default.ListString) ?? [];
-        var config = new EndpointConfig(row.Name, MacAddress.Parse(lease.Mac), Ipv4Address.Parse(lease.Ipv4), transport.LearnMac, aliases, row.DefaultRoute,
+        bool bridged = net.Live.Config.Mode == NetworkMode.Bridged;
+        // A bridged guest whose LAN lease is still good goes on with it; otherwise it must ask the LAN again.
+        var ipv4 = !bridged ? Ipv4Address.Parse(lease.Ipv4)
+            : lease.State == "bound" && lease.Expires > _time.GetUtcNow() ? Ipv4Address.Parse(lease.Ipv4) : default;
+        var config = new EndpointConfig(row.Name, MacAddress.Parse(lease.Mac), ipv4, transport.LearnMac, aliases, row.DefaultRoute,
             StoredEgress(row.EgressJson));
         var record = new EndpointRecord { Row = row, Transport = transport, Config = config };
         try
@@ -855,6 +959,13 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         }
     }
 
+    /// <summary>The host's interfaces, and whether a network can bridge to each.</summary>
+    public static IReadOnlyList<HostInterfaceInfo> ListInterfaces() =>
+        HostInterfaces.List().Select(i => new HostInterfaceInfo
+        {
+            Name = i.Name, Kind = i.Kind, Mac = i.Mac, Mtu = i.Mtu, State = i.State, Addresses = i.Addresses, CanBridge = i.CanBridge, Reason = i.Reason,
+        }).ToList();
+
     public IReadOnlyList<LeaseInfo> ListLeases(string network)
     {
         lock (_networks)
@@ -869,7 +980,19 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     void INetworkEvents.OnLeaseChanged(string network, string endpoint, Ipv4Address address, LeaseState state, DateTimeOffset expires)
     {
         var lease = _store.Leases(network).FirstOrDefault(l => l.Endpoint == endpoint);
-        if (lease is null || lease.Ipv4 != address.ToString()) return;
+        if (lease is null) return;
+        bool bridged;
+        lock (_networks) bridged = _networks.TryGetValue(network, out var net) && net.Live.Config.Mode == NetworkMode.Bridged;
+        if (bridged && lease.Ipv4 != address.ToString())
+        {
+            // A bridged endpoint's row holds the address the LAN's DHCP server gave it (our IPAM has
+            // no say there), so a restart can let it go on using that address.
+            try { _store.UpsertLease(lease with { Ipv4 = address.ToString(), State = "bound", Expires = expires, LastUsed = _time.GetUtcNow() }); }
+            catch (Microsoft.Data.Sqlite.SqliteException) { return; }   // another endpoint's row holds it: the LAN gave it twice
+            DirectoryLog.LeaseChanged(_logger, network, endpoint, address.ToString(), "bound by the LAN");
+            return;
+        }
+        if (lease.Ipv4 != address.ToString()) return;
         string name = state.ToString().ToLowerInvariant();
         if (lease.State == name && state == LeaseState.Offered) return;
         // A client repeating REQUESTs costs no write per packet: only a changed state or a real renewal is stored.
@@ -956,7 +1079,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             Domain = n.Row.Domain,
             HostLoopback = live.Nat?.Policy.HostLoopback ?? false,
             DnsUpstreams = n.DnsUpstreams,
-            EffectiveDnsUpstreams = live.Config.Mode == NetworkMode.Internal ? [] : live.Config.DnsUpstreams().Select(e => e.ToString()).ToList(),
+            EffectiveDnsUpstreams = live.Forwarder is null ? [] : live.Config.DnsUpstreams().Select(e => e.ToString()).ToList(),
             Labels = JsonSerializer.Deserialize(n.Row.LabelsJson, DaemonJsonContext.Default.DictionaryStringString) ?? [],
             Created = n.Row.Created,
             Endpoints = n.Endpoints.Count,
@@ -971,8 +1094,18 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 DnsCacheEntries = fwd?.Cache.Count ?? 0,
             },
             Nat = live.Nat is { } nat ? new NatCounters { TcpFlows = nat.TcpFlowCount, UdpFlows = nat.UdpFlowCount, IcmpFlows = nat.IcmpFlowCount } : null,
+            Warnings = BridgeWarnings(n),
             Egress = DescribeEgress(live.Egress.Policy),
         };
+    }
+
+    private static List<string>? BridgeWarnings(NetworkRecord n)
+    {
+        if (n.Row.BridgeInterface is not { } name) return null;
+        var warnings = new List<string>();
+        if (n.UplinkError is { } error) warnings.Add($"not connected to the LAN of {name} (restart the daemon once it is back): {error}");
+        if (HostInterfaces.Find(name) is { Kind: "wifi", Reason: { } reason }) warnings.Add($"{name}: {reason}");
+        return warnings.Count == 0 ? null : warnings;
     }
 
     /// <summary>A network's endpoints, with one read of its leases for all of them.</summary>
@@ -1077,6 +1210,10 @@ internal static partial class DirectoryLog
     public static partial void PortUnpublished(ILogger logger, string network, string endpoint, string spec);
     [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "Published port {Spec} of endpoint {Network}/{Endpoint} could not be restored: {Reason}")]
     public static partial void PortRestoreFailed(ILogger logger, string network, string endpoint, string spec, string reason);
+    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Network {Network} bridges to {Interface}: {Warning}")]
+    public static partial void BridgeWarning(ILogger logger, string network, string @interface, string warning);
+    [LoggerMessage(EventId = 16, Level = LogLevel.Warning, Message = "Bridged network {Network} restored without its LAN on {Interface}: {Reason}")]
+    public static partial void BridgeRestoreFailed(ILogger logger, string network, string @interface, string reason);
     [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "New host resolvers applied to {Count} network(s) that follow them (caches flushed)")]
     public static partial void HostResolversApplied(ILogger logger, int count);
 }

@@ -11,5 +11,7 @@ internal sealed class NetworkRecord
     public required IReadOnlyList<string> DnsUpstreams { get; init; }
     /// <summary>No upstreams of its own: the network asks the host's resolvers and follows their changes.</summary>
     public bool FollowsHostResolvers { get; init; }
+    /// <summary>A bridged network restored without its uplink: why.</summary>
+    public string? UplinkError { get; set; }
     public Dictionary<string, EndpointRecord> Endpoints { get; } = new(StringComparer.Ordinal);
 }

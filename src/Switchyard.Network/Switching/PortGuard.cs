@@ -60,7 +60,8 @@ public sealed class PortGuard
                 return false;
             case EtherType.IPv4:
                 if (!Ipv4Packet.TryParse(frame.Payload, out var ip)) { reason = DropReason.Malformed; return false; }
-                if (ip.Source != Ipv4 && !(ip.Source.IsAny && IsDhcpToServer(ip))) { reason = DropReason.SpoofedIp; return false; }
+                // No address yet (a bridged guest before the LAN's DHCPACK): DHCP from 0.0.0.0 only.
+                if ((ip.Source != Ipv4 || Ipv4.IsAny) && !(ip.Source.IsAny && IsDhcpToServer(ip))) { reason = DropReason.SpoofedIp; return false; }
                 // Guests are DHCP clients; only the gateway serves (a rogue server's OFFER is dropped).
                 if (ip.Protocol == IpProtocol.Udp && !ip.IsFragment && UdpDatagram.TryParse(ip.Payload, out var fromServer)
                     && fromServer.SourcePort == 67) { reason = DropReason.Policy; return false; }

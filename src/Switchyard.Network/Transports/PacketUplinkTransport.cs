@@ -1,0 +1,118 @@
+using System.Runtime.Versioning;
+using Microsoft.Extensions.Logging;
+using Switchyard.Packets;
+using Switchyard.Platform;
+
+namespace Switchyard.Network.Transports;
+
+/// <summary>A bridged network's uplink on Linux: an AF_PACKET socket on the host interface
+/// (<see cref="PacketSocket"/>), read by one thread like <see cref="TapTransport"/> reads a TAP.
+/// With PACKET_VNET_HDR, frames carry a virtio_net_hdr both ways, so TCP jobs from TAP guests go to
+/// the kernel whole (it segments them, or the NIC does) and GRO'd frames from the LAN come in whole.
+/// Why AF_PACKET and not macvtap: docs/bridged.md.</summary>
+[SupportedOSPlatform("linux")]
+public sealed class PacketUplinkTransport : IUplinkTransport
+{
+    private readonly PacketSocket _socket;
+    private readonly ILogger _logger;
+    private Thread? _thread;
+    private volatile bool _stopping;
+
+    private PacketUplinkTransport(PacketSocket socket, ILogger logger)
+    {
+        _socket = socket;
+        _logger = logger;
+    }
+
+    /// <summary>Opens the uplink; throws <see cref="PlatformException"/> when the interface is gone
+    /// or the daemon lacks CAP_NET_RAW.</summary>
+    public static PacketUplinkTransport Open(string interfaceName, ILogger logger) =>
+        new(PacketSocket.Open(interfaceName, vnetHeader: true), logger);
+
+    public string Kind => "packet";
+    public string Interface => _socket.InterfaceName;
+    public bool SupportsOffload => _socket.VnetHeader;
+
+    public void SetGuests(IReadOnlyCollection<MacAddress> macs)
+    {
+        var values = new ulong[macs.Count];
+        int i = 0;
+        foreach (var mac in macs) if (i < values.Length) values[i++] = mac.Value;
+        _socket.SetGuests(values.AsSpan(0, i));
+    }
+
+    public void Start(FrameHandler onFrame)
+    {
+        _thread = new Thread(() => ReceiveLoop(onFrame)) { IsBackground = true, Name = $"uplink {_socket.InterfaceName}" };
+        _thread.Start();
+    }
+
+    private void ReceiveLoop(FrameHandler onFrame)
+    {
+        bool vnet = _socket.VnetHeader;
+        var buffer = new byte[PacketSocket.VnetHeaderLength + Switching.EthernetSwitch.MaxGsoFrameLength];
+        bool down = false;
+        try
+        {
+            while (!_stopping)
+            {
+                int n = _socket.Read(buffer);
+                if (n > 0)
+                {
+                    down = false;
+                    try
+                    {
+                        if (!vnet) onFrame(buffer.AsSpan(0, n), VirtioNetHeader.None);
+                        else if (n > PacketSocket.VnetHeaderLength)
+                            onFrame(buffer.AsSpan(PacketSocket.VnetHeaderLength, n - PacketSocket.VnetHeaderLength), VirtioNetHeader.Read(buffer));
+                    }
+                    catch (Exception e) when (e is not PlatformException) { TransportLog.FrameFailed(_logger, _socket.InterfaceName, e); }
+                    continue;
+                }
+                if (n < 0 && !down)
+                {
+                    // The interface went down (or away): the socket stays and takes frames again when it is back.
+                    down = true;
+                    UplinkLog.InterfaceDown(_logger, _socket.InterfaceName);
+                }
+                _socket.WaitReadable();
+            }
+        }
+        catch (PlatformException e) when (!_stopping)
+        {
+            TransportLog.ReceiveFailed(_logger, _socket.InterfaceName, e);
+        }
+    }
+
+    public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
+    {
+        if (_stopping) return false;
+        try
+        {
+            Span<byte> header = stackalloc byte[PacketSocket.VnetHeaderLength];
+            offload.Write(header);
+            return _socket.Write(header, frame);
+        }
+        catch (ObjectDisposedException) { return false; }
+    }
+
+    public void Dispose()
+    {
+        _stopping = true;
+        _socket.Wake();
+        if (_thread is { } t && t != Thread.CurrentThread) t.Join(TimeSpan.FromSeconds(2));
+        _socket.Dispose();
+    }
+}
+
+internal static partial class UplinkLog
+{
+    [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Host interface {Interface} is down or gone; the bridged network is cut off from its LAN until it is back")]
+    public static partial void InterfaceDown(ILogger logger, string @interface);
+
+    [LoggerMessage(EventId = 111, Level = LogLevel.Information, Message = "Bridged endpoint {Endpoint} got {Address} from the LAN's DHCP server")]
+    public static partial void LeaseSnooped(ILogger logger, string endpoint, string address);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Error, Message = "Updating the guest MACs of uplink {Interface} failed")]
+    public static partial void SetGuestsFailed(ILogger logger, string @interface, Exception error);
+}
