@@ -153,7 +153,8 @@ public sealed class EgressWorld : IDisposable
         }
     }
 
-    private string Ipv6(int host) => $"{_prefix6 ?? throw new InvalidOperationException("started without ipv6")}::{host}";
+    /// <summary>In canonical text (RFC 5952: no leading zeros), as dig, curl and the daemon print it.</summary>
+    private string Ipv6(int host) => System.Net.IPAddress.Parse($"{_prefix6 ?? throw new InvalidOperationException("started without ipv6")}::{host}").ToString();
 
     private void AddAddresses()
     {
