@@ -41,6 +41,30 @@ public sealed class EgressTests
         Assert.Equal(0, ep.EgressDecisions.Denied);
     }
 
+    /// <summary>The sandbox shape of issue 6 with a policy on the way out: the sidecar's nat leg (its default
+    /// route) is held to the allowlist; its internal leg to the agent is not an egress at all.</summary>
+    [LinuxRootFact]
+    public async Task The_outside_leg_of_a_multi_homed_sidecar_is_held_to_the_policy()
+    {
+        await using var lan = await EgressLan.StartAsync([Allowed]);
+        var w = lan.World;
+        var sandbox = await lan.Daemon.CreateNetworkAsync(["none"], prefix: "sandbox", customize: r => r with { Mode = "internal" });
+        var leg = await lan.Guest.AttachAlsoAsync(sandbox.Name, "sidecar");
+        Assert.Equal("eth1", leg.Transport.Ifname);
+        Assert.False(leg.DefaultRoute);
+        Assert.False(lan.Guest.Dhcp("eth1").ContainsKey("router"));
+        using var agent = await Guest.AttachAsync(lan.Client, sandbox.Name, "agent");
+        agent.Dhcp();
+
+        Assert.True(agent.Ping("sidecar"), "the agent cannot reach its sidecar");
+        var ok = lan.Curl(w.Url(Allowed));
+        Assert.True(ok.Ok, ok.ToString());
+        Assert.Equal(w.Body(Allowed), ok.Body);
+        RefusedFast(lan.Curl($"http://{w.BlockedAddress}/"));
+        await LoggedAsync(lan.Client, lan.Net.Name, Deny, "tcp", Destination(w.BlockedAddress, 80), reasons: NotResolved);
+        Assert.NotEqual("connected", OutsideProbes.TcpConnect(agent.TryExec, w.AllowedAddress, 80).Result);
+    }
+
     [LinuxRootFact]
     public async Task A_blocked_name_gets_nxdomain_and_curl_fails_at_once()
     {
