@@ -201,7 +201,7 @@ public sealed partial class NatEngine
     private void Refuse(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote)
     {
         _gateway.Counters.CountDrop(DropReason.Policy);
-        FromGateway(guestMac, key, 13, quote);
+        SendUnreachable(guestMac, key, 13, quote, fromGateway: true);
     }
 
     /// <summary>The host could not open a socket toward the destination: what a router without a
@@ -215,14 +215,7 @@ public sealed partial class NatEngine
             _ => 13,   // EACCES (a broadcast address, a host firewall), no ICMP socket, out of descriptors
         };
         _gateway.Counters.CountDrop(DropReason.TransmitFailed);
-        FromGateway(guestMac, key, code, quote);
-    }
-
-    private void FromGateway(MacAddress guestMac, in FlowKey key, byte code, ReadOnlySpan<byte> quote)
-    {
-        if (key.IsIpv4) _gateway.SendUnreachable(guestMac, key.GuestIpv4, _gateway.Address, code, quote);
-        else if (_gateway.Ipv6Address is { } from)
-            _gateway.SendUnreachableV6(guestMac, key.GuestIp, from, Icmpv6Packet.TypeDestinationUnreachable, code switch { 0 => 0, 1 => 3, _ => 1 }, quote);
+        SendUnreachable(guestMac, key, code, quote, fromGateway: true);
     }
 
 

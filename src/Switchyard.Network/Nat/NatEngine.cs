@@ -284,15 +284,20 @@ public sealed partial class NatEngine : IDisposable
         _gateway.Send(frame[..(l4Offset + l4Length)], offload);
     }
 
-    /// <summary>ICMP destination unreachable from the flow's remote, quoting the guest's packet
-    /// (RFC 792; codes per RFC 1812 §5.2.7.1). For an IPv6 flow the IPv4 code becomes its ICMPv6
-    /// counterpart (RFC 4443 §3.1): no route 0, address unreachable 3, port unreachable 4,
-    /// administratively prohibited 1.</summary>
-    internal void SendUnreachable(MacAddress guestMac, in FlowKey key, byte code, ReadOnlySpan<byte> quote)
+    /// <summary>ICMP destination unreachable from the flow's remote (or, with <paramref name="fromGateway"/>,
+    /// from the router itself), quoting the guest's packet (RFC 792; codes per RFC 1812 §5.2.7.1).
+    /// For an IPv6 flow the IPv4 code becomes its ICMPv6 counterpart (RFC 4443 §3.1): no route 0,
+    /// address unreachable 3, port unreachable 4, administratively prohibited 1.</summary>
+    internal void SendUnreachable(MacAddress guestMac, in FlowKey key, byte code, ReadOnlySpan<byte> quote, bool fromGateway = false)
     {
-        if (key.IsIpv4) { _gateway.SendUnreachable(guestMac, key.GuestIpv4, key.RemoteIpv4, code, quote); return; }
+        if (key.IsIpv4)
+        {
+            _gateway.SendUnreachable(guestMac, key.GuestIpv4, fromGateway ? _gateway.Address : key.RemoteIpv4, code, quote);
+            return;
+        }
+        if ((fromGateway ? _gateway.Ipv6Address : key.RemoteIp) is not { } from) return;
         byte code6 = code switch { 0 => 0, 1 => 3, 3 => 4, _ => 1 };
-        _gateway.SendUnreachableV6(guestMac, key.GuestIp, key.RemoteIp, Icmpv6Packet.TypeDestinationUnreachable, code6, quote);
+        _gateway.SendUnreachableV6(guestMac, key.GuestIp, from, Icmpv6Packet.TypeDestinationUnreachable, code6, quote);
     }
 
     private void OnTick()
