@@ -307,7 +307,6 @@ public sealed record ProblemInfo
 [JsonSerializable(typeof(NetworkCreateRequest))]
 [JsonSerializable(typeof(NetworkInfo))]
 [JsonSerializable(typeof(NetworkUpdateRequest))]
-[JsonSerializable(typeof(EgressEvent))]
 [JsonSerializable(typeof(List<EgressEvent>))]
 [JsonSerializable(typeof(List<NetworkInfo>))]
 [JsonSerializable(typeof(EndpointAttachRequest))]
@@ -344,7 +343,10 @@ public sealed record FdHandoffReply
     public EndpointInfo? Endpoint { get; init; }
 }
 
+/// <summary>Compact JSON, one value per line: the fd handoff's messages, and egress events as the
+/// audit log, the server-sent events and <c>yard egress log --format json --follow</c> write them.</summary>
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull)]
 [JsonSerializable(typeof(FdHandoffRequest))]
 [JsonSerializable(typeof(FdHandoffReply))]
-public sealed partial class HandoffJsonContext : JsonSerializerContext;
+[JsonSerializable(typeof(EgressEvent))]
+public sealed partial class JsonLinesContext : JsonSerializerContext;

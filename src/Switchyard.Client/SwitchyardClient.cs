@@ -88,7 +88,7 @@ public sealed class SwitchyardClient : IDisposable
         while (await reader.ReadLineAsync(ct).ConfigureAwait(false) is { } line)
         {
             if (!line.StartsWith("data: ", StringComparison.Ordinal)) continue;
-            var e = System.Text.Json.JsonSerializer.Deserialize(line.AsSpan(6), Json.EgressEvent);
+            var e = System.Text.Json.JsonSerializer.Deserialize(line.AsSpan(6), JsonLinesContext.Default.EgressEvent);
             if (e is not null) yield return e;
         }
     }
@@ -107,7 +107,7 @@ public sealed class SwitchyardClient : IDisposable
         using var socket = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
         try { await socket.ConnectAsync(new UnixDomainSocketEndPoint(SocketPath), ct).ConfigureAwait(false); }
         catch (SocketException e) { throw new SwitchyardUnavailableException(SocketPath, e); }
-        var line = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, HandoffJsonContext.Default.FdHandoffRequest);
+        var line = System.Text.Json.JsonSerializer.SerializeToUtf8Bytes(request, JsonLinesContext.Default.FdHandoffRequest);
         await socket.SendAsync(line.Append((byte)'\n').ToArray(), SocketFlags.None, ct).ConfigureAwait(false);
 
         // The descriptor arrives with the reply's first bytes; the rest of the line may follow.
@@ -126,7 +126,7 @@ public sealed class SwitchyardClient : IDisposable
             reply.AddRange(buffer.AsSpan(0, n).ToArray());
         }
         int end = reply.IndexOf((byte)'\n');
-        var answer = end < 0 ? null : System.Text.Json.JsonSerializer.Deserialize(reply.GetRange(0, end).ToArray(), HandoffJsonContext.Default.FdHandoffReply);
+        var answer = end < 0 ? null : System.Text.Json.JsonSerializer.Deserialize(reply.GetRange(0, end).ToArray(), JsonLinesContext.Default.FdHandoffReply);
         if (answer is not { Ok: true, Endpoint: { } info } || fd is null)
         {
             fd?.Dispose();

@@ -78,7 +78,7 @@ internal static class EgressCommands
             // JSON lines while following: one event per line, for `jq` and friends.
             void Print(EgressEvent e)
             {
-                if (json) Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(e, CompactJson.Default.EgressEvent));
+                if (json) Console.Out.WriteLine(System.Text.Json.JsonSerializer.Serialize(e, JsonLinesContext.Default.EgressEvent));
                 else Console.Out.WriteLine($"{e.Time.ToLocalTime():HH:mm:ss.fff}  {e.Verdict,-5}  {e.Endpoint}  {e.Protocol,-4}  {e.Destination ?? "-"}  {e.Name ?? "-"}  ({e.Reason})");
             }
             foreach (var e in past) Print(e);
@@ -93,8 +93,3 @@ internal static class EgressCommands
         return cmd;
     }
 }
-
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(System.Text.Json.JsonSerializerDefaults.Web,
-    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-[System.Text.Json.Serialization.JsonSerializable(typeof(EgressEvent))]
-internal sealed partial class CompactJson : System.Text.Json.Serialization.JsonSerializerContext;

@@ -150,7 +150,7 @@ public static class ApiRoutes
                 if (!more) break;
                 while (events.TryRead(out var e))
                 {
-                    await response.WriteAsync("data: " + JsonSerializer.Serialize(e, AuditJsonContext.Default.EgressEvent) + "\n\n", ct);
+                    await response.WriteAsync("data: " + JsonSerializer.Serialize(e, JsonLinesContext.Default.EgressEvent) + "\n\n", ct);
                 }
                 await response.Body.FlushAsync(ct);
             }

@@ -48,7 +48,7 @@ internal static partial class FdHandoff
         (FdHandoffReply Reply, SafeFileDescriptorHandle? TheirEnd) reply;
         try { reply = await Handle(input, sp.GetRequiredService<NetworkDirectory>(), logger, timeout.Token).ConfigureAwait(false); }
         catch (OperationCanceledException) { reply = (Fail(408, $"no complete handoff request within {RequestTimeout.TotalSeconds:0} s"), null); }
-        var bytes = JsonSerializer.SerializeToUtf8Bytes(reply.Reply, HandoffJsonContext.Default.FdHandoffReply);
+        var bytes = JsonSerializer.SerializeToUtf8Bytes(reply.Reply, JsonLinesContext.Default.FdHandoffReply);
         var line = new byte[bytes.Length + 1];
         bytes.CopyTo(line, 0);
         line[^1] = (byte)'\n';
@@ -88,7 +88,7 @@ internal static partial class FdHandoff
         }
 
         FdHandoffRequest? request;
-        try { request = JsonSerializer.Deserialize(line, HandoffJsonContext.Default.FdHandoffRequest); }
+        try { request = JsonSerializer.Deserialize(line, JsonLinesContext.Default.FdHandoffRequest); }
         catch (JsonException e) { return (Fail(400, $"invalid handoff JSON: {e.Message}"), null); }
         if (request is null || request.Handoff != 1) return (Fail(400, "not a handoff request (expected \"handoff\": 1)"), null);
         if (request.SocketType is not (null or "dgram" or "stream"))

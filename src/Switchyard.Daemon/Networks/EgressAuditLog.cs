@@ -80,7 +80,7 @@ internal sealed class EgressAuditLog : IEgressAudit, IDisposable
                 while (reader.ReadLine() is { } line)
                 {
                     EgressEvent? e;
-                    try { e = JsonSerializer.Deserialize(line, SwitchyardJsonContext.Default.EgressEvent); }
+                    try { e = JsonSerializer.Deserialize(line, JsonLinesContext.Default.EgressEvent); }
                     catch (JsonException) { continue; }   // a line cut by a crash
                     if (e is null || e.Network != network) continue;
                     if (newest.Count == limit) newest.Dequeue();
@@ -103,7 +103,7 @@ internal sealed class EgressAuditLog : IEgressAudit, IDisposable
                 while (reader.TryRead(out var d))
                 {
                     var e = ToEvent(d);
-                    JsonSerializer.Serialize(json, e, AuditJsonContext.Default.EgressEvent);
+                    JsonSerializer.Serialize(json, e, JsonLinesContext.Default.EgressEvent);
                     json.Flush();
                     _file.WriteByte((byte)'\n');
                     json.Reset();
@@ -159,12 +159,6 @@ internal sealed class EgressAuditLog : IEgressAudit, IDisposable
         lock (_fileLock) _file.Dispose();
     }
 }
-
-/// <summary>Compact JSON lines for the audit file (the API's context writes indented).</summary>
-[System.Text.Json.Serialization.JsonSourceGenerationOptions(JsonSerializerDefaults.Web,
-    DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull)]
-[System.Text.Json.Serialization.JsonSerializable(typeof(EgressEvent))]
-internal sealed partial class AuditJsonContext : System.Text.Json.Serialization.JsonSerializerContext;
 
 internal static partial class EgressLog
 {
