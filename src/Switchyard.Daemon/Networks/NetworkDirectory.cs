@@ -389,8 +389,9 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             try { updated = start.Edit(u.Default, u.AddAllow, u.RemoveAllow, u.AddDeny, u.RemoveDeny); }
             catch (FormatException e) { throw ApiException.BadRequest(e.Message); }
         }
-        _store.UpdateNetworkEgress(net.Row.Name, EgressJson(updated));
-        net.Row = net.Row with { EgressJson = EgressJson(updated) };
+        string? json = EgressJson(updated);
+        _store.UpdateNetworkEgress(net.Row.Name, json);
+        net.Row = net.Row with { EgressJson = json };
         net.Live.Egress.Policy = updated;
         DirectoryLog.EgressUpdated(_logger, net.Row.Name, updated is null ? "none" : $"{updated.DefaultText}, {updated.Allow.Count} allow and {updated.Deny.Count} deny rule(s)");
     }
