@@ -3,6 +3,10 @@
 #
 #   bench/run.sh [SECONDS]                      every section, SECONDS per measurement (default 5)
 #   BENCH=peers,rss bench/run.sh 3              only some sections
+#   BASELINE=DIR bench/run.sh                   also measure the daemon of another checkout DIR (e.g. a git
+#                                               worktree of the previous release) in the same run: a "baseline"
+#                                               row/column next to "switchyard" and the ratio of the two, so a
+#                                               change is compared on the same machine at the same moment
 #
 # Sections (BENCH, comma-separated; default all):
 #   g2g    Guest-to-guest TCP through the switch (issue 3's yardstick): two namespaces on one Switchyard
@@ -32,6 +36,7 @@ peers_install
 id=$RANDOM
 tmp=$(mktemp -d /tmp/yard-bench.XXXXXX)
 daemon_pid=""
+base_pid=""
 servers_started=""
 bg_pids=()
 nsn=0
@@ -43,17 +48,20 @@ cleanup() {
     ip netns del "$ns" 2>/dev/null
   done
   ip link del "ybd$id" 2>/dev/null
-  if [ -n "$daemon_pid" ] && kill "$daemon_pid" 2>/dev/null; then
-    for _ in $(seq 100); do kill -0 "$daemon_pid" 2>/dev/null || break; sleep 0.1; done
-  fi
+  for p in $daemon_pid $base_pid; do
+    if kill "$p" 2>/dev/null; then
+      for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+    fi
+  done
   rm -rf "$tmp" "$PEERS_TMP"
 }
 trap cleanup EXIT
 
 want() { [[ ",$BENCH," == *",$1,"* ]]; }
 
-# Every yard call is bounded: a daemon that stops answering must not hang the run.
-yard() { timeout 60 "$root/yard" --socket "$tmp/yard.sock" "$@"; }
+# Every yard call is bounded: a daemon that stops answering must not hang the run. YARD_SOCK picks the daemon
+# (the baseline's, with BASELINE): the CLI and API are the same for both.
+yard() { timeout 60 "$root/yard" --socket "${YARD_SOCK:-$tmp/yard.sock}" "$@"; }
 
 # --- g2g: guest to guest through the switch ---------------------------------------------------
 
@@ -87,6 +95,8 @@ switchyard_pair() { # MTU -> Gbit/s
   ip netns del "sya$id"; ip netns del "syb$id"
 }
 
+baseline_pair() { YARD_SOCK="$tmp/base.sock" switchyard_pair "$@"; }
+
 # --- switchyard as a peers.sh stack -------------------------------------------------------------
 # up_switchyard NS: a `nat` network named NS on the bench daemon (MTU 65520 like slirp4netns and pasta, no DNS
 # forwarding), NS attached with --configure; prints the gateway, through which the guest reaches the host's
@@ -103,6 +113,9 @@ up_switchyard() {
   gw=$(yard network inspect "$ns" | sed -n 's/^ *"gateway": "\([0-9.]*\)".*/\1/p')
   ip -n "$ns" -4 -o addr show dev eth0 2>/dev/null | grep -q ' inet ' && echo "$gw"
 }
+# The baseline daemon (BASELINE=DIR) as a stack of its own: the same network, through the other daemon.
+up_baseline() { YARD_SOCK="$tmp/base.sock" up_switchyard "$@"; }
+down_baseline() { YARD_SOCK="$tmp/base.sock" down_switchyard "$@"; }
 down_switchyard() {
   local ns=$1
   yard endpoint detach "$ns" guest >/dev/null 2>&1
@@ -188,27 +201,28 @@ print(len(held), flush=True)
 time.sleep(hold)
 '
 
+# rss_section LABEL PID STACK: STACK is switchyard or baseline (which daemon's network the guest is on).
 rss_section() {
-  local ns gw port="" n="-" before after="-"
+  local label=$1 pid=$2 stack=$3 ns gw port="" n="-" before after="-"
   nsn=$((nsn + 1)); ns="yb$id$nsn"
   python3 -c "$HOLD_SERVER" >"$tmp/hold-server.out" 2>&1 &
   local server=$!; bg_pids+=("$server")
   for _ in $(seq 50); do port=$(head -n1 "$tmp/hold-server.out" 2>/dev/null); [ -n "$port" ] && break; sleep 0.1; done
-  gw=$(up_switchyard "$ns" 2>>"$tmp/up.log") || gw=""
-  before=$(rss_mb "$daemon_pid")
+  gw=$("up_$stack" "$ns" 2>>"$tmp/up.log") || gw=""
+  before=$(rss_mb "$pid")
   if [ -n "$gw" ] && [ -n "$port" ]; then
     ip netns exec "$ns" python3 -c "$HOLD_CLIENT" "$gw" "$port" 1000 60 >"$tmp/hold-client.out" 2>>"$tmp/up.log" &
     local client=$!; bg_pids+=("$client")
     for _ in $(seq 700); do n=$(head -n1 "$tmp/hold-client.out" 2>/dev/null); [ -n "$n" ] && break; sleep 0.1; done
     n=${n:--}
     sleep 1
-    after=$(rss_mb "$daemon_pid")
+    after=$(rss_mb "$pid")
     kill "$client" 2>/dev/null; wait "$client" 2>/dev/null || true
   fi
   kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true
-  down_switchyard "$ns"
-  printf '%-36s %s MB\n' "daemon VmRSS, before the flows" "$before"
-  printf '%-36s %s MB   (%s connections open; target <= 64 MB)%s\n' "daemon VmRSS, 1,000 idle NAT flows" "$after" "$n" \
+  "down_$stack" "$ns"
+  printf '%-36s %s MB\n' "$label VmRSS, before the flows" "$before"
+  printf '%-36s %s MB   (%s connections open; target <= 64 MB)%s\n' "$label VmRSS, 1,000 idle NAT flows" "$after" "$n" \
     "$(awk -v a="$after" -v n="$n" 'BEGIN { if (a != "-" && n == 1000) print (a <= 64 ? "   met" : "   MISSED") }')"
 }
 
@@ -264,18 +278,47 @@ egress_section() {
 
 "$root/yard" --help >/dev/null   # build once, outside the measurement
 # The daemon as shipped: the NativeAOT build (packaging/build-native.sh); YARD_DAEMON=jit measures the JIT build.
-if [ "${YARD_DAEMON:-native}" = jit ]; then daemon_bin="$root/yard"; else daemon_bin=$("$root/packaging/build-native.sh"); fi
+daemon_of() { if [ "${YARD_DAEMON:-native}" = jit ]; then echo "$1/yard"; else "$1/packaging/build-native.sh"; fi; }
+# start_daemon BIN NAME: its own state directory and socket ($tmp/NAME.sock); prints its PID. Started from a
+# subshell, so it is no job of this shell: peers.sh's servers_down ends with a bare `wait`.
+start_daemon() {
+  ( "$1" daemon --state-dir "$tmp/$2-state" --socket "$tmp/$2.sock" >"$tmp/$2.log" 2>&1 & echo $! >"$tmp/$2.pid" )
+  for _ in $(seq 100); do [ -S "$tmp/$2.sock" ] && break; sleep 0.1; done
+  cat "$tmp/$2.pid"
+}
+daemon_bin=$(daemon_of "$root")
 echo "daemon: $daemon_bin"
-# Started from a subshell, so it is no job of this shell: peers.sh's servers_down ends with a bare `wait`.
-( "$daemon_bin" daemon --state-dir "$tmp/state" --socket "$tmp/yard.sock" >"$tmp/daemon.log" 2>&1 & echo $! >"$tmp/daemon.pid" )
-daemon_pid=$(cat "$tmp/daemon.pid")
-for _ in $(seq 100); do [ -S "$tmp/yard.sock" ] && break; sleep 0.1; done
+daemon_pid=$(start_daemon "$daemon_bin" yard)
+if [ -n "${BASELINE:-}" ]; then
+  BASELINE=$(cd "$BASELINE" && pwd)
+  "$BASELINE/yard" --help >/dev/null
+  base_bin=$(daemon_of "$BASELINE")
+  echo "baseline: $base_bin ($(git -C "$BASELINE" log -1 --format='%h %s' 2>/dev/null || echo "$BASELINE"))"
+  base_pid=$(start_daemon "$base_bin" base)
+fi
+
+# compare LABEL A B: the ratio switchyard/baseline, no target (the baseline is the yardstick).
+compare() {
+  awk -v label="$1" -v a="$2" -v b="$3" 'BEGIN {
+    if (a == "-" || b == "-" || b + 0 == 0) printf "%-36s %7s\n", label, "-"; else printf "%-36s %6.2fx\n", label, a / b }'
+}
 
 if want g2g; then
-  printf '%-28s %10s %10s %8s\n' "guest-to-guest TCP" "veth Gb/s" "yard Gb/s" "ratio"
+  if [ -n "$base_pid" ]; then
+    printf '%-28s %10s %10s %8s %10s %8s\n' "guest-to-guest TCP" "veth Gb/s" "yard Gb/s" "ratio" "base Gb/s" "yard/base"
+  else
+    printf '%-28s %10s %10s %8s\n' "guest-to-guest TCP" "veth Gb/s" "yard Gb/s" "ratio"
+  fi
   for mtu in ${MTUS:-1500 65520}; do
     v=$(veth_pair "$mtu"); s=$(switchyard_pair "$mtu")
-    printf '%-28s %10s %10s %8s\n' "iperf3, MTU $mtu" "${v:--}" "${s:--}" "$(awk -v a="${s:--}" -v b="${v:--}" 'BEGIN{ if (a != "-" && b > 0) printf "%.2fx", a/b; else print "-" }')"
+    ratio=$(awk -v a="${s:--}" -v b="${v:--}" 'BEGIN{ if (a != "-" && b > 0) printf "%.2fx", a/b; else print "-" }')
+    if [ -n "$base_pid" ]; then
+      b=$(baseline_pair "$mtu")
+      printf '%-28s %10s %10s %8s %10s %8s\n' "iperf3, MTU $mtu" "${v:--}" "${s:--}" "$ratio" "${b:--}" \
+        "$(awk -v a="${s:--}" -v b="${b:--}" 'BEGIN{ if (a != "-" && b != "-" && b > 0) printf "%.2fx", a/b; else print "-" }')"
+    else
+      printf '%-28s %10s %10s %8s\n' "iperf3, MTU $mtu" "${v:--}" "${s:--}" "$ratio"
+    fi
   done
   echo
 fi
@@ -285,13 +328,19 @@ if want peers; then
   : >"$tmp/peers"
   echo "guest <-> host through each stack"
   print_header
-  for s in ${STACKS:-veth slirp4netns pasta switchyard}; do measure_row "$s"; done
+  for s in ${STACKS:-veth slirp4netns pasta switchyard ${base_pid:+baseline}}; do measure_row "$s"; done
   servers_down; servers_started=""
   echo
   target "switchyard tx / slirp4netns tx" "$(cell switchyard 2)" "$(cell slirp4netns 2)" ">=" 2.0
   target "switchyard rx / pasta rx" "$(cell switchyard 3)" "$(cell pasta 3)" ">=" 1.0
   target "switchyard rr p50 / pasta rr p50" "$(cell switchyard 4)" "$(cell pasta 4)" "<=" 1.0
   target "switchyard crr / slirp4netns crr" "$(cell switchyard 5)" "$(cell slirp4netns 5)" ">=" 1.25
+  if [ -n "$base_pid" ]; then
+    compare "switchyard tx / baseline tx" "$(cell switchyard 2)" "$(cell baseline 2)"
+    compare "switchyard rx / baseline rx" "$(cell switchyard 3)" "$(cell baseline 3)"
+    compare "switchyard rr p50 / baseline rr p50" "$(cell switchyard 4)" "$(cell baseline 4)"
+    compare "switchyard crr / baseline crr" "$(cell switchyard 5)" "$(cell baseline 5)"
+  fi
   [ -s "$tmp/up.log" ] && sed 's/^/  note: /' "$tmp/up.log"
   : >"$tmp/up.log"
   echo
@@ -305,7 +354,8 @@ if want egress; then
 fi
 
 if want rss; then
-  rss_section
+  rss_section daemon "$daemon_pid" switchyard
+  [ -n "$base_pid" ] && rss_section baseline "$base_pid" baseline
   [ -s "$tmp/up.log" ] && sed 's/^/  note: /' "$tmp/up.log"
   echo
 fi
