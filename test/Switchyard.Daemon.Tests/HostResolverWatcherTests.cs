@@ -72,7 +72,7 @@ public sealed class HostResolverWatcherTests : IDisposable
         {
             _clock.Advance(AfterEvent);
             return Show(w.Current) == expected;
-        }, Eventually.Generous, () => $"the watcher still holds '{Show(w.Current)}', not '{expected}'");
+        }, Bounds.Generous, () => $"the watcher still holds '{Show(w.Current)}', not '{expected}'");
     }
 
     [Fact]
@@ -273,6 +273,6 @@ public sealed class HostResolverFollowTests
         string now = "";
         await Eventually.UntilAsync(async () =>
             (now = string.Join(",", (await d.Client.GetNetworkAsync(network)).EffectiveDnsUpstreams ?? [])) == expected,
-            Eventually.Generous, () => $"'{network}' still asks '{now}', not '{expected}'");
+            Bounds.Generous, () => $"'{network}' still asks '{now}', not '{expected}'");
     }
 }

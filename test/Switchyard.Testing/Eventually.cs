@@ -6,13 +6,10 @@ namespace Switchyard.Testing;
 /// lease, a file event, a daemon's answer), checking every few milliseconds and returning as soon
 /// as it holds. The bound is a generous deadline for a loaded machine, never the thing under test:
 /// a test of how soon one of our own timers fires moves a fake clock instead
-/// (Microsoft.Extensions.TimeProvider.Testing). Never sleep a fixed time and then assert.</summary>
+/// (Microsoft.Extensions.TimeProvider.Testing). Never sleep a fixed time and then assert. Bounds:
+/// <see cref="Bounds"/>.</summary>
 public static class Eventually
 {
-    /// <summary>What a wait for a real peer allows when the test has no reason to pick another:
-    /// seconds of CPU starvation on a shared 2-core machine must not fail a test.</summary>
-    public static readonly TimeSpan Generous = TimeSpan.FromSeconds(20);
-
     private static readonly TimeSpan Every = TimeSpan.FromMilliseconds(20);
 
     /// <summary>Returns how long <paramref name="condition"/> took to hold; fails the test with
