@@ -145,7 +145,7 @@ public sealed class NatTests
         try
         {
             var waiting = Task.Run(() => lan.Run(30_000, "python3", ["-c", script]));
-            Assert.True(SpinWait.SpinUntil(() => File.Exists(ready), TimeSpan.FromSeconds(10)), "the flow did not come up");
+            Assert.True(SpinWait.SpinUntil(() => File.Exists(ready), Bounds.Generous), "the flow did not come up");
             var sw = System.Diagnostics.Stopwatch.StartNew();
             outside.SetLinkUp(outside.Primary, false);   // the only path: the host has no route to the outside now
             var result = await waiting;
