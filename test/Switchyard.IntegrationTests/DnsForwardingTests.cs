@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Text.RegularExpressions;
 using Switchyard.Testing;
 
@@ -38,11 +37,10 @@ public sealed partial class DnsForwardingTests
         using var guest = await Guest.AttachAsync(daemon.Client, net.Name, "alpha");
         guest.Dhcp();
 
-        var sw = Stopwatch.StartNew();
         var r = guest.TryExec(20_000, "dig", "+tries=1", "+time=5", $"@{net.Gateway}", "nothing.example");
-        sw.Stop();
         Assert.Contains("status: SERVFAIL", r.StdOut);
-        Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"SERVFAIL took {sw.Elapsed}");
+        var took = DigOutput.QueryTime(r.StdOut); // dig's own timing: starting it on a loaded machine is not counted
+        Assert.True(took < TimeSpan.FromSeconds(2), $"SERVFAIL took {took}");
     }
 
     private static (int Ttl, string Address) ParseA(string answer)

@@ -421,12 +421,11 @@ public sealed class EgressTests
 
     private static void WaitForGlobalIpv6(Guest guest)
     {
-        for (int i = 0; i < 100; i++)
+        // SLAAC from the daemon's RA, then DAD (about a second): a real peer, so a generous bound that ends when done.
+        Eventually.Until(() =>
         {
             var addrs = guest.Namespace.Ip("-6", "addr", "show", "dev", "eth0", "scope", "global").StdOut;
-            if (addrs.Contains("inet6", StringComparison.Ordinal) && !addrs.Contains("tentative", StringComparison.Ordinal)) return;
-            Thread.Sleep(100);
-        }
-        Assert.Fail($"no global IPv6 address on the guest's eth0 after 10 s: {guest.Namespace.Ip("-6", "addr").StdOut}");
+            return addrs.Contains("inet6", StringComparison.Ordinal) && !addrs.Contains("tentative", StringComparison.Ordinal);
+        }, Bounds.Generous, () => $"no global IPv6 address on the guest's eth0: {guest.Namespace.Ip("-6", "addr").StdOut}");
     }
 }

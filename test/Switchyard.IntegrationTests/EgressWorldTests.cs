@@ -73,14 +73,15 @@ public sealed class EgressWorldTests
         using var world = EgressWorld.Start();
         // Count the 1-byte segments that reach the server: each send() must be its own segment.
         string filter = $"tcp dst port {EgressWorld.HttpsPort} and dst host {world.AllowedAddress} and (ip[2:2] - ((ip[0] & 0xf) << 2) - ((tcp[12] & 0xf0) >> 2)) == 1";
-        using var dump = world.Namespace.StartServer("timeout", "20", "tcpdump", "-i", world.Outside.Primary.NamespaceInterface, "-n", "-l", "--immediate-mode", "-c", "100", filter);
-        for (int i = 0; i < 100 && !dump.Output.Contains("listening on", StringComparison.Ordinal); i++) Thread.Sleep(50);
+        using var dump = world.Namespace.StartServer("timeout", "60", "tcpdump", "-i", world.Outside.Primary.NamespaceInterface, "-n", "-l", "--immediate-mode", "-c", "100", filter);
+        Eventually.Until(() => dump.Output.Contains("listening on", StringComparison.Ordinal) || dump.HasExited, Bounds.Generous, () => $"tcpdump: {dump.Output}");
 
         var allowed = OutsideProbes.TlsHello(Host, world.AllowedAddress, EgressWorld.HttpsPort, EgressWorld.AllowedName);
         Assert.True(allowed.Result == "answered", allowed.Raw);
         Assert.True(allowed.HelloBytes > 200 && allowed.Sent == allowed.HelloBytes, allowed.Raw);
 
-        for (int i = 0; i < 100 && !dump.HasExited; i++) Thread.Sleep(100);
+        // tcpdump exits at its 100th segment; `timeout 60` ends it if fewer came (then the assert below says so).
+        Eventually.Until(() => dump.HasExited, TimeSpan.FromSeconds(70), () => $"tcpdump still runs: {dump.Output}");
         Assert.True(dump.HasExited && dump.ExitCode == 0, $"tcpdump saw fewer than 100 one-byte segments: {dump.Output}");
 
         // Nobody checks the SNI here: the blocked name's hello to the allowed address is answered too.

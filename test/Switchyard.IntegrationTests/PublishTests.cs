@@ -49,7 +49,7 @@ public sealed class PublishTests
     private static async Task UntilLogged(ConcurrentQueue<string> log)
     {
         var sw = Stopwatch.StartNew();
-        while (!log.Any(l => l.Contains("GET / ")) && sw.Elapsed < TimeSpan.FromSeconds(5)) await Task.Delay(50);
+        while (!log.Any(l => l.Contains("GET / ")) && sw.Elapsed < Bounds.Generous) await Task.Delay(50);
     }
 
     [LinuxRootFact]

@@ -5,12 +5,14 @@ namespace Switchyard.IntegrationTests;
 
 /// <summary>The host's resolver file (<c>--resolv-conf</c>) changing under a running daemon, as a
 /// VPN client changes /etc/resolv.conf: guests of networks that follow it are answered by the new
-/// resolver within a second or two, with no restart and no stale answer from the old one's cache.
+/// resolver within about a second, with no restart and no stale answer from the old one's cache.
 /// The resolvers are dnsmasq on port 53 of loopback addresses of their own (a nameserver line
 /// cannot name a port); the file is a temporary one, never the host's.</summary>
 public sealed class ResolverChangeTests
 {
-    private static readonly TimeSpan Deadline = TimeSpan.FromSeconds(2.5);
+    // The change is seen within about a second (a file event, else the next read); each try runs dig in the
+    // guest. The bound is generous so that a loaded machine cannot fail the test; the loop ends at the change.
+    private static readonly TimeSpan Deadline = Bounds.Generous;
 
     [LinuxRootFact]
     public async Task A_rewritten_resolver_file_answers_the_next_lookup_without_a_restart()
@@ -69,10 +71,11 @@ public sealed class ResolverChangeTests
 
             // The peer's name is the gateway's own answer; an outside name is SERVFAIL at once.
             Assert.Equal(leaseB["ip"], alpha.Dig($"@{net.Gateway}", $"beta.{net.Domain}", "+short"));
-            var sw = Stopwatch.StartNew();
             var r = alpha.TryExec(20_000, "dig", "+tries=1", "+time=5", $"@{net.Gateway}", TestDnsmasq.Name);
             Assert.Contains("status: SERVFAIL", r.StdOut);
-            Assert.True(sw.Elapsed < TimeSpan.FromSeconds(2), $"SERVFAIL took {sw.Elapsed}");
+            var took = DigOutput.QueryTime(r.StdOut); // dig's own timing: starting it on a loaded machine is not counted
+            Assert.True(took < TimeSpan.FromSeconds(2), $"SERVFAIL took {took}");
+            var sw = Stopwatch.StartNew();
 
             // The file appears (a VPN or DHCP client writes it): followed like any change.
             using var dnsmasq = TestDnsmasq.StartOnPort53("198.51.100.33");

@@ -46,17 +46,17 @@ public sealed class PacketSocketTests
             Send(lan, Other, Lan, 2);
             Send(lan, 0xFFFF_FFFF_FFFF, Lan, 3);
             Send(lan, 0xFFFF_FFFF_FFFF, Guest, 4);   // a guest's own MAC coming back from the LAN
-            Assert.Equal([1, 3], Received(uplink));
+            Assert.Equal([1, 3], ReceivedBefore(uplink, lan, Guest, Lan));
 
             uplink.SetGuests([Other]);
             Send(lan, Guest, Lan, 5);
             Send(lan, Other, Lan, 6);
-            Assert.Equal([6], Received(uplink));
+            Assert.Equal([6], ReceivedBefore(uplink, lan, Other, Lan));
 
             // A socket's own frames never come back to it.
             Send(uplink, Lan, Other, 7);
-            Assert.Empty(Received(uplink));
-            Assert.Equal([7], Received(lan));
+            Assert.Empty(ReceivedBefore(uplink, lan, Other, Lan));
+            Assert.Equal([7], ReceivedBefore(lan, uplink, Lan, Other));
         }
         finally
         {
@@ -80,19 +80,32 @@ public sealed class PacketSocketTests
         for (int i = 0; i < 6; i++) d[i] = (byte)(mac >> (40 - 8 * i));
     }
 
-    /// <summary>The markers of the test's frames that arrive within half a second (other traffic on the link is ignored).</summary>
+    private const byte EndMarker = 0xEE;
+
+    /// <summary>The markers of the test's frames that <paramref name="socket"/> received, up to an end marker sent
+    /// now from <paramref name="sender"/> (to <paramref name="destination"/> from <paramref name="source"/>, which the
+    /// filter must let through). A veth pair keeps order, so every frame sent before the end marker has arrived or
+    /// been filtered out when it shows: no fixed wait, which a loaded machine could outlast. Other traffic on the
+    /// link is ignored.</summary>
     [SupportedOSPlatform("linux")]
-    private static List<int> Received(PacketSocket socket)
+    private static List<int> ReceivedBefore(PacketSocket socket, PacketSocket sender, ulong destination, ulong source)
     {
+        Send(sender, destination, source, EndMarker);
         var markers = new List<int>();
         var buffer = new byte[2048];
-        var until = Environment.TickCount64 + 500;
-        while (Environment.TickCount64 < until)
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        while (true)
         {
             int n = socket.Read(buffer);
-            if (n <= 0) { Thread.Sleep(10); continue; }
-            if (n > 14 && BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(12)) == TestEtherType) markers.Add(buffer[14]);
+            if (n <= 0)
+            {
+                Assert.True(clock.Elapsed < Bounds.Generous, $"no end marker after {clock.Elapsed}; received {string.Join(",", markers)}");
+                Thread.Sleep(10);
+                continue;
+            }
+            if (n <= 14 || BinaryPrimitives.ReadUInt16BigEndian(buffer.AsSpan(12)) != TestEtherType) continue;
+            if (buffer[14] == EndMarker) return markers;
+            markers.Add(buffer[14]);
         }
-        return markers;
     }
 }

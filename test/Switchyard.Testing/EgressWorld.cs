@@ -117,12 +117,13 @@ public sealed class EgressWorld : IDisposable
         public override string ToString() => $"curl exit {ExitCode} after {Elapsed.TotalMilliseconds:F0} ms: {Error} {Body}".Trim();
     }
 
-    /// <summary>`curl -sS --cacert CA` (5 s to connect, 10 s in all) wherever <paramref name="run"/> runs it;
+    /// <summary>`curl -sS --cacert CA` (10 s to connect, 20 s in all: generous for a loaded machine, and far above
+    /// what a refusal may take) wherever <paramref name="run"/> runs it;
     /// <paramref name="extra"/> go before the URL (--resolve, -H, -6...).</summary>
     public CurlResult Curl(Runner run, string url, params string[] extra)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var r = run(20_000, "curl", ["-sS", "--cacert", CaFile, "--connect-timeout", "5", "--max-time", "10", .. extra, url]);
+        var r = run(30_000, "curl", ["-sS", "--cacert", CaFile, "--connect-timeout", "10", "--max-time", "20", .. extra, url]);
         return new CurlResult(r.ExitCode, r.StdOut, r.StdErr.Trim(), clock.Elapsed);
     }
 

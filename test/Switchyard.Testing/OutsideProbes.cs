@@ -61,8 +61,9 @@ public static class OutsideProbes
             j.GetProperty("unfinished").GetInt32(), errors, j.GetProperty("seconds").GetDouble(), r.Raw);
     }
 
-    /// <summary>One TCP connect: "connected", "refused", "timeout" or an errno name, and how long it took.</summary>
-    public static (string Result, TimeSpan Elapsed) TcpConnect(Runner run, string address, int port, int seconds = 5)
+    /// <summary>One TCP connect: "connected", "refused", "timeout" or an errno name, and how long it took (timed
+    /// by the probe itself, so starting it is not counted). The wait is well above <see cref="Bounds.AtOnce"/>.</summary>
+    public static (string Result, TimeSpan Elapsed) TcpConnect(Runner run, string address, int port, int seconds = 10)
     {
         var j = Probe(run, (seconds + 10) * 1000, "tcp-connect", address, port.ToString(), seconds.ToString()).Json;
         return (j.GetProperty("result").GetString()!, TimeSpan.FromSeconds(j.GetProperty("seconds").GetDouble()));
@@ -72,8 +73,9 @@ public static class OutsideProbes
     public static string UdpEcho(Runner run, string address, int port, int tries = 3) =>
         Probe(run, (tries + 10) * 1000, "udp-echo", address, port.ToString(), tries.ToString()).Json.GetProperty("result").GetString()!;
 
-    /// <summary>One datagram to a closed UDP port: "refused" (the ICMP port unreachable came back), "timeout" or "answered", and how long it took.</summary>
-    public static (string Result, TimeSpan Elapsed) UdpClosed(Runner run, string address, int port, int seconds = 3)
+    /// <summary>One datagram to a closed UDP port: "refused" (the ICMP port unreachable came back), "timeout" or "answered", and how long it took
+    /// (timed by the probe itself). The wait is well above <see cref="Bounds.AtOnce"/>.</summary>
+    public static (string Result, TimeSpan Elapsed) UdpClosed(Runner run, string address, int port, int seconds = 10)
     {
         var j = Probe(run, (seconds + 10) * 1000, "udp-closed", address, port.ToString(), seconds.ToString()).Json;
         return (j.GetProperty("result").GetString()!, TimeSpan.FromSeconds(j.GetProperty("seconds").GetDouble()));

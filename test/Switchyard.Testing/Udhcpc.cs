@@ -14,7 +14,7 @@ public static class Udhcpc
         if (!OperatingSystem.IsWindows()) File.SetUnixFileMode(script, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute);
         File.Delete(env);
         Command.Run("ip", ["netns", "exec", netns, "env", $"YARD_NETNS={netns}", $"YARD_ENV={env}",
-            "busybox", "udhcpc", "-i", ifname, "-f", "-q", "-n", "-t", "5", "-T", "1", "-s", script], timeoutMs: 30_000);
+            "busybox", "udhcpc", "-i", ifname, "-f", "-q", "-n", "-t", "15", "-T", "1", "-s", script], timeoutMs: 30_000);
         var result = new Dictionary<string, string>();
         foreach (var line in File.ReadAllLines(env))
         {

@@ -15,14 +15,14 @@ public sealed class HostResolverWatcher : IDisposable
 {
     public static readonly TimeSpan DefaultPollInterval = TimeSpan.FromSeconds(1);
     // Lets a writer finish (truncate, then write) before the file is read after an event.
-    private static readonly TimeSpan EventDelay = TimeSpan.FromMilliseconds(30);
+    internal static readonly TimeSpan EventDelay = TimeSpan.FromMilliseconds(30);
 
     private readonly ILogger _logger;
     private readonly bool _useEvents;
     private readonly Lock _gate = new();
     private readonly Dictionary<string, FileSystemWatcher> _watchers = new(StringComparer.Ordinal);
-    private readonly Timer _poll;
-    private readonly Timer _afterEvent;
+    private readonly ITimer _poll;
+    private readonly ITimer _afterEvent;
     private volatile HashSet<string> _watchedPaths = new(StringComparer.Ordinal);
     private volatile IReadOnlyList<IPEndPoint> _current = [];
     private string? _text;
@@ -32,15 +32,18 @@ public sealed class HostResolverWatcher : IDisposable
     /// <param name="path">The resolver file; it need not exist.</param>
     /// <param name="pollInterval">How often the file is read even without an event (default 1 s).</param>
     /// <param name="useEvents">False: the periodic read alone (tests of the fallback).</param>
-    public HostResolverWatcher(string path, ILogger logger, TimeSpan? pollInterval = null, bool useEvents = true)
+    /// <param name="time">The clock of the periodic read and of the short wait after an event
+    /// (default: the system's); tests move a fake one instead of sleeping.</param>
+    public HostResolverWatcher(string path, ILogger logger, TimeSpan? pollInterval = null, bool useEvents = true, TimeProvider? time = null)
     {
         Path = System.IO.Path.GetFullPath(path);
         _logger = logger;
         _useEvents = useEvents;
-        _afterEvent = new Timer(_ => Check());
+        time ??= TimeProvider.System;
+        _afterEvent = time.CreateTimer(_ => Check(), null, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
         Check();
         var interval = pollInterval ?? DefaultPollInterval;
-        _poll = new Timer(_ => Check(), null, interval, interval);
+        _poll = time.CreateTimer(_ => Check(), null, interval, interval);
     }
 
     /// <summary>The resolver file, as a full path.</summary>

@@ -17,25 +17,33 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
     /// buffers of about 4 MiB (at least twice the send size) on these sockets.</summary>
     private const int SendBuffer = 1 << 20, ReceiveBuffer = 4 << 20;
 
+    /// <summary>While the peer's socket is not there, connecting is tried again only after this
+    /// long, so a VM that is down costs a timestamp read per frame, not a syscall.</summary>
+    internal static readonly TimeSpan RetryAfter = TimeSpan.FromMilliseconds(250);
+
     private readonly Socket _socket;
     private readonly string? _path;
     private readonly bool _pair;
     private readonly int _maxFrame;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+    private readonly long _retryAfterTicks;
     private readonly CancellationTokenSource _stop = new();
     private volatile SocketAddress? _peer;
-    private long _retryAt;
+    private long _retryAt; // a _time timestamp
     private volatile bool _connected;
     private readonly Lock _connectLock = new();
     private Task? _loop;
 
-    private DgramTransport(Socket socket, string? path, string? peer, bool pair, int maxFrame, ILogger logger)
+    private DgramTransport(Socket socket, string? path, string? peer, bool pair, int maxFrame, ILogger logger, TimeProvider? time)
     {
         _socket = socket;
         _path = path;
         _pair = pair;
         _maxFrame = maxFrame;
         _logger = logger;
+        _time = time ?? TimeProvider.System;
+        _retryAfterTicks = (long)(RetryAfter.TotalSeconds * _time.TimestampFrequency);
         _socket.Blocking = false;
         try
         {
@@ -48,11 +56,12 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
     }
 
     /// <summary>Binds <paramref name="path"/> now, so a bad path fails the attach.</summary>
-    public static DgramTransport Listen(string path, string? peer, int maxFrame, ILogger logger) =>
-        new(UnixSocketPaths.Listen(path, SocketType.Dgram), Path.GetFullPath(path), peer, pair: false, maxFrame, logger);
+    /// <param name="time">The clock of the wait between connect attempts (default: the system's).</param>
+    public static DgramTransport Listen(string path, string? peer, int maxFrame, ILogger logger, TimeProvider? time = null) =>
+        new(UnixSocketPaths.Listen(path, SocketType.Dgram), Path.GetFullPath(path), peer, pair: false, maxFrame, logger, time);
 
     /// <summary>The daemon's end of a connected socket pair whose other end the VM process holds.</summary>
-    public static DgramTransport FromSocket(Socket connected, int maxFrame, ILogger logger) => new(connected, null, null, pair: true, maxFrame, logger);
+    public static DgramTransport FromSocket(Socket connected, int maxFrame, ILogger logger) => new(connected, null, null, pair: true, maxFrame, logger, null);
 
     public string Kind => _pair ? "fd" : "dgram";
     public bool SupportsOffload => false;
@@ -134,7 +143,7 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
                 if (_pair) { PeerGone(); return false; }
                 _connected = false;
                 if (Status.State == "connected") Status.Disconnected("waiting-for-peer");
-                Volatile.Write(ref _retryAt, Environment.TickCount64 + 250);
+                Volatile.Write(ref _retryAt, _time.GetTimestamp() + _retryAfterTicks);
                 return false;
         }
     }
@@ -143,7 +152,7 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
     /// VM whose own socket is connected to us accepts nothing else) and fail as results.</summary>
     private bool TryConnectPeer()
     {
-        if (_peer is not { } peer || Environment.TickCount64 < Volatile.Read(ref _retryAt)) return false;
+        if (_peer is not { } peer || _time.GetTimestamp() < Volatile.Read(ref _retryAt)) return false;
         lock (_connectLock)
         {
             if (_connected) return true;
@@ -152,7 +161,7 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
             catch (ObjectDisposedException) { return false; }
             if (errno != 0)
             {
-                Volatile.Write(ref _retryAt, Environment.TickCount64 + 250);
+                Volatile.Write(ref _retryAt, _time.GetTimestamp() + _retryAfterTicks);
                 return false;
             }
             _connected = true;

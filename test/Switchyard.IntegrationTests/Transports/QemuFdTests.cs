@@ -45,7 +45,7 @@ public sealed class QemuFdTests
         using (var vm = QemuRelay.Start("stream,id=s0,addr.type=fd,addr.str=3", Connect(daemon, net.Name, "vm3", stream: true)))
             await AssertJoined(daemon, net, guest, vm, stream: true);
         // QEMU is gone, and with it the stream pair's other end: the endpoint detaches itself.
-        var deadline = DateTime.UtcNow.AddSeconds(10);
+        var deadline = DateTime.UtcNow + Bounds.Generous;
         while ((await daemon.Client.ListEndpointsAsync(net.Name)).Any(e => e.Name == "vm3") && DateTime.UtcNow < deadline) await Task.Delay(100);
         Assert.DoesNotContain(await daemon.Client.ListEndpointsAsync(net.Name), e => e.Name == "vm3");
     }
@@ -61,7 +61,7 @@ public sealed class QemuFdTests
         string mac = RawFrames.RandomMac();
 
         socket.Send(RawFrames.ArpRequest(mac, attachment.Endpoint.Ipv4, net.Gateway));
-        using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(5));
+        using var cts = new CancellationTokenSource(Bounds.Generous);
         var buffer = new byte[2048];
         bool replied = false;
         for (int i = 0; i < 100 && !replied; i++)

@@ -60,7 +60,7 @@ internal static class RawFrames
     public static async Task<EndpointInfo> WaitForAsync(SwitchyardClient client, string network, string name, Func<EndpointInfo, bool> condition,
         TimeSpan? timeout = null)
     {
-        var deadline = DateTime.UtcNow + (timeout ?? TimeSpan.FromSeconds(10));
+        var deadline = DateTime.UtcNow + (timeout ?? Bounds.Generous);
         for (int i = 0; ; i++)
         {
             var ep = await client.GetEndpointAsync(network, name);
