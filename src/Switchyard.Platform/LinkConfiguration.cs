@@ -147,11 +147,11 @@ internal sealed class LinkConfiguration : IDisposable
             string path = $"/proc/sys/net/ipv6/conf/{name}/{setting}";
             try { File.WriteAllText(path, value); }
             catch (DirectoryNotFoundException) { return; }   // IPv6 disabled in that namespace: nothing to set
-            catch (UnauthorizedAccessException e) { throw new PlatformException($"write({path}) in {_where}", 13, e); }   // EACCES
+            catch (UnauthorizedAccessException e) { throw new PlatformException($"write({path}) in {_where}", Interop.Errno.EACCES, e); }
             catch (IOException e)
             {
                 // .NET on Unix carries the errno in HResult for file errors; anything else is EIO.
-                throw new PlatformException($"write({path}) in {_where}", e.HResult is > 0 and < 4096 ? e.HResult : 5, e);
+                throw new PlatformException($"write({path}) in {_where}", e.HResult is > 0 and < 4096 ? e.HResult : Interop.Errno.EIO, e);
             }
         }
     }

@@ -20,7 +20,6 @@ namespace Switchyard.Platform;
 public sealed class PacketSocket : IFrameDevice, IDisposable
 {
     public const int VnetHeaderLength = IFrameDevice.VnetHeaderLength;
-    private const int ENETDOWN = 100, ENXIO = 6, EMSGSIZE = 90;
 
     private readonly WakeableFd _fd;
     private readonly object _filterLock = new();
@@ -143,7 +142,7 @@ public sealed class PacketSocket : IFrameDevice, IDisposable
         if (n >= 0) return n;
         return -n switch
         {
-            ENETDOWN or ENXIO or Interop.Errno.ENODEV => -1,
+            Interop.Errno.ENETDOWN or Interop.Errno.ENXIO or Interop.Errno.ENODEV => -1,
             var errno => throw new PlatformException($"read on AF_PACKET socket of {InterfaceName}", errno),
         };
     }
@@ -155,7 +154,8 @@ public sealed class PacketSocket : IFrameDevice, IDisposable
         switch (_fd.Write(VnetHeader ? vnetHeader : default, frame))
         {
             case 0: return true;
-            case Interop.Errno.EAGAIN or Interop.Errno.ENOBUFS or ENETDOWN or ENXIO or Interop.Errno.ENODEV or EMSGSIZE or Interop.Errno.EINVAL:
+            case Interop.Errno.EAGAIN or Interop.Errno.ENOBUFS or Interop.Errno.ENETDOWN or Interop.Errno.ENXIO or Interop.Errno.ENODEV
+                or Interop.Errno.EMSGSIZE or Interop.Errno.EINVAL:
                 return false;
             case var errno: throw new PlatformException($"writev on AF_PACKET socket of {InterfaceName}", errno);
         }
