@@ -164,9 +164,6 @@ public sealed class PacketSocket : IFrameDevice, IDisposable
     /// <inheritdoc cref="WakeableFd.WaitReadable"/>
     public bool WaitReadable(int timeoutMs) => _fd.WaitReadable(timeoutMs);
 
-    /// <summary>Blocks until a frame (or an error) is readable: true; or until <see cref="Wake"/>: false.</summary>
-    public bool WaitReadable() => _fd.WaitReadable(-1);
-
     /// <inheritdoc cref="WakeableFd.Wake"/>
     public void Wake() => _fd.Wake();
 
