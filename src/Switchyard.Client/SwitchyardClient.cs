@@ -112,13 +112,13 @@ public sealed class SwitchyardClient : IDisposable
 
         // The descriptor arrives with the reply's first bytes; the rest of the line may follow.
         var reply = new List<byte>();
-        Switchyard.Platform.SafeFileDescriptorHandle? fd = null;
+        System.Runtime.InteropServices.SafeHandle? fd = null;
         var buffer = new byte[16384];
         while (!reply.Contains((byte)'\n'))
         {
             int n = await Task.Run(() =>
             {
-                int got = Switchyard.Platform.FdPassing.Receive(socket, buffer, out var received);
+                int got = FdReceiver.Receive(socket, buffer, out var received);
                 if (received is not null) { fd?.Dispose(); fd = received; }
                 return got;
             }, ct).ConfigureAwait(false);

@@ -3,9 +3,10 @@ using System.Runtime.InteropServices;
 
 namespace Switchyard.Platform;
 
-/// <summary>Unix socket pairs and file descriptors passed as SCM_RIGHTS ancillary data
-/// (POSIX: Linux and macOS). .NET has no managed API for either. msghdr and cmsghdr differ in
-/// field widths between the two systems, so both are laid out by hand here:
+/// <summary>The daemon's side of the fd handoff: unix socket pairs, and a descriptor sent as SCM_RIGHTS
+/// ancillary data (POSIX: Linux and macOS). .NET has no managed API for either. The receiving side
+/// is Switchyard.Client's own (FdReceiver), so the client library needs nothing from here.
+/// msghdr and cmsghdr differ in field widths between the two systems, so both are laid out by hand here:
 /// Linux (LP64): msghdr { name 0, namelen 8, iov 16, iovlen 24 (size_t), control 32, controllen 40 (size_t), flags 48 } = 56 bytes,
 /// cmsghdr { len 0 (size_t), level 8, type 12, data 16 }.
 /// macOS: msghdr { name 0, namelen 8, iov 16, iovlen 24 (int), control 32, controllen 40 (socklen_t), flags 44 } = 48 bytes,
@@ -14,7 +15,6 @@ public static class FdPassing
 {
     private const int AF_UNIX = 1;
     private const int SCM_RIGHTS = 1;
-    private const int EINTR = 4, EAGAIN_LINUX = 11, EAGAIN_MACOS = 35;
     private static int SolSocket => OperatingSystem.IsLinux() ? 1 : 0xFFFF;
     private static int MsgHdrSize => OperatingSystem.IsLinux() ? 56 : 48;
     private static int CmsgDataOffset => OperatingSystem.IsLinux() ? 16 : 12;
@@ -59,42 +59,6 @@ public static class FdPassing
         finally
         {
             if (added) fd.DangerousRelease();
-        }
-    }
-
-    /// <summary>Receives one message; a descriptor that came with it is returned in <paramref name="fd"/>.
-    /// Returns the byte count (0 at end of stream).</summary>
-    public static unsafe int Receive(Socket socket, Span<byte> buffer, out SafeFileDescriptorHandle? fd)
-    {
-        fd = null;
-        int controlLength = 64;
-        byte* msg = stackalloc byte[MsgHdrSize];
-        byte* control = stackalloc byte[controlLength];
-        new Span<byte>(msg, MsgHdrSize).Clear();
-        new Span<byte>(control, controlLength).Clear();
-        fixed (byte* p = buffer)
-        {
-            var iov = new Interop.IoVec { Base = p, Length = (nuint)buffer.Length };
-            WriteMsgHdr(msg, &iov, control, controlLength);
-            nint n;
-            // A socket .NET has used asynchronously is nonblocking at the OS level: wait with poll().
-            // MSG_CMSG_CLOEXEC (Linux): the received descriptor does not leak into children; whoever
-            // hands it on (yard connect) dup2()s it to the number the child expects, which clears the flag there.
-            int flags = OperatingSystem.IsLinux() ? 0x40000000 : 0;
-            while ((n = Interop.Libc.RecvMsg(socket.SafeHandle, msg, flags)) < 0)
-            {
-                int errno = Marshal.GetLastPInvokeError();
-                if (errno is not (EAGAIN_LINUX or EAGAIN_MACOS or EINTR)) throw new PlatformException("recvmsg", errno);
-                if (!socket.Poll(TimeSpan.FromSeconds(30), SelectMode.SelectRead)) throw new PlatformException("recvmsg (no answer within 30 s)", errno);
-            }
-            long used = OperatingSystem.IsLinux() ? *(long*)(msg + 40) : *(uint*)(msg + 40);
-            if (used >= CmsgDataOffset + 4)
-            {
-                int level = OperatingSystem.IsLinux() ? *(int*)(control + 8) : *(int*)(control + 4);
-                int type = OperatingSystem.IsLinux() ? *(int*)(control + 12) : *(int*)(control + 8);
-                if (level == SolSocket && type == SCM_RIGHTS) fd = SafeFileDescriptorHandle.FromReturnValue(*(int*)(control + CmsgDataOffset));
-            }
-            return (int)n;
         }
     }
 

@@ -1,4 +1,7 @@
+using System.Runtime.ExceptionServices;
+using System.Runtime.InteropServices;
 using System.Runtime.Versioning;
+using static Switchyard.Platform.Interop.Libc;
 
 namespace Switchyard.Platform;
 
@@ -45,6 +48,72 @@ public static class NetworkNamespace
         var temp = Path.Combine(dir, $".resolv.conf.{Environment.ProcessId}.tmp");
         File.WriteAllText(temp, content);
         File.Move(temp, target, overwrite: true);
+    }
+
+    /// <summary>
+    /// Runs <paramref name="action"/> inside the network namespace at <paramref name="netnsPath"/> (null: the
+    /// daemon's own) and returns its result; what it opens there (a tun fd, a socket) stays bound to that namespace.
+    /// setns() switches only the calling OS thread. A thread-pool thread would carry the foreign namespace into
+    /// unrelated work if anything went wrong, so the action runs on a throwaway thread that switches back before
+    /// it ends; if the kernel refuses to let it back, the result is disposed and that failure is thrown.
+    /// </summary>
+    internal static T RunInside<T>(string? netnsPath, string threadName, Func<T> action)
+        where T : class, IDisposable
+    {
+        T? result = null;
+        ExceptionDispatchInfo? failure = null;
+        var thread = new Thread(() =>
+        {
+            try
+            {
+                result = netnsPath is null ? action() : RunInsideOnCurrentThread(netnsPath, action);
+            }
+            catch (Exception ex)
+            {
+                failure = ExceptionDispatchInfo.Capture(ex);
+            }
+        })
+        {
+            IsBackground = true,
+            Name = threadName,
+        };
+        thread.Start();
+        thread.Join();
+
+        failure?.Throw();
+        return result!;
+    }
+
+    private static T RunInsideOnCurrentThread<T>(string netnsPath, Func<T> action)
+        where T : class, IDisposable
+    {
+        // Remember where this thread came from. /proc/thread-self, not /proc/self: the latter is the main thread's.
+        using var own = SafeFileDescriptorHandle.Open(CurrentThreadPath, O_RDONLY | O_CLOEXEC);
+        using var target = SafeFileDescriptorHandle.Open(netnsPath, O_RDONLY | O_CLOEXEC);
+
+        if (SetNs(target, CLONE_NEWNET) < 0)
+        {
+            throw PlatformException.FromLastError($"setns(CLONE_NEWNET) to {netnsPath}");
+        }
+
+        T? result = null;
+        try
+        {
+            result = action();
+        }
+        finally
+        {
+            if (SetNs(own, CLONE_NEWNET) < 0)
+            {
+                // The thread ends right after this, so the namespace cannot leak into other work; still fail loudly,
+                // since the kernel refusing to let us back is a sign something is badly wrong.
+                var errno = Marshal.GetLastPInvokeError();
+                result?.Dispose();
+                throw new PlatformException($"setns(CLONE_NEWNET) back to own namespace from {netnsPath}", errno);
+            }
+        }
+
+        return result;
     }
 
     private static void ValidateName(string name)

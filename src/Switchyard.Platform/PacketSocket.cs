@@ -17,26 +17,24 @@ namespace Switchyard.Platform;
 /// Read/Write/WaitReadable may be used from one reader and any writer thread concurrently.
 /// </summary>
 [SupportedOSPlatform("linux")]
-public sealed class PacketSocket : IDisposable
+public sealed class PacketSocket : IFrameDevice, IDisposable
 {
-    public const int VnetHeaderLength = 10;
-    private const int ENETDOWN = 100, ENXIO = 6, EMSGSIZE = 90;
+    public const int VnetHeaderLength = IFrameDevice.VnetHeaderLength;
 
-    private readonly SafeFileDescriptorHandle _socket;
-    private readonly SafeFileDescriptorHandle _wake;
+    private readonly WakeableFd _fd;
     private readonly object _filterLock = new();
     private readonly HashSet<ulong> _members = [];
 
-    private PacketSocket(SafeFileDescriptorHandle socket, SafeFileDescriptorHandle wake, string name, int index, bool vnetHeader)
+    private PacketSocket(WakeableFd fd, string name, int index, bool vnetHeader)
     {
-        _socket = socket;
-        _wake = wake;
+        _fd = fd;
         InterfaceName = name;
         InterfaceIndex = index;
         VnetHeader = vnetHeader;
     }
 
     public string InterfaceName { get; }
+    string IFrameDevice.Name => InterfaceName;
     public int InterfaceIndex { get; }
     public bool VnetHeader { get; }
 
@@ -49,12 +47,10 @@ public sealed class PacketSocket : IDisposable
         if (index == 0) throw PlatformException.FromLastError($"if_nametoindex({interfaceName})");
         var socket = SafeFileDescriptorHandle.FromReturnValue(Socket(AF_PACKET, SOCK_RAW | SOCK_NONBLOCK | SOCK_CLOEXEC, 0));
         if (socket.IsInvalid) throw PlatformException.FromLastError("socket(AF_PACKET)");
-        SafeFileDescriptorHandle? wake = null;
+        var fd = WakeableFd.Create(socket, $"AF_PACKET socket of {interfaceName}");
         try
         {
-            wake = SafeFileDescriptorHandle.FromReturnValue(EventFd(0, EFD_NONBLOCK | EFD_CLOEXEC));
-            if (wake.IsInvalid) throw PlatformException.FromLastError("eventfd");
-            var result = new PacketSocket(socket, wake, interfaceName, (int)index, vnetHeader);
+            var result = new PacketSocket(fd, interfaceName, (int)index, vnetHeader);
             if (vnetHeader)
             {
                 int one = 1;
@@ -68,8 +64,7 @@ public sealed class PacketSocket : IDisposable
         }
         catch
         {
-            socket.Dispose();
-            wake?.Dispose();
+            fd.Dispose();
             throw;
         }
     }
@@ -84,7 +79,7 @@ public sealed class PacketSocket : IDisposable
             fixed (SockFilter* p = program)
             {
                 var prog = new SockFprog { Length = (ushort)program.Length, Filter = p };
-                if (SetSockOpt(_socket, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(SockFprog)) < 0)
+                if (SetSockOpt(_fd.Handle, SOL_SOCKET, SO_ATTACH_FILTER, &prog, sizeof(SockFprog)) < 0)
                     throw PlatformException.FromLastError($"setsockopt(SO_ATTACH_FILTER) on {InterfaceName}");
             }
             var wanted = new HashSet<ulong>();
@@ -103,7 +98,7 @@ public sealed class PacketSocket : IDisposable
     {
         var mreq = new PacketMreq { IfIndex = InterfaceIndex, Type = PACKET_MR_UNICAST, ALen = 6 };
         for (int i = 0; i < 6; i++) mreq.Address[i] = (byte)(mac >> (40 - 8 * i));
-        if (SetSockOpt(_socket, SOL_PACKET, option, &mreq, sizeof(PacketMreq)) < 0)
+        if (SetSockOpt(_fd.Handle, SOL_PACKET, option, &mreq, sizeof(PacketMreq)) < 0)
             throw PlatformException.FromLastError($"setsockopt({(option == PACKET_ADD_MEMBERSHIP ? "PACKET_ADD_MEMBERSHIP" : "PACKET_DROP_MEMBERSHIP")}) on {InterfaceName}");
     }
 
@@ -141,97 +136,36 @@ public sealed class PacketSocket : IDisposable
     /// <summary>Reads one frame (with its virtio_net_hdr when <see cref="VnetHeader"/>). Returns its
     /// length, 0 when none is queued, or -1 when the interface went down or away (ENETDOWN, ENXIO):
     /// the socket stays, and frames flow again when the interface comes back up.</summary>
-    public unsafe int Read(Span<byte> buffer)
+    public int Read(Span<byte> buffer)
     {
-        fixed (byte* p = buffer)
+        var n = _fd.Read(buffer);
+        if (n >= 0) return n;
+        return -n switch
         {
-            while (true)
-            {
-                var n = Interop.Libc.Read(_socket, p, buffer.Length);
-                if (n >= 0) return (int)n;
-                var errno = Marshal.GetLastPInvokeError();
-                switch (errno)
-                {
-                    case Interop.Errno.EINTR: continue;
-                    case Interop.Errno.EAGAIN: return 0;
-                    case ENETDOWN or ENXIO or Interop.Errno.ENODEV: return -1;
-                    default: throw new PlatformException($"read on AF_PACKET socket of {InterfaceName}", errno);
-                }
-            }
-        }
+            Interop.Errno.ENETDOWN or Interop.Errno.ENXIO or Interop.Errno.ENODEV => -1,
+            var errno => throw new PlatformException($"read on AF_PACKET socket of {InterfaceName}", errno),
+        };
     }
 
     /// <summary>Sends one frame (behind <paramref name="vnetHeader"/> when the socket has them). False
     /// when the kernel would not take it now or the interface is down: a drop for the caller.</summary>
-    public unsafe bool Write(ReadOnlySpan<byte> vnetHeader, ReadOnlySpan<byte> frame)
+    public bool Write(ReadOnlySpan<byte> vnetHeader, ReadOnlySpan<byte> frame)
     {
-        fixed (byte* h = vnetHeader)
-        fixed (byte* f = frame)
+        switch (_fd.Write(VnetHeader ? vnetHeader : default, frame))
         {
-            var iov = stackalloc Interop.IoVec[2];
-            int count = 0;
-            if (VnetHeader) iov[count++] = new Interop.IoVec { Base = h, Length = (nuint)vnetHeader.Length };
-            iov[count++] = new Interop.IoVec { Base = f, Length = (nuint)frame.Length };
-            while (true)
-            {
-                if (WriteV(_socket, iov, count) >= 0) return true;
-                var errno = Marshal.GetLastPInvokeError();
-                switch (errno)
-                {
-                    case Interop.Errno.EINTR: continue;
-                    case Interop.Errno.EAGAIN or Interop.Errno.ENOBUFS or ENETDOWN or ENXIO or Interop.Errno.ENODEV or EMSGSIZE or Interop.Errno.EINVAL:
-                        return false;
-                    default: throw new PlatformException($"writev on AF_PACKET socket of {InterfaceName}", errno);
-                }
-            }
+            case 0: return true;
+            case Interop.Errno.EAGAIN or Interop.Errno.ENOBUFS or Interop.Errno.ENETDOWN or Interop.Errno.ENXIO or Interop.Errno.ENODEV
+                or Interop.Errno.EMSGSIZE or Interop.Errno.EINVAL:
+                return false;
+            case var errno: throw new PlatformException($"writev on AF_PACKET socket of {InterfaceName}", errno);
         }
     }
 
-    /// <summary>Blocks until a frame (or an error) is readable: true; or until <see cref="Wake"/>: false.</summary>
-    public unsafe bool WaitReadable()
-    {
-        bool socketRef = false, wakeRef = false;
-        try
-        {
-            _socket.DangerousAddRef(ref socketRef);
-            _wake.DangerousAddRef(ref wakeRef);
-            var fds = stackalloc PollFd[2];
-            while (true)
-            {
-                fds[0] = new PollFd { Fd = _socket.Fd, Events = POLLIN };
-                fds[1] = new PollFd { Fd = _wake.Fd, Events = POLLIN };
-                if (Poll(fds, 2, -1) < 0)
-                {
-                    var errno = Marshal.GetLastPInvokeError();
-                    if (errno == Interop.Errno.EINTR) continue;
-                    throw new PlatformException($"poll on AF_PACKET socket of {InterfaceName}", errno);
-                }
-                if ((fds[1].REvents & POLLIN) != 0)
-                {
-                    ulong value;
-                    _ = Interop.Libc.Read(_wake, (byte*)&value, sizeof(ulong));
-                    return false;
-                }
-                return true;
-            }
-        }
-        finally
-        {
-            if (wakeRef) _wake.DangerousRelease();
-            if (socketRef) _socket.DangerousRelease();
-        }
-    }
+    /// <inheritdoc cref="WakeableFd.WaitReadable"/>
+    public bool WaitReadable(int timeoutMs) => _fd.WaitReadable(timeoutMs);
 
-    /// <summary>Makes a blocked (or the next) <see cref="WaitReadable"/> return false. Safe from any thread.</summary>
-    public unsafe void Wake()
-    {
-        ulong one = 1;
-        _ = Interop.Libc.Write(_wake, (byte*)&one, sizeof(ulong));   // EAGAIN: a wake-up is already pending
-    }
+    /// <inheritdoc cref="WakeableFd.Wake"/>
+    public void Wake() => _fd.Wake();
 
-    public void Dispose()
-    {
-        _socket.Dispose();
-        _wake.Dispose();
-    }
+    public void Dispose() => _fd.Dispose();
 }

@@ -24,6 +24,19 @@ public sealed class SafeFileDescriptorHandle : SafeHandle
         return handle;
     }
 
+    /// <summary>open(2) of <paramref name="path"/>; throws <see cref="PlatformException"/> naming the path.</summary>
+    internal static SafeFileDescriptorHandle Open(string path, int flags)
+    {
+        var fd = FromReturnValue(Interop.Libc.Open(path, flags));
+        if (fd.IsInvalid)
+        {
+            var errno = Marshal.GetLastPInvokeError();
+            fd.Dispose();
+            throw new PlatformException($"open({path})", errno);
+        }
+        return fd;
+    }
+
     public override bool IsInvalid => handle == -1;
 
     /// <summary>The raw fd number; only meaningful while a reference is held (DangerousAddRef).</summary>

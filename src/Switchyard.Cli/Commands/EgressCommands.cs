@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Switchyard.Client;
-using Switchyard.Network.Egress;
 
 namespace Switchyard.Cli.Commands;
 
@@ -48,7 +47,7 @@ internal static class EgressCommands
         option.Validators.Add(r =>
         {
             foreach (var rule in r.GetValueOrDefault<string[]>() ?? [])
-                if (!EgressRule.TryParse(rule, out _, out var error)) r.AddError(error);
+                if (!EgressRuleSpec.TryParse(rule, out _, out var error)) r.AddError(error);
         });
         return option;
     }

@@ -1,6 +1,5 @@
 using System.CommandLine;
 using Switchyard.Client;
-using Switchyard.Network.Nat;
 
 namespace Switchyard.Cli.Commands;
 
@@ -24,7 +23,7 @@ internal static class EndpointCommands
     private static void ValidateSpecs(System.CommandLine.Parsing.SymbolResult r, IEnumerable<string>? specs)
     {
         foreach (var spec in specs ?? [])
-            if (!PublishedPort.TryParse(spec, out _, out var error)) r.AddError(error);
+            if (!PublishSpec.TryParse(spec, out _, out var error)) r.AddError(error);
     }
 
     private static Command Attach()
@@ -176,7 +175,7 @@ internal static class EndpointCommands
         {
             var info = await client.PublishAsync(parse.GetValue(network)!, parse.GetValue(name)!, parse.GetValue(spec)!, ct);
             if (parse.GetValue(format) == "json") { Output.Json(info, SwitchyardJsonContext.Default.EndpointInfo); return 0; }
-            PublishedPort.TryParse(parse.GetValue(spec), out var canonical, out _);
+            PublishSpec.TryParse(parse.GetValue(spec), out var canonical, out _);
             Console.WriteLine($"{info.Network}/{info.Name}: published {canonical} ({info.Ipv4}:{canonical.GuestPort})");
             return 0;
         }));

@@ -351,7 +351,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         if (spec is null) return null;
         if (mode != NetworkMode.Nat)
             throw ApiException.BadRequest($"egress policies apply to nat networks; a {ModeName(mode)} network never reaches the outside");
-        try { return EgressPolicy.Create(spec.Default ?? "", spec.Allow, spec.Deny); }
+        try { return Planning.RuleSpecs.CreatePolicy(spec.Default ?? "", spec.Allow, spec.Deny); }
         catch (FormatException e) { throw ApiException.BadRequest(e.Message); }
     }
 
@@ -368,7 +368,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     /// <summary>A stored policy (written by <see cref="EgressJson"/>, so it parses).</summary>
     private static EgressPolicy? StoredEgress(string? json) =>
         json is null || JsonSerializer.Deserialize(json, SwitchyardJsonContext.Default.EgressPolicySpec) is not { } spec
-            ? null : EgressPolicy.Create(spec.Default, spec.Allow, spec.Deny);
+            ? null : Planning.RuleSpecs.CreatePolicy(spec.Default, spec.Allow, spec.Deny);
 
     /// <summary>Applies an edit to a network's policy, live (new flows see it at once) and stored.</summary>
     private void UpdateEgress(NetworkRecord net, EgressUpdate u)
@@ -386,7 +386,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             var (mode, _) = ParseMode(net.Row.Mode);
             // A first policy defaults to an allowlist when it gets allow rules, a denylist otherwise.
             var start = current ?? ParseEgress(new EgressPolicySpec { Default = u.Default ?? (u.AddAllow is { Count: > 0 } ? "deny" : "allow") }, mode)!;
-            try { updated = start.Edit(u.Default, u.AddAllow, u.RemoveAllow, u.AddDeny, u.RemoveDeny); }
+            try { updated = Planning.RuleSpecs.EditPolicy(start, u.Default, u.AddAllow, u.RemoveAllow, u.AddDeny, u.RemoveDeny); }
             catch (FormatException e) { throw ApiException.BadRequest(e.Message); }
         }
         string? json = EgressJson(updated);
@@ -739,7 +739,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         // logged and shown in inspect, and publishing it again retries.
         foreach (var p in _store.PublishedPorts(net.Row.Name, row.Name))
         {
-            if (!PublishedPort.TryParse(p.Spec, out var spec, out var error))
+            if (!Planning.RuleSpecs.TryParsePublish(p.Spec, out var spec, out var error))
             {
                 DirectoryLog.PortRestoreFailed(_logger, net.Row.Name, row.Name, p.Spec, error);
                 continue;
@@ -825,7 +825,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     }
 
     private static PublishedPort ParsePublish(string? text) =>
-        PublishedPort.TryParse(text, out var spec, out var error) ? spec : throw ApiException.BadRequest(error);
+        Planning.RuleSpecs.TryParsePublish(text, out var spec, out var error) ? spec : throw ApiException.BadRequest(error);
 
     /// <summary>Only networks with a NAT (nat, host) have a way from the host to their guests.</summary>
     private static void CheckPublishable(NetworkRecord net)

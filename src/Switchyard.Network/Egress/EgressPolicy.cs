@@ -21,7 +21,9 @@ public sealed class EgressPolicy
     /// gateway could learn addresses we never vetted, so they need a rule that names the port.</summary>
     private static readonly int[] ResolverPorts = [53, 853];
 
-    private EgressPolicy(bool defaultAllow, IReadOnlyList<EgressRule> allow, IReadOnlyList<EgressRule> deny)
+    /// <summary>A policy from its fields; the daemon builds it from the API's text (Daemon/Planning/RuleSpecs),
+    /// which also drops duplicate rules.</summary>
+    public EgressPolicy(bool defaultAllow, IReadOnlyList<EgressRule> allow, IReadOnlyList<EgressRule> deny)
     {
         DefaultAllow = defaultAllow;
         Allow = allow;
@@ -36,52 +38,8 @@ public sealed class EgressPolicy
     private bool HasNameRules { get; }
     private bool HasDenyNames { get; }
 
-    /// <summary>Builds a policy from its API form; throws <see cref="FormatException"/> with a
-    /// one-line message for a bad default or rule.</summary>
-    public static EgressPolicy Create(string defaultVerdict, IEnumerable<string>? allow, IEnumerable<string>? deny)
-    {
-        bool defaultAllow = defaultVerdict switch
-        {
-            "allow" => true,
-            "deny" => false,
-            _ => throw new FormatException($"unknown egress default '{defaultVerdict}': use deny (an allowlist) or allow (a denylist)"),
-        };
-        return new EgressPolicy(defaultAllow, ParseAll(allow), ParseAll(deny));
-    }
-
-    private static List<EgressRule> ParseAll(IEnumerable<string>? rules)
-    {
-        var list = new List<EgressRule>();
-        foreach (var text in rules ?? [])
-        {
-            var rule = EgressRule.Parse(text);
-            if (!list.Contains(rule)) list.Add(rule);
-        }
-        return list;
-    }
-
+    /// <summary>The default as the API spells it: "allow" (a denylist) or "deny" (an allowlist).</summary>
     public string DefaultText => DefaultAllow ? "allow" : "deny";
-
-    /// <summary>A copy with rules added and removed (by canonical spelling) and maybe another
-    /// default; removing a rule that is not there is an error, so a typo does not pass silently.</summary>
-    public EgressPolicy Edit(string? defaultVerdict, IEnumerable<string>? addAllow, IEnumerable<string>? removeAllow,
-        IEnumerable<string>? addDeny, IEnumerable<string>? removeDeny)
-    {
-        var allow = Apply(Allow, addAllow, removeAllow, "allow");
-        var deny = Apply(Deny, addDeny, removeDeny, "deny");
-        var edited = Create(defaultVerdict ?? DefaultText, [], []);
-        return new EgressPolicy(edited.DefaultAllow, allow, deny);
-    }
-
-    private static List<EgressRule> Apply(IReadOnlyList<EgressRule> rules, IEnumerable<string>? add, IEnumerable<string>? remove, string list)
-    {
-        var result = rules.ToList();
-        foreach (var rule in ParseAll(remove))
-            if (!result.Remove(rule)) throw new FormatException($"'{rule}' is not on the {list} list");
-        foreach (var rule in ParseAll(add))
-            if (!result.Contains(rule)) result.Add(rule);
-        return result;
-    }
 
     /// <summary>Whether the gateway's DNS may resolve <paramref name="name"/> upstream. A name rule
     /// narrowed to a port still lets its name resolve; a deny rule must cover every port to hide it.</summary>

@@ -1,16 +1,17 @@
-using System.Globalization;
 using System.Net;
 using System.Net.Sockets;
 
 namespace Switchyard.Network.Nat;
 
-/// <summary>A host port forwarded to a guest port: <c>[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp]</c>
-/// (the host address defaults to 127.0.0.1, so nothing listens beyond the host unless asked).</summary>
+/// <summary>A host port forwarded to a guest port. Built from fields: the text form
+/// <c>[HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp]</c> is parsed by Switchyard.Client's PublishSpec and converted
+/// by the daemon (Daemon/Planning/RuleSpecs).</summary>
 public readonly record struct PublishedPort(IPAddress HostAddress, int HostPort, int GuestPort, ProtocolType Protocol)
 {
     public string ProtocolName => Protocol == ProtocolType.Udp ? "udp" : "tcp";
 
-    /// <summary>The spec's canonical text, what inspect shows and state keeps.</summary>
+    /// <summary>The spec's canonical text, what inspect shows and state keeps; the same as PublishSpec's
+    /// (RuleSpecsTests checks both agree).</summary>
     public override string ToString()
     {
         string host = HostAddress.AddressFamily == AddressFamily.InterNetworkV6 ? $"[{HostAddress}]" : HostAddress.ToString();
@@ -29,50 +30,6 @@ public readonly record struct PublishedPort(IPAddress HostAddress, int HostPort,
             _ => $"cannot bind {where}: {e.Message}",
         }, e);
     }
-
-    public static bool TryParse(string? text, out PublishedPort port, out string error)
-    {
-        port = default;
-        error = "";
-        if (string.IsNullOrWhiteSpace(text)) { error = "empty publish spec: expected [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp]"; return false; }
-        var spec = text.Trim();
-        var protocol = ProtocolType.Tcp;
-        int slash = spec.LastIndexOf('/');
-        if (slash >= 0)
-        {
-            var proto = spec[(slash + 1)..].ToLowerInvariant();
-            if (proto == "udp") protocol = ProtocolType.Udp;
-            else if (proto != "tcp") { error = $"publish spec '{text}': protocol must be tcp or udp"; return false; }
-            spec = spec[..slash];
-        }
-        int guestColon = spec.LastIndexOf(':');
-        if (guestColon < 0) { error = $"publish spec '{text}': expected [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp]"; return false; }
-        var guestText = spec[(guestColon + 1)..];
-        var rest = spec[..guestColon];
-        var host = IPAddress.Loopback;
-        string hostPortText = rest;
-        int hostColon = rest.LastIndexOf(':');
-        if (hostColon >= 0)
-        {
-            var addressText = rest[..hostColon].Trim('[', ']');
-            hostPortText = rest[(hostColon + 1)..];
-            if (!IPAddress.TryParse(addressText, out host!) || (host.AddressFamily == AddressFamily.InterNetwork && host.ToString() != addressText))
-            {
-                error = $"publish spec '{text}': '{addressText}' is not an IP address";
-                return false;
-            }
-        }
-        if (!TryPort(hostPortText, out int hostPort) || !TryPort(guestText, out int guestPort))
-        {
-            error = $"publish spec '{text}': ports must be numbers from 1 to 65535";
-            return false;
-        }
-        port = new PublishedPort(host, hostPort, guestPort, protocol);
-        return true;
-    }
-
-    private static bool TryPort(string text, out int port) =>
-        int.TryParse(text, NumberStyles.None, CultureInfo.InvariantCulture, out port) && port is >= 1 and <= 65535;
 }
 
 /// <summary>Publishing failed because the host port cannot be had (in use, or not an address of

@@ -6,7 +6,7 @@ using Switchyard.Platform;
 namespace Switchyard.Network.Transports;
 
 /// <summary>A bridged network's uplink on Linux: an AF_PACKET socket on the host interface
-/// (<see cref="PacketSocket"/>), read by one thread like <see cref="TapTransport"/> reads a TAP.
+/// (<see cref="PacketSocket"/>), read by a <see cref="DeviceReceiveLoop"/> like a TAP.
 /// With PACKET_VNET_HDR, frames carry a virtio_net_hdr both ways, so TCP jobs from TAP guests go to
 /// the kernel whole (it segments them, or the NIC does) and GRO'd frames from the LAN come in whole.
 /// Why AF_PACKET and not macvtap: docs/bridged.md.</summary>
@@ -14,14 +14,18 @@ namespace Switchyard.Network.Transports;
 public sealed class PacketUplinkTransport : IUplinkTransport
 {
     private readonly PacketSocket _socket;
-    private readonly ILogger _logger;
-    private Thread? _thread;
-    private volatile bool _stopping;
+    private readonly DeviceReceiveLoop _loop;
 
     private PacketUplinkTransport(PacketSocket socket, ILogger logger)
     {
         _socket = socket;
-        _logger = logger;
+        _loop = new DeviceReceiveLoop(socket, PacketSocket.VnetHeaderLength + Switching.EthernetSwitch.MaxGsoFrameLength,
+            $"uplink {socket.InterfaceName}", onDown: () =>
+            {
+                // The interface went down (or away): the socket stays and takes frames again when it is back.
+                UplinkLog.InterfaceDown(logger, socket.InterfaceName);
+                return true;
+            }, logger);
     }
 
     /// <summary>Opens the uplink; throws <see cref="PlatformException"/> when the interface is gone
@@ -41,52 +45,11 @@ public sealed class PacketUplinkTransport : IUplinkTransport
         _socket.SetGuests(values.AsSpan(0, i));
     }
 
-    public void Start(FrameHandler onFrame)
-    {
-        _thread = new Thread(() => ReceiveLoop(onFrame)) { IsBackground = true, Name = $"uplink {_socket.InterfaceName}" };
-        _thread.Start();
-    }
-
-    private void ReceiveLoop(FrameHandler onFrame)
-    {
-        bool vnet = _socket.VnetHeader;
-        var buffer = new byte[PacketSocket.VnetHeaderLength + Switching.EthernetSwitch.MaxGsoFrameLength];
-        bool down = false;
-        try
-        {
-            while (!_stopping)
-            {
-                int n = _socket.Read(buffer);
-                if (n > 0)
-                {
-                    down = false;
-                    try
-                    {
-                        if (!vnet) onFrame(buffer.AsSpan(0, n), VirtioNetHeader.None);
-                        else if (n > PacketSocket.VnetHeaderLength)
-                            onFrame(buffer.AsSpan(PacketSocket.VnetHeaderLength, n - PacketSocket.VnetHeaderLength), VirtioNetHeader.Read(buffer));
-                    }
-                    catch (Exception e) when (e is not PlatformException) { TransportLog.FrameFailed(_logger, _socket.InterfaceName, e); }
-                    continue;
-                }
-                if (n < 0 && !down)
-                {
-                    // The interface went down (or away): the socket stays and takes frames again when it is back.
-                    down = true;
-                    UplinkLog.InterfaceDown(_logger, _socket.InterfaceName);
-                }
-                _socket.WaitReadable();
-            }
-        }
-        catch (PlatformException e) when (!_stopping)
-        {
-            TransportLog.ReceiveFailed(_logger, _socket.InterfaceName, e);
-        }
-    }
+    public void Start(FrameHandler onFrame) => _loop.Start(onFrame);
 
     public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
-        if (_stopping) return false;
+        if (_loop.Stopping) return false;
         try
         {
             Span<byte> header = stackalloc byte[PacketSocket.VnetHeaderLength];
@@ -98,9 +61,7 @@ public sealed class PacketUplinkTransport : IUplinkTransport
 
     public void Dispose()
     {
-        _stopping = true;
-        _socket.Wake();
-        if (_thread is { } t && t != Thread.CurrentThread) t.Join(TimeSpan.FromSeconds(2));
+        _loop.Stop();
         _socket.Dispose();
     }
 }

@@ -11,12 +11,16 @@ internal static partial class Interop
         internal const int ENOENT = 2;
         internal const int EINTR = 4;
         internal const int EIO = 5;
+        internal const int ENXIO = 6;
         internal const int EAGAIN = 11; // == EWOULDBLOCK
+        internal const int EACCES = 13;
         internal const int EBUSY = 16;
         internal const int EEXIST = 17;
         internal const int ENODEV = 19;
         internal const int EINVAL = 22;
         internal const int EBADFD = 77; // what tun returns once the device behind the fd was deleted
+        internal const int EMSGSIZE = 90;
+        internal const int ENETDOWN = 100;
         internal const int ENOBUFS = 105;
     }
 }

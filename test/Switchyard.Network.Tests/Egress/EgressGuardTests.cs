@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Time.Testing;
+using Switchyard.Daemon.Planning;
 using Switchyard.Network.Egress;
 using Switchyard.Packets;
 using Switchyard.Packets.Dns;
@@ -21,7 +22,7 @@ public sealed class EgressGuardTests
     {
         _guard = new EgressGuard("net", mac => mac == Guest ? _guest : mac == Stranger ? _other : null, _time)
         {
-            Policy = EgressPolicy.Create("deny", ["allowed.example"], []),
+            Policy = RuleSpecs.CreatePolicy("deny", ["allowed.example"], []),
             Audit = new ListAudit(_log),
         };
     }
@@ -71,15 +72,15 @@ public sealed class EgressGuardTests
     public void A_removed_rule_stops_new_flows_to_addresses_pinned_before()
     {
         _guard.Remember(Guest, "allowed.example", Answer("allowed.example", "198.51.100.10", ttl: 300));
-        _guard.Policy = EgressPolicy.Create("deny", ["other.example"], []);
+        _guard.Policy = RuleSpecs.CreatePolicy("deny", ["other.example"], []);
         Assert.False(_guard.CheckFlow(Guest, ProtocolType.Tcp, IPAddress.Parse("198.51.100.10"), 443).Allowed);
     }
 
     [Fact]
     public void A_guest_policy_narrows_the_networks()
     {
-        _guard.Policy = EgressPolicy.Create("allow", [], []);
-        _guard.SetGuestPolicy(_guest, EgressPolicy.Create("deny", ["allowed.example"], []));
+        _guard.Policy = RuleSpecs.CreatePolicy("allow", [], []);
+        _guard.SetGuestPolicy(_guest, RuleSpecs.CreatePolicy("deny", ["allowed.example"], []));
         Assert.False(_guard.CheckQuery(Guest, "elsewhere.example"));
         Assert.True(_guard.CheckQuery(Stranger, "elsewhere.example"));
         Assert.StartsWith("endpoint-", _log.Last(d => !d.Allowed).Reason);
@@ -103,7 +104,7 @@ public sealed class EgressGuardTests
     {
         var guard = new EgressGuard("net", _ => _guest);
         Assert.False(guard.Active);
-        guard.SetGuestPolicy(_guest, EgressPolicy.Create("deny", [], []));
+        guard.SetGuestPolicy(_guest, RuleSpecs.CreatePolicy("deny", [], []));
         Assert.True(guard.Active);
         guard.Forget(_guest);
         Assert.False(guard.Active);

@@ -24,7 +24,7 @@ public sealed class UdpPublishTests
             probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
             hostPort = ((IPEndPoint)probe.LocalEndPoint!).Port;
         }
-        Assert.True(PublishedPort.TryParse($"127.0.0.1:{hostPort}:5353/udp", out var spec, out var error), error);
+        Assert.True(Switchyard.Daemon.Planning.RuleSpecs.TryParsePublish($"127.0.0.1:{hostPort}:5353/udp", out var spec, out var error), error);
         using var published = net.Publish("alpha", spec);
 
         using var client = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
