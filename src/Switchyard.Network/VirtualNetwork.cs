@@ -35,20 +35,26 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     private readonly INetworkEvents _events;
     private readonly DnsForwarder? _forwarder;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
 
     /// <param name="uplink">A bridged network's way to the LAN (null for other modes, or when the
     /// interface could not be opened at restore: the guests then reach only each other).</param>
-    public VirtualNetwork(NetworkConfig config, INetworkEvents events, ILoggerFactory loggers, IUplinkTransport? uplink = null)
+    /// <param name="audit">Where egress decisions are recorded (the daemon's audit log); null: nowhere.</param>
+    /// <param name="time">The clock of every timer in the network (NAT idle times and retransmissions,
+    /// DNS timeouts and cache, DHCP leases, egress pins); <see cref="TimeProvider.System"/> by default.</param>
+    public VirtualNetwork(NetworkConfig config, INetworkEvents events, ILoggerFactory loggers, IUplinkTransport? uplink = null,
+        IEgressAudit? audit = null, TimeProvider? time = null)
     {
         Config = config;
         _events = events;
+        _time = time ??= TimeProvider.System;
         var logger = _logger = loggers.CreateLogger($"Switchyard.Network.{config.Name}");
         Switch = new EthernetSwitch(config.Mtu);
-        Egress = new EgressGuard(config.Name, mac => _byMac.TryGetValue(mac, out var port) ? port.Egress : null) { Policy = config.Egress };
-        Dhcp = new DhcpServer(new DhcpServerOptions(config.Subnet, config.Gateway, config.Domain, config.Mtu, config.LeaseTime), this);
+        Egress = new EgressGuard(config.Name, mac => _byMac.TryGetValue(mac, out var port) ? port.Egress : null, time) { Policy = config.Egress, Audit = audit };
+        Dhcp = new DhcpServer(new DhcpServerOptions(config.Subnet, config.Gateway, config.Domain, config.Mtu, config.LeaseTime), this, time);
         // An internal network forwards nothing: its DNS answers for its own guests only. A bridged
         // network's gateway is never on its switch, so it has nothing to forward either.
-        _forwarder = config.Mode is NetworkMode.Internal or NetworkMode.Bridged ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(), logger);
+        _forwarder = config.Mode is NetworkMode.Internal or NetworkMode.Bridged ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(time), logger, time: time);
         Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder, Egress, config.Ipv6);
         // IPv6: the gateway is the link's router; a default router only where traffic may leave
         // the link (nat, and host for the host's ::1), so an internal network's guests get none.
@@ -56,10 +62,10 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
             ? new GatewayIpv6(prefix, config.Domain, config.Mtu, config.Mode is NetworkMode.Nat or NetworkMode.Host,
                 () => _byMac.Select(e => (e.Key, e.Value.DefaultRoute)))
             : null;
-        Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger, ipv6);
+        Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger, ipv6, time);
         // nat and host networks have a NAT (host loopback, published ports; nat also the outside).
         if (config.Mode is NetworkMode.Nat or NetworkMode.Host)
-            Gateway.Nat = new NatEngine(Gateway, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, logger) { Egress = Egress };
+            Gateway.Nat = new NatEngine(Gateway, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, logger, time) { Egress = Egress };
         if (config.Mode == NetworkMode.Bridged)
         {
             // Gateway services are off: the LAN's DHCP server and router serve the guests, and a
@@ -94,7 +100,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
             UplinkLog.LeaseSnooped(_logger, port.Name, address.ToString());
         }
         // The owner keeps the LAN's lease, so a restarted daemon knows the guest's address at once.
-        var expires = leaseTime == TimeSpan.MaxValue ? DateTimeOffset.MaxValue : DateTimeOffset.UtcNow + leaseTime;
+        var expires = leaseTime == TimeSpan.MaxValue ? DateTimeOffset.MaxValue : _time.GetUtcNow() + leaseTime;
         _events.OnLeaseChanged(Name, port.Name, address, LeaseState.Bound, expires);
     }
 

@@ -23,12 +23,14 @@ internal sealed class DnsTcpResponder
 
     private readonly GatewayPort _gateway;
     private readonly DnsServer _dns;
+    private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<(Ipv6Address, ushort), Connection> _connections = new();
 
-    public DnsTcpResponder(GatewayPort gateway, DnsServer dns)
+    public DnsTcpResponder(GatewayPort gateway, DnsServer dns, TimeProvider time)
     {
         _gateway = gateway;
         _dns = dns;
+        _time = time;
     }
 
     public int ConnectionCount => _connections.Count;
@@ -114,14 +116,14 @@ internal sealed class DnsTcpResponder
         private readonly byte[] _in = new byte[MaxMessage];
         private int _inLength;
         private readonly MemoryStream _out = new();   // bytes from _sndUna on
-        private readonly Timer _timer;
+        private readonly ITimer _timer;
         private readonly uint _iss;
         private uint _sndUna, _sndNxt, _rcvNxt;
         private int _peerWindow;
         private readonly int _mss;
         private bool _established, _peerFin, _finQueued, _finSent, _closed;
         private int _pendingQueries, _retransmits;
-        private DateTime _lastActivity = DateTime.UtcNow;
+        private long _lastActivity;   // the owner's TimeProvider timestamp
 
         public Connection(DnsTcpResponder owner, MacAddress mac, Ipv6Address client, Ipv6Address server, ushort port, in TcpSegment syn)
         {
@@ -133,7 +135,8 @@ internal sealed class DnsTcpResponder
             _peerWindow = syn.Window;
             // RFC 9293 §3.7.1: send no more than the peer's MSS (536 when it gave none).
             _mss = Math.Min((int)(syn.ReadOptions().Mss ?? 536), OurMss);
-            _timer = new Timer(_ => OnTimer(), null, InitialRto, InitialRto);
+            _lastActivity = owner._time.GetTimestamp();
+            _timer = owner._time.CreateTimer(static s => ((Connection)s!).OnTimer(), this, InitialRto, InitialRto);
         }
 
         private ushort Window => (ushort)Math.Min(MaxMessage - _inLength, 65535);
@@ -143,7 +146,7 @@ internal sealed class DnsTcpResponder
             lock (_lock)
             {
                 if (_closed) return;
-                _lastActivity = DateTime.UtcNow;
+                _lastActivity = _owner._time.GetTimestamp();
                 if (seg.Has(TcpFlags.Rst)) { Close(); return; }
                 if (seg.Has(TcpFlags.Syn))
                 {
@@ -284,7 +287,7 @@ internal sealed class DnsTcpResponder
             lock (_lock)
             {
                 if (_closed) return;
-                if (DateTime.UtcNow - _lastActivity > IdleTimeout) { Abort(); return; }
+                if (_owner._time.GetElapsedTime(_lastActivity) > IdleTimeout) { Abort(); return; }
                 if (_sndUna == _sndNxt) return; // nothing outstanding
                 if (++_retransmits > MaxRetransmits) { Abort(); return; }
                 if (!_established) { SendSynAck(); return; }

@@ -27,7 +27,7 @@ public sealed class GatewayPort : SwitchPort, IDisposable
     // One reply buffer per thread that calls in: every guest port has its own receive thread.
     [ThreadStatic] private static byte[]? t_reply;
 
-    public GatewayPort(EthernetSwitch sw, MacAddress mac, Ipv4Subnet subnet, DhcpServer dhcp, DnsServer dns, ILogger logger, GatewayIpv6? ipv6 = null)
+    public GatewayPort(EthernetSwitch sw, MacAddress mac, Ipv4Subnet subnet, DhcpServer dhcp, DnsServer dns, ILogger logger, GatewayIpv6? ipv6 = null, TimeProvider? time = null)
         : base("gateway")
     {
         _switch = sw;
@@ -37,7 +37,7 @@ public sealed class GatewayPort : SwitchPort, IDisposable
         _dhcp = dhcp;
         _dns = dns;
         _logger = logger;
-        _dnsTcp = new DnsTcpResponder(this, dns);
+        _dnsTcp = new DnsTcpResponder(this, dns, time ?? TimeProvider.System);
         if (ipv6 is not null) _nd = new NeighborDiscovery(this, ipv6);
     }
 

@@ -53,7 +53,7 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
         GuestMac = guestMac;
         Socket = socket;
         IdleTimeout = idleTimeout;
-        _lastActive = NatEngine.NowTicks;
+        _lastActive = Engine.NowTicks;
         _peek.SetBuffer(s_peekByte, 0, 1);
         _peek.UserToken = this;
         _peek.Completed += static (_, e) => ((DatagramFlow)e.UserToken!).OnPeekCompleted();
@@ -110,7 +110,7 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
     /// <summary>Takes the flow out of the engine's table; called once, after the socket is closed.</summary>
     protected abstract void OnClosed();
 
-    protected void Touch() => Volatile.Write(ref _lastActive, NatEngine.NowTicks);
+    protected void Touch() => Volatile.Write(ref _lastActive, Engine.NowTicks);
 
     /// <summary>Keeps the guest's packet's IP header and 8 bytes after it, for an ICMP error about
     /// a later reply. Called with the gate held.</summary>

@@ -31,9 +31,6 @@ public sealed partial class NatEngine
     /// unprivileged ICMP socket was refused.</summary>
     internal long PingDeniedUntil;
 
-    /// <summary>Now, in ticks, on the clock flows keep their idle time by.</summary>
-    internal static long NowTicks => Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
-
     /// <summary>How long a UDP flow lives without a datagram either way.</summary>
     internal TimeSpan UdpIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
     /// <summary>The same for flows to a remote's port 53 (DNS: one query, one answer).</summary>
@@ -221,7 +218,7 @@ public sealed partial class NatEngine
 
     /// <summary>Closes the flow that has been idle longest, if it has been idle a while; false when
     /// every flow is live (the caller refuses the new one).</summary>
-    private static bool EvictIdlest<T>(ConcurrentDictionary<FlowKey, T> table) where T : DatagramFlow
+    private bool EvictIdlest<T>(ConcurrentDictionary<FlowKey, T> table) where T : DatagramFlow
     {
         T? idlest = null;
         long oldest = long.MaxValue;

@@ -35,27 +35,37 @@ public sealed partial class NatEngine : IDisposable
     /// <summary>Flows per network and protocol; past this a guest gets RSTs or ICMP errors, not our fds.</summary>
     internal const int MaxTcpFlows = 16384;
     private static readonly TimeSpan TickPeriod = TimeSpan.FromMilliseconds(100);
+    private static readonly TimeSpan DelayedAck = TimeSpan.FromMilliseconds(1);
     private const int MaxPathChecks = 256;
     private long _nextPathCheck;
 
     private readonly GatewayPort _gateway;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<FlowKey, TcpFlow> _tcp = new();
-    private readonly Timer _timer;
-    private readonly Timer _ackTimer;
+    private readonly TimeProvider _time;
+    private readonly double _ticksPerTimestamp;
+    private readonly ITimer _timer;
+    private readonly ITimer _ackTimer;
     private readonly ConcurrentQueue<TcpFlow> _delayedAcks = new();
     private int _ackTimerArmed;
     private int _disposed;
 
-    public NatEngine(GatewayPort gateway, NatPolicy policy, int mtu, ILogger logger)
+    public NatEngine(GatewayPort gateway, NatPolicy policy, int mtu, ILogger logger, TimeProvider? time = null)
     {
         _gateway = gateway;
         Policy = policy;
         Mtu = mtu;
         _logger = logger;
-        _timer = new Timer(static s => ((NatEngine)s!).OnTick(), this, TickPeriod, TickPeriod);
-        _ackTimer = new Timer(static s => ((NatEngine)s!).FlushDelayedAcks(), this, Timeout.Infinite, Timeout.Infinite);
+        _time = time ?? TimeProvider.System;
+        _ticksPerTimestamp = (double)TimeSpan.TicksPerSecond / _time.TimestampFrequency;
+        _timer = _time.CreateTimer(static s => ((NatEngine)s!).OnTick(), this, TickPeriod, TickPeriod);
+        _ackTimer = _time.CreateTimer(static s => ((NatEngine)s!).FlushDelayedAcks(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
     }
+
+    /// <summary>Now, in <see cref="TimeSpan"/> ticks, on the clock every flow keeps its idle and
+    /// retransmission times by: the engine's <see cref="TimeProvider"/>'s monotonic timestamp
+    /// (a read and a multiply, no allocation: called per frame). Never 0, which flows use for "not yet".</summary>
+    internal long NowTicks => (long)(_time.GetTimestamp() * _ticksPerTimestamp);
 
     public NatPolicy Policy { get; }
     public int Mtu { get; }
@@ -195,7 +205,7 @@ public sealed partial class NatEngine : IDisposable
     internal void AckLater(TcpFlow flow)
     {
         _delayedAcks.Enqueue(flow);
-        if (Interlocked.Exchange(ref _ackTimerArmed, 1) == 0) _ackTimer.Change(1, Timeout.Infinite);
+        if (Interlocked.Exchange(ref _ackTimerArmed, 1) == 0) _ackTimer.Change(DelayedAck, Timeout.InfiniteTimeSpan);
     }
 
     private void FlushDelayedAcks()
@@ -209,7 +219,7 @@ public sealed partial class NatEngine : IDisposable
         {
             NatLog.TickFailed(_logger, e);   // a timer callback's exception would end the process
         }
-        if (!_delayedAcks.IsEmpty && Interlocked.Exchange(ref _ackTimerArmed, 1) == 0) _ackTimer.Change(1, Timeout.Infinite);
+        if (!_delayedAcks.IsEmpty && Interlocked.Exchange(ref _ackTimerArmed, 1) == 0) _ackTimer.Change(DelayedAck, Timeout.InfiniteTimeSpan);
     }
 
     /// <summary>Listens on a host port for <paramref name="spec"/>; connections (or datagrams) go
@@ -304,7 +314,7 @@ public sealed partial class NatEngine : IDisposable
     {
         try
         {
-            long now = Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
+            long now = NowTicks;
             foreach (var entry in _tcp) entry.Value.Tick(now);
             TickUdpAndIcmp(now);
             if (PathCheckPeriod > TimeSpan.Zero && now >= _nextPathCheck)

@@ -1,4 +1,3 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Switchyard.Network.Egress;
@@ -92,7 +91,7 @@ internal sealed class TcpFlow
         _guestMac = guestMac;
         _socket = socket;
         _synQuote = synQuote;
-        _created = _lastProgress = Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
+        _created = _lastProgress = engine.NowTicks;
         _readArgs.Completed += static (_, e) => ((TcpFlow)e.UserToken!).OnReadable();
         _readArgs.UserToken = this;
         _writeArgs.Completed += static (_, e) => ((TcpFlow)e.UserToken!).OnWriteCompleted();
@@ -101,7 +100,7 @@ internal sealed class TcpFlow
         _sndUna = _sndNxt = _iss;
     }
 
-    private static long Now => Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
+    private long Now => _engine.NowTicks;
 
     /// <summary>IP and TCP headers without options: what the MTU leaves room for besides the MSS.</summary>
     private int HeadersLength => (Key.IsIpv4 ? Ipv4Packet.MinHeaderLength : Ipv6Packet.HeaderLength) + TcpSegment.MinHeaderLength;
@@ -482,7 +481,7 @@ internal sealed class TcpFlow
     {
         int queued = _toHost.Write(data);
         var held = _toHost.ReadableSegment();   // nothing was consumed yet: the stream from its first byte, in one run
-        switch (_inspection!.Examine(_guestMac, held, Stopwatch.GetTimestamp()))
+        switch (_inspection!.Examine(_guestMac, held, Now))
         {
             case ServerNameInspection.Outcome.Allowed:
                 _inspection = null;
@@ -596,7 +595,7 @@ internal sealed class TcpFlow
                     if (_state == State.SynSent) SendSyn(); else SendSynAck();
                     return;
             }
-            if (_inspection is { FirstByteAt: > 0 } inspection && Stopwatch.GetElapsedTime(inspection.FirstByteAt) > ServerNameInspection.Timeout)
+            if (_inspection is { FirstByteAt: > 0 } inspection && now - inspection.FirstByteAt > ServerNameInspection.Timeout.Ticks)
             {
                 inspection.Fail(_guestMac, "hello-timeout");
                 _inspection = null;
