@@ -50,7 +50,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         _time = time ??= TimeProvider.System;
         var logger = _logger = loggers.CreateLogger($"Switchyard.Network.{config.Name}");
         Switch = new EthernetSwitch(config.Mtu);
-        Egress = new EgressGuard(config.Name, mac => _byMac.TryGetValue(mac, out var port) ? port.Egress : null, time) { Policy = config.Egress, Audit = audit };
+        Egress = new EgressGuard(config.Name, mac => _byMac.TryGetValue(mac, out var port) ? port.Egress : null, audit, time) { Policy = config.Egress };
         Dhcp = new DhcpServer(new DhcpServerOptions(config.Subnet, config.Gateway, config.Domain, config.Mtu, config.LeaseTime), this, time);
         // An internal network forwards nothing: its DNS answers for its own guests only. A bridged
         // network's gateway is never on its switch, so it has nothing to forward either.
@@ -62,10 +62,12 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
             ? new GatewayIpv6(prefix, config.Domain, config.Mtu, config.Mode is NetworkMode.Nat or NetworkMode.Host,
                 () => _byMac.Select(e => (e.Key, e.Value.DefaultRoute)))
             : null;
-        Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger, ipv6, time);
-        // nat and host networks have a NAT (host loopback, published ports; nat also the outside).
-        if (config.Mode is NetworkMode.Nat or NetworkMode.Host)
-            Gateway.Nat = new NatEngine(Gateway, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, logger, time) { Egress = Egress };
+        // nat and host networks have a NAT (host loopback, published ports; nat also the outside);
+        // it answers guests from the gateway's port, so the gateway builds it on its replies.
+        Func<GuestReplies, NatEngine>? nat = config.Mode is NetworkMode.Nat or NetworkMode.Host
+            ? replies => new NatEngine(replies, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, Egress, logger, time)
+            : null;
+        Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger, time, ipv6, nat);
         if (config.Mode == NetworkMode.Bridged)
         {
             // Gateway services are off: the LAN's DHCP server and router serve the guests, and a

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
+using Microsoft.Extensions.Logging;
 using Switchyard.Network.Dns;
 using Switchyard.Packets;
 
@@ -21,15 +22,17 @@ internal sealed class DnsTcpResponder
     /// a guest that opens ports by the thousand or never reads gets RSTs, not the daemon's memory.</summary>
     internal const int MaxConnections = 256, MaxQueuedAnswers = 256 * 1024;
 
-    private readonly GatewayPort _gateway;
+    private readonly GuestReplies _replies;
     private readonly DnsServer _dns;
+    private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<(Ipv6Address, ushort), Connection> _connections = new();
 
-    public DnsTcpResponder(GatewayPort gateway, DnsServer dns, TimeProvider time)
+    public DnsTcpResponder(GuestReplies replies, DnsServer dns, ILogger logger, TimeProvider time)
     {
-        _gateway = gateway;
+        _replies = replies;
         _dns = dns;
+        _logger = logger;
         _time = time;
     }
 
@@ -39,7 +42,7 @@ internal sealed class DnsTcpResponder
     {
         if (!TcpSegment.TryParse(ip.Payload, out var seg) || (verifyChecksum && !seg.IsChecksumValid(ip.Source, ip.Destination)))
         {
-            _gateway.Counters.CountDrop(Switching.DropReason.Malformed);
+            _replies.Counters.CountDrop(Switching.DropReason.Malformed);
             return;
         }
         Handle(clientMac, Ipv6Address.MapIpv4(ip.Source), Ipv6Address.MapIpv4(ip.Destination), seg);
@@ -50,7 +53,7 @@ internal sealed class DnsTcpResponder
     {
         if (!TcpSegment.TryParse(ip.Payload, out var seg) || (verifyChecksum && !seg.IsChecksumValid(ip.Source, ip.Destination)))
         {
-            _gateway.Counters.CountDrop(Switching.DropReason.Malformed);
+            _replies.Counters.CountDrop(Switching.DropReason.Malformed);
             return;
         }
         Handle(clientMac, ip.Source, ip.Destination, seg);
@@ -90,20 +93,20 @@ internal sealed class DnsTcpResponder
     private void SendSegment(MacAddress mac, Ipv6Address client, Ipv6Address server, ushort srcPort, ushort dstPort, uint seq, uint ack, TcpFlags flags,
         ushort window, ReadOnlySpan<byte> options, ReadOnlySpan<byte> payload)
     {
-        var frame = GatewayPort.ReplyBuffer;
+        var frame = GuestReplies.Frame;
         if (client.IsIpv4Mapped)
         {
             var l4 = frame[EthernetFrameWriter.L4Offset..];
             payload.CopyTo(l4[TcpSegment.HeaderLengthFor(options.Length)..]);
-            int len = TcpSegment.Write(l4, _gateway.Address, client.MappedIpv4, srcPort, dstPort, seq, ack, flags, window, options, payload.Length);
-            _gateway.Send(frame[..EthernetFrameWriter.FinishIpv4(frame, mac, _gateway.Mac, _gateway.Address, client.MappedIpv4, IpProtocol.Tcp, len)]);
+            int len = TcpSegment.Write(l4, _replies.Address, client.MappedIpv4, srcPort, dstPort, seq, ack, flags, window, options, payload.Length);
+            _replies.SendIpv4(frame, mac, _replies.Address, client.MappedIpv4, IpProtocol.Tcp, len);
             return;
         }
         var l4v6 = frame[EthernetFrameWriter.Ipv6L4Offset..];
         int hl = TcpSegment.WriteHeader(l4v6, srcPort, dstPort, seq, ack, flags, window, options);
         payload.CopyTo(l4v6[hl..]);
         Ipv6Packet.WriteChecksum(l4v6[..(hl + payload.Length)], server, client, IpProtocol.Tcp, 16);
-        _gateway.Send(frame[..EthernetFrameWriter.FinishIpv6(frame, mac, _gateway.Mac, server, client, IpProtocol.Tcp, hl + payload.Length)]);
+        _replies.SendIpv6(frame, mac, server, client, IpProtocol.Tcp, hl + payload.Length);
     }
 
     private sealed class Connection
@@ -210,7 +213,7 @@ internal sealed class DnsTcpResponder
             var response = new byte[65535];
             int len = 0;
             try { len = await _owner._dns.ResolveAsync(query, response, _mac).ConfigureAwait(false); }
-            catch (Exception e) { GatewayLog.DnsFailed(_owner._gateway.Logger, e); }
+            catch (Exception e) { GatewayLog.DnsFailed(_owner._logger, e); }
             lock (_lock)
             {
                 if (_closed) return;
@@ -279,7 +282,7 @@ internal sealed class DnsTcpResponder
         {
             // Runs on a timer thread: an exception here would end the process.
             try { Retransmit(); }
-            catch (Exception e) when (e is not OutOfMemoryException) { GatewayLog.DnsFailed(_owner._gateway.Logger, e); }
+            catch (Exception e) when (e is not OutOfMemoryException) { GatewayLog.DnsFailed(_owner._logger, e); }
         }
 
         private void Retransmit()

@@ -140,7 +140,7 @@ internal sealed class IcmpEchoFlow : DatagramFlow
                 return;
             }
             // Our identifier on the wire, in this thread's scratch (the guest's frame is not ours to change).
-            var message = GatewayPort.ReplyBuffer[..echo.Length];
+            var message = GuestReplies.Frame[..echo.Length];
             echo.CopyTo(message);
             BinaryPrimitives.WriteUInt16BigEndian(message[4..], _wireId);
             // ICMPv6 raw sockets have the kernel compute the checksum (RFC 3542 §3.1); ICMPv4 ones do not.

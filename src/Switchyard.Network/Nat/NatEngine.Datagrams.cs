@@ -49,13 +49,13 @@ public sealed partial class NatEngine
     {
         if (fragment.Protocol is not (IpProtocol.Udp or IpProtocol.Icmp) || Volatile.Read(ref _disposed) != 0)
         {
-            _gateway.Counters.CountDrop(DropReason.Malformed);
+            _replies.Counters.CountDrop(DropReason.Malformed);
             return;
         }
         switch (_reassembly.Add(fragment, NowTicks, out var buffer, out int start, out int length))
         {
             case Ipv4Reassembly.Result.Dropped:
-                _gateway.Counters.CountDrop(DropReason.Malformed);
+                _replies.Counters.CountDrop(DropReason.Malformed);
                 return;
             case Ipv4Reassembly.Result.Complete:
                 try
@@ -72,7 +72,7 @@ public sealed partial class NatEngine
         if (!UdpDatagram.TryParse(ip.Payload, out var udp) || (verifyL4 && !udp.IsChecksumValid(ip.Source, ip.Destination))
             || udp.SourcePort == 0 || udp.DestinationPort == 0)
         {
-            _gateway.Counters.CountDrop(DropReason.Malformed);
+            _replies.Counters.CountDrop(DropReason.Malformed);
             return;
         }
         var key = new FlowKey(ip.Source, udp.SourcePort, ip.Destination, udp.DestinationPort);
@@ -87,7 +87,7 @@ public sealed partial class NatEngine
         if (!UdpDatagram.TryParse(ip.Payload, out var udp) || (verifyL4 && !udp.IsChecksumValid(ip.Source, ip.Destination))
             || udp.SourcePort == 0 || udp.DestinationPort == 0)
         {
-            _gateway.Counters.CountDrop(DropReason.Malformed);
+            _replies.Counters.CountDrop(DropReason.Malformed);
             return;
         }
         var key = new FlowKey(ip.Source, udp.SourcePort, ip.Destination, udp.DestinationPort);
@@ -122,7 +122,7 @@ public sealed partial class NatEngine
     {
         if (!IcmpPacket.TryParse(ip.Payload, out var icmp) || !icmp.IsChecksumValid)
         {
-            _gateway.Counters.CountDrop(DropReason.Malformed);
+            _replies.Counters.CountDrop(DropReason.Malformed);
             return;
         }
         // Only echo is translated; the errors and replies a guest sends have no flow to go to.
@@ -138,7 +138,7 @@ public sealed partial class NatEngine
     {
         if (!Icmpv6Packet.TryParse(ip.Payload, out var icmp) || !icmp.IsChecksumValid(ip.Source, ip.Destination))
         {
-            _gateway.Counters.CountDrop(DropReason.Malformed);
+            _replies.Counters.CountDrop(DropReason.Malformed);
             return;
         }
         if (icmp.Type != Icmpv6Packet.TypeEchoRequest) return;
@@ -180,7 +180,7 @@ public sealed partial class NatEngine
         if (Volatile.Read(ref _disposed) != 0) return false;
         if (key.IsIpv4 ? key.RemoteIpv4.Value >> 28 >= 0xE : key.RemoteIp.IsMulticast)
         {
-            _gateway.Counters.CountDrop(DropReason.Policy);
+            _replies.Counters.CountDrop(DropReason.Policy);
             return false;
         }
         if (MapDestination(key.RemoteIp) is not { } mapped || !EgressAllows(guestMac, key.RemoteIp, protocol, mapped, port, out _))
@@ -197,7 +197,7 @@ public sealed partial class NatEngine
     /// flow table says no.</summary>
     private void Refuse(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote)
     {
-        _gateway.Counters.CountDrop(DropReason.Policy);
+        _replies.Counters.CountDrop(DropReason.Policy);
         SendUnreachable(guestMac, key, 13, quote, fromGateway: true);
     }
 
@@ -211,7 +211,7 @@ public sealed partial class NatEngine
             SocketError.HostUnreachable => 1,
             _ => 13,   // EACCES (a broadcast address, a host firewall), no ICMP socket, out of descriptors
         };
-        _gateway.Counters.CountDrop(DropReason.TransmitFailed);
+        _replies.Counters.CountDrop(DropReason.TransmitFailed);
         SendUnreachable(guestMac, key, code, quote, fromGateway: true);
     }
 
@@ -242,7 +242,7 @@ public sealed partial class NatEngine
         if (_icmp.TryRemove(new(flow.Key, flow))) Interlocked.Decrement(ref _icmpCount);
     }
 
-    internal void CountDrop(DropReason reason) => _gateway.Counters.CountDrop(reason);
+    internal void CountDrop(DropReason reason) => _replies.Counters.CountDrop(reason);
 
     /// <summary>Sends the IPv4 packet whose L4 bytes (checksum done) are at
     /// <see cref="EthernetFrameWriter.L4Offset"/> of <paramref name="frame"/> to the guest. A packet
@@ -254,16 +254,15 @@ public sealed partial class NatEngine
     /// keeps TCP below it, and datagrams that big are rare.</summary>
     internal void SendToGuest(Span<byte> frame, MacAddress guestMac, Ipv6Address source, Ipv6Address destination, byte protocol, int l4Length)
     {
-        if (Ipv6Packet.HeaderLength + l4Length > Mtu) { _gateway.Counters.CountDrop(DropReason.Oversize); return; }
-        _gateway.Send(frame[..EthernetFrameWriter.FinishIpv6(frame, guestMac, _gateway.Mac, source, destination, protocol, l4Length)]);
+        if (Ipv6Packet.HeaderLength + l4Length > Mtu) { _replies.Counters.CountDrop(DropReason.Oversize); return; }
+        _replies.SendIpv6(frame, guestMac, source, destination, protocol, l4Length);
     }
 
     internal void SendToGuest(Span<byte> frame, MacAddress guestMac, Ipv4Address source, Ipv4Address destination, byte protocol, int l4Length)
     {
         if (Ipv4Packet.MinHeaderLength + l4Length <= Mtu)
         {
-            int n = EthernetFrameWriter.FinishIpv4(frame, guestMac, _gateway.Mac, source, destination, protocol, l4Length);
-            _gateway.Send(frame[..n]);
+            _replies.SendIpv4(frame, guestMac, source, destination, protocol, l4Length);
             return;
         }
         int piece = (Mtu - Ipv4Packet.MinHeaderLength) & ~7;   // fragment offsets count 8-byte units
@@ -278,8 +277,8 @@ public sealed partial class NatEngine
             BinaryPrimitives.WriteUInt16BigEndian(header[6..], fragment);
             header[10] = header[11] = 0;
             BinaryPrimitives.WriteUInt16BigEndian(header[10..], Checksum.Compute(header[..Ipv4Packet.MinHeaderLength]));
-            EthernetFrame.WriteHeader(f, guestMac, _gateway.Mac, EtherType.IPv4);
-            _gateway.Send(f);
+            EthernetFrame.WriteHeader(f, guestMac, _replies.Mac, EtherType.IPv4);
+            _replies.Send(f);
         }
     }
 
@@ -362,7 +361,7 @@ public sealed partial class NatEngine
     /// <summary>A datagram a published port's client sent, to the guest from the client's (mapped) address.</summary>
     internal void SendUdpToGuest(in FlowKey key, MacAddress guestMac, ReadOnlySpan<byte> payload)
     {
-        var frame = GatewayPort.ReplyBuffer;
+        var frame = GuestReplies.Frame;
         payload.CopyTo(frame[EthernetFrameWriter.UdpPayloadOffset..]);
         int udpLength = UdpDatagram.Write(frame[EthernetFrameWriter.L4Offset..], key.RemoteIpv4, key.GuestIpv4, key.RemotePort, key.GuestPort, payload.Length);
         SendToGuest(frame, guestMac, key.RemoteIpv4, key.GuestIpv4, IpProtocol.Udp, udpLength);
@@ -376,7 +375,7 @@ public sealed partial class NatEngine
         var address = client.IsIPv4MappedToIPv6 ? client.MapToIPv4() : client;
         return address.AddressFamily == AddressFamily.InterNetwork && !IPAddress.IsLoopback(address)
             ? Ipv4Address.FromIPAddress(address)
-            : _gateway.Address;
+            : _replies.Address;
     }
 }
 

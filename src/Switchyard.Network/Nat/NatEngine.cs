@@ -39,7 +39,7 @@ public sealed partial class NatEngine : IDisposable
     private const int MaxPathChecks = 256;
     private long _nextPathCheck;
 
-    private readonly GatewayPort _gateway;
+    private readonly GuestReplies _replies;
     private readonly ILogger _logger;
     private readonly ConcurrentDictionary<FlowKey, TcpFlow> _tcp = new();
     private readonly TimeProvider _time;
@@ -50,13 +50,17 @@ public sealed partial class NatEngine : IDisposable
     private int _ackTimerArmed;
     private int _disposed;
 
-    public NatEngine(GatewayPort gateway, NatPolicy policy, int mtu, ILogger logger, TimeProvider? time = null)
+    /// <param name="replies">The gateway's sending side: the NAT answers guests from the gateway's port and addresses.</param>
+    /// <param name="egress">The network's egress policy enforcement; it applies to the outside, not
+    /// to the host's loopback (which <c>--no-host-loopback</c> governs). Null: no checks (tests).</param>
+    internal NatEngine(GuestReplies replies, NatPolicy policy, int mtu, EgressGuard? egress, ILogger logger, TimeProvider time)
     {
-        _gateway = gateway;
+        _replies = replies;
         Policy = policy;
         Mtu = mtu;
+        Egress = egress;
         _logger = logger;
-        _time = time ?? TimeProvider.System;
+        _time = time;
         _ticksPerTimestamp = (double)TimeSpan.TicksPerSecond / _time.TimestampFrequency;
         _timer = _time.CreateTimer(static s => ((NatEngine)s!).OnTick(), this, TickPeriod, TickPeriod);
         _ackTimer = _time.CreateTimer(static s => ((NatEngine)s!).FlushDelayedAcks(), this, Timeout.InfiniteTimeSpan, Timeout.InfiniteTimeSpan);
@@ -71,9 +75,8 @@ public sealed partial class NatEngine : IDisposable
     public int Mtu { get; }
     public int TcpFlowCount => _tcp.Count;
 
-    /// <summary>The network's egress policy enforcement; applies to the outside, not to the host's
-    /// loopback (which <c>--no-host-loopback</c> governs). Set once, before guests attach.</summary>
-    public EgressGuard? Egress { get; set; }
+    /// <summary>The network's egress policy enforcement (null: none).</summary>
+    public EgressGuard? Egress { get; }
 
     /// <summary>Asks the egress policy about a new flow to the outside: whether it may open, and
     /// for TCP flows allowed by name, whether the server name in its first bytes must be checked.</summary>
@@ -89,7 +92,7 @@ public sealed partial class NatEngine : IDisposable
 
     /// <summary>Whether a flow's remote (IPv4-mapped or IPv6) is one of the gateway's addresses: the host's loopback.</summary>
     private bool IsGateway(Ipv6Address a) =>
-        a.IsIpv4Mapped ? a.MappedIpv4 == _gateway.Address : a == _gateway.Ipv6Address || a == _gateway.Ipv6LinkLocal;
+        a.IsIpv4Mapped ? a.MappedIpv4 == _replies.Address : a == _replies.Ipv6Address || a == _replies.Ipv6LinkLocal;
 
     /// <summary>Whether the gateway hands this connection to the NAT: the gateway's own services
     /// (DNS on 53, DHCP on 67) stay with it.</summary>
@@ -99,7 +102,7 @@ public sealed partial class NatEngine : IDisposable
     /// when this network may not reach it.</summary>
     internal IPAddress? MapDestination(Ipv4Address destination)
     {
-        if (destination == _gateway.Address) return Policy.HostLoopback ? IPAddress.Loopback : null;
+        if (destination == _replies.Address) return Policy.HostLoopback ? IPAddress.Loopback : null;
         if (!Policy.Outside || !IsRoutable(destination)) return null;
         return destination.ToIPAddress();
     }
@@ -110,7 +113,7 @@ public sealed partial class NatEngine : IDisposable
     internal IPAddress? MapDestination(Ipv6Address destination)
     {
         if (destination.IsIpv4Mapped) return MapDestination(destination.MappedIpv4);
-        if (destination == _gateway.Ipv6Address || destination == _gateway.Ipv6LinkLocal) return Policy.HostLoopback ? IPAddress.IPv6Loopback : null;
+        if (destination == _replies.Ipv6Address || destination == _replies.Ipv6LinkLocal) return Policy.HostLoopback ? IPAddress.IPv6Loopback : null;
         if (!Policy.Outside || !IsRoutable(destination)) return null;
         return destination.ToIPAddress();
     }
@@ -119,14 +122,14 @@ public sealed partial class NatEngine : IDisposable
     /// loopback, link-local, multicast, IPv4-mapped, nor this network's own prefix.</summary>
     private bool IsRoutable(Ipv6Address a) =>
         !a.IsUnspecified && !a.IsLoopback && !a.IsLinkLocal && !a.IsMulticast && !a.IsIpv4Mapped
-        && !(_gateway.Ipv6Prefix is { } own && own.Contains(a));
+        && !(_replies.Ipv6Prefix is { } own && own.Contains(a));
 
     /// <summary>Addresses a router forwards (RFC 1812 §5.3.7, RFC 6890): not this subnet, not
     /// "this network" 0/8, loopback 127/8, multicast or reserved 224/3, nor a broadcast.</summary>
     private bool IsRoutable(Ipv4Address a)
     {
         uint first = a.Value >> 24;
-        return first != 0 && first != 127 && first < 224 && !_gateway.Subnet.Contains(a);
+        return first != 0 && first != 127 && first < 224 && !_replies.Subnet.Contains(a);
     }
 
     /// <summary>A routed IPv4 packet from a guest (or one for the gateway's address that
@@ -152,7 +155,7 @@ public sealed partial class NatEngine : IDisposable
             case IpProtocol.Tcp:
                 if (!TcpSegment.TryParse(ip.Payload, out var seg) || (verifyL4 && !seg.IsChecksumValid(ip.Source, ip.Destination)))
                 {
-                    _gateway.Counters.CountDrop(DropReason.Malformed);
+                    _replies.Counters.CountDrop(DropReason.Malformed);
                     return;
                 }
                 HandleTcp(guestMac, new FlowKey(ip.Source, seg.SourcePort, ip.Destination, seg.DestinationPort), seg, ip.Bytes[..Math.Min(ip.Bytes.Length, Ipv6Packet.HeaderLength + 8)]);
@@ -166,7 +169,7 @@ public sealed partial class NatEngine : IDisposable
     {
         if (!TcpSegment.TryParse(ip.Payload, out var seg) || (verifyL4 && !seg.IsChecksumValid(ip.Source, ip.Destination)))
         {
-            _gateway.Counters.CountDrop(DropReason.Malformed);
+            _replies.Counters.CountDrop(DropReason.Malformed);
             return;
         }
         HandleTcp(guestMac, new FlowKey(ip.Source, seg.SourcePort, ip.Destination, seg.DestinationPort), seg, ip.ErrorQuote);
@@ -249,34 +252,35 @@ public sealed partial class NatEngine : IDisposable
     private void SendReset(MacAddress guestMac, in FlowKey key, in TcpSegment seg)
     {
         if (seg.TryGetReset(out uint seq, out uint ack, out var flags))
-            SendTcp(key, guestMac, seq, ack, flags, 0, default, null, 0, 0, 0, 0);
+            SendTcp(new TcpReply(key, guestMac, seq, ack, flags, 0));
     }
 
-    /// <summary>Builds one TCP frame from the remote (or gateway) to the guest and sends it into the
-    /// switch. Frames with data go out offloaded: a partial checksum, and a segmentation job when
-    /// the data is longer than the guest's MSS; ports that cannot take that get it finished in
-    /// software (<see cref="SoftwareOffload"/>).</summary>
-    internal void SendTcp(in FlowKey key, MacAddress guestMac, uint seq, uint ack, TcpFlags flags, ushort window,
-        ReadOnlySpan<byte> options, ByteRing? data, int dataOffset, int dataLength, int mss, ushort ipId)
+    /// <summary>Builds one TCP frame from the remote (or gateway) to the guest in this thread's
+    /// reply frame and sends it into the switch. Frames with data go out offloaded: a partial
+    /// checksum, and a segmentation job when the data is longer than the guest's MSS; ports that
+    /// cannot take that get it finished in software (<see cref="SoftwareOffload"/>).</summary>
+    internal void SendTcp(in TcpReply reply)
     {
-        var frame = GatewayPort.ReplyBuffer;
+        var frame = GuestReplies.Frame;
+        var key = reply.Flow;
         bool v4 = key.IsIpv4;
         int l4Offset = v4 ? EthernetFrameWriter.L4Offset : EthernetFrameWriter.Ipv6L4Offset;
         var l4 = frame[l4Offset..];
-        int hl = TcpSegment.WriteHeader(l4, key.RemotePort, key.GuestPort, seq, ack, flags, window, options);
-        if (dataLength > 0) data!.CopyTo(dataOffset, l4.Slice(hl, dataLength));
+        int hl = TcpSegment.WriteHeader(l4, key.RemotePort, key.GuestPort, reply.Sequence, reply.Acknowledgment, reply.Flags, reply.Window, reply.Options);
+        int dataLength = reply.DataLength;
+        if (dataLength > 0) reply.Data!.CopyTo(reply.DataOffset, l4.Slice(hl, dataLength));
         int l4Length = hl + dataLength;
         ulong pseudo;
         if (v4)
         {
-            Ipv4Packet.WriteHeader(frame[EthernetFrameWriter.Ipv4Offset..], key.RemoteIpv4, key.GuestIpv4, IpProtocol.Tcp, l4Length, identification: ipId);
-            EthernetFrame.WriteHeader(frame, guestMac, _gateway.Mac, EtherType.IPv4);
+            Ipv4Packet.WriteHeader(frame[EthernetFrameWriter.Ipv4Offset..], key.RemoteIpv4, key.GuestIpv4, IpProtocol.Tcp, l4Length, identification: reply.IpId);
+            EthernetFrame.WriteHeader(frame, reply.GuestMac, _replies.Mac, EtherType.IPv4);
             pseudo = Checksum.PseudoHeaderV4(key.RemoteIpv4, key.GuestIpv4, IpProtocol.Tcp, l4Length);
         }
         else
         {
             Ipv6Packet.WriteHeader(frame[EthernetFrameWriter.Ipv4Offset..], key.RemoteIp, key.GuestIp, IpProtocol.Tcp, l4Length);
-            EthernetFrame.WriteHeader(frame, guestMac, _gateway.Mac, EtherType.IPv6);
+            EthernetFrame.WriteHeader(frame, reply.GuestMac, _replies.Mac, EtherType.IPv6);
             pseudo = Ipv6Packet.PseudoHeader(key.RemoteIp, key.GuestIp, IpProtocol.Tcp, l4Length);
         }
         var offload = VirtioNetHeader.None;
@@ -286,12 +290,12 @@ public sealed partial class NatEngine : IDisposable
         {
             // CHECKSUM_PARTIAL: the field holds the folded pseudo-header sum; the rest is summed by whoever completes it.
             BinaryPrimitives.WriteUInt16BigEndian(l4[16..], (ushort)~Checksum.Finish(pseudo));
-            bool gso = dataLength > mss;
+            bool gso = dataLength > reply.Mss;
             byte gsoType = v4 ? VirtioNetHeader.GsoTcpV4 : VirtioNetHeader.GsoTcpV6;
             offload = new VirtioNetHeader(VirtioNetHeader.FlagNeedsChecksum, gso ? gsoType : VirtioNetHeader.GsoNone,
-                (ushort)(l4Offset + hl), gso ? (ushort)mss : (ushort)0, (ushort)l4Offset, 16);
+                (ushort)(l4Offset + hl), gso ? (ushort)reply.Mss : (ushort)0, (ushort)l4Offset, 16);
         }
-        _gateway.Send(frame[..(l4Offset + l4Length)], offload);
+        _replies.Send(frame[..(l4Offset + l4Length)], offload);
     }
 
     /// <summary>ICMP destination unreachable from the flow's remote (or, with <paramref name="fromGateway"/>,
@@ -302,12 +306,12 @@ public sealed partial class NatEngine : IDisposable
     {
         if (key.IsIpv4)
         {
-            _gateway.SendUnreachable(guestMac, key.GuestIpv4, fromGateway ? _gateway.Address : key.RemoteIpv4, code, quote);
+            _replies.SendUnreachable(guestMac, key.GuestIpv4, fromGateway ? _replies.Address : key.RemoteIpv4, code, quote);
             return;
         }
-        if ((fromGateway ? _gateway.Ipv6Address : key.RemoteIp) is not { } from) return;
+        if ((fromGateway ? _replies.Ipv6Address : key.RemoteIp) is not { } from) return;
         byte code6 = code switch { 0 => 0, 1 => 3, 3 => 4, _ => 1 };
-        _gateway.SendUnreachableV6(guestMac, key.GuestIp, from, Icmpv6Packet.TypeDestinationUnreachable, code6, quote);
+        _replies.SendUnreachableV6(guestMac, key.GuestIp, from, Icmpv6Packet.TypeDestinationUnreachable, code6, quote);
     }
 
     private void OnTick()

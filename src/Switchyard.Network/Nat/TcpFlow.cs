@@ -183,7 +183,7 @@ internal sealed class TcpFlow
         {
             // The remote said no: the guest sees the RST the remote sent (RFC 9293 §3.10.7.3).
             case SocketError.ConnectionRefused:
-                _engine.SendTcp(Key, _guestMac, 0, _rcvNxt, TcpFlags.Rst | TcpFlags.Ack, 0, default, null, 0, 0, 0, 0);
+                _engine.SendTcp(new TcpReply(Key, _guestMac, 0, _rcvNxt, TcpFlags.Rst | TcpFlags.Ack, 0));
                 break;
             // No route: what a router would say (RFC 1812 §5.2.7.1).
             case SocketError.NetworkUnreachable:
@@ -543,7 +543,8 @@ internal sealed class TcpFlow
     private void SendSegment(TcpFlags flags, uint seq, int ringOffset, int length)
     {
         _ackPending = false;   // whatever we send carries the latest ACK
-        _engine.SendTcp(Key, _guestMac, seq, _rcvNxt, flags, OurWindow(), default, _toGuest, ringOffset, length, _guestMss, _ipId++);
+        _engine.SendTcp(new TcpReply(Key, _guestMac, seq, _rcvNxt, flags, OurWindow(), ipId: _ipId++)
+            { Data = _toGuest, DataOffset = ringOffset, DataLength = length, Mss = _guestMss });
     }
 
     /// <summary>The engine's delayed-ACK flush: sends the ACK if nothing carried it meanwhile.</summary>
@@ -562,8 +563,8 @@ internal sealed class TcpFlow
     {
         Span<byte> options = stackalloc byte[8];
         int n = TcpOptions.WriteSynOptions(options, (ushort)(_engine.Mtu - HeadersLength), _scaling ? OurWindowScale : null);
-        _engine.SendTcp(Key, _guestMac, _iss, _rcvNxt, TcpFlags.Syn | TcpFlags.Ack, (ushort)Math.Min(_toHost.Free, 65535),
-            options[..n], null, 0, 0, 0, _ipId++);
+        _engine.SendTcp(new TcpReply(Key, _guestMac, _iss, _rcvNxt, TcpFlags.Syn | TcpFlags.Ack, (ushort)Math.Min(_toHost.Free, 65535),
+            options[..n], _ipId++));
     }
 
     private void SendSyn()
@@ -571,7 +572,7 @@ internal sealed class TcpFlow
         Span<byte> options = stackalloc byte[8];
         int n = TcpOptions.WriteSynOptions(options, (ushort)(_engine.Mtu - HeadersLength), OurWindowScale);
         // We offer scaling; it holds only if the guest's SYN-ACK offers it too (RFC 7323 §1.3).
-        _engine.SendTcp(Key, _guestMac, _iss, 0, TcpFlags.Syn, 65535, options[..n], null, 0, 0, 0, _ipId++);
+        _engine.SendTcp(new TcpReply(Key, _guestMac, _iss, 0, TcpFlags.Syn, 65535, options[..n], _ipId++));
     }
 
     // ---- timers and endings -------------------------------------------------------------
@@ -632,7 +633,7 @@ internal sealed class TcpFlow
     {
         if (_state == State.Closed) return;
         if (_state is State.Established or State.SynAckSent)
-            _engine.SendTcp(Key, _guestMac, _sndNxt, _rcvNxt, TcpFlags.Rst | TcpFlags.Ack, 0, default, null, 0, 0, 0, _ipId++);
+            _engine.SendTcp(new TcpReply(Key, _guestMac, _sndNxt, _rcvNxt, TcpFlags.Rst | TcpFlags.Ack, 0, ipId: _ipId++));
         Close(reset: true);
     }
 
