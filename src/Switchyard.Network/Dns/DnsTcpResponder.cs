@@ -1,10 +1,11 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
 using Microsoft.Extensions.Logging;
-using Switchyard.Network.Dns;
+using Switchyard.Network.Gateway;
+using Switchyard.Network.Tcp;
 using Switchyard.Packets;
 
-namespace Switchyard.Network.Gateway;
+namespace Switchyard.Network.Dns;
 
 /// <summary>DNS over TCP on the gateway (RFC 7766): the server side of TCP (RFC 9293), only as
 /// much as a request/response service needs. In-order data only (a segment that is not the next
@@ -159,7 +160,7 @@ internal sealed class DnsTcpResponder
                 }
                 if (!seg.Has(TcpFlags.Ack)) return;
                 uint ack = seg.AcknowledgmentNumber;
-                if (SeqGt(ack, _sndUna) && SeqLe(ack, _sndNxt))
+                if (SequenceNumbers.AcknowledgesNew(ack, _sndUna, _sndNxt))
                 {
                     int acked = (int)(ack - _sndUna);
                     if (!_established) { _established = true; acked--; }
@@ -313,8 +314,5 @@ internal sealed class DnsTcpResponder
             _timer.Dispose();
             _owner._connections.TryRemove(new((_client, _port), this));
         }
-
-        private static bool SeqGt(uint a, uint b) => (int)(a - b) > 0;
-        private static bool SeqLe(uint a, uint b) => (int)(a - b) <= 0;
     }
 }

@@ -4,7 +4,7 @@ using Switchyard.Packets;
 using Switchyard.Packets.Dns;
 using static Switchyard.Network.Tests.Infrastructure.TestNetwork;
 
-namespace Switchyard.Network.Tests.Gateway;
+namespace Switchyard.Network.Tests.Dns;
 
 /// <summary>Drives the gateway's DNS-over-TCP responder with a scripted client.</summary>
 public sealed class DnsTcpResponderTests : IDisposable
