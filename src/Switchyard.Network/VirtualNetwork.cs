@@ -99,7 +99,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         if (port.Ipv4 != address)
         {
             port.Guard!.SetIpv4(address);
-            UplinkLog.LeaseSnooped(_logger, port.Name, address.ToString());
+            NetworkLog.LeaseSnooped(_logger, port.Name, address.ToString());
         }
         // The owner keeps the LAN's lease, so a restarted daemon knows the guest's address at once.
         var expires = leaseTime == TimeSpan.MaxValue ? DateTimeOffset.MaxValue : _time.GetUtcNow() + leaseTime;
@@ -111,7 +111,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     {
         if (Uplink is not { } uplink) return;
         try { uplink.Transport.SetGuests((IReadOnlyCollection<MacAddress>)_byMac.Keys); }
-        catch (IOException e) { UplinkLog.SetGuestsFailed(_logger, uplink.Transport.Interface, e); }
+        catch (IOException e) { NetworkLog.SetGuestsFailed(_logger, uplink.Transport.Interface, e); }
     }
 
     public NetworkConfig Config { get; }
@@ -253,4 +253,14 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
             uplink.Transport.Dispose();
         }
     }
+}
+
+/// <summary>What a <see cref="VirtualNetwork"/> itself logs (its bridged uplink's guests and snooped leases).</summary>
+internal static partial class NetworkLog
+{
+    [LoggerMessage(EventId = 111, Level = LogLevel.Information, Message = "Bridged endpoint {Endpoint} got {Address} from the LAN's DHCP server")]
+    public static partial void LeaseSnooped(ILogger logger, string endpoint, string address);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Error, Message = "Updating the guest MACs of uplink {Interface} failed")]
+    public static partial void SetGuestsFailed(ILogger logger, string @interface, Exception error);
 }
