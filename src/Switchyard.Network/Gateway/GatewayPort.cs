@@ -37,7 +37,7 @@ public sealed class GatewayPort : SwitchPort, IDisposable
         _dns = dns;
         _logger = logger;
         _dnsTcp = new DnsTcpResponder(Replies, dns, logger, time);
-        if (ipv6 is not null) _nd = new NeighborDiscovery(Replies, ipv6, logger);
+        if (ipv6 is not null) _nd = new NeighborDiscovery(Replies, ipv6, logger, time);
         Nat = nat?.Invoke(Replies);
     }
 

@@ -40,17 +40,21 @@ internal sealed class NeighborDiscovery : IDisposable
     private readonly GuestReplies _replies;
     private readonly GatewayIpv6 _config;
     private readonly ILogger _logger;
-    private readonly Timer _timer;
+    private readonly ITimer _timer;
 
-    public NeighborDiscovery(GuestReplies replies, GatewayIpv6 config, ILogger logger)
+    /// <param name="time">The clock of the unsolicited advertisements.</param>
+    public NeighborDiscovery(GuestReplies replies, GatewayIpv6 config, ILogger logger, TimeProvider time)
     {
         _replies = replies;
         _config = config;
         _logger = logger;
         LinkLocal = Ipv6Address.LinkLocal(replies.Mac);
         // The first unsolicited advertisements come quickly (RFC 4861 §6.2.4), then every interval.
-        _timer = new Timer(static s => ((NeighborDiscovery)s!).AdvertiseToAll(), this, TimeSpan.FromSeconds(1), AdvertiseInterval);
+        _timer = time.CreateTimer(static s => ((NeighborDiscovery)s!).AdvertiseToAll(), this, FirstAdvertisement, AdvertiseInterval);
     }
+
+    /// <summary>When the first unsolicited advertisement goes out after the network starts.</summary>
+    internal static readonly TimeSpan FirstAdvertisement = TimeSpan.FromSeconds(1);
 
     public Ipv6Address LinkLocal { get; }
     public Ipv6Address Address => _config.Address;
