@@ -35,20 +35,26 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     private readonly INetworkEvents _events;
     private readonly DnsForwarder? _forwarder;
     private readonly ILogger _logger;
+    private readonly TimeProvider _time;
 
     /// <param name="uplink">A bridged network's way to the LAN (null for other modes, or when the
     /// interface could not be opened at restore: the guests then reach only each other).</param>
-    public VirtualNetwork(NetworkConfig config, INetworkEvents events, ILoggerFactory loggers, IUplinkTransport? uplink = null)
+    /// <param name="audit">Where egress decisions are recorded (the daemon's audit log); null: nowhere.</param>
+    /// <param name="time">The clock of every timer in the network (NAT idle times and retransmissions,
+    /// DNS timeouts and cache, DHCP leases, egress pins); <see cref="TimeProvider.System"/> by default.</param>
+    public VirtualNetwork(NetworkConfig config, INetworkEvents events, ILoggerFactory loggers, IUplinkTransport? uplink = null,
+        IEgressAudit? audit = null, TimeProvider? time = null)
     {
         Config = config;
         _events = events;
+        _time = time ??= TimeProvider.System;
         var logger = _logger = loggers.CreateLogger($"Switchyard.Network.{config.Name}");
         Switch = new EthernetSwitch(config.Mtu);
-        Egress = new EgressGuard(config.Name, mac => _byMac.TryGetValue(mac, out var port) ? port.Egress : null) { Policy = config.Egress };
-        Dhcp = new DhcpServer(new DhcpServerOptions(config.Subnet, config.Gateway, config.Domain, config.Mtu, config.LeaseTime), this);
+        Egress = new EgressGuard(config.Name, mac => _byMac.TryGetValue(mac, out var port) ? port.Egress : null, audit, time) { Policy = config.Egress };
+        Dhcp = new DhcpServer(new DhcpServerOptions(config.Subnet, config.Gateway, config.Domain, config.Mtu, config.LeaseTime), this, time);
         // An internal network forwards nothing: its DNS answers for its own guests only. A bridged
         // network's gateway is never on its switch, so it has nothing to forward either.
-        _forwarder = config.Mode is NetworkMode.Internal or NetworkMode.Bridged ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(), logger);
+        _forwarder = config.Mode is NetworkMode.Internal or NetworkMode.Bridged ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(time), logger, time: time);
         Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder, Egress, config.Ipv6);
         // IPv6: the gateway is the link's router; a default router only where traffic may leave
         // the link (nat, and host for the host's ::1), so an internal network's guests get none.
@@ -56,10 +62,12 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
             ? new GatewayIpv6(prefix, config.Domain, config.Mtu, config.Mode is NetworkMode.Nat or NetworkMode.Host,
                 () => _byMac.Select(e => (e.Key, e.Value.DefaultRoute)))
             : null;
-        Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger, ipv6);
-        // nat and host networks have a NAT (host loopback, published ports; nat also the outside).
-        if (config.Mode is NetworkMode.Nat or NetworkMode.Host)
-            Gateway.Nat = new NatEngine(Gateway, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, logger) { Egress = Egress };
+        // nat and host networks have a NAT (host loopback, published ports; nat also the outside);
+        // it answers guests from the gateway's port, so the gateway builds it on its replies.
+        Func<GuestReplies, NatEngine>? nat = config.Mode is NetworkMode.Nat or NetworkMode.Host
+            ? replies => new NatEngine(replies, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, Egress, logger, time)
+            : null;
+        Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger, time, ipv6, nat);
         if (config.Mode == NetworkMode.Bridged)
         {
             // Gateway services are off: the LAN's DHCP server and router serve the guests, and a
@@ -91,10 +99,10 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         if (port.Ipv4 != address)
         {
             port.Guard!.SetIpv4(address);
-            UplinkLog.LeaseSnooped(_logger, port.Name, address.ToString());
+            NetworkLog.LeaseSnooped(_logger, port.Name, address.ToString());
         }
         // The owner keeps the LAN's lease, so a restarted daemon knows the guest's address at once.
-        var expires = leaseTime == TimeSpan.MaxValue ? DateTimeOffset.MaxValue : DateTimeOffset.UtcNow + leaseTime;
+        var expires = leaseTime == TimeSpan.MaxValue ? DateTimeOffset.MaxValue : _time.GetUtcNow() + leaseTime;
         _events.OnLeaseChanged(Name, port.Name, address, LeaseState.Bound, expires);
     }
 
@@ -103,7 +111,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     {
         if (Uplink is not { } uplink) return;
         try { uplink.Transport.SetGuests((IReadOnlyCollection<MacAddress>)_byMac.Keys); }
-        catch (IOException e) { UplinkLog.SetGuestsFailed(_logger, uplink.Transport.Interface, e); }
+        catch (IOException e) { NetworkLog.SetGuestsFailed(_logger, uplink.Transport.Interface, e); }
     }
 
     public NetworkConfig Config { get; }
@@ -245,4 +253,14 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
             uplink.Transport.Dispose();
         }
     }
+}
+
+/// <summary>What a <see cref="VirtualNetwork"/> itself logs (its bridged uplink's guests and snooped leases).</summary>
+internal static partial class NetworkLog
+{
+    [LoggerMessage(EventId = 111, Level = LogLevel.Information, Message = "Bridged endpoint {Endpoint} got {Address} from the LAN's DHCP server")]
+    public static partial void LeaseSnooped(ILogger logger, string endpoint, string address);
+
+    [LoggerMessage(EventId = 112, Level = LogLevel.Error, Message = "Updating the guest MACs of uplink {Interface} failed")]
+    public static partial void SetGuestsFailed(ILogger logger, string @interface, Exception error);
 }

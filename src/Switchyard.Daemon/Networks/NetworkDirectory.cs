@@ -301,8 +301,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 DirectoryLog.BridgeRestoreFailed(_logger, row.Name, bridge, e.Message);
             }
         }
-        var live = new VirtualNetwork(config, this, _loggers, uplink);
-        live.Egress.Audit = _egressLog;
+        var live = new VirtualNetwork(config, this, _loggers, uplink, _egressLog);
         var net = new NetworkRecord
         {
             Row = row, Live = live, DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0,

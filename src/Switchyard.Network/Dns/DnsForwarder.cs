@@ -21,6 +21,7 @@ public sealed class DnsForwarder : IDisposable
     private readonly DnsCache _cache;
     private readonly ILogger _logger;
     private readonly TimeSpan _attemptTimeout;
+    private readonly TimeProvider _time;
     // Lazy: two queries racing to the same new upstream must not both open a socket (one would leak).
     private readonly ConcurrentDictionary<IPEndPoint, Lazy<Upstream>> _sockets = new();
     private readonly ConcurrentDictionary<ushort, Pending> _pending = new();
@@ -28,12 +29,15 @@ public sealed class DnsForwarder : IDisposable
     // Bumped by OnUpstreamsChanged: a query that sees it move started on a list that is gone.
     private long _generation;
 
-    public DnsForwarder(Func<IReadOnlyList<IPEndPoint>> upstreams, DnsCache cache, ILogger logger, TimeSpan? attemptTimeout = null)
+    /// <param name="attemptTimeout">How long one upstream has to answer before the next is asked.</param>
+    /// <param name="time">The clock of the attempt timeouts (the cache has its own).</param>
+    public DnsForwarder(Func<IReadOnlyList<IPEndPoint>> upstreams, DnsCache cache, ILogger logger, TimeSpan? attemptTimeout = null, TimeProvider? time = null)
     {
         _upstreams = upstreams;
         _cache = cache;
         _logger = logger;
         _attemptTimeout = attemptTimeout ?? TimeSpan.FromSeconds(1.5);
+        _time = time ?? TimeProvider.System;
     }
 
     public DnsCache Cache => _cache;
@@ -100,7 +104,7 @@ public sealed class DnsForwarder : IDisposable
                 Interlocked.Increment(ref _forwarded);
                 if (!up.TrySend(outgoing.AsSpan(0, query.Length))) continue;
                 byte[]? answer;
-                try { answer = await pending.Completion.Task.WaitAsync(_attemptTimeout).ConfigureAwait(false); }
+                try { answer = await pending.Completion.Task.WaitAsync(_attemptTimeout, _time).ConfigureAwait(false); }
                 catch (TimeoutException) { DnsLog.UpstreamFailed(_logger, up.EndPoint, "timeout"); continue; }
                 if (answer is null || answer.Length > response.Length) continue; // refused by the upstream's host, or the upstream is gone
                 if (Volatile.Read(ref _generation) != generation) { i--; continue; } // an answer of the old list: ask again
@@ -131,7 +135,7 @@ public sealed class DnsForwarder : IDisposable
     /// null when the upstream does not answer within the attempt timeout.</summary>
     private async Task<byte[]?> QueryTcpAsync(IPEndPoint upstream, ReadOnlyMemory<byte> query)
     {
-        using var cts = new CancellationTokenSource(_attemptTimeout);
+        using var cts = new CancellationTokenSource(_attemptTimeout, _time);
         using var socket = new Socket(upstream.AddressFamily, SocketType.Stream, ProtocolType.Tcp);
         try
         {

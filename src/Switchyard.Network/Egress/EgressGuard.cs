@@ -88,19 +88,20 @@ public sealed class EgressGuard
 
     private readonly string _network;
     private readonly Func<MacAddress, GuestEgress?> _guests;
+    private readonly IEgressAudit? _audit;
     private readonly TimeProvider _time;
     private volatile EgressPolicy? _policy;
     private int _guestPolicies;
 
-    public EgressGuard(string network, Func<MacAddress, GuestEgress?> guests, TimeProvider? time = null)
+    /// <param name="guests">The guest a MAC belongs to (its own policy, pins and counters); null for a stranger.</param>
+    /// <param name="audit">Where decisions are recorded; null: nowhere (tests of the data plane alone).</param>
+    public EgressGuard(string network, Func<MacAddress, GuestEgress?> guests, IEgressAudit? audit = null, TimeProvider? time = null)
     {
         _network = network;
         _guests = guests;
+        _audit = audit;
         _time = time ?? TimeProvider.System;
     }
-
-    /// <summary>Where decisions are recorded; null: nowhere (tests of the data plane alone).</summary>
-    public IEgressAudit? Audit { get; set; }
 
     public EgressPolicy? Policy
     {
@@ -198,7 +199,7 @@ public sealed class EgressGuard
     private void Record(GuestEgress? guest, string protocol, IPEndPoint? destination, EgressVerdict verdict)
     {
         guest?.Count(verdict.Allowed);
-        Audit?.Record(new EgressDecision(_time.GetUtcNow(), _network, guest?.Endpoint ?? "?", protocol, destination, verdict.Name, verdict.Allowed, verdict.Reason));
+        _audit?.Record(new EgressDecision(_time.GetUtcNow(), _network, guest?.Endpoint ?? "?", protocol, destination, verdict.Name, verdict.Allowed, verdict.Reason));
     }
 
     private static string Protocol(ProtocolType p) => p switch

@@ -21,7 +21,7 @@ internal sealed class ServerNameInspection(EgressGuard guard, IPEndPoint destina
 
     public enum Outcome { Pending, Allowed, Denied }
 
-    /// <summary>When the first held byte arrived (Stopwatch ticks), 0 before that.</summary>
+    /// <summary>When the first held byte arrived (the NAT's clock, <c>NatEngine.NowTicks</c>), 0 before that.</summary>
     public long FirstByteAt { get; private set; }
 
     /// <summary>Looks at everything the guest sent so far (the stream from its first byte).</summary>

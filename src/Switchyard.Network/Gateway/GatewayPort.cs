@@ -18,45 +18,45 @@ namespace Switchyard.Network.Gateway;
 /// answered on it; only forwarded DNS queries go async.</summary>
 public sealed class GatewayPort : SwitchPort, IDisposable
 {
-    private readonly EthernetSwitch _switch;
     private readonly DhcpServer _dhcp;
     private readonly DnsServer _dns;
     private readonly DnsTcpResponder _dnsTcp;
+    private readonly NeighborDiscovery? _nd;
     private readonly ILogger _logger;
 
-    // One reply buffer per thread that calls in: every guest port has its own receive thread.
-    [ThreadStatic] private static byte[]? t_reply;
-
-    public GatewayPort(EthernetSwitch sw, MacAddress mac, Ipv4Subnet subnet, DhcpServer dhcp, DnsServer dns, ILogger logger, GatewayIpv6? ipv6 = null)
+    /// <param name="ipv6">The gateway's IPv6 side (null on an IPv4-only network).</param>
+    /// <param name="nat">Builds the network's NAT (null: none, an internal network) on the gateway's
+    /// replies. A factory, because the two need each other: the gateway routes to the NAT, and the
+    /// NAT answers guests from the gateway's port. The cycle is closed here, once, at construction.</param>
+    internal GatewayPort(EthernetSwitch sw, MacAddress mac, Ipv4Subnet subnet, DhcpServer dhcp, DnsServer dns, ILogger logger, TimeProvider time,
+        GatewayIpv6? ipv6 = null, Func<GuestReplies, NatEngine>? nat = null)
         : base("gateway")
     {
-        _switch = sw;
-        Mac = mac;
-        Subnet = subnet;
-        Address = subnet.FirstHost;
+        Replies = new GuestReplies(sw, this, mac, subnet, ipv6?.Prefix);
         _dhcp = dhcp;
         _dns = dns;
         _logger = logger;
-        _dnsTcp = new DnsTcpResponder(this, dns);
-        if (ipv6 is not null) _nd = new NeighborDiscovery(this, ipv6);
+        _dnsTcp = new DnsTcpResponder(Replies, dns, logger, time);
+        if (ipv6 is not null) _nd = new NeighborDiscovery(Replies, ipv6, logger, time);
+        Nat = nat?.Invoke(Replies);
     }
 
-    private readonly NeighborDiscovery? _nd;
+    /// <summary>Everything sent to guests from the gateway's port (the gateway's answers, the NAT's).</summary>
+    internal GuestReplies Replies { get; }
+
+    /// <summary>The network's NAT (null for a network that has none).</summary>
+    public NatEngine? Nat { get; }
 
     /// <summary>The gateway's IPv6 addresses (null on an IPv4-only network).</summary>
-    public Ipv6Address? Ipv6Address => _nd?.Address;
-    public Ipv6Address? Ipv6LinkLocal => _nd?.LinkLocal;
-    public Ipv6Prefix? Ipv6Prefix => _nd?.Config.Prefix;
+    public Ipv6Address? Ipv6Address => Replies.Ipv6Address;
+    public Ipv6Address? Ipv6LinkLocal => Replies.Ipv6LinkLocal;
+    public Ipv6Prefix? Ipv6Prefix => Replies.Ipv6Prefix;
 
     public void Dispose() => _nd?.Dispose();
 
-    public MacAddress Mac { get; }
-    public Ipv4Address Address { get; }
-    public Ipv4Subnet Subnet { get; }
-    internal EthernetSwitch Switch => _switch;
-    internal ILogger Logger => _logger;
-
-    internal static Span<byte> ReplyBuffer => t_reply ??= new byte[65536 + 64];
+    public MacAddress Mac => Replies.Mac;
+    public Ipv4Address Address => Replies.Address;
+    public Ipv4Subnet Subnet => Replies.Subnet;
 
     public override bool Transmit(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
@@ -73,24 +73,14 @@ public sealed class GatewayPort : SwitchPort, IDisposable
         return true;
     }
 
-    /// <summary>Sends a frame the gateway built into the switch.</summary>
-    internal void Send(ReadOnlySpan<byte> frame) => _switch.Forward(this, frame);
-
-    /// <summary>Sends a frame with offload metadata (the NAT's partial checksums and TCP
-    /// segmentation jobs) into the switch.</summary>
-    internal void Send(ReadOnlySpan<byte> frame, in VirtioNetHeader offload) => _switch.Forward(this, frame, offload);
-
-    /// <summary>The network's NAT (null for a network that has none); set once, before guests attach.</summary>
-    public NatEngine? Nat { get; internal set; }
-
     private void HandleArp(in EthernetFrame eth)
     {
         if (!ArpPacket.TryParse(eth.Payload, out var arp)) { Counters.CountDrop(DropReason.Malformed); return; }
         if (arp.Operation != ArpPacket.OpRequest || arp.TargetIp != Address || arp.SenderIp.IsAny) return;
-        var reply = ReplyBuffer;
+        var reply = GuestReplies.Frame;
         int n = EthernetFrame.WriteHeader(reply, arp.SenderMac, Mac, EtherType.Arp);
         n += ArpPacket.Write(reply[n..], ArpPacket.OpReply, Mac, Address, arp.SenderMac, arp.SenderIp);
-        Send(reply[..n]);
+        Replies.Send(reply[..n]);
     }
 
     private void HandleIpv4(in EthernetFrame eth, bool verifyL4)
@@ -131,7 +121,7 @@ public sealed class GatewayPort : SwitchPort, IDisposable
         Counters.CountDrop(DropReason.Policy);
         if (ip.Destination.Value >> 28 >= 0xE || ip.FragmentOffset != 0) return;
         if (ip.Protocol == IpProtocol.Icmp && (ip.Payload.Length == 0 || ip.Payload[0] is not (IcmpPacket.TypeEchoRequest or IcmpPacket.TypeEchoReply))) return;
-        SendUnreachable(clientMac, ip.Source, Address, 13, ip.ErrorQuote);
+        Replies.SendUnreachable(clientMac, ip.Source, Address, 13, ip.ErrorQuote);
     }
 
     /// <summary><see cref="RefuseRouted(MacAddress, in Ipv4Packet)"/> for IPv6: destination unreachable,
@@ -141,7 +131,7 @@ public sealed class GatewayPort : SwitchPort, IDisposable
     private void RefuseRoutedV6(MacAddress clientMac, in Ipv6Packet ip, Ipv6Address from)
     {
         Counters.CountDrop(DropReason.Policy);
-        SendUnreachableV6(clientMac, ip.Source, from, Icmpv6Packet.TypeDestinationUnreachable, 1, ip.ErrorQuote);
+        Replies.SendUnreachableV6(clientMac, ip.Source, from, Icmpv6Packet.TypeDestinationUnreachable, 1, ip.ErrorQuote);
     }
 
     private void HandleIpv6(in EthernetFrame eth, NeighborDiscovery nd, bool verifyL4)
@@ -175,7 +165,7 @@ public sealed class GatewayPort : SwitchPort, IDisposable
             case IpProtocol.Icmpv6: HandleIcmpv6(eth, ip, nd); break;
             case IpProtocol.Udp: HandleUdpV6(eth, ip, verifyL4); break;
             case IpProtocol.Tcp: _dnsTcp.Handle(eth.Source, ip, verifyL4); break;   // DNS over TCP on 53, RST elsewhere
-            default: SendUnreachableV6(eth.Source, ip.Source, dst, Icmpv6Packet.TypeParameterProblem, 1, ip.ErrorQuote, pointer: 6); break;
+            default: Replies.SendUnreachableV6(eth.Source, ip.Source, dst, Icmpv6Packet.TypeParameterProblem, 1, ip.ErrorQuote, pointer: 6); break;
         }
     }
 
@@ -191,11 +181,11 @@ public sealed class GatewayPort : SwitchPort, IDisposable
             case Icmpv6Packet.TypeNeighborSolicitation or Icmpv6Packet.TypeRouterSolicitation: nd.Handle(eth.Source, ip, icmp); break;
             case Icmpv6Packet.TypeEchoRequest when !ip.Destination.IsMulticast && !ip.Source.IsUnspecified:
                 // RFC 4443 §4.2: identifier, sequence and data come back unchanged, from the address pinged.
-                var reply = ReplyBuffer;
+                var reply = GuestReplies.Frame;
                 var l4 = reply[EthernetFrameWriter.Ipv6L4Offset..];
                 icmp.Bytes.CopyTo(l4);
                 Icmpv6Packet.Finish(l4, Icmpv6Packet.TypeEchoReply, 0, icmp.Bytes.Length, ip.Destination, ip.Source);
-                Send(reply[..EthernetFrameWriter.FinishIpv6(reply, eth.Source, Mac, ip.Destination, ip.Source, IpProtocol.Icmpv6, icmp.Bytes.Length)]);
+                Replies.SendIpv6(reply, eth.Source, ip.Destination, ip.Source, IpProtocol.Icmpv6, icmp.Bytes.Length);
                 break;
         }
     }
@@ -208,23 +198,7 @@ public sealed class GatewayPort : SwitchPort, IDisposable
             return;
         }
         if (udp.DestinationPort == 53) HandleDnsUdp(new DnsClient(eth.Source, default, ip.Source, ip.Destination, udp.SourcePort), udp.Payload);
-        else SendUnreachableV6(eth.Source, ip.Source, ip.Destination, Icmpv6Packet.TypeDestinationUnreachable, 4, ip.ErrorQuote);   // port unreachable
-    }
-
-    /// <summary>An ICMPv6 error (RFC 4443 §3) from <paramref name="from"/> to the packet's source,
-    /// quoting as much of it as fits in the minimum MTU. Never about an ICMPv6 error itself, nor
-    /// to a multicast or unspecified source (RFC 4443 §2.4 (e)).</summary>
-    internal void SendUnreachableV6(MacAddress clientMac, Ipv6Address client, Ipv6Address from, byte type, byte code, ReadOnlySpan<byte> quote, uint pointer = 0)
-    {
-        if (client.IsUnspecified || client.IsMulticast) return;
-        if (quote.Length > Ipv6Packet.HeaderLength && quote[6] == IpProtocol.Icmpv6 && quote[Ipv6Packet.HeaderLength] < 128) return;
-        var reply = ReplyBuffer;
-        var l4 = reply[EthernetFrameWriter.Ipv6L4Offset..];
-        BinaryPrimitives.WriteUInt32BigEndian(l4[4..], pointer);   // unused, or the parameter problem's pointer
-        quote.CopyTo(l4[Icmpv6Packet.HeaderLength..]);
-        int len = Icmpv6Packet.HeaderLength + quote.Length;
-        Icmpv6Packet.Finish(l4, type, code, len, from, client);
-        Send(reply[..EthernetFrameWriter.FinishIpv6(reply, clientMac, Mac, from, client, IpProtocol.Icmpv6, len)]);
+        else Replies.SendUnreachableV6(eth.Source, ip.Source, ip.Destination, Icmpv6Packet.TypeDestinationUnreachable, 4, ip.ErrorQuote);   // port unreachable
     }
 
     private void HandleIcmp(in EthernetFrame eth, in Ipv4Packet ip)
@@ -232,12 +206,12 @@ public sealed class GatewayPort : SwitchPort, IDisposable
         if (!IcmpPacket.TryParse(ip.Payload, out var icmp) || !icmp.IsChecksumValid) { Counters.CountDrop(DropReason.Malformed); return; }
         if (icmp.Type != IcmpPacket.TypeEchoRequest) return;
         // RFC 792: the echo reply returns identifier, sequence and data unchanged.
-        var reply = ReplyBuffer;
+        var reply = GuestReplies.Frame;
         var l4 = reply[EthernetFrameWriter.L4Offset..];
         icmp.Bytes.CopyTo(l4);
         IcmpPacket.Finish(l4, IcmpPacket.TypeEchoReply, 0, icmp.Bytes.Length);
         int n = EthernetFrameWriter.FinishIpv4(reply, eth.Source, Mac, Address, ip.Source, IpProtocol.Icmp, icmp.Bytes.Length);
-        Send(reply[..n]);
+        Replies.Send(reply[..n]);
     }
 
     private void HandleUdp(in EthernetFrame eth, in Ipv4Packet ip, bool toUs, bool verifyL4)
@@ -256,26 +230,11 @@ public sealed class GatewayPort : SwitchPort, IDisposable
     /// <summary>ICMP destination unreachable, code 3 (port), quoting the datagram's IP header and
     /// first 8 bytes (RFC 792; RFC 1812 §4.3.2.3 allows more), so the guest fails fast.</summary>
     internal void SendPortUnreachable(MacAddress clientMac, in Ipv4Packet ip) =>
-        SendUnreachable(clientMac, ip.Source, Address, 3, ip.ErrorQuote);
-
-    /// <summary>ICMP destination unreachable with <paramref name="code"/> (RFC 792; RFC 1812
-    /// §5.2.7.1), from <paramref name="from"/>, quoting <paramref name="quote"/> (the offending
-    /// packet's IP header and at least 8 bytes after it).</summary>
-    internal void SendUnreachable(MacAddress clientMac, Ipv4Address client, Ipv4Address from, byte code, ReadOnlySpan<byte> quote)
-    {
-        var reply = ReplyBuffer;
-        var l4 = reply[EthernetFrameWriter.L4Offset..];
-        l4[4..8].Clear(); // unused
-        quote.CopyTo(l4[IcmpPacket.HeaderLength..]);
-        int len = IcmpPacket.HeaderLength + quote.Length;
-        IcmpPacket.Finish(l4, IcmpPacket.TypeDestinationUnreachable, code, len);
-        int n = EthernetFrameWriter.FinishIpv4(reply, clientMac, Mac, from, client, IpProtocol.Icmp, len);
-        Send(reply[..n]);
-    }
+        Replies.SendUnreachable(clientMac, ip.Source, Address, 3, ip.ErrorQuote);
 
     private void HandleDhcp(in EthernetFrame eth, in UdpDatagram udp)
     {
-        var reply = ReplyBuffer;
+        var reply = GuestReplies.Frame;
         int len = _dhcp.Handle(udp.Payload, eth.Source, reply[EthernetFrameWriter.UdpPayloadOffset..], out bool broadcast);
         if (len == 0) return;
         // RFC 2131 §4.1: without a relay, reply to the client's hardware address; to the IP
@@ -284,7 +243,7 @@ public sealed class GatewayPort : SwitchPort, IDisposable
         var dst = broadcast || yiaddr.IsAny ? Ipv4Address.Broadcast : yiaddr;
         var dstMac = broadcast ? MacAddress.Broadcast : eth.Source;
         int n = EthernetFrameWriter.FinishUdp(reply, dstMac, Mac, Address, dst, DhcpServer.ServerPort, DhcpServer.ClientPort, len);
-        Send(reply[..n]);
+        Replies.Send(reply[..n]);
     }
 
     /// <summary>Who asked a DNS question over UDP: an IPv4 client, or an IPv6 one (Client6 set)
@@ -303,7 +262,7 @@ public sealed class GatewayPort : SwitchPort, IDisposable
         // The client's EDNS size, but never more than one unfragmented frame on this network: a
         // bigger reply would be dropped as oversize instead of truncated (RFC 6891 §6.2.5).
         int payloadOffset = client.IsIpv6 ? EthernetFrameWriter.Ipv6UdpPayloadOffset : EthernetFrameWriter.UdpPayloadOffset;
-        int maxSize = Math.Min(DnsMessage.ClientUdpPayloadSize(query), _switch.MaxFrameLength - EthernetFrame.VlanTagLength - payloadOffset);
+        int maxSize = Math.Min(DnsMessage.ClientUdpPayloadSize(query), Replies.MaxFrameLength - EthernetFrame.VlanTagLength - payloadOffset);
         var pending = _dns.ResolveAsync(q.AsMemory(0, query.Length), r, client.Mac);
         if (pending.IsCompletedSuccessfully) SendDnsUdp(pending.Result);
         else _ = Complete(pending);
@@ -322,12 +281,12 @@ public sealed class GatewayPort : SwitchPort, IDisposable
             {
                 if (len <= 0) return;
                 len = DnsMessage.TruncateForUdp(r.AsSpan(0, len), maxSize);
-                var reply = ReplyBuffer;
+                var reply = GuestReplies.Frame;
                 r.AsSpan(0, len).CopyTo(reply[payloadOffset..]);
                 int n = client.IsIpv6
                     ? EthernetFrameWriter.FinishUdpV6(reply, client.Mac, Mac, client.Server6, client.Client6, 53, client.Port, len)
                     : EthernetFrameWriter.FinishUdp(reply, client.Mac, Mac, Address, client.Client4, 53, client.Port, len);
-                Send(reply[..n]);
+                Replies.Send(reply[..n]);
             }
             finally
             {

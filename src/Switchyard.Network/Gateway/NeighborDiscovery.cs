@@ -1,3 +1,4 @@
+using Microsoft.Extensions.Logging;
 using Switchyard.Network.Switching;
 using Switchyard.Packets;
 
@@ -36,18 +37,24 @@ internal sealed class NeighborDiscovery : IDisposable
     /// <summary>RDNSS and DNSSL lifetime: at least 3 × MaxRtrAdvInterval (RFC 8106 §5.1).</summary>
     private const uint DnsLifetime = 600;
 
-    private readonly GatewayPort _gateway;
+    private readonly GuestReplies _replies;
     private readonly GatewayIpv6 _config;
-    private readonly Timer _timer;
+    private readonly ILogger _logger;
+    private readonly ITimer _timer;
 
-    public NeighborDiscovery(GatewayPort gateway, GatewayIpv6 config)
+    /// <param name="time">The clock of the unsolicited advertisements.</param>
+    public NeighborDiscovery(GuestReplies replies, GatewayIpv6 config, ILogger logger, TimeProvider time)
     {
-        _gateway = gateway;
+        _replies = replies;
         _config = config;
-        LinkLocal = Ipv6Address.LinkLocal(gateway.Mac);
+        _logger = logger;
+        LinkLocal = Ipv6Address.LinkLocal(replies.Mac);
         // The first unsolicited advertisements come quickly (RFC 4861 §6.2.4), then every interval.
-        _timer = new Timer(static s => ((NeighborDiscovery)s!).AdvertiseToAll(), this, TimeSpan.FromSeconds(1), AdvertiseInterval);
+        _timer = time.CreateTimer(static s => ((NeighborDiscovery)s!).AdvertiseToAll(), this, FirstAdvertisement, AdvertiseInterval);
     }
+
+    /// <summary>When the first unsolicited advertisement goes out after the network starts.</summary>
+    internal static readonly TimeSpan FirstAdvertisement = TimeSpan.FromSeconds(1);
 
     public Ipv6Address LinkLocal { get; }
     public Ipv6Address Address => _config.Address;
@@ -67,10 +74,10 @@ internal sealed class NeighborDiscovery : IDisposable
     {
         if (ip.HopLimit != 255 || icmp.Code != 0 || !icmp.TryGetNdOptions(out var options) || !options.TryValidate(out var sourceLinkLayer))
         {
-            _gateway.Counters.CountDrop(DropReason.Malformed);
+            _replies.Counters.CountDrop(DropReason.Malformed);
             return;
         }
-        if (ip.Source.IsUnspecified && sourceLinkLayer is not null) { _gateway.Counters.CountDrop(DropReason.Malformed); return; }
+        if (ip.Source.IsUnspecified && sourceLinkLayer is not null) { _replies.Counters.CountDrop(DropReason.Malformed); return; }
         switch (icmp.Type)
         {
             case Icmpv6Packet.TypeNeighborSolicitation:
@@ -97,11 +104,11 @@ internal sealed class NeighborDiscovery : IDisposable
 
     private void SendNeighborAdvertisement(MacAddress dstMac, Ipv6Address dst, Ipv6Address target, bool solicited)
     {
-        var frame = GatewayPort.ReplyBuffer;
+        var frame = GuestReplies.Frame;
         // The advertisement comes from the address asked about (RFC 4861 §7.2.4 allows any of ours).
-        int len = Icmpv6Packet.WriteNeighborAdvertisement(frame[EthernetFrameWriter.Ipv6L4Offset..], target, dst, target, _gateway.Mac, solicited);
-        int n = EthernetFrameWriter.FinishIpv6(frame, dstMac, _gateway.Mac, target, dst, IpProtocol.Icmpv6, len, hopLimit: 255);
-        _gateway.Send(frame[..n]);
+        int len = Icmpv6Packet.WriteNeighborAdvertisement(frame[EthernetFrameWriter.Ipv6L4Offset..], target, dst, target, _replies.Mac, solicited);
+        int n = EthernetFrameWriter.FinishIpv6(frame, dstMac, _replies.Mac, target, dst, IpProtocol.Icmpv6, len, hopLimit: 255);
+        _replies.Send(frame[..n]);
     }
 
     /// <summary>A Router Advertisement from our link-local address (RFC 4861 §4.2 requires it), with
@@ -117,12 +124,12 @@ internal sealed class NeighborDiscovery : IDisposable
 
     private void SendRouterAdvertisement(MacAddress dstMac, Ipv6Address dst, bool defaultRoute)
     {
-        var frame = GatewayPort.ReplyBuffer;
-        int len = Icmpv6Packet.WriteRouterAdvertisement(frame[EthernetFrameWriter.Ipv6L4Offset..], LinkLocal, dst, _gateway.Mac,
+        var frame = GuestReplies.Frame;
+        int len = Icmpv6Packet.WriteRouterAdvertisement(frame[EthernetFrameWriter.Ipv6L4Offset..], LinkLocal, dst, _replies.Mac,
             defaultRoute ? RouterLifetime : (ushort)0, _config.Mtu, _config.Prefix, ValidLifetime, PreferredLifetime,
             _config.Address, DnsLifetime, _config.Domain);
-        int n = EthernetFrameWriter.FinishIpv6(frame, dstMac, _gateway.Mac, LinkLocal, dst, IpProtocol.Icmpv6, len, hopLimit: 255);
-        _gateway.Send(frame[..n]);
+        int n = EthernetFrameWriter.FinishIpv6(frame, dstMac, _replies.Mac, LinkLocal, dst, IpProtocol.Icmpv6, len, hopLimit: 255);
+        _replies.Send(frame[..n]);
     }
 
     /// <summary>The periodic advertisement: to each guest's MAC with its own router lifetime, or to
@@ -135,7 +142,7 @@ internal sealed class NeighborDiscovery : IDisposable
             foreach (var (mac, takesDefault) in guests())
                 SendRouterAdvertisement(mac, Ipv6Address.AllNodes, _config.DefaultRouter && takesDefault);
         }
-        catch (Exception e) when (e is not OutOfMemoryException) { GatewayLog.AdvertiseFailed(_gateway.Logger, e); }   // a timer callback's exception would end the process
+        catch (Exception e) when (e is not OutOfMemoryException) { GatewayLog.AdvertiseFailed(_logger, e); }   // a timer callback's exception would end the process
     }
 
     public void Dispose() => _timer.Dispose();

@@ -17,7 +17,7 @@ namespace Switchyard.Network.Nat;
 /// <see cref="SocketAsyncEventArgs"/> re-armed with <see cref="SocketFlags.Peek"/> each time,
 /// because a completed receive overwrites its flags; a zero-byte receive would consume and discard
 /// a datagram). When it completes, the socket is drained with recv(MSG_DONTWAIT) into the
-/// completing thread's <see cref="GatewayPort.ReplyBuffer"/>, at the offset where the reply frame's
+/// completing thread's <see cref="GuestReplies.Frame"/>, at the offset where the reply frame's
 /// payload goes, so a datagram is read once, into the frame it leaves in.
 ///
 /// Threads: guest packets arrive on the guest port's receive thread; completions on the socket
@@ -53,7 +53,7 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
         GuestMac = guestMac;
         Socket = socket;
         IdleTimeout = idleTimeout;
-        _lastActive = NatEngine.NowTicks;
+        _lastActive = Engine.NowTicks;
         _peek.SetBuffer(s_peekByte, 0, 1);
         _peek.UserToken = this;
         _peek.Completed += static (_, e) => ((DatagramFlow)e.UserToken!).OnPeekCompleted();
@@ -110,7 +110,7 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
     /// <summary>Takes the flow out of the engine's table; called once, after the socket is closed.</summary>
     protected abstract void OnClosed();
 
-    protected void Touch() => Volatile.Write(ref _lastActive, NatEngine.NowTicks);
+    protected void Touch() => Volatile.Write(ref _lastActive, Engine.NowTicks);
 
     /// <summary>Keeps the guest's packet's IP header and 8 bytes after it, for an ICMP error about
     /// a later reply. Called with the gate held.</summary>
@@ -159,7 +159,7 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
                 ThreadPool.UnsafeQueueUserWorkItem(this, preferLocal: false);
                 return;
             }
-            var frame = GatewayPort.ReplyBuffer;
+            var frame = GuestReplies.Frame;
             var r = NonBlockingSocket.Receive(Socket, ReceiveArea(frame));
             if (r.WouldBlock)
             {

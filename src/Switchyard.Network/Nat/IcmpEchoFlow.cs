@@ -63,7 +63,7 @@ internal sealed class IcmpEchoFlow : DatagramFlow
     public static IcmpEchoFlow? Open(NatEngine engine, FlowKey key, MacAddress guestMac, IPAddress target, long idleTimeout,
         out IcmpSocketKind kind, out SocketError error)
     {
-        var socket = CreateSocket(ref engine.PingDeniedUntil, target.AddressFamily, out kind);
+        var socket = CreateSocket(ref engine.PingDeniedUntil, engine.NowTicks, target.AddressFamily, out kind);
         if (socket is null) { error = SocketError.AccessDenied; return null; }
         error = Connect(socket, new IPEndPoint(target, 0));
         if (error != SocketError.Success)
@@ -85,10 +85,10 @@ internal sealed class IcmpEchoFlow : DatagramFlow
         return flow;
     }
 
-    private static Socket? CreateSocket(ref long pingDeniedUntil, AddressFamily family, out IcmpSocketKind kind)
+    private static Socket? CreateSocket(ref long pingDeniedUntil, long now, AddressFamily family, out IcmpSocketKind kind)
     {
         var protocol = family == AddressFamily.InterNetworkV6 ? ProtocolType.IcmpV6 : ProtocolType.Icmp;
-        if (NatEngine.NowTicks >= Volatile.Read(ref pingDeniedUntil))
+        if (now >= Volatile.Read(ref pingDeniedUntil))
         {
             try
             {
@@ -97,7 +97,7 @@ internal sealed class IcmpEchoFlow : DatagramFlow
             }
             catch (SocketException)
             {
-                Volatile.Write(ref pingDeniedUntil, NatEngine.NowTicks + PingRetry);
+                Volatile.Write(ref pingDeniedUntil, now + PingRetry);
             }
         }
         try
@@ -140,7 +140,7 @@ internal sealed class IcmpEchoFlow : DatagramFlow
                 return;
             }
             // Our identifier on the wire, in this thread's scratch (the guest's frame is not ours to change).
-            var message = GatewayPort.ReplyBuffer[..echo.Length];
+            var message = GuestReplies.Frame[..echo.Length];
             echo.CopyTo(message);
             BinaryPrimitives.WriteUInt16BigEndian(message[4..], _wireId);
             // ICMPv6 raw sockets have the kernel compute the checksum (RFC 3542 §3.1); ICMPv4 ones do not.

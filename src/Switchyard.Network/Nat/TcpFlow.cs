@@ -1,8 +1,8 @@
-using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Switchyard.Network.Egress;
 using Switchyard.Packets;
+using Switchyard.Network.Tcp;
 using Switchyard.Platform;
 
 namespace Switchyard.Network.Nat;
@@ -30,8 +30,12 @@ namespace Switchyard.Network.Nat;
 ///
 /// Threads: guest segments arrive on the guest port's receive thread, socket completions on
 /// the thread pool, timer ticks on the engine's timer. One lock per flow serialises them.
+///
+/// Files: this one holds the state and the endings; <c>.GuestSegments</c> the guest's side,
+/// <c>.HostSocket</c> the host socket's, <c>.ToGuest</c> what we send the guest, <c>.Timers</c>
+/// the timeouts. Sequence arithmetic is <see cref="Tcp.SequenceNumbers"/>.
 /// </summary>
-internal sealed class TcpFlow
+internal sealed partial class TcpFlow
 {
     /// <summary>Our receive window scale: 2^7 lets the 16-bit field say up to 8 MiB (RFC 7323 §2.3).</summary>
     private const byte OurWindowScale = 7;
@@ -92,7 +96,7 @@ internal sealed class TcpFlow
         _guestMac = guestMac;
         _socket = socket;
         _synQuote = synQuote;
-        _created = _lastProgress = Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
+        _created = _lastProgress = engine.NowTicks;
         _readArgs.Completed += static (_, e) => ((TcpFlow)e.UserToken!).OnReadable();
         _readArgs.UserToken = this;
         _writeArgs.Completed += static (_, e) => ((TcpFlow)e.UserToken!).OnWriteCompleted();
@@ -101,7 +105,7 @@ internal sealed class TcpFlow
         _sndUna = _sndNxt = _iss;
     }
 
-    private static long Now => Environment.TickCount64 * TimeSpan.TicksPerMillisecond;
+    private long Now => _engine.NowTicks;
 
     /// <summary>IP and TCP headers without options: what the MTU leaves room for besides the MSS.</summary>
     private int HeadersLength => (Key.IsIpv4 ? Ipv4Packet.MinHeaderLength : Ipv6Packet.HeaderLength) + TcpSegment.MinHeaderLength;
@@ -162,470 +166,7 @@ internal sealed class TcpFlow
         return field;
     }
 
-    // ---- host socket events -------------------------------------------------------------
-
-    private void OnConnected()
-    {
-        // Called with the lock held, from Start or from the connect completion.
-        if (_state != State.Connecting) return;
-        if (_writeArgs.SocketError != SocketError.Success) { ConnectFailed(_writeArgs.SocketError); return; }
-        _socket.Blocking = false;
-        HostRemote = _writeArgs.RemoteEndPoint as IPEndPoint;
-        HostLocal = (_socket.LocalEndPoint as IPEndPoint)?.Address;
-        _writeArgs.RemoteEndPoint = null;
-        _state = State.SynAckSent;
-        _lastProgress = Now;
-        SendSynAck();
-    }
-
-    private void ConnectFailed(SocketError error)
-    {
-        switch (error)
-        {
-            // The remote said no: the guest sees the RST the remote sent (RFC 9293 §3.10.7.3).
-            case SocketError.ConnectionRefused:
-                _engine.SendTcp(Key, _guestMac, 0, _rcvNxt, TcpFlags.Rst | TcpFlags.Ack, 0, default, null, 0, 0, 0, 0);
-                break;
-            // No route: what a router would say (RFC 1812 §5.2.7.1).
-            case SocketError.NetworkUnreachable:
-                if (_synQuote is not null) _engine.SendUnreachable(_guestMac, Key, 0, _synQuote);
-                break;
-            case SocketError.HostUnreachable:
-                if (_synQuote is not null) _engine.SendUnreachable(_guestMac, Key, 1, _synQuote);
-                break;
-            case SocketError.AccessDenied:   // a host firewall: administratively prohibited (RFC 1812 §5.2.7.1)
-                if (_synQuote is not null) _engine.SendUnreachable(_guestMac, Key, 13, _synQuote);
-                break;
-            // A timeout: a router says nothing; the guest's own timers decide.
-        }
-        Close(reset: false);
-    }
-
-    private void OnReadable()
-    {
-        lock (_lock)
-        {
-            _readArmed = false;
-            if (_state == State.Closed) return;
-            if (!TakeRead()) return;
-            // A short read drained the socket: wait again (the first try is the check); a full one
-            // may have left more: read on directly.
-            if (_readArgs.BytesTransferred < _readArgs.Count && ArmRead()) return;
-            PumpFromHost();
-        }
-    }
-
-    private void OnWriteCompleted()
-    {
-        lock (_lock)
-        {
-            if (_state == State.Closed) return;
-            if (_state == State.Connecting) { OnConnected(); return; }
-            if (!WriteDone()) return;
-            StartWrite();
-        }
-    }
-
-    /// <summary>Accounts for a finished async send; false when the flow ended.</summary>
-    private bool WriteDone()
-    {
-        _writing = false;
-        if (_writeArgs.SocketError != SocketError.Success) { ResetGuest(); return false; }
-        _toHost.Consume(_writeArgs.BytesTransferred);
-        // The window grew back by a segment or half the buffer since the guest last heard: tell it,
-        // or a guest that stopped at a small window waits for its persist timer (RFC 1122 §4.2.3.3).
-        if (_state == State.Established && _toHost.Free - _advertised >= Math.Min(ToHostCapacity / 2, _guestMss)) SendAck();
-        return true;
-    }
-
-    /// <summary>Drains <see cref="_toHost"/> with async sends, one contiguous run at a time.</summary>
-    private void StartWrite()
-    {
-        while (!_writing && _toHost.Count > 0 && _inspection is null)
-        {
-            var run = _toHost.ReadableSegment();
-            _writeArgs.SetBuffer(run.Array, run.Offset, run.Count);
-            _writing = true;
-            bool pending;
-            try { pending = _socket.SendAsync(_writeArgs); }
-            catch (ObjectDisposedException) { return; }
-            if (pending) return;
-            if (!WriteDone()) return;
-        }
-        if (!_writing && _toHost.Count == 0 && _guestFin && _inspection is null) ShutdownHostWrite();
-    }
-
-    private void ShutdownHostWrite()
-    {
-        if (_hostWriteShut) return;
-        _hostWriteShut = true;
-        try { _socket.Shutdown(SocketShutdown.Send); }
-        catch (SocketException) { }
-    }
-
-    /// <summary>Reads from the host socket while the guest's window and our queue have room, and
-    /// sends what arrives. When the socket has nothing, waits for it (<see cref="ArmRead"/>); an
-    /// idle flow holds only that wait's small buffer, never a queue.</summary>
-    private void PumpFromHost()
-    {
-        if (_state != State.Established) return;
-        while (!_hostEof)
-        {
-            int room = Math.Min(_toGuest.Free, _guestWindow - _toGuest.Count);
-            if (room <= 0) break;   // the guest's next ACK calls us again
-            var span = _toGuest.WritableSpan(room);
-            var r = NonBlockingSocket.Receive(_socket, span);
-            if (r.WouldBlock)
-            {
-                if (_toGuest.Count == 0) _toGuest.Release();
-                if (!ArmRead()) continue;
-                break;
-            }
-            if (r.Failed) { ResetGuest(); return; }
-            if (r.Bytes == 0) { _hostEof = true; break; }
-            EndInspectionIfServerFirst();
-            _toGuest.Commit(r.Bytes);
-            PushToGuest();
-            // A short read drained the socket: arm the readiness wait now (its first try is the
-            // check) instead of spending a recv on EAGAIN.
-            if (r.Bytes < span.Length && ArmRead()) break;
-        }
-        PushToGuest();
-        if (_toGuest.Count == 0) _toGuest.Release();
-    }
-
-    /// <summary>Waits for the socket with a small receive of its own (up to <see cref="ReadBufferSize"/>
-    /// bytes into the flow's own small buffer), so a short answer costs one recv, not a readiness
-    /// check and a read. Returns true while the wait is pending (or the flow ended); false when it
-    /// completed at once and the caller should read on.</summary>
-    private bool ArmRead()
-    {
-        if (_readArmed) return true;
-        if (_toGuest.Free == 0) return true;   // the guest's next ACK reads on
-        _readArmed = true;
-        _readBuffer ??= new byte[ReadBufferSize];
-        _readArgs.SetBuffer(_readBuffer, 0, Math.Min(ReadBufferSize, _toGuest.Free));
-        _readArgs.SocketFlags = SocketFlags.None;   // a completed receive overwrites it with the flags it got
-        bool pending;
-        try { pending = _socket.ReceiveAsync(_readArgs); }
-        catch (ObjectDisposedException) { return true; }
-        if (pending) return true;
-        _readArmed = false;
-        return !TakeRead();
-    }
-
-    /// <summary>Takes what the wait's receive brought; false when the flow ended (error) or the host
-    /// finished sending (EOF: our FIN follows the data).</summary>
-    private bool TakeRead()
-    {
-        if (_readArgs.SocketError != SocketError.Success) { ResetGuest(); return false; }
-        int n = _readArgs.BytesTransferred;
-        if (n == 0) { _hostEof = true; PushToGuest(); return false; }
-        EndInspectionIfServerFirst();
-        _toGuest.Write(_readBuffer.AsSpan(0, n));
-        PushToGuest();
-        return true;
-    }
-
-    // ---- guest segments -----------------------------------------------------------------
-
-    public void OnGuestSegment(MacAddress guestMac, in TcpSegment seg)
-    {
-        lock (_lock)
-        {
-            if (_state == State.Closed) return;
-            _guestMac = guestMac;
-            if (seg.Has(TcpFlags.Rst)) { OnGuestReset(seg); return; }
-            switch (_state)
-            {
-                case State.Connecting:
-                    return; // SYN retransmissions while the host connect runs
-                case State.SynAckSent:
-                    if (seg.Has(TcpFlags.Syn)) { if (seg.SequenceNumber + 1 == _rcvNxt) SendSynAck(); return; }
-                    if (!seg.Has(TcpFlags.Ack) || seg.AcknowledgmentNumber != _iss + 1) return;
-                    _sndUna = _sndNxt = _iss + 1;
-                    _state = State.Established;
-                    _lastProgress = Now;
-                    _retransmits = 0;
-                    PumpFromHost();   // the remote may have spoken first (a banner)
-                    break;
-                case State.SynSent:
-                    if (!seg.Has(TcpFlags.Syn | TcpFlags.Ack) || seg.AcknowledgmentNumber != _iss + 1) return;
-                    _rcvNxt = seg.SequenceNumber + 1;
-                    TakeSynOptions(seg);
-                    _sndUna = _sndNxt = _iss + 1;
-                    _state = State.Established;
-                    _lastProgress = Now;
-                    _retransmits = 0;
-                    SendAck();
-                    PumpFromHost();
-                    return;
-            }
-            OnEstablishedSegment(seg);
-        }
-    }
-
-    private void OnGuestReset(in TcpSegment seg)
-    {
-        // RFC 5961 §3.2 in spirit: only a RST inside the window we expect ends the flow.
-        if (_state == State.Established && (int)(seg.SequenceNumber - _rcvNxt) is < 0 or > ToHostCapacity) return;
-        if (_state == State.SynSent && !seg.Has(TcpFlags.Ack)) return;
-        Close(reset: true);
-    }
-
-    private void OnEstablishedSegment(in TcpSegment seg)
-    {
-        if (seg.Has(TcpFlags.Syn)) { SendAck(); return; } // a stale SYN: RFC 9293 §3.10.7.4 challenge ACK
-        if (!seg.Has(TcpFlags.Ack)) return;
-        bool freed = ProcessAck(seg);
-
-        bool mustAck = false;
-        var payload = seg.Payload;
-        uint seq = seg.SequenceNumber;
-        if (payload.Length > 0)
-        {
-            mustAck = true;
-            int skip = (int)(_rcvNxt - seq);
-            if (skip >= 0 && skip < payload.Length && !_guestFin)
-            {
-                // In order (or overlapping what we have): take the new part.
-                int accepted = TakeFromGuest(payload[skip..]);
-                if (_state == State.Closed) return;   // the egress check refused it: the guest got a RST
-                _rcvNxt += (uint)accepted;
-            }
-            // Beyond _rcvNxt (a gap) or all old: the duplicate ACK below tells the guest where we are.
-        }
-        if (seg.Has(TcpFlags.Fin) && !_guestFin && seq + (uint)payload.Length == _rcvNxt)
-        {
-            _guestFin = true;
-            _rcvNxt++;
-            mustAck = true;
-            if (_inspection is not null && _toHost.Count > 0)
-            {
-                // It stopped sending before naming a server.
-                _inspection.Fail(_guestMac, "incomplete-hello");
-                _inspection = null;
-                ResetGuest();
-                return;
-            }
-            _inspection = null;
-            if (_toHost.Count == 0 && !_writing) ShutdownHostWrite();
-        }
-        if (freed) PumpFromHost();
-        uint before = _sndNxt;
-        PushToGuest();
-        if (mustAck && _sndNxt == before)   // data we sent carried the ACK already
-        {
-            // A small segment (a request) is acknowledged a moment later, so the answer the host is
-            // about to send carries the ACK and the guest handles one frame, not two (RFC 1122
-            // §4.2.3.2 delayed ACK, here 1 ms). Full segments, FINs and out-of-order data are
-            // acknowledged at once: bulk senders are ACK-clocked.
-            if (payload.Length > 0 && payload.Length < _guestMss && !seg.Has(TcpFlags.Fin) && (int)(_rcvNxt - seq) == payload.Length && !_ackPending)
-            {
-                _ackPending = true;
-                _engine.AckLater(this);
-            }
-            else SendAck();
-        }
-        if (_guestFin && _finSent && _sndUna == _sndNxt) Close(reset: false);
-    }
-
-    /// <summary>RFC 9293 §3.10.7.4 (SEG.ACK processing). Returns whether bytes were freed.</summary>
-    private bool ProcessAck(in TcpSegment seg)
-    {
-        uint ack = seg.AcknowledgmentNumber;
-        int window = _scaling ? seg.Window << _guestScale : seg.Window;
-        bool freed = false;
-        if (SeqGt(ack, _sndUna) && SeqLe(ack, _sndNxt))
-        {
-            int acked = (int)(ack - _sndUna);
-            if (_finSent && ack == _sndNxt) acked--;   // our FIN takes a sequence number, not a byte
-            _toGuest.Consume(Math.Min(acked, _toGuest.Count));
-            _sndUna = ack;
-            _dupAcks = 0;
-            _retransmits = 0;
-            _rto = InitialRto;
-            _lastProgress = Now;
-            freed = true;
-        }
-        else if (ack == _sndUna && seg.Payload.Length == 0 && !seg.Has(TcpFlags.Fin) && _sndNxt != _sndUna && window == _guestWindow)
-        {
-            // RFC 5681 §3.2: the third duplicate ACK means a segment was lost; resend from _sndUna.
-            if (++_dupAcks == 3) GoBack();
-        }
-        if (window > _guestWindow) freed = true;
-        _guestWindow = window;
-        return freed;
-    }
-
-    /// <summary>Writes guest bytes to the host socket, queueing what it cannot take yet. Returns
-    /// how many bytes were accepted (the rest is outside the window we advertised).</summary>
-    private int TakeFromGuest(ReadOnlySpan<byte> data)
-    {
-        if (_inspection is not null) return HoldForInspection(data);
-        int sent = 0;
-        if (_toHost.Count == 0 && !_writing)
-        {
-            var r = NonBlockingSocket.Send(_socket, data);
-            if (r.Failed) { ResetGuest(); return 0; }
-            sent = r.Bytes;
-        }
-        if (sent == data.Length) return sent;
-        int queued = _toHost.Write(data[sent..]);
-        StartWrite();
-        return sent + queued;
-    }
-
-    /// <summary>Keeps the guest's first bytes from the host until the egress check decides: on
-    /// allow they go out as queued, on deny the guest gets a RST and the host peer one too.</summary>
-    private int HoldForInspection(ReadOnlySpan<byte> data)
-    {
-        int queued = _toHost.Write(data);
-        var held = _toHost.ReadableSegment();   // nothing was consumed yet: the stream from its first byte, in one run
-        switch (_inspection!.Examine(_guestMac, held, Stopwatch.GetTimestamp()))
-        {
-            case ServerNameInspection.Outcome.Allowed:
-                _inspection = null;
-                StartWrite();
-                break;
-            case ServerNameInspection.Outcome.Denied:
-                _inspection = null;
-                ResetGuest();
-                return 0;
-        }
-        return queued;
-    }
-
-    /// <summary>The host spoke before the guest sent anything: a server-first protocol (SSH, SMTP),
-    /// with no name to read. The address was vetted when the flow opened.</summary>
-    private void EndInspectionIfServerFirst()
-    {
-        if (_inspection is not null && _toHost.Count == 0) _inspection = null;
-    }
-
-    // ---- toward the guest ---------------------------------------------------------------
-
-    /// <summary>Sends unsent bytes the guest's window allows, then our FIN once the host's EOF is
-    /// reached and everything before it is out.</summary>
-    private void PushToGuest()
-    {
-        if (_state != State.Established) return;
-        while (true)
-        {
-            int inFlight = (int)(_sndNxt - _sndUna) - (_finSent && _sndUna != _sndNxt ? 1 : 0);
-            int unsent = _toGuest.Count - inFlight;
-            int window = _guestWindow - inFlight;
-            if (unsent <= 0 || window <= 0)
-            {
-                if (_hostEof && !_finSent && unsent <= 0)
-                {
-                    SendSegment(TcpFlags.Fin | TcpFlags.Ack, _sndNxt, 0, 0);
-                    _sndNxt++;
-                    _finSent = true;
-                }
-                return;
-            }
-            int n = Math.Min(Math.Min(unsent, window), MaxFramePayload);
-            if (n > _guestMss) n -= n % _guestMss;   // whole segments per job, no runt at its end
-            SendSegment(TcpFlags.Ack | TcpFlags.Psh, _sndNxt, inFlight, n);
-            if (_sndNxt == _sndUna) _lastProgress = Now;   // the retransmission clock starts with the first byte out
-            _sndNxt += (uint)n;
-        }
-    }
-
-    /// <summary>Go-back-N from the oldest unacknowledged byte (and our FIN if it was out).</summary>
-    private void GoBack()
-    {
-        _sndNxt = _sndUna;
-        if (_finSent) { _finSent = false; }
-        PushToGuest();
-    }
-
-    private void SendSegment(TcpFlags flags, uint seq, int ringOffset, int length)
-    {
-        _ackPending = false;   // whatever we send carries the latest ACK
-        _engine.SendTcp(Key, _guestMac, seq, _rcvNxt, flags, OurWindow(), default, _toGuest, ringOffset, length, _guestMss, _ipId++);
-    }
-
-    /// <summary>The engine's delayed-ACK flush: sends the ACK if nothing carried it meanwhile.</summary>
-    public void FlushDelayedAck()
-    {
-        lock (_lock)
-        {
-            if (_ackPending && _state == State.Established) SendAck();
-            _ackPending = false;
-        }
-    }
-
-    private void SendAck() => SendSegment(TcpFlags.Ack, _sndNxt, 0, 0);
-
-    private void SendSynAck()
-    {
-        Span<byte> options = stackalloc byte[8];
-        int n = TcpOptions.WriteSynOptions(options, (ushort)(_engine.Mtu - HeadersLength), _scaling ? OurWindowScale : null);
-        _engine.SendTcp(Key, _guestMac, _iss, _rcvNxt, TcpFlags.Syn | TcpFlags.Ack, (ushort)Math.Min(_toHost.Free, 65535),
-            options[..n], null, 0, 0, 0, _ipId++);
-    }
-
-    private void SendSyn()
-    {
-        Span<byte> options = stackalloc byte[8];
-        int n = TcpOptions.WriteSynOptions(options, (ushort)(_engine.Mtu - HeadersLength), OurWindowScale);
-        // We offer scaling; it holds only if the guest's SYN-ACK offers it too (RFC 7323 §1.3).
-        _engine.SendTcp(Key, _guestMac, _iss, 0, TcpFlags.Syn, 65535, options[..n], null, 0, 0, 0, _ipId++);
-    }
-
-    // ---- timers and endings -------------------------------------------------------------
-
-    /// <summary>Called by the engine's timer: retransmission and handshake timeouts.</summary>
-    public void Tick(long now)
-    {
-        lock (_lock)
-        {
-            switch (_state)
-            {
-                case State.Closed:
-                    return;
-                case State.Connecting:
-                    if (now - _created > HandshakeTimeout) Close(reset: true);
-                    return;
-                case State.SynAckSent or State.SynSent:
-                    if (now - _lastProgress < _rto) return;
-                    if (++_retransmits > 6) { Close(reset: true); return; }
-                    Backoff(now);
-                    if (_state == State.SynSent) SendSyn(); else SendSynAck();
-                    return;
-            }
-            if (_inspection is { FirstByteAt: > 0 } inspection && Stopwatch.GetElapsedTime(inspection.FirstByteAt) > ServerNameInspection.Timeout)
-            {
-                inspection.Fail(_guestMac, "hello-timeout");
-                _inspection = null;
-                ResetGuest();
-                return;
-            }
-            int inFlight = (int)(_sndNxt - _sndUna);
-            if (inFlight == 0)
-            {
-                // Zero window with data waiting: probe, so a lost window update cannot stall us (RFC 9293 §3.8.6.1).
-                if (_toGuest.Count > 0 && _guestWindow == 0 && now - _lastProgress >= _rto)
-                {
-                    Backoff(now);
-                    SendSegment(TcpFlags.Ack, _sndUna - 1, 0, 0);
-                }
-                return;
-            }
-            if (now - _lastProgress < _rto) return;
-            if (++_retransmits > MaxRetransmits) { ResetGuest(); return; }
-            Backoff(now);
-            GoBack();
-        }
-    }
-
-    private void Backoff(long now)
-    {
-        _lastProgress = now;
-        _rto = Math.Min(_rto * 2, MaxRto);   // RFC 6298 §5.5
-    }
+    // ---- endings ----------------------------------------------------------------------
 
     /// <summary>The host side failed (reset, route gone, timeout): the guest gets a RST rather
     /// than a connection that hangs.</summary>
@@ -633,7 +174,7 @@ internal sealed class TcpFlow
     {
         if (_state == State.Closed) return;
         if (_state is State.Established or State.SynAckSent)
-            _engine.SendTcp(Key, _guestMac, _sndNxt, _rcvNxt, TcpFlags.Rst | TcpFlags.Ack, 0, default, null, 0, 0, 0, _ipId++);
+            _engine.SendTcp(new TcpReply(Key, _guestMac, _sndNxt, _rcvNxt, TcpFlags.Rst | TcpFlags.Ack, 0, ipId: _ipId++));
         Close(reset: true);
     }
 
@@ -668,7 +209,4 @@ internal sealed class TcpFlow
 
     /// <summary>The guest left (endpoint detached, network removed): reset the host side.</summary>
     public void Abort() => Close(reset: true);
-
-    private static bool SeqGt(uint a, uint b) => (int)(a - b) > 0;
-    private static bool SeqLe(uint a, uint b) => (int)(a - b) <= 0;
 }

@@ -20,11 +20,12 @@ internal sealed class UdpPortListener : IDisposable
     private readonly CancellationTokenSource _stop = new();
     private readonly ConcurrentDictionary<FlowKey, Association> _associations = new();
 
-    internal sealed class Association(UdpPortListener listener, EndPoint client)
+    internal sealed class Association(UdpPortListener listener, EndPoint client, long now)
     {
         public UdpPortListener Listener { get; } = listener;
         public EndPoint Client { get; } = client;
-        public long LastActive = NatEngine.NowTicks;
+        /// <summary>When a datagram last went either way, in <see cref="NatEngine.NowTicks"/>.</summary>
+        public long LastActive = now;
     }
 
     private UdpPortListener(NatEngine engine, PublishedPort spec, Socket socket, Func<GuestAddress?> guest)
@@ -65,8 +66,9 @@ internal sealed class UdpPortListener : IDisposable
             if (_guest() is not { } guest) continue;   // nobody to take it: UDP drops
             var client = (IPEndPoint)r.RemoteEndPoint;
             var key = new FlowKey(guest.Ip, (ushort)Spec.GuestPort, _engine.InboundSource(client.Address), (ushort)client.Port);
-            var association = _associations.GetOrAdd(key, static (_, s) => new Association(s.Listener, s.Client), (Listener: this, Client: (EndPoint)client));
-            Volatile.Write(ref association.LastActive, NatEngine.NowTicks);
+            long now = _engine.NowTicks;
+            var association = _associations.GetOrAdd(key, static (_, s) => new Association(s.Listener, s.Client, s.Now), (Listener: this, Client: (EndPoint)client, Now: now));
+            Volatile.Write(ref association.LastActive, now);
             _engine.AddInboundUdp(key, association);
             _engine.SendUdpToGuest(key, guest.Mac, buffer.AsSpan(0, r.ReceivedBytes));
         }
@@ -75,7 +77,7 @@ internal sealed class UdpPortListener : IDisposable
     /// <summary>A guest's reply on an association: out of this socket to the client.</summary>
     public void Send(Association association, ReadOnlySpan<byte> payload)
     {
-        Volatile.Write(ref association.LastActive, NatEngine.NowTicks);
+        Volatile.Write(ref association.LastActive, _engine.NowTicks);
         try { _socket.SendTo(payload, SocketFlags.None, association.Client); }
         catch (Exception e) when (e is SocketException or ObjectDisposedException) { _engine.CountDrop(Switching.DropReason.TransmitFailed); }
     }

@@ -70,10 +70,4 @@ internal static partial class UplinkLog
 {
     [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Host interface {Interface} is down or gone; the bridged network is cut off from its LAN until it is back")]
     public static partial void InterfaceDown(ILogger logger, string @interface);
-
-    [LoggerMessage(EventId = 111, Level = LogLevel.Information, Message = "Bridged endpoint {Endpoint} got {Address} from the LAN's DHCP server")]
-    public static partial void LeaseSnooped(ILogger logger, string endpoint, string address);
-
-    [LoggerMessage(EventId = 112, Level = LogLevel.Error, Message = "Updating the guest MACs of uplink {Interface} failed")]
-    public static partial void SetGuestsFailed(ILogger logger, string @interface, Exception error);
 }

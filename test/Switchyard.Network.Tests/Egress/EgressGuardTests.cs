@@ -20,10 +20,9 @@ public sealed class EgressGuardTests
 
     public EgressGuardTests()
     {
-        _guard = new EgressGuard("net", mac => mac == Guest ? _guest : mac == Stranger ? _other : null, _time)
+        _guard = new EgressGuard("net", mac => mac == Guest ? _guest : mac == Stranger ? _other : null, new ListAudit(_log), _time)
         {
             Policy = RuleSpecs.CreatePolicy("deny", ["allowed.example"], []),
-            Audit = new ListAudit(_log),
         };
     }
 

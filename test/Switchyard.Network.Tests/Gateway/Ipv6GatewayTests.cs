@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Time.Testing;
 using Switchyard.Network.Tests.Infrastructure;
 using Switchyard.Packets;
 using Switchyard.Packets.Dns;
@@ -17,9 +18,12 @@ public sealed class Ipv6GatewayTests : IDisposable
     private static readonly Ipv6Address GatewayLinkLocal = Ipv6Address.LinkLocal(GatewayMac);
     private static readonly Ipv6Address LinkLocalA = Ipv6Address.LinkLocal(MacA);
     private static readonly Ipv6Address SlaacA = Ipv6Address.Slaac(Prefix, MacA);
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
     private readonly List<VirtualNetwork> _nets = [];
+    // The gateway's unsolicited Router Advertisements run on this clock: they come only when a test
+    // moves it, never in the middle of another test's exchange.
+    private readonly FakeTimeProvider _time = new();
 
     public void Dispose()
     {
@@ -29,7 +33,7 @@ public sealed class Ipv6GatewayTests : IDisposable
     private (VirtualNetwork Net, FakeTransport A) Network(NetworkMode mode = NetworkMode.Nat)
     {
         var net = new VirtualNetwork(new NetworkConfig("v6net", mode, Subnet, 1500, Domain, GatewayMac, () => [], TimeSpan.FromHours(1), Ipv6: Prefix),
-            new FakeEvents(), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+            new FakeEvents(), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, time: _time);
         _nets.Add(net);
         var a = Attach(net, "alpha", MacA, IpA);
         a.Clear();
@@ -114,6 +118,29 @@ public sealed class Ipv6GatewayTests : IDisposable
         var na = ParseIcmp(frame, out var ip);
         Assert.Equal(Ipv6Address.AllNodes, ip.Destination);
         Assert.Equal(0xA0, na.Bytes[4]);   // router, override; not solicited (RFC 4861 §7.2.4)
+    }
+
+    [Fact]
+    public void Unsolicited_advertisements_come_after_a_second_then_every_interval_to_each_guest()
+    {
+        var (net, a) = Network();
+        var b = new FakeTransport();
+        net.Attach(new EndpointConfig("beta", MacB, IpB, DefaultRoute: false), b);
+        static bool IsRa(byte[] f) => f.Length > 60 && f[EthernetFrameWriter.Ipv6L4Offset] == Icmpv6Packet.TypeRouterAdvertisement;
+        // beta never sent a frame, so the switch floods what is addressed to it: match by destination MAC.
+        static bool IsRaTo(byte[] f, MacAddress mac) => IsRa(f) && MacAddress.Read(f) == mac;
+
+        _time.Advance(Switchyard.Network.Gateway.NeighborDiscovery.FirstAdvertisement - TimeSpan.FromMilliseconds(1));
+        Assert.DoesNotContain(a.Sent, IsRa);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        // One to each guest's MAC, with its own router lifetime (beta's default route is elsewhere).
+        var toA = Assert.Single(a.Sent, f => IsRaTo(f, MacA));
+        Assert.Equal(600, BinaryPrimitives.ReadUInt16BigEndian(ParseIcmp(toA, out _).Bytes[6..]));
+        var toB = Assert.Single(b.Sent, f => IsRaTo(f, MacB));
+        Assert.Equal(0, BinaryPrimitives.ReadUInt16BigEndian(ParseIcmp(toB, out _).Bytes[6..]));
+
+        _time.Advance(Switchyard.Network.Gateway.NeighborDiscovery.AdvertiseInterval);
+        Assert.Equal(2, a.Sent.Count(f => IsRaTo(f, MacA)));
     }
 
     [Theory]

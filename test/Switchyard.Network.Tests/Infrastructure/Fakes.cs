@@ -157,9 +157,12 @@ internal static class TestNetwork
     public static readonly Ipv4Address IpB = Ipv4Address.Parse("10.88.0.11");
     public const string Domain = "test.internal";
 
-    public static VirtualNetwork Create(NetworkMode mode = NetworkMode.Internal, int mtu = 1500, Func<IReadOnlyList<IPEndPoint>>? upstreams = null, FakeEvents? events = null) =>
+    /// <param name="time">The network's clock: a <c>FakeTimeProvider</c> for tests of idle timers,
+    /// which then move time instead of sleeping against it.</param>
+    public static VirtualNetwork Create(NetworkMode mode = NetworkMode.Internal, int mtu = 1500, Func<IReadOnlyList<IPEndPoint>>? upstreams = null, FakeEvents? events = null,
+        TimeProvider? time = null) =>
         new(new NetworkConfig("testnet", mode, Subnet, mtu, Domain, GatewayMac, upstreams ?? (() => []), TimeSpan.FromHours(1)),
-            events ?? new FakeEvents(), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance);
+            events ?? new FakeEvents(), Microsoft.Extensions.Logging.Abstractions.NullLoggerFactory.Instance, time: time);
 
     public static FakeTransport Attach(VirtualNetwork net, string name, MacAddress mac, Ipv4Address ip)
     {

@@ -1,5 +1,6 @@
 using System.Runtime.ExceptionServices;
 using System.Runtime.InteropServices;
+using Microsoft.Extensions.Time.Testing;
 using PacketDotNet;
 using Switchyard.Network.Tests.Infrastructure;
 using Switchyard.Packets;
@@ -18,7 +19,7 @@ public sealed partial class OutsideNamespaceTests
 {
     private const string Outside = "10.251.0.1";
     private static readonly Ipv4Address OutsideIp = Ipv4Address.Parse(Outside);
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
 
     [LibraryImport("libc", EntryPoint = "setns", SetLastError = true)]
     private static partial int SetNs(int fd, int nsType);
@@ -47,10 +48,11 @@ public sealed partial class OutsideNamespaceTests
     }
 
     /// <summary>A nat network whose datagram path check is off: the engine's timer asks the host's
-    /// routes (the daemon's namespace), while these flows' sockets live in the test's.</summary>
-    private static VirtualNetwork CreateNat()
+    /// routes (the daemon's namespace), while these flows' sockets live in the test's. Its clock is
+    /// <paramref name="time"/> when given (idle timeouts are tested by moving it).</summary>
+    private static VirtualNetwork CreateNat(TimeProvider? time = null)
     {
-        var net = Create(NetworkMode.Nat);
+        var net = Create(NetworkMode.Nat, time: time);
         net.Nat!.PathCheckPeriod = TimeSpan.Zero;
         return net;
     }
@@ -108,7 +110,8 @@ public sealed partial class OutsideNamespaceTests
         using var ns = MakeOutside(pingSockets);
         InNamespace(ns, () =>
         {
-            using var net = CreateNat();
+            var time = new FakeTimeProvider();
+            using var net = CreateNat(time);
             net.Nat!.IcmpIdleTimeout = TimeSpan.FromSeconds(1);
             var a = Attach(net, "alpha", MacA, IpA);
             var b = Attach(net, "beta", MacB, IpB);
@@ -130,8 +133,9 @@ public sealed partial class OutsideNamespaceTests
             // A detached guest's flows go at once; idle ones after the timeout.
             net.Detach("beta");
             Assert.Equal(1, net.Nat.IcmpFlowCount);
-            var deadline = DateTime.UtcNow + Wait;
-            while (net.Nat.IcmpFlowCount > 0 && DateTime.UtcNow < deadline) Thread.Sleep(20);
+            time.Advance(TimeSpan.FromSeconds(0.9));
+            Assert.Equal(1, net.Nat.IcmpFlowCount);
+            time.Advance(TimeSpan.FromSeconds(0.2));
             Assert.Equal(0, net.Nat.IcmpFlowCount);
         });
     }
@@ -142,7 +146,8 @@ public sealed partial class OutsideNamespaceTests
         using var ns = MakeOutside(pingSockets: false);
         InNamespace(ns, () =>
         {
-            using var net = CreateNat();
+            var time = new FakeTimeProvider();
+            using var net = CreateNat(time);
             net.Nat!.DnsIdleTimeout = TimeSpan.FromMilliseconds(300);
             var a = Attach(net, "alpha", MacA, IpA);
             using var dns = new UdpEchoServer(System.Net.IPAddress.Parse(Outside), 53);
@@ -163,9 +168,7 @@ public sealed partial class OutsideNamespaceTests
             Assert.Equal(Outside, seen.From.Address.ToString());
 
             Assert.Equal(2, net.Nat.UdpFlowCount);
-            var deadline = DateTime.UtcNow + Wait;
-            while (net.Nat.UdpFlowCount > 1 && DateTime.UtcNow < deadline) Thread.Sleep(20);
-            Thread.Sleep(300);
+            time.Advance(TimeSpan.FromMilliseconds(400));
             Assert.Equal(1, net.Nat.UdpFlowCount);   // the DNS flow went, the other (60 s) stays
         });
     }

@@ -15,7 +15,7 @@ public sealed class TcpNatTests : IDisposable
 {
     private const ushort GuestPort = 41000;
     private const uint Isn = 5000;
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(3);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);   // real peers: a generous bound
 
     private readonly VirtualNetwork _net;
     private readonly FakeTransport _guest;
@@ -132,7 +132,7 @@ public sealed class TcpNatTests : IDisposable
         var ack = Next(p => p.AcknowledgmentNumber == _seq);
         Assert.True(ack.Acknowledgment);
         var buf = new byte[64];
-        conn.ReceiveTimeout = 3000;
+        conn.ReceiveTimeout = 10_000;
         int n = 0;
         while (n < a.Length + b.Length) n += conn.Receive(buf, n, buf.Length - n, SocketFlags.None);
         Assert.Equal("hello, outside world", System.Text.Encoding.ASCII.GetString(buf, 0, n));
@@ -150,7 +150,7 @@ public sealed class TcpNatTests : IDisposable
         _seq += 1;
         Next(p => p.AcknowledgmentNumber == _seq);
         var buf = new byte[16];
-        conn.ReceiveTimeout = 3000;
+        conn.ReceiveTimeout = 10_000;
         int n = 0;
         while (n < 5) n += conn.Receive(buf, n, buf.Length - n, SocketFlags.None);
         Thread.Sleep(50);
@@ -204,7 +204,7 @@ public sealed class TcpNatTests : IDisposable
         Send(TcpFlags.Ack | TcpFlags.Psh | TcpFlags.Fin, "question"u8);
         _seq += 9;
         Next(p => p.AcknowledgmentNumber == _seq);
-        conn.ReceiveTimeout = 3000;
+        conn.ReceiveTimeout = 10_000;
         var buf = new byte[32];
         int n = 0, r;
         while ((r = conn.Receive(buf, n, buf.Length - n, SocketFlags.None)) > 0) n += r;
@@ -225,7 +225,7 @@ public sealed class TcpNatTests : IDisposable
     {
         using var conn = Connect();
         Send(TcpFlags.Rst | TcpFlags.Ack);
-        conn.ReceiveTimeout = 3000;
+        conn.ReceiveTimeout = 10_000;
         var e = Assert.Throws<SocketException>(() => conn.Receive(new byte[8]));
         Assert.Equal(SocketError.ConnectionReset, e.SocketErrorCode);
         Assert.Equal(0, _net.Nat!.TcpFlowCount);
@@ -306,7 +306,7 @@ public sealed class TcpNatTests : IDisposable
     {
         using var conn = Connect();
         _net.Detach("alpha");
-        conn.ReceiveTimeout = 3000;
+        conn.ReceiveTimeout = 10_000;
         var e = Assert.Throws<SocketException>(() => conn.Receive(new byte[8]));
         Assert.Equal(SocketError.ConnectionReset, e.SocketErrorCode);
     }

@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
+using Microsoft.Extensions.Time.Testing;
 using PacketDotNet;
 using ProtocolType = System.Net.Sockets.ProtocolType;
 using Switchyard.Network.Switching;
@@ -11,15 +12,23 @@ using static Switchyard.Network.Tests.Infrastructure.TestNetwork;
 namespace Switchyard.Network.Tests.Nat;
 
 /// <summary>UDP through the NAT to servers on the host's loopback, reached at the gateway address
-/// (host loopback), with PacketDotNet as the oracle for what the guest receives.</summary>
+/// (host loopback), with PacketDotNet as the oracle for what the guest receives. The network runs
+/// on a fake clock: idle timeouts and eviction are tested by moving it (the engine's timer fires
+/// inside <see cref="FakeTimeProvider.Advance"/>), never by sleeping against them; real-time waits
+/// are only for the echo server's replies.</summary>
 public sealed class UdpNatTests : IDisposable
 {
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(5);
-    private readonly VirtualNetwork _net = Create(NetworkMode.Nat);
+    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(10);
+    private readonly FakeTimeProvider _time = new();
+    private readonly VirtualNetwork _net;
     private readonly FakeTransport _a;
     private readonly UdpEchoServer _server = new();
 
-    public UdpNatTests() => _a = Attach(_net, "alpha", MacA, IpA);
+    public UdpNatTests()
+    {
+        _net = Create(NetworkMode.Nat, time: _time);
+        _a = Attach(_net, "alpha", MacA, IpA);
+    }
 
     public void Dispose()
     {
@@ -128,9 +137,12 @@ public sealed class UdpNatTests : IDisposable
     {
         _net.Nat!.UdpIdleTimeout = TimeSpan.FromMilliseconds(300);
         SendToGateway(40030, _server.Port, [1, 2, 3]);
-        Assert.NotNull(WaitForUdp(40030));
+        Assert.NotNull(WaitForUdp(40030));   // the reply was the flow's last activity
         Assert.Equal(1, _net.Nat.UdpFlowCount);
-        Assert.True(Eventually(() => _net.Nat.UdpFlowCount == 0, Wait), "the idle flow was not closed");
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(1, _net.Nat.UdpFlowCount);
+        _time.Advance(TimeSpan.FromMilliseconds(200));
+        Assert.Equal(0, _net.Nat.UdpFlowCount);
 
         // The next datagram opens a new flow (a new host socket).
         SendToGateway(40030, _server.Port, [4]);
@@ -146,10 +158,11 @@ public sealed class UdpNatTests : IDisposable
         _net.Nat!.UdpIdleTimeout = TimeSpan.FromMilliseconds(600);
         for (int i = 0; i < 8; i++)
         {
-            SendToGateway(40035, _server.Port, [(byte)i]);
-            Thread.Sleep(200);
+            SendToGateway(40035, _server.Port, [(byte)i]);   // handled on this thread: the flow is touched now
+            _time.Advance(TimeSpan.FromMilliseconds(200));
         }
         Assert.Equal(1, _net.Nat.UdpFlowCount);
+        Assert.True(Eventually(() => _server.Received.Count == 8, Wait));
         Assert.Single(_server.Received.Select(r => r.From).Distinct());
     }
 
@@ -255,9 +268,11 @@ public sealed class UdpNatTests : IDisposable
         Assert.NotNull(WaitForIcmp(IcmpPacket.TypeDestinationUnreachable, 13));
         Assert.Equal(2, _net.Nat.UdpFlowCount);
 
-        // Idle means no datagram either way for a second; the echo of [1] may come late when this test runs
-        // first (the receive path is still being compiled) or on a loaded machine, so wait well past it.
-        Thread.Sleep(2500);
+        // Idle means no datagram either way for a second: once both echoes are in (the last
+        // activity), a second and a half passes.
+        Assert.NotNull(WaitForUdp(40070));
+        Assert.NotNull(WaitForUdp(40071));
+        _time.Advance(TimeSpan.FromSeconds(1.5));
         SendToGateway(40071, _server.Port, [4]);   // 40071 is live again; 40070 is the idlest
         SendToGateway(40073, _server.Port, [5]);
         Assert.Equal(2, _net.Nat.UdpFlowCount);

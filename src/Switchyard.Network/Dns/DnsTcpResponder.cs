@@ -1,9 +1,11 @@
 using System.Buffers.Binary;
 using System.Collections.Concurrent;
-using Switchyard.Network.Dns;
+using Microsoft.Extensions.Logging;
+using Switchyard.Network.Gateway;
+using Switchyard.Network.Tcp;
 using Switchyard.Packets;
 
-namespace Switchyard.Network.Gateway;
+namespace Switchyard.Network.Dns;
 
 /// <summary>DNS over TCP on the gateway (RFC 7766): the server side of TCP (RFC 9293), only as
 /// much as a request/response service needs. In-order data only (a segment that is not the next
@@ -21,14 +23,18 @@ internal sealed class DnsTcpResponder
     /// a guest that opens ports by the thousand or never reads gets RSTs, not the daemon's memory.</summary>
     internal const int MaxConnections = 256, MaxQueuedAnswers = 256 * 1024;
 
-    private readonly GatewayPort _gateway;
+    private readonly GuestReplies _replies;
     private readonly DnsServer _dns;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
     private readonly ConcurrentDictionary<(Ipv6Address, ushort), Connection> _connections = new();
 
-    public DnsTcpResponder(GatewayPort gateway, DnsServer dns)
+    public DnsTcpResponder(GuestReplies replies, DnsServer dns, ILogger logger, TimeProvider time)
     {
-        _gateway = gateway;
+        _replies = replies;
         _dns = dns;
+        _logger = logger;
+        _time = time;
     }
 
     public int ConnectionCount => _connections.Count;
@@ -37,7 +43,7 @@ internal sealed class DnsTcpResponder
     {
         if (!TcpSegment.TryParse(ip.Payload, out var seg) || (verifyChecksum && !seg.IsChecksumValid(ip.Source, ip.Destination)))
         {
-            _gateway.Counters.CountDrop(Switching.DropReason.Malformed);
+            _replies.Counters.CountDrop(Switching.DropReason.Malformed);
             return;
         }
         Handle(clientMac, Ipv6Address.MapIpv4(ip.Source), Ipv6Address.MapIpv4(ip.Destination), seg);
@@ -48,7 +54,7 @@ internal sealed class DnsTcpResponder
     {
         if (!TcpSegment.TryParse(ip.Payload, out var seg) || (verifyChecksum && !seg.IsChecksumValid(ip.Source, ip.Destination)))
         {
-            _gateway.Counters.CountDrop(Switching.DropReason.Malformed);
+            _replies.Counters.CountDrop(Switching.DropReason.Malformed);
             return;
         }
         Handle(clientMac, ip.Source, ip.Destination, seg);
@@ -88,20 +94,20 @@ internal sealed class DnsTcpResponder
     private void SendSegment(MacAddress mac, Ipv6Address client, Ipv6Address server, ushort srcPort, ushort dstPort, uint seq, uint ack, TcpFlags flags,
         ushort window, ReadOnlySpan<byte> options, ReadOnlySpan<byte> payload)
     {
-        var frame = GatewayPort.ReplyBuffer;
+        var frame = GuestReplies.Frame;
         if (client.IsIpv4Mapped)
         {
             var l4 = frame[EthernetFrameWriter.L4Offset..];
             payload.CopyTo(l4[TcpSegment.HeaderLengthFor(options.Length)..]);
-            int len = TcpSegment.Write(l4, _gateway.Address, client.MappedIpv4, srcPort, dstPort, seq, ack, flags, window, options, payload.Length);
-            _gateway.Send(frame[..EthernetFrameWriter.FinishIpv4(frame, mac, _gateway.Mac, _gateway.Address, client.MappedIpv4, IpProtocol.Tcp, len)]);
+            int len = TcpSegment.Write(l4, _replies.Address, client.MappedIpv4, srcPort, dstPort, seq, ack, flags, window, options, payload.Length);
+            _replies.SendIpv4(frame, mac, _replies.Address, client.MappedIpv4, IpProtocol.Tcp, len);
             return;
         }
         var l4v6 = frame[EthernetFrameWriter.Ipv6L4Offset..];
         int hl = TcpSegment.WriteHeader(l4v6, srcPort, dstPort, seq, ack, flags, window, options);
         payload.CopyTo(l4v6[hl..]);
         Ipv6Packet.WriteChecksum(l4v6[..(hl + payload.Length)], server, client, IpProtocol.Tcp, 16);
-        _gateway.Send(frame[..EthernetFrameWriter.FinishIpv6(frame, mac, _gateway.Mac, server, client, IpProtocol.Tcp, hl + payload.Length)]);
+        _replies.SendIpv6(frame, mac, server, client, IpProtocol.Tcp, hl + payload.Length);
     }
 
     private sealed class Connection
@@ -114,14 +120,14 @@ internal sealed class DnsTcpResponder
         private readonly byte[] _in = new byte[MaxMessage];
         private int _inLength;
         private readonly MemoryStream _out = new();   // bytes from _sndUna on
-        private readonly Timer _timer;
+        private readonly ITimer _timer;
         private readonly uint _iss;
         private uint _sndUna, _sndNxt, _rcvNxt;
         private int _peerWindow;
         private readonly int _mss;
         private bool _established, _peerFin, _finQueued, _finSent, _closed;
         private int _pendingQueries, _retransmits;
-        private DateTime _lastActivity = DateTime.UtcNow;
+        private long _lastActivity;   // the owner's TimeProvider timestamp
 
         public Connection(DnsTcpResponder owner, MacAddress mac, Ipv6Address client, Ipv6Address server, ushort port, in TcpSegment syn)
         {
@@ -133,7 +139,8 @@ internal sealed class DnsTcpResponder
             _peerWindow = syn.Window;
             // RFC 9293 §3.7.1: send no more than the peer's MSS (536 when it gave none).
             _mss = Math.Min((int)(syn.ReadOptions().Mss ?? 536), OurMss);
-            _timer = new Timer(_ => OnTimer(), null, InitialRto, InitialRto);
+            _lastActivity = owner._time.GetTimestamp();
+            _timer = owner._time.CreateTimer(static s => ((Connection)s!).OnTimer(), this, InitialRto, InitialRto);
         }
 
         private ushort Window => (ushort)Math.Min(MaxMessage - _inLength, 65535);
@@ -143,7 +150,7 @@ internal sealed class DnsTcpResponder
             lock (_lock)
             {
                 if (_closed) return;
-                _lastActivity = DateTime.UtcNow;
+                _lastActivity = _owner._time.GetTimestamp();
                 if (seg.Has(TcpFlags.Rst)) { Close(); return; }
                 if (seg.Has(TcpFlags.Syn))
                 {
@@ -153,7 +160,7 @@ internal sealed class DnsTcpResponder
                 }
                 if (!seg.Has(TcpFlags.Ack)) return;
                 uint ack = seg.AcknowledgmentNumber;
-                if (SeqGt(ack, _sndUna) && SeqLe(ack, _sndNxt))
+                if (SequenceNumbers.AcknowledgesNew(ack, _sndUna, _sndNxt))
                 {
                     int acked = (int)(ack - _sndUna);
                     if (!_established) { _established = true; acked--; }
@@ -207,7 +214,7 @@ internal sealed class DnsTcpResponder
             var response = new byte[65535];
             int len = 0;
             try { len = await _owner._dns.ResolveAsync(query, response, _mac).ConfigureAwait(false); }
-            catch (Exception e) { GatewayLog.DnsFailed(_owner._gateway.Logger, e); }
+            catch (Exception e) { GatewayLog.DnsFailed(_owner._logger, e); }
             lock (_lock)
             {
                 if (_closed) return;
@@ -276,7 +283,7 @@ internal sealed class DnsTcpResponder
         {
             // Runs on a timer thread: an exception here would end the process.
             try { Retransmit(); }
-            catch (Exception e) when (e is not OutOfMemoryException) { GatewayLog.DnsFailed(_owner._gateway.Logger, e); }
+            catch (Exception e) when (e is not OutOfMemoryException) { GatewayLog.DnsFailed(_owner._logger, e); }
         }
 
         private void Retransmit()
@@ -284,7 +291,7 @@ internal sealed class DnsTcpResponder
             lock (_lock)
             {
                 if (_closed) return;
-                if (DateTime.UtcNow - _lastActivity > IdleTimeout) { Abort(); return; }
+                if (_owner._time.GetElapsedTime(_lastActivity) > IdleTimeout) { Abort(); return; }
                 if (_sndUna == _sndNxt) return; // nothing outstanding
                 if (++_retransmits > MaxRetransmits) { Abort(); return; }
                 if (!_established) { SendSynAck(); return; }
@@ -307,8 +314,5 @@ internal sealed class DnsTcpResponder
             _timer.Dispose();
             _owner._connections.TryRemove(new((_client, _port), this));
         }
-
-        private static bool SeqGt(uint a, uint b) => (int)(a - b) > 0;
-        private static bool SeqLe(uint a, uint b) => (int)(a - b) <= 0;
     }
 }

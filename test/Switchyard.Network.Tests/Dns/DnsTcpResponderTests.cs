@@ -1,24 +1,30 @@
 using System.Buffers.Binary;
+using Microsoft.Extensions.Time.Testing;
 using Switchyard.Network.Tests.Infrastructure;
 using Switchyard.Packets;
 using Switchyard.Packets.Dns;
 using static Switchyard.Network.Tests.Infrastructure.TestNetwork;
 
-namespace Switchyard.Network.Tests.Gateway;
+namespace Switchyard.Network.Tests.Dns;
 
 /// <summary>Drives the gateway's DNS-over-TCP responder with a scripted client.</summary>
 public sealed class DnsTcpResponderTests : IDisposable
 {
     private const ushort ClientPort = 40001;
     private const uint Isn = 1000;
-    private static readonly TimeSpan Wait = TimeSpan.FromSeconds(2);
-
-    private readonly VirtualNetwork _net = Create();
+    // The responder's timers (retransmission, idle) run on this clock: they fire only when a test
+    // moves it, so no test races them.
+    private readonly FakeTimeProvider _time = new();
+    private readonly VirtualNetwork _net;
     private readonly FakeTransport _a;
     private uint _seq = Isn + 1;
     private uint _serverIss;
 
-    public DnsTcpResponderTests() => _a = Attach(_net, "alpha", MacA, IpA);
+    public DnsTcpResponderTests()
+    {
+        _net = Create(time: _time);
+        _a = Attach(_net, "alpha", MacA, IpA);
+    }
 
     public void Dispose() => _net.Dispose();
 
@@ -156,9 +162,11 @@ public sealed class DnsTcpResponderTests : IDisposable
         var first = _a.Sent.Select(Frames.ParseTcpCopy).First(s => s.PayloadLength > 0);
         int before = _a.Sent.Count;
 
-        // The responder's retransmission timer ticks every 200 ms from the connection's start, so the
-        // resend may come at any point of that period after the answer: only its arrival is checked.
-        var again = _a.WaitFor(f => Frames.IsTcp(f, s => s.Payload.Length > 0 && s.SequenceNumber == first.Seq), Wait, skip: before);
+        // The retransmission timer ticks every 200 ms from the connection's start: nothing before it.
+        _time.Advance(TimeSpan.FromMilliseconds(199));
+        Assert.Equal(before, _a.Sent.Count);
+        _time.Advance(TimeSpan.FromMilliseconds(1));
+        var again = _a.Sent.Skip(before).FirstOrDefault(f => Frames.IsTcp(f, s => s.Payload.Length > 0 && s.SequenceNumber == first.Seq));
         Assert.NotNull(again);
         var seg = Frames.ParseTcp(again);
         Assert.Equal(first.Payload, seg.Payload.ToArray());
