@@ -6,6 +6,7 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Switchyard.Client;
+using Switchyard.Daemon.Control;
 using Switchyard.Daemon.Networks;
 
 namespace Switchyard.Daemon.Api;
@@ -190,7 +191,7 @@ public static class ApiRoutes
         }
     }
 
-    /// <summary>Turns <see cref="ApiException"/> into problem+json; anything else is a 500 with
+    /// <summary>Turns <see cref="ApiException"/> and <see cref="ControlException"/> into problem+json; anything else is a 500 with
     /// the message, logged by the host.</summary>
     public static async Task ProblemMiddleware(HttpContext context, RequestDelegate next)
     {
@@ -201,6 +202,10 @@ public static class ApiRoutes
         catch (ApiException e)
         {
             await WriteProblem(context, e.Status, e.Message);
+        }
+        catch (ControlException e)
+        {
+            await WriteProblem(context, ControlErrors.Status(e.Kind), e.Message);
         }
         catch (BadHttpRequestException e)
         {

@@ -5,6 +5,7 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Switchyard.Client;
+using Switchyard.Daemon.Control;
 using Switchyard.Daemon.Networks;
 using Switchyard.Platform;
 
@@ -105,9 +106,9 @@ internal static partial class FdHandoff
             HandoffLog.HandedOver(logger, request.Network, request.Endpoint, request.SocketType ?? "dgram");
             return (new FdHandoffReply { Ok = true, Endpoint = info }, theirs);
         }
-        catch (ApiException e)
+        catch (ControlException e)
         {
-            return (Fail(e.Status, e.Message), null);
+            return (Fail(ControlErrors.Status(e.Kind), e.Message), null);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

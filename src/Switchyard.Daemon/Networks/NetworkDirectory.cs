@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Switchyard.Client;
-using Switchyard.Daemon.Api;
+using Switchyard.Daemon.Control;
 using Switchyard.Daemon.State;
 using Switchyard.Network;
 using Switchyard.Network.Dhcp;
@@ -122,7 +122,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             {
                 // An edit of the policy applies live; with a mode change it would apply to a network about to be rebuilt.
                 if (r.Mode is not null || r.HostLoopback is not null)
-                    throw ApiException.BadRequest("change the egress policy and the mode or host loopback in separate requests");
+                    throw ControlException.Invalid("change the egress policy and the mode or host loopback in separate requests");
                 UpdateEgress(net, edit);
                 return Describe(net);
             }
@@ -130,13 +130,13 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             // To bridged: the same checks as a create (the default route's interface when none is named).
             if (mode == NetworkMode.Bridged && r.Mode is not null) bridge = CheckBridgeInterface(bridge).Name;
             if (mode != NetworkMode.Nat && net.Row.EgressJson is not null)
-                throw ApiException.BadRequest($"network '{name}' has an egress policy, which only a nat network can have; clear it first");
+                throw ControlException.Invalid($"network '{name}' has an egress policy, which only a nat network can have; clear it first");
             if (mode == NetworkMode.Bridged && net.Row.Ipv6Prefix is not null)
-                throw ApiException.BadRequest($"network '{name}' has IPv6 ({net.Row.Ipv6Prefix}), which a bridged network cannot have");
+                throw ControlException.Invalid($"network '{name}' has IPv6 ({net.Row.Ipv6Prefix}), which a bridged network cannot have");
             var row = net.Row with { Mode = ModeName(mode), BridgeInterface = bridge, HostLoopback = r.HostLoopback ?? net.Row.HostLoopback };
             if (row == net.Row) return Describe(net);
             if (net.Endpoints.Count > 0)
-                throw ApiException.Conflict($"network '{name}' has {net.Endpoints.Count} endpoint(s) attached ({string.Join(", ", net.Endpoints.Keys)}); " +
+                throw ControlException.Conflict($"network '{name}' has {net.Endpoints.Count} endpoint(s) attached ({string.Join(", ", net.Endpoints.Keys)}); " +
                     $"detach them before changing its {(row.Mode != net.Row.Mode || row.BridgeInterface != net.Row.BridgeInterface ? "mode" : "host loopback")}");
             // A bridged network's uplink is opened before the old network goes: one that cannot be had is a 400.
             var uplink = mode == NetworkMode.Bridged ? OpenUplink(bridge!, restoring: false) : null;
@@ -164,7 +164,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             NetworkRecord net;
             lock (_networks) net = Find(name);
             if (net.Endpoints.Count > 0)
-                throw ApiException.Conflict($"network '{name}' has {net.Endpoints.Count} endpoint(s) attached ({string.Join(", ", net.Endpoints.Keys)}); detach them first");
+                throw ControlException.Conflict($"network '{name}' has {net.Endpoints.Count} endpoint(s) attached ({string.Join(", ", net.Endpoints.Keys)}); detach them first");
             _store.DeleteNetwork(name);
             lock (_networks) _networks.Remove(name);
             net.Live.Dispose();
@@ -175,53 +175,53 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
 
     private NetworkRecord CreateLocked(NetworkCreateRequest r)
     {
-        if (Names.CheckLabel("network", r.Name) is { } nameError) throw ApiException.BadRequest(nameError);
+        if (Names.CheckLabel("network", r.Name) is { } nameError) throw ControlException.Invalid(nameError);
         lock (_networks)
-            if (_networks.ContainsKey(r.Name)) throw ApiException.Conflict($"network '{r.Name}' already exists");
+            if (_networks.ContainsKey(r.Name)) throw ControlException.Conflict($"network '{r.Name}' already exists");
 
         var (mode, bridge) = ParseMode(r.Mode);
         HostInterface? bridgeInterface = null;
         if (mode == NetworkMode.Bridged)
         {
             // The LAN's DHCP server and router serve a bridged network's guests: nothing of ours to configure.
-            if (r.Subnet is not null) throw ApiException.BadRequest("--subnet does not apply to a bridged network: the LAN's DHCP server gives its guests their addresses");
-            if (r.DnsUpstreams is { Count: > 0 }) throw ApiException.BadRequest("--dns-upstream does not apply to a bridged network: its guests use the LAN's DNS servers");
+            if (r.Subnet is not null) throw ControlException.Invalid("--subnet does not apply to a bridged network: the LAN's DHCP server gives its guests their addresses");
+            if (r.DnsUpstreams is { Count: > 0 }) throw ControlException.Invalid("--dns-upstream does not apply to a bridged network: its guests use the LAN's DNS servers");
             bridgeInterface = CheckBridgeInterface(bridge);
             bridge = bridgeInterface.Name;
         }
         // A bridged network's frames are the LAN's: its MTU is the interface's unless given.
         int mtu = r.Mtu ?? (bridgeInterface is { Mtu: >= NetworkConfig.MinMtu and <= NetworkConfig.MaxMtu } b ? b.Mtu : NetworkConfig.DefaultMtu);
         if (mtu < NetworkConfig.MinMtu || mtu > NetworkConfig.MaxMtu)
-            throw ApiException.BadRequest($"MTU {mtu} is out of range ({NetworkConfig.MinMtu}-{NetworkConfig.MaxMtu})");
+            throw ControlException.Invalid($"MTU {mtu} is out of range ({NetworkConfig.MinMtu}-{NetworkConfig.MaxMtu})");
         string domain = (r.Domain ?? $"{r.Name}.internal").TrimEnd('.').ToLowerInvariant();
-        if (Names.CheckDomain(domain) is { } domainError) throw ApiException.BadRequest(domainError);
+        if (Names.CheckDomain(domain) is { } domainError) throw ControlException.Invalid(domainError);
         var upstreams = (r.DnsUpstreams ?? []).ToList();
         foreach (var u in upstreams)
             if (u != "none" && !HostResolvers.TryParseUpstream(u, out _))
-                throw ApiException.BadRequest($"invalid DNS upstream '{u}': expected IP, IP:PORT or [IPv6]:PORT");
-        if (upstreams.Contains("none") && upstreams.Count > 1) throw ApiException.BadRequest("DNS upstream 'none' cannot be combined with resolvers");
+                throw ControlException.Invalid($"invalid DNS upstream '{u}': expected IP, IP:PORT or [IPv6]:PORT");
+        if (upstreams.Contains("none") && upstreams.Count > 1) throw ControlException.Invalid("DNS upstream 'none' cannot be combined with resolvers");
         foreach (var (k, _) in r.Labels ?? new Dictionary<string, string>())
-            if (string.IsNullOrWhiteSpace(k) || k.Contains('=')) throw ApiException.BadRequest($"invalid label key '{k}'");
+            if (string.IsNullOrWhiteSpace(k) || k.Contains('=')) throw ControlException.Invalid($"invalid label key '{k}'");
         var egress = ParseEgress(r.Egress, mode);
 
         Ipv6Prefix? ipv6 = null;
         if (r.Ipv6 is { } v6)
         {
-            if (mode == NetworkMode.Bridged) throw ApiException.BadRequest("IPv6 is for nat, host and internal networks; a bridged network's guests get IPv6 from the LAN's router");
+            if (mode == NetworkMode.Bridged) throw ControlException.Invalid("IPv6 is for nat, host and internal networks; a bridged network's guests get IPv6 from the LAN's router");
             if (v6 == "auto") ipv6 = Ipv6Prefix.StableUla(r.Name);
-            else if (!Ipv6Prefix.TryParseSlaac(v6, out var p, out var v6Error)) throw ApiException.BadRequest($"invalid IPv6 prefix {v6Error}");
+            else if (!Ipv6Prefix.TryParseSlaac(v6, out var p, out var v6Error)) throw ControlException.Invalid($"invalid IPv6 prefix {v6Error}");
             else ipv6 = p;
             lock (_networks)
                 foreach (var other in _networks.Values)
                     if (other.Live.Config.Ipv6 == ipv6)
-                        throw ApiException.Conflict($"IPv6 prefix {ipv6} is network '{other.Row.Name}'s");
+                        throw ControlException.Conflict($"IPv6 prefix {ipv6} is network '{other.Row.Name}'s");
             // Like an IPv4 subnet: a prefix the host already routes somewhere would hide those
             // addresses from the guests (NAT66 never forwards a network's own prefix).
             foreach (var (network, length, dev) in HostRoutes.ReadIpv6())
             {
                 var route = new Ipv6Prefix(Ipv6Address.Read(network), length);
                 if (route.Contains(ipv6.Value.Network) || ipv6.Value.Contains(route.Network))
-                    throw ApiException.Conflict($"IPv6 prefix {ipv6} overlaps the host's route {route} on {dev}");
+                    throw ControlException.Conflict($"IPv6 prefix {ipv6} overlaps the host's route {route} on {dev}");
             }
         }
 
@@ -229,7 +229,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         var routes = HostRoutes.ReadIpv4();
         Ipv4Subnet subnet;
         if (r.Subnet is null) subnet = PickSubnet(routes);
-        else if (SubnetConflict(subnet = ParseSubnet(r.Subnet), routes) is { } conflict) throw ApiException.Conflict(conflict);
+        else if (SubnetConflict(subnet = ParseSubnet(r.Subnet), routes) is { } conflict) throw ControlException.Conflict(conflict);
 
         var row = new NetworkRow(r.Name, ModeName(mode), bridge, subnet.ToString(), mtu, domain,
             JsonSerializer.Serialize(upstreams, DaemonJsonContext.Default.ListString),
@@ -262,12 +262,12 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     private static HostInterface CheckBridgeInterface(string? name)
     {
         name ??= HostRoutes.DefaultRouteInterface()
-            ?? throw ApiException.BadRequest("the host has no default route to take the bridged interface from; name one with --mode bridged:IFACE (see yard interfaces)");
+            ?? throw ControlException.Invalid("the host has no default route to take the bridged interface from; name one with --mode bridged:IFACE (see yard interfaces)");
         if (!OperatingSystem.IsLinux())
-            throw ApiException.BadRequest("bridged networks need Linux for now (on macOS they will use vmnet's bridged mode; see docs/macos.md)");
+            throw ControlException.Invalid("bridged networks need Linux for now (on macOS they will use vmnet's bridged mode; see docs/macos.md)");
         var iface = HostInterfaces.Find(name)
-            ?? throw ApiException.BadRequest($"cannot bridge to '{Printable(name)}': the host has no such interface (see yard interfaces)");
-        if (!iface.CanBridge) throw ApiException.BadRequest($"cannot bridge to '{iface.Name}': {iface.Reason}");
+            ?? throw ControlException.Invalid($"cannot bridge to '{Printable(name)}': the host has no such interface (see yard interfaces)");
+        if (!iface.CanBridge) throw ControlException.Invalid($"cannot bridge to '{iface.Name}': {iface.Reason}");
         return iface;
     }
 
@@ -277,9 +277,9 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     private IUplinkTransport OpenUplink(string name, bool restoring)
     {
         if (!OperatingSystem.IsLinux())
-            throw new ApiException(restoring ? 500 : 400, "bridged networks need Linux for now (see docs/macos.md)");
+            throw ControlException.Unavailable(restoring, "bridged networks need Linux for now (see docs/macos.md)");
         try { return PacketUplinkTransport.Open(name, _loggers.CreateLogger("Switchyard.Transports")); }
-        catch (PlatformException e) { throw new ApiException(restoring ? 500 : 400, $"cannot bridge to '{name}': {e.Message}"); }
+        catch (PlatformException e) { throw ControlException.Unavailable(restoring, $"cannot bridge to '{name}': {e.Message}"); }
     }
 
     private NetworkRecord Restore(NetworkRow row, IUplinkTransport? uplink = null)
@@ -295,7 +295,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             // At startup an interface that is gone or down does not keep the daemon from starting:
             // the network comes back without its LAN (its guests reach each other), and says so.
             try { uplink = OpenUplink(bridge, restoring: true); }
-            catch (ApiException e)
+            catch (ControlException e)
             {
                 uplinkError = e.Message;
                 DirectoryLog.BridgeRestoreFailed(_logger, row.Name, bridge, e.Message);
@@ -336,7 +336,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             case "internal": return (NetworkMode.Internal, null);
             case "bridged": return (NetworkMode.Bridged, null);
             case var s when s.StartsWith("bridged:", StringComparison.Ordinal) && s.Length > 8: return (NetworkMode.Bridged, s[8..]);
-            default: throw ApiException.BadRequest($"unknown mode '{text}': use nat, host, internal, bridged or bridged:IFACE");
+            default: throw ControlException.Invalid($"unknown mode '{text}': use nat, host, internal, bridged or bridged:IFACE");
         }
     }
 
@@ -350,9 +350,9 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     {
         if (spec is null) return null;
         if (mode != NetworkMode.Nat)
-            throw ApiException.BadRequest($"egress policies apply to nat networks; a {ModeName(mode)} network never reaches the outside");
+            throw ControlException.Invalid($"egress policies apply to nat networks; a {ModeName(mode)} network never reaches the outside");
         try { return EgressPolicy.Create(spec.Default ?? "", spec.Allow, spec.Deny); }
-        catch (FormatException e) { throw ApiException.BadRequest(e.Message); }
+        catch (FormatException e) { throw ControlException.Invalid(e.Message); }
     }
 
     private static EgressPolicySpec? DescribeEgress(EgressPolicy? policy) => policy is null ? null : new EgressPolicySpec
@@ -378,7 +378,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         if (u.Clear)
         {
             if (u.Default is not null || u.AddAllow is not null || u.RemoveAllow is not null || u.AddDeny is not null || u.RemoveDeny is not null)
-                throw ApiException.BadRequest("clear removes the egress policy: give no rules or default with it");
+                throw ControlException.Invalid("clear removes the egress policy: give no rules or default with it");
             updated = null;
         }
         else
@@ -387,7 +387,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             // A first policy defaults to an allowlist when it gets allow rules, a denylist otherwise.
             var start = current ?? ParseEgress(new EgressPolicySpec { Default = u.Default ?? (u.AddAllow is { Count: > 0 } ? "deny" : "allow") }, mode)!;
             try { updated = start.Edit(u.Default, u.AddAllow, u.RemoveAllow, u.AddDeny, u.RemoveDeny); }
-            catch (FormatException e) { throw ApiException.BadRequest(e.Message); }
+            catch (FormatException e) { throw ControlException.Invalid(e.Message); }
         }
         string? json = EgressJson(updated);
         _store.UpdateNetworkEgress(net.Row.Name, json);
@@ -398,9 +398,9 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
 
     private static Ipv4Subnet ParseSubnet(string text)
     {
-        if (!Ipv4Subnet.TryParse(text, out var subnet, out var error)) throw ApiException.BadRequest(error!);
+        if (!Ipv4Subnet.TryParse(text, out var subnet, out var error)) throw ControlException.Invalid(error!);
         if (subnet.PrefixLength is < 8 or > 30)
-            throw ApiException.BadRequest($"subnet {text}: prefix length must be 8-30 (room for a gateway and guests)");
+            throw ControlException.Invalid($"subnet {text}: prefix length must be 8-30 (room for a gateway and guests)");
         return subnet;
     }
 
@@ -429,7 +429,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             var candidate = new Ipv4Subnet(new Ipv4Address(0xC0A80000u | (n << 8)), 24);
             if (SubnetConflict(candidate, routes) is null) return candidate;
         }
-        throw ApiException.Conflict("no free 192.168.N.0/24 subnet is left; give one with --subnet");
+        throw ControlException.Conflict("no free 192.168.N.0/24 subnet is left; give one with --subnet");
     }
 
     /// <summary>A stable, locally administered MAC per network name, so the gateway keeps its MAC
@@ -438,7 +438,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         MacAddress.LocallyAdministered(SHA256.HashData(Encoding.UTF8.GetBytes("switchyard-gateway:" + network)));
 
     private NetworkRecord Find(string name) =>
-        _networks.TryGetValue(name, out var n) ? n : throw ApiException.NotFound($"network '{name}' does not exist");
+        _networks.TryGetValue(name, out var n) ? n : throw ControlException.NotFound($"network '{name}' does not exist");
 
     // ------------------------------------------------------------------ endpoints
 
@@ -494,7 +494,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                     && e.Transport.Kind == "fd" && (transport is null || e.Port?.Transport == transport);
             if (current) await DetachAsync(network, name).ConfigureAwait(false);
         }
-        catch (ApiException) { /* already gone */ }
+        catch (ControlException) { /* already gone */ }
     }
 
     private async Task<EndpointInfo> AttachCoreAsync(string network, EndpointAttachRequest r,
@@ -505,17 +505,17 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         {
             NetworkRecord net;
             lock (_networks) net = Find(network);
-            if (Names.CheckLabel("endpoint", r.Name) is { } nameError) throw ApiException.BadRequest(nameError);
-            if (Names.Reserved.Contains(r.Name)) throw ApiException.BadRequest($"'{r.Name}' is reserved for the gateway; choose another endpoint name");
-            if (net.Endpoints.ContainsKey(r.Name)) throw ApiException.Conflict($"endpoint '{r.Name}' is already attached to network '{network}'");
+            if (Names.CheckLabel("endpoint", r.Name) is { } nameError) throw ControlException.Invalid(nameError);
+            if (Names.Reserved.Contains(r.Name)) throw ControlException.Invalid($"'{r.Name}' is reserved for the gateway; choose another endpoint name");
+            if (net.Endpoints.ContainsKey(r.Name)) throw ControlException.Conflict($"endpoint '{r.Name}' is already attached to network '{network}'");
             var aliases = CheckAliases(net, r.Name, r.Aliases ?? []);
             var egress = ParseEgress(r.Egress, ParseMode(net.Row.Mode).Mode);
             var transport = TransportFactory.Normalize(r.Transport, macGiven: r.Mac is not null);
             bool bridged = net.Live.Config.Mode == NetworkMode.Bridged;
             if (bridged && transport.Configure)
-                throw ApiException.BadRequest($"--configure does not apply to bridged network '{network}': the LAN's DHCP server configures its guests (run a DHCP client in the guest)");
+                throw ControlException.Invalid($"--configure does not apply to bridged network '{network}': the LAN's DHCP server configures its guests (run a DHCP client in the guest)");
             if (bridged && r.Ip is not null)
-                throw ApiException.BadRequest($"--ip does not apply to bridged network '{network}': the LAN's DHCP server chooses its guests' addresses");
+                throw ControlException.Invalid($"--ip does not apply to bridged network '{network}': the LAN's DHCP server chooses its guests' addresses");
             // The same guest (namespace) on several networks: its NICs are eth0, eth1, ... in attach
             // order, and exactly one of them gives it a default route.
             var siblings = SameGuest(transport);
@@ -531,10 +531,10 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             MacAddress mac;
             if (r.Mac is not null)
             {
-                if (!MacAddress.TryParse(r.Mac, out mac)) throw ApiException.BadRequest($"'{r.Mac}' is not a MAC address (expected six hex pairs such as 02:00:00:00:00:01)");
-                if (mac.IsMulticast || mac == MacAddress.Zero) throw ApiException.BadRequest($"{r.Mac} is not a unicast MAC address");
+                if (!MacAddress.TryParse(r.Mac, out mac)) throw ControlException.Invalid($"'{r.Mac}' is not a MAC address (expected six hex pairs such as 02:00:00:00:00:01)");
+                if (mac.IsMulticast || mac == MacAddress.Zero) throw ControlException.Invalid($"{r.Mac} is not a unicast MAC address");
                 if (mac == net.Live.Config.GatewayMac || leases.Any(l => l.Endpoint != r.Name && l.Mac == mac.ToString()))
-                    throw ApiException.Conflict($"MAC {mac} is already used on network '{network}'");
+                    throw ControlException.Conflict($"MAC {mac} is already used on network '{network}'");
             }
             else if (previous is not null) mac = MacAddress.Parse(previous.Mac);
             else
@@ -543,19 +543,19 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 while (leases.Any(l => l.Mac == mac.ToString()) || lanMacs.ContainsKey(mac));
             }
             if (lanMacs.TryGetValue(mac, out var lanHolder))
-                throw ApiException.Conflict($"MAC {mac} is already used on {lanHolder}, which shares the LAN of {net.Row.BridgeInterface}");
+                throw ControlException.Conflict($"MAC {mac} is already used on {lanHolder}, which shares the LAN of {net.Row.BridgeInterface}");
 
             Ipv4Address ip;
             string? evicted = null;
             var quarantined = _store.Quarantined(network).Where(q => q.Until > _time.GetUtcNow()).Select(q => q.Ipv4).ToHashSet();
             if (r.Ip is not null)
             {
-                if (!Ipv4Address.TryParse(r.Ip, out ip)) throw ApiException.BadRequest($"'{r.Ip}' is not an IPv4 address");
-                if (!AddressAllocator.IsAssignable(subnet, ip, out var why)) throw ApiException.BadRequest(why!);
+                if (!Ipv4Address.TryParse(r.Ip, out ip)) throw ControlException.Invalid($"'{r.Ip}' is not an IPv4 address");
+                if (!AddressAllocator.IsAssignable(subnet, ip, out var why)) throw ControlException.Invalid(why!);
                 var holder = leases.FirstOrDefault(l => l.Endpoint != r.Name && l.Ipv4 == ip.ToString());
                 if (holder is not null)
-                    throw ApiException.Conflict($"{ip} is already reserved for endpoint '{holder.Endpoint}' on network '{network}'");
-                if (quarantined.Contains(ip.ToString())) throw ApiException.Conflict($"{ip} was declined by a guest as in use; it is quarantined");
+                    throw ControlException.Conflict($"{ip} is already reserved for endpoint '{holder.Endpoint}' on network '{network}'");
+                if (quarantined.Contains(ip.ToString())) throw ControlException.Conflict($"{ip} was declined by a guest as in use; it is quarantined");
             }
             else if (previous is not null) ip = Ipv4Address.Parse(previous.Ipv4);
             else ip = Allocate(network, subnet, leases, quarantined, out evicted);
@@ -606,7 +606,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                     if (evicted is not null && leases.FirstOrDefault(l => l.Endpoint == evicted) is { } old) _store.UpsertLease(old);
                 }
                 if (e is IOException or UnauthorizedAccessException)
-                    throw ApiException.BadRequest($"cannot attach '{r.Name}': {e.Message}");
+                    throw ControlException.Invalid($"cannot attach '{r.Name}': {e.Message}");
                 throw;
             }
             DirectoryLog.EndpointAttached(_logger, network, r.Name, ip.ToString(), mac.ToString(), transport.Kind);
@@ -641,19 +641,19 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     {
         foreach (var alias in aliases)
         {
-            if (Names.CheckLabel("alias", alias) is { } error) throw ApiException.BadRequest(error);
-            if (Names.Reserved.Contains(alias)) throw ApiException.BadRequest($"alias '{alias}' is reserved for the gateway");
-            if (alias == name) throw ApiException.BadRequest($"alias '{alias}' is the endpoint's own name");
+            if (Names.CheckLabel("alias", alias) is { } error) throw ControlException.Invalid(error);
+            if (Names.Reserved.Contains(alias)) throw ControlException.Invalid($"alias '{alias}' is reserved for the gateway");
+            if (alias == name) throw ControlException.Invalid($"alias '{alias}' is the endpoint's own name");
         }
-        if (aliases.Distinct().Count() != aliases.Count) throw ApiException.BadRequest("an alias is given twice");
+        if (aliases.Distinct().Count() != aliases.Count) throw ControlException.Invalid("an alias is given twice");
         // Under the directory's gate, which every change of net.Endpoints holds.
         foreach (var other in net.Endpoints.Values)
         {
             var taken = other.Config.Aliases ?? [];
-            if (taken.Contains(name)) throw ApiException.Conflict($"'{name}' is an alias of endpoint '{other.Row.Name}' on network '{net.Row.Name}'");
+            if (taken.Contains(name)) throw ControlException.Conflict($"'{name}' is an alias of endpoint '{other.Row.Name}' on network '{net.Row.Name}'");
             foreach (var alias in aliases)
                 if (alias == other.Row.Name || taken.Contains(alias))
-                    throw ApiException.Conflict($"the name '{alias}' is already taken by endpoint '{other.Row.Name}' on network '{net.Row.Name}'");
+                    throw ControlException.Conflict($"the name '{alias}' is already taken by endpoint '{other.Row.Name}' on network '{net.Row.Name}'");
         }
         return [.. aliases];
     }
@@ -702,7 +702,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         lock (_networks) net = _networks[network];
         LeaseRow? oldest;
         lock (_networks) oldest = mayEvict ? leases.Where(l => !net.Endpoints.ContainsKey(l.Endpoint)).OrderBy(l => l.LastUsed).FirstOrDefault() : null;
-        if (oldest is null) throw ApiException.Conflict($"network '{network}' has no free address left in {subnet}");
+        if (oldest is null) throw ControlException.Conflict($"network '{network}' has no free address left in {subnet}");
         evicted = oldest.Endpoint;
         return Ipv4Address.Parse(oldest.Ipv4);
     }
@@ -772,7 +772,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             CheckPublishable(net);
             PublishedRecord? existing;
             lock (_networks) existing = e.Published.FirstOrDefault(p => p.Text == spec.ToString());
-            if (existing is { Handle: not null }) throw ApiException.Conflict($"{spec} is already published to endpoint '{name}' on network '{network}'");
+            if (existing is { Handle: not null }) throw ControlException.Conflict($"{spec} is already published to endpoint '{name}' on network '{network}'");
             CheckHostPortFree(spec, existing);
             var handle = Listen(net, name, spec);
             if (existing is not null)
@@ -808,7 +808,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             var spec = ParsePublish(specText);
             PublishedRecord? existing;
             lock (_networks) existing = e.Published.FirstOrDefault(p => p.Text == spec.ToString());
-            if (existing is null) throw ApiException.NotFound($"{spec} is not published to endpoint '{name}' on network '{network}'");
+            if (existing is null) throw ControlException.NotFound($"{spec} is not published to endpoint '{name}' on network '{network}'");
             _store.DeletePublishedPort(network, name, existing.Text);
             lock (_networks) e.Published.Remove(existing);
             existing.Handle?.Dispose();
@@ -821,17 +821,17 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     {
         var net = Find(network);
         return net.Endpoints.TryGetValue(name, out var e) ? (net, e)
-            : throw ApiException.NotFound($"endpoint '{name}' is not attached to network '{network}'");
+            : throw ControlException.NotFound($"endpoint '{name}' is not attached to network '{network}'");
     }
 
     private static PublishedPort ParsePublish(string? text) =>
-        PublishedPort.TryParse(text, out var spec, out var error) ? spec : throw ApiException.BadRequest(error);
+        PublishedPort.TryParse(text, out var spec, out var error) ? spec : throw ControlException.Invalid(error);
 
     /// <summary>Only networks with a NAT (nat, host) have a way from the host to their guests.</summary>
     private static void CheckPublishable(NetworkRecord net)
     {
         if (net.Live.Nat is null)
-            throw ApiException.BadRequest($"network '{net.Row.Name}' is {net.Row.Mode}: its endpoints cannot publish ports (only nat and host networks reach the host)");
+            throw ControlException.Invalid($"network '{net.Row.Name}' is {net.Row.Mode}: its endpoints cannot publish ports (only nat and host networks reach the host)");
     }
 
     /// <summary>An attach request's publish specs, checked whole before anything is attached.</summary>
@@ -844,7 +844,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         for (int i = 0; i < list.Count; i++)
         {
             for (int j = 0; j < i; j++)
-                if (Overlaps(list[i], list[j])) throw ApiException.Conflict($"publish {list[i]} and {list[j]} want the same host port");
+                if (Overlaps(list[i], list[j])) throw ControlException.Conflict($"publish {list[i]} and {list[j]} want the same host port");
             CheckHostPortFree(list[i], null);
         }
         return list;
@@ -859,7 +859,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
                 foreach (var e in n.Endpoints.Values)
                     foreach (var p in e.Published)
                         if (p != self && Overlaps(spec, p.Spec))
-                            throw ApiException.Conflict($"host port {HostPort(spec)} is already published to endpoint '{e.Row.Name}' on network '{n.Row.Name}' ({p.Text})");
+                            throw ControlException.Conflict($"host port {HostPort(spec)} is already published to endpoint '{e.Row.Name}' on network '{n.Row.Name}' ({p.Text})");
     }
 
     private static string HostPort(PublishedPort p) =>
@@ -882,7 +882,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
     private static IDisposable Listen(NetworkRecord net, string endpoint, PublishedPort spec)
     {
         try { return net.Live.Publish(endpoint, spec); }
-        catch (PublishException e) { throw ApiException.Conflict(e.Message); }
+        catch (PublishException e) { throw ControlException.Conflict(e.Message); }
     }
 
     private static void StopListening(EndpointRecord e)
@@ -928,7 +928,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         {
             NetworkRecord net;
             lock (_networks) net = Find(network);
-            if (!net.Endpoints.TryGetValue(name, out var e)) throw ApiException.NotFound($"endpoint '{name}' is not attached to network '{network}'");
+            if (!net.Endpoints.TryGetValue(name, out var e)) throw ControlException.NotFound($"endpoint '{name}' is not attached to network '{network}'");
             lock (_networks) StopListening(e);   // its host ports close first: no new client for a guest that is leaving
             if (net.Live.Detach(name) is { } port) TransportFactory.Destroy(port.Transport, e.Transport);
             RemoveResolvConf(e);
@@ -956,7 +956,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
         {
             var net = Find(network);
             return net.Endpoints.TryGetValue(name, out var e) ? Describe(net, e)
-                : throw ApiException.NotFound($"endpoint '{name}' is not attached to network '{network}'");
+                : throw ControlException.NotFound($"endpoint '{name}' is not attached to network '{network}'");
         }
     }
 
@@ -1050,7 +1050,7 @@ public sealed class NetworkDirectory : INetworkEvents, IDisposable
             // A decline never takes another endpoint's reservation: a guest must not be able to
             // push others out by declining address after address.
             try { next = Allocate(network, net.Live.Config.Subnet, leases, quarantined, out _, mayEvict: false); }
-            catch (ApiException) { return null; }
+            catch (ControlException) { return null; }
             _store.UpsertLease(lease with { Ipv4 = next.ToString(), State = "reserved", Expires = null, LastUsed = _time.GetUtcNow() });
             if (net.Endpoints.TryGetValue(endpoint, out var e)) e.Config = e.Config with { Ipv4 = next };
             DirectoryLog.AddressDeclined(_logger, network, endpoint, declined.ToString(), next.ToString());

@@ -1,6 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Switchyard.Client;
-using Switchyard.Daemon.Api;
+using Switchyard.Daemon.Control;
 using Switchyard.Network;
 using Switchyard.Network.Transports;
 using Switchyard.Platform;
@@ -17,42 +17,42 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
     public static TransportSpec Normalize(TransportSpec? spec, bool macGiven)
     {
         // JSON null passes the deserializer's required-property check.
-        if (spec is null) throw ApiException.BadRequest("a transport is required (e.g. {\"kind\": \"tap\", \"netns\": \"NS\"})");
+        if (spec is null) throw ControlException.Invalid("a transport is required (e.g. {\"kind\": \"tap\", \"netns\": \"NS\"})");
         spec = spec with { State = null, Connects = null, ProtocolErrors = null, LastError = null };
         if (spec.Kind != "tap" && (spec.Netns ?? spec.NetnsPath ?? spec.Ifname) is not null || spec.Configure && spec.Kind != "tap")
-            throw ApiException.BadRequest("--netns, --netns-path, --tap, --ifname and --configure apply to the tap transport only");
-        if (spec.Kind != "dgram" && spec.Peer is not null) throw ApiException.BadRequest("--dgram-peer applies to --dgram-listen only");
+            throw ControlException.Invalid("--netns, --netns-path, --tap, --ifname and --configure apply to the tap transport only");
+        if (spec.Kind != "dgram" && spec.Peer is not null) throw ControlException.Invalid("--dgram-peer applies to --dgram-listen only");
         switch (spec.Kind)
         {
             case "tap":
                 int targets = (spec.Netns is null ? 0 : 1) + (spec.NetnsPath is null ? 0 : 1);
-                if (targets > 1) throw ApiException.BadRequest("give either a namespace name or a namespace path, not both");
+                if (targets > 1) throw ControlException.Invalid("give either a namespace name or a namespace path, not both");
                 if (targets == 0 && string.IsNullOrEmpty(spec.Ifname))
-                    throw ApiException.BadRequest("a tap endpoint needs a namespace (--netns, --netns-path) or a TAP device name (--tap)");
+                    throw ControlException.Invalid("a tap endpoint needs a namespace (--netns, --netns-path) or a TAP device name (--tap)");
                 if (targets == 0 && spec.Configure)
-                    throw ApiException.BadRequest("--configure applies to a namespace (--netns or --netns-path), not to a TAP device in the daemon's namespace");
+                    throw ControlException.Invalid("--configure applies to a namespace (--netns or --netns-path), not to a TAP device in the daemon's namespace");
                 string ifname = spec.Ifname ?? DefaultGuestIfname;
                 // IFNAMSIZ: 15 bytes; printable ASCII only (the kernel would take other bytes, our logs should not).
                 if (ifname.Length is 0 or > 15 || ifname.Any(c => c <= ' ' || c > '~') || ifname.IndexOfAny(['/', ':', '%']) >= 0)
-                    throw ApiException.BadRequest($"invalid interface name '{Printable(ifname)}': 1-15 printable ASCII characters, no '/', ':', '%' or spaces");
+                    throw ControlException.Invalid($"invalid interface name '{Printable(ifname)}': 1-15 printable ASCII characters, no '/', ':', '%' or spaces");
                 if (spec.Netns is { } ns && (ns.Length is 0 or > 255 || ns.Contains('/') || ns is "." or ".." || ns.Any(char.IsControl)))
-                    throw ApiException.BadRequest($"invalid namespace name '{Printable(ns)}'");
+                    throw ControlException.Invalid($"invalid namespace name '{Printable(ns)}'");
                 if (spec.NetnsPath is { } nsPath && (nsPath.Length is 0 or > 4096 || nsPath.Any(char.IsControl)))
-                    throw ApiException.BadRequest("invalid namespace path");
-                if (spec.Listen is not null || spec.Connect is not null) throw ApiException.BadRequest("a tap endpoint takes no socket path");
+                    throw ControlException.Invalid("invalid namespace path");
+                if (spec.Listen is not null || spec.Connect is not null) throw ControlException.Invalid("a tap endpoint takes no socket path");
                 return spec with { Ifname = ifname, LearnMac = false };
             case "stream":
                 if ((spec.Listen is null) == (spec.Connect is null))
-                    throw ApiException.BadRequest("a stream endpoint needs exactly one of --stream-listen PATH or --stream-connect PATH");
+                    throw ControlException.Invalid("a stream endpoint needs exactly one of --stream-listen PATH or --stream-connect PATH");
                 return spec with { Listen = FullPath(spec.Listen), Connect = FullPath(spec.Connect), LearnMac = !macGiven };
             case "dgram":
-                if (spec.Listen is null || spec.Connect is not null) throw ApiException.BadRequest("a dgram endpoint needs --dgram-listen PATH");
+                if (spec.Listen is null || spec.Connect is not null) throw ControlException.Invalid("a dgram endpoint needs --dgram-listen PATH");
                 return spec with { Listen = FullPath(spec.Listen), Peer = FullPath(spec.Peer), LearnMac = !macGiven };
             case "fd":
-                if (spec.Listen is not null || spec.Connect is not null) throw ApiException.BadRequest("an fd endpoint takes no socket path");
+                if (spec.Listen is not null || spec.Connect is not null) throw ControlException.Invalid("an fd endpoint takes no socket path");
                 return spec with { LearnMac = !macGiven };
             default:
-                throw ApiException.BadRequest($"unknown transport '{spec.Kind}' (use tap, stream, dgram or fd)");
+                throw ControlException.Invalid($"unknown transport '{spec.Kind}' (use tap, stream, dgram or fd)");
         }
     }
 
@@ -61,11 +61,11 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
     private static string? FullPath(string? path)
     {
         if (path is null) return null;
-        if (path.Length == 0) throw ApiException.BadRequest("a socket path must not be empty");
-        if (path.Any(char.IsControl)) throw ApiException.BadRequest("a socket path must not contain control characters");
+        if (path.Length == 0) throw ControlException.Invalid("a socket path must not be empty");
+        if (path.Any(char.IsControl)) throw ControlException.Invalid("a socket path must not contain control characters");
         var full = Path.GetFullPath(path);
         // sockaddr_un.sun_path: 108 bytes on Linux, 104 on macOS, including the terminating NUL.
-        if (System.Text.Encoding.UTF8.GetByteCount(full) > 103) throw ApiException.BadRequest($"socket path {full} is too long (unix sockets allow 103 bytes)");
+        if (System.Text.Encoding.UTF8.GetByteCount(full) > 103) throw ControlException.Invalid($"socket path {full} is too long (unix sockets allow 103 bytes)");
         return full;
     }
 
@@ -80,15 +80,15 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
                 case "stream" when spec.Listen is not null: return StreamTransport.Listen(spec.Listen, maxFrame, _logger);
                 case "stream": return StreamTransport.Connect(spec.Connect!, maxFrame, _logger);
                 case "dgram": return DgramTransport.Listen(spec.Listen!, spec.Peer, maxFrame, _logger);
-                case "fd": throw new ApiException(restoring ? 500 : 400, "an fd endpoint is made by the fd handoff (yard connect); its socket pair does not outlive the daemon");
+                case "fd": throw ControlException.Unavailable(restoring, "an fd endpoint is made by the fd handoff (yard connect); its socket pair does not outlive the daemon");
             }
         }
         catch (Exception e) when (e is IOException or System.Net.Sockets.SocketException or UnauthorizedAccessException)
         {
-            throw new ApiException(restoring ? 500 : 400, $"cannot listen on {spec.Listen}: {e.Message}");
+            throw ControlException.Unavailable(restoring, $"cannot listen on {spec.Listen}: {e.Message}");
         }
         if (!OperatingSystem.IsLinux())
-            throw ApiException.BadRequest("the tap transport needs Linux (TAP devices and network namespaces); attach VMs with stream or dgram here");
+            throw ControlException.Invalid("the tap transport needs Linux (TAP devices and network namespaces); attach VMs with stream or dgram here");
         return CreateTap(spec, endpoint, network, restoring);
     }
 
@@ -101,7 +101,7 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
     {
         string? nsPath = spec.Netns is { } name ? NetworkNamespace.PathForName(name) : spec.NetnsPath;
         if (nsPath is not null && !NetworkNamespace.Exists(nsPath))
-            throw ApiException.BadRequest(spec.Netns is not null
+            throw ControlException.Invalid(spec.Netns is not null
                 ? $"network namespace '{spec.Netns}' does not exist ({nsPath}); create it with 'ip netns add {spec.Netns}'"
                 : $"network namespace path '{nsPath}' does not exist");
         Span<byte> mac = stackalloc byte[6];
@@ -129,7 +129,7 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
             Eui64Slaac: spec.Configure && network.Ipv6 is not null);
         TapDevice device;
         try { device = TapDevice.Create(options); }
-        catch (PlatformException e) { throw new ApiException(restoring ? 500 : 400, $"cannot create TAP device '{spec.Ifname}': {e.Message}"); }
+        catch (PlatformException e) { throw ControlException.Unavailable(restoring, $"cannot create TAP device '{spec.Ifname}': {e.Message}"); }
         return new TapTransport(device, network.Mtu + 18, _logger);
     }
 
