@@ -12,6 +12,7 @@ internal static class ControlErrors
         ControlError.Invalid => StatusCodes.Status400BadRequest,
         ControlError.NotFound => StatusCodes.Status404NotFound,
         ControlError.Conflict => StatusCodes.Status409Conflict,
+        ControlError.Busy => StatusCodes.Status503ServiceUnavailable,
         _ => StatusCodes.Status500InternalServerError,
     };
 }

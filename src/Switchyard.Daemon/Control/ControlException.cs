@@ -10,6 +10,8 @@ public enum ControlError
     NotFound,
     /// <summary>The request clashes with what exists (a name, address, MAC or host port taken): 409.</summary>
     Conflict,
+    /// <summary>Another change held the gate too long (e.g. it is stuck on a hung disk): 503.</summary>
+    Busy,
     /// <summary>A good request the daemon could not carry out (e.g. restoring state at startup): 500.</summary>
     Failed,
 }
