@@ -93,10 +93,17 @@ public sealed class BlockedStoreTests : IDisposable
         var first = await guest.ReceiveAsync(DhcpMessageType.Offer, 1, Bound);
 
         guest.Send(DhcpMessageType.Decline, 2, requested: first, serverId: Ipv4Address.Parse("10.77.0.1"));
-        await _plane.Events.FlushAsync().WaitAsync(Bound);
+        // The DECLINE gets no reply: wait (bounded) for its observable result, the endpoint's new address.
         var endpoints = new EndpointViews(_plane.Registry, _store);
-        var moved = Ipv4Address.Parse(endpoints.Get("dec", "vm").Ipv4!);
+        var moved = first;
+        var deadline = DateTime.UtcNow + Bound;
+        while (moved == first && DateTime.UtcNow < deadline)
+        {
+            await Task.Delay(20);
+            moved = Ipv4Address.Parse(endpoints.Get("dec", "vm").Ipv4!);
+        }
         Assert.NotEqual(first, moved);
+        await _plane.Events.FlushAsync().WaitAsync(Bound);
         Assert.Contains(_inner.Quarantined("dec"), q => q.Ipv4 == first);
 
         guest.Send(DhcpMessageType.Discover, 3);
