@@ -13,7 +13,7 @@ internal sealed class ControlPlane : IDisposable
     public ControlPlane(IStateStore store, DirectoryOptions options, ILoggerFactory loggers, TimeProvider? time = null, IHostView? host = null)
     {
         time ??= TimeProvider.System;
-        var logger = loggers.CreateLogger<NetworkDirectory>();
+        var logger = loggers.CreateLogger(DirectoryLog.Category);
         Registry = new NetworkRegistry(options.GateTimeout);
         Events = new DataPlaneEvents(Registry, store, time, logger);
         HostResolvers = new HostResolverWatcher(options.ResolvConfPath, loggers.CreateLogger<HostResolverWatcher>());

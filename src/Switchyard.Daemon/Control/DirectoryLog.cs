@@ -4,6 +4,9 @@ namespace Switchyard.Daemon.Control;
 
 internal static partial class DirectoryLog
 {
+    /// <summary>The category the control plane has always logged under (before it was split), kept for log filters.</summary>
+    public const string Category = "Switchyard.Daemon.Networks.NetworkDirectory";
+
     [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Network {Network} created: {Subnet}, mode {Mode}")]
     public static partial void NetworkCreated(ILogger logger, string network, string subnet, string mode);
     [LoggerMessage(EventId = 15, Level = LogLevel.Information, Message = "Network {Network} updated: mode {Mode}, host loopback {HostLoopback}")]

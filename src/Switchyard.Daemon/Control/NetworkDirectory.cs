@@ -27,8 +27,6 @@ internal sealed partial class NetworkDirectory : IDisposable
         _egress = egress;
     }
 
-    public NetworkRegistry Registry => _registry;
-
     /// <summary>Brings back every stored network and endpoint; on a fresh state directory,
     /// creates the network <c>default</c>.</summary>
     public async Task StartAsync(bool createDefault)

@@ -50,7 +50,7 @@ internal sealed class NetworkLifecycle : IDisposable
         _host = host;
         _options = options;
         _loggers = loggers;
-        _logger = loggers.CreateLogger<NetworkDirectory>();
+        _logger = loggers.CreateLogger(DirectoryLog.Category);
         _time = time;
         _hostResolvers.Changed += OnHostResolversChanged;
     }

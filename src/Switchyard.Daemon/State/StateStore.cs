@@ -8,8 +8,8 @@ namespace Switchyard.Daemon.State;
 /// <summary>The daemon's persistent state in SQLite (state.db in the state directory): networks,
 /// endpoints, published ports, address reservations and quarantined addresses. One connection, used under a lock:
 /// the daemon is the only writer, and every change is one transaction, so concurrent API calls
-/// cannot interleave half-written state. The schema version is SQLite's user_version; each
-/// migration moves it up by one.</summary>
+/// cannot interleave half-written state. Typed rows (State/Rows.cs) are written as the text
+/// earlier versions wrote (<see cref="StoredText"/>); the schema and its migrations are <see cref="Schema"/>.</summary>
 public sealed class StateStore : IStateStore
 {
     private readonly SqliteConnection _db;
