@@ -49,6 +49,9 @@ public sealed class BlockedStoreTests : IDisposable
         Assert.Equal(reserved, offered);
         guest.Send(DhcpMessageType.Request, 2, requested: offered, serverId: Ipv4Address.Parse("10.77.0.1"));
         Assert.Equal(offered, await guest.ReceiveAsync(DhcpMessageType.Ack, 2, Bound));
+        // The writer (a task of its own) gets to the queued events and hangs on the store.
+        var until = DateTime.UtcNow + Bound;
+        while (_store.Waiting == 0 && DateTime.UtcNow < until) await Task.Delay(10);
         Assert.True(_store.Waiting > 0, "the writer should be stuck on the store meanwhile");
 
         // Reads answer from memory (and the store's reads), not from the queued writes.
