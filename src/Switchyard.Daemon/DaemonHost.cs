@@ -5,7 +5,8 @@ using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Hosting;
 using Microsoft.Extensions.Logging;
 using Switchyard.Daemon.Api;
-using Switchyard.Daemon.Networks;
+using Switchyard.Daemon.Api.Views;
+using Switchyard.Daemon.Control;
 using Switchyard.Daemon.State;
 
 namespace Switchyard.Daemon;
@@ -74,18 +75,19 @@ public static class DaemonHost
             throw new DaemonStartException($"cannot open state in {options.StateDirectory}: {e.Message}", e);
         }
         bool fresh = store.Networks().Count == 0 && !File.Exists(Path.Combine(options.StateDirectory, ".initialized"));
-        builder.Services.AddSingleton(store);
-        builder.Services.AddSingleton(sp => new NetworkDirectory(store,
-            new DirectoryOptions(options.ResolvConfPath, options.LeaseTime), sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton<IStateStore>(store);
+        builder.Services.AddSingleton(sp => new ControlPlane(store, new DirectoryOptions(options.ResolvConfPath, options.LeaseTime),
+            sp.GetRequiredService<ILoggerFactory>()));
+        builder.Services.AddSingleton(sp => new EndpointViews(sp.GetRequiredService<ControlPlane>().Registry, store));
 
         var app = builder.Build();
         services = app.Services;
-        var directory = app.Services.GetRequiredService<NetworkDirectory>();
-        directory.StartAsync(createDefault: fresh).GetAwaiter().GetResult();
+        var plane = app.Services.GetRequiredService<ControlPlane>();
+        plane.Directory.StartAsync(createDefault: fresh).GetAwaiter().GetResult();
         File.WriteAllText(Path.Combine(options.StateDirectory, ".initialized"), "");
 
         app.Use(ApiRoutes.ProblemMiddleware);
-        ApiRoutes.Map(app, directory, DateTimeOffset.UtcNow);
+        ApiRoutes.Map(app, plane, store, DateTimeOffset.UtcNow);
         app.MapOpenApi("/openapi.json");
         // "{*path}", not MapFallback's default "{*path:nonfile}": a path with a dot (/x.json) is an unknown route too.
         app.MapFallback("{*path}", (Microsoft.AspNetCore.Http.HttpContext c) =>
@@ -101,7 +103,7 @@ public static class DaemonHost
         lifetime.ApplicationStopped.Register(() =>
         {
             // Transports close, persistent TAPs stay for the next start; state is flushed.
-            directory.Dispose();
+            plane.Dispose();
             store.Dispose();
             try { File.Delete(options.SocketPath); } catch (IOException) { }
             DaemonLog.Stopped(logger);

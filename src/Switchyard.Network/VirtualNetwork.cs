@@ -20,9 +20,11 @@ public interface INetworkEvents
     /// <summary>A VM that chose its own MAC sent its first frame; called on its receive thread.</summary>
     void OnMacLearned(string network, string endpoint, MacAddress mac);
 
-    /// <summary>A guest declined its address: the owner quarantines it and picks another, or
-    /// returns null when the subnet has none left.</summary>
-    Ipv4Address? OnAddressDeclined(string network, string endpoint, Ipv4Address declined);
+    /// <summary>A guest declined its address (RFC 2131 §4.4.4: in use on the wire); called on its
+    /// receive thread, so it must not block. The owner quarantines the address and, when the subnet
+    /// has another, calls <see cref="VirtualNetwork.Reassign"/>; the guest gets no reply to a DECLINE
+    /// and starts over with a DISCOVER (§3.1 step 5), which is then offered the new address.</summary>
+    void OnAddressDeclined(string network, string endpoint, Ipv4Address declined);
 }
 
 /// <summary>One live network: its switch, its gateway (ARP, ICMP, DHCP, DNS) and the ports of
@@ -179,13 +181,21 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         return false;
     }
 
+    /// <summary>Tells the owner, which picks the replacement off this thread (see
+    /// <see cref="INetworkEvents.OnAddressDeclined"/>): there is none yet.</summary>
     bool IDhcpBindings.TryReassign(MacAddress client, Ipv4Address declined, out Ipv4Address replacement)
     {
         replacement = default;
-        if (!_byMac.TryGetValue(client, out var port)) return false;
-        if (_events.OnAddressDeclined(Name, port.Name, declined) is not { } next) return false;
+        if (_byMac.TryGetValue(client, out var port)) _events.OnAddressDeclined(Name, port.Name, declined);
+        return false;
+    }
+
+    /// <summary>Moves an endpoint to another IPv4 address (after it declined its own): its guard
+    /// lets the new source address through, and DHCP offers it at the guest's next DISCOVER.</summary>
+    public bool Reassign(string endpoint, Ipv4Address next)
+    {
+        if (!_endpoints.TryGetValue(endpoint, out var port)) return false;
         port.Guard!.SetIpv4(next);
-        replacement = next;
         return true;
     }
 

@@ -168,7 +168,7 @@ public sealed class PersistenceTests
             store.DeleteEndpoint("old", "vm");
             Assert.Empty(store.PublishedPorts("old", "vm"));
 
-            store.InsertNetwork(new NetworkRow("new", "nat", null, "10.253.0.0/24", 1500, "new.internal", "[]", "{}", "02:00:00:00:00:02", now, HostLoopback: false));
+            store.InsertNetwork(new NetworkRow("new", Switchyard.Network.NetworkMode.Nat, null, "10.253.0.0/24", 1500, "new.internal", "[]", "{}", "02:00:00:00:00:02", now, HostLoopback: false));
             Assert.False(store.Networks().Single(n => n.Name == "new").HostLoopback);
         }
         finally { dir.Delete(recursive: true); }

@@ -19,7 +19,7 @@ internal static class InterfacesCommand
             {
                 // No daemon: this process's own view (the same namespace, unless the daemon runs in another one).
                 Console.Error.WriteLine($"yard: {e.Message}; listing the interfaces this process sees");
-                list = [.. Daemon.Networks.NetworkDirectory.ListInterfaces()];
+                list = [.. Daemon.Api.Views.HostInterfaceViews.List()];
             }
             if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListHostInterfaceInfo); return 0; }
             Output.Table(["NAME", "KIND", "MAC", "MTU", "STATE", "ADDRESSES", "BRIDGE"],

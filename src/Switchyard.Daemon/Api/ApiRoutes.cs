@@ -6,7 +6,9 @@ using Microsoft.AspNetCore.WebUtilities;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Switchyard.Client;
-using Switchyard.Daemon.Networks;
+using Switchyard.Daemon.Control;
+using Switchyard.Daemon.Api.Views;
+using Switchyard.Daemon.State;
 
 namespace Switchyard.Daemon.Api;
 
@@ -16,8 +18,11 @@ public static class ApiRoutes
 {
     public const int ApiVersion = 1;
 
-    public static void Map(IEndpointRouteBuilder app, NetworkDirectory directory, DateTimeOffset started)
+    internal static void Map(IEndpointRouteBuilder app, ControlPlane plane, IStateStore store, DateTimeOffset started)
     {
+        var directory = plane.Directory;
+        var networks = new NetworkViews(plane.Registry);
+        var endpoints = new EndpointViews(plane.Registry, store);
         app.MapGet("/version", () => Results.Json(new VersionInfo
         {
             Version = typeof(ApiRoutes).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
@@ -30,31 +35,31 @@ public static class ApiRoutes
         app.MapGet("/health", () => Results.Json(new HealthInfo
         {
             Status = "ok",
-            Networks = directory.NetworkCount,
-            Endpoints = directory.EndpointCount,
+            Networks = plane.Registry.Count,
+            Endpoints = plane.Registry.EndpointCount,
             Uptime = DateTimeOffset.UtcNow - started,
         }, SwitchyardJsonContext.Default.HealthInfo))
             .Produces<HealthInfo>().WithName("GetHealth").WithSummary("Liveness and counts");
 
-        app.MapGet("/interfaces", () => Results.Json(NetworkDirectory.ListInterfaces().ToList(), SwitchyardJsonContext.Default.ListHostInterfaceInfo))
+        app.MapGet("/interfaces", () => Results.Json(HostInterfaceViews.List().ToList(), SwitchyardJsonContext.Default.ListHostInterfaceInfo))
             .Produces<List<HostInterfaceInfo>>().WithName("ListInterfaces")
             .WithSummary("The host's interfaces: kind, MAC, MTU, state, addresses, and whether a bridged network can use each");
 
-        app.MapGet("/networks", () => Results.Json(directory.ListNetworks().ToList(), SwitchyardJsonContext.Default.ListNetworkInfo))
+        app.MapGet("/networks", () => Results.Json(networks.List(), SwitchyardJsonContext.Default.ListNetworkInfo))
             .Produces<List<NetworkInfo>>().WithName("ListNetworks").WithSummary("All networks");
         app.MapPost("/networks", async (HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkCreateRequest);
-            var created = await directory.CreateNetworkAsync(body);
+            var created = networks.Describe(await directory.CreateNetworkAsync(body));
             return Results.Json(created, SwitchyardJsonContext.Default.NetworkInfo, statusCode: StatusCodes.Status201Created);
         }).WithJsonBody<NetworkCreateRequest>().Produces<NetworkInfo>(StatusCodes.Status201Created)
             .ProducesProblem(400).ProducesProblem(409).WithName("CreateNetwork").WithSummary("Create a network");
-        app.MapGet("/networks/{name}", (string name) => Results.Json(directory.GetNetwork(name), SwitchyardJsonContext.Default.NetworkInfo))
+        app.MapGet("/networks/{name}", (string name) => Results.Json(networks.Get(name), SwitchyardJsonContext.Default.NetworkInfo))
             .Produces<NetworkInfo>().ProducesProblem(404).WithName("GetNetwork").WithSummary("One network, with its gateway services' counters");
         app.MapMethods("/networks/{name}", ["PATCH"], async (string name, HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkUpdateRequest);
-            return Results.Json(await directory.UpdateNetworkAsync(name, body), SwitchyardJsonContext.Default.NetworkInfo);
+            return Results.Json(networks.Describe(await directory.UpdateNetworkAsync(name, body)), SwitchyardJsonContext.Default.NetworkInfo);
         }).WithJsonBody<NetworkUpdateRequest>().Produces<NetworkInfo>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409)
             .WithName("UpdateNetwork").WithSummary("Change a network's mode or host loopback (refused while endpoints are attached)");
         app.MapDelete("/networks/{name}", async (string name) =>
@@ -64,21 +69,21 @@ public static class ApiRoutes
         }).Produces(StatusCodes.Status204NoContent).ProducesProblem(404).ProducesProblem(409)
             .WithName("DeleteNetwork").WithSummary("Remove a network without endpoints");
 
-        app.MapGet("/endpoints", () => Results.Json(directory.ListEndpoints(null).ToList(), SwitchyardJsonContext.Default.ListEndpointInfo))
+        app.MapGet("/endpoints", () => Results.Json(endpoints.List(null), SwitchyardJsonContext.Default.ListEndpointInfo))
             .Produces<List<EndpointInfo>>().WithName("ListAllEndpoints").WithSummary("Endpoints of every network");
         app.MapGet("/networks/{network}/endpoints", (string network) =>
-            Results.Json(directory.ListEndpoints(network).ToList(), SwitchyardJsonContext.Default.ListEndpointInfo))
+            Results.Json(endpoints.List(network), SwitchyardJsonContext.Default.ListEndpointInfo))
             .Produces<List<EndpointInfo>>().ProducesProblem(404).WithName("ListEndpoints").WithSummary("A network's endpoints");
         app.MapPost("/networks/{network}/endpoints", async (string network, HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.EndpointAttachRequest);
-            var attached = await directory.AttachAsync(network, body);
+            var attached = endpoints.Describe(await directory.AttachAsync(network, body));
             return Results.Json(attached, SwitchyardJsonContext.Default.EndpointInfo, statusCode: StatusCodes.Status201Created);
         }).WithJsonBody<EndpointAttachRequest>().Produces<EndpointInfo>(StatusCodes.Status201Created)
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).WithName("AttachEndpoint")
             .WithSummary("Attach a guest (tap, stream or dgram transport; fd endpoints come from the handoff)");
         app.MapGet("/networks/{network}/endpoints/{name}", (string network, string name) =>
-            Results.Json(directory.GetEndpoint(network, name), SwitchyardJsonContext.Default.EndpointInfo))
+            Results.Json(endpoints.Get(network, name), SwitchyardJsonContext.Default.EndpointInfo))
             .Produces<EndpointInfo>().ProducesProblem(404).WithName("GetEndpoint").WithSummary("One endpoint: MAC, addresses, transport, lease, counters");
         app.MapDelete("/networks/{network}/endpoints/{name}", async (string network, string name) =>
         {
@@ -89,7 +94,7 @@ public static class ApiRoutes
         app.MapPost("/networks/{network}/endpoints/{name}/published", async (string network, string name, HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.PublishRequest);
-            var endpoint = await directory.PublishAsync(network, name, body.Spec);
+            var endpoint = endpoints.Describe(await directory.PublishAsync(network, name, body.Spec));
             return Results.Json(endpoint, SwitchyardJsonContext.Default.EndpointInfo, statusCode: StatusCodes.Status201Created);
         }).WithJsonBody<PublishRequest>().Produces<EndpointInfo>(StatusCodes.Status201Created)
             .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).WithName("PublishPort")
@@ -104,20 +109,20 @@ public static class ApiRoutes
         }).Produces(StatusCodes.Status204NoContent).ProducesProblem(400).ProducesProblem(404).WithName("UnpublishPort")
             .WithSummary("Stop publishing a port (any spelling of the spec: 8080:80 is 127.0.0.1:8080:80/tcp)");
         app.MapGet("/networks/{network}/leases", (string network) =>
-            Results.Json(directory.ListLeases(network).ToList(), SwitchyardJsonContext.Default.ListLeaseInfo))
+            Results.Json(endpoints.Leases(network), SwitchyardJsonContext.Default.ListLeaseInfo))
             .Produces<List<LeaseInfo>>().ProducesProblem(404).WithName("ListLeases").WithSummary("Address reservations and DHCP leases");
 
         app.MapGet("/networks/{network}/egress/log", (string network, int? limit) =>
         {
-            directory.GetNetwork(network);   // 404 for an unknown network
+            plane.Registry.Find(network);   // 404 for an unknown network
             if (limit is < 1 or > 100_000) throw ApiException.BadRequest("limit must be 1-100000");
-            return Results.Json(directory.EgressLog.Read(network, limit ?? 100), SwitchyardJsonContext.Default.ListEgressEvent);
+            return Results.Json(plane.EgressLog.Read(network, limit ?? 100), SwitchyardJsonContext.Default.ListEgressEvent);
         }).Produces<List<EgressEvent>>().ProducesProblem(400).ProducesProblem(404).WithName("GetEgressLog")
             .WithSummary("The newest egress decisions of a network from its audit log, oldest first");
         app.MapGet("/networks/{network}/egress/events", async (string network, HttpContext context) =>
         {
-            directory.GetNetwork(network);
-            await StreamEgressEvents(context, directory.EgressLog, network);
+            plane.Registry.Find(network);
+            await StreamEgressEvents(context, plane.EgressLog, network);
         }).Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesProblem(404).WithName("FollowEgressEvents")
             .WithSummary("Egress decisions of a network as they happen (server-sent events, one JSON EgressEvent per data line)");
     }
@@ -190,7 +195,7 @@ public static class ApiRoutes
         }
     }
 
-    /// <summary>Turns <see cref="ApiException"/> into problem+json; anything else is a 500 with
+    /// <summary>Turns <see cref="ApiException"/> and <see cref="ControlException"/> into problem+json; anything else is a 500 with
     /// the message, logged by the host.</summary>
     public static async Task ProblemMiddleware(HttpContext context, RequestDelegate next)
     {
@@ -201,6 +206,10 @@ public static class ApiRoutes
         catch (ApiException e)
         {
             await WriteProblem(context, e.Status, e.Message);
+        }
+        catch (ControlException e)
+        {
+            await WriteProblem(context, ControlErrors.Status(e.Kind), e.Message);
         }
         catch (BadHttpRequestException e)
         {

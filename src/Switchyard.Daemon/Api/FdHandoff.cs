@@ -5,7 +5,8 @@ using Microsoft.AspNetCore.Connections.Features;
 using Microsoft.Extensions.DependencyInjection;
 using Microsoft.Extensions.Logging;
 using Switchyard.Client;
-using Switchyard.Daemon.Networks;
+using Switchyard.Daemon.Control;
+using Switchyard.Daemon.Api.Views;
 using Switchyard.Platform;
 
 namespace Switchyard.Daemon.Api;
@@ -46,7 +47,7 @@ internal static partial class FdHandoff
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.ConnectionClosed);
         timeout.CancelAfter(RequestTimeout);
         (FdHandoffReply Reply, SafeFileDescriptorHandle? TheirEnd) reply;
-        try { reply = await Handle(input, sp.GetRequiredService<NetworkDirectory>(), logger, timeout.Token).ConfigureAwait(false); }
+        try { reply = await Handle(input, sp.GetRequiredService<ControlPlane>().Directory, sp.GetRequiredService<EndpointViews>(), logger, timeout.Token).ConfigureAwait(false); }
         catch (OperationCanceledException) { reply = (Fail(408, $"no complete handoff request within {RequestTimeout.TotalSeconds:0} s"), null); }
         var bytes = JsonSerializer.SerializeToUtf8Bytes(reply.Reply, JsonLinesContext.Default.FdHandoffReply);
         var line = new byte[bytes.Length + 1];
@@ -66,7 +67,7 @@ internal static partial class FdHandoff
     };
 
     private static async Task<(FdHandoffReply Reply, SafeFileDescriptorHandle? TheirEnd)> Handle(
-        System.IO.Pipelines.PipeReader input, NetworkDirectory directory, ILogger logger, CancellationToken ct)
+        System.IO.Pipelines.PipeReader input, NetworkDirectory directory, EndpointViews views, ILogger logger, CancellationToken ct)
     {
         byte[]? line = null;
         while (line is null)
@@ -95,7 +96,7 @@ internal static partial class FdHandoff
             return (Fail(400, $"socketType must be dgram or stream, not '{request.SocketType}'"), null);
         try
         {
-            var (info, theirs) = await directory.AttachSocketPairAsync(request.Network, new EndpointAttachRequest
+            var (attached, theirs) = await directory.AttachSocketPairAsync(request.Network, new EndpointAttachRequest
             {
                 Name = request.Endpoint,
                 Mac = request.Mac,
@@ -103,11 +104,11 @@ internal static partial class FdHandoff
                 Transport = new TransportSpec { Kind = "fd", Stream = request.SocketType == "stream" },
             }).ConfigureAwait(false);
             HandoffLog.HandedOver(logger, request.Network, request.Endpoint, request.SocketType ?? "dgram");
-            return (new FdHandoffReply { Ok = true, Endpoint = info }, theirs);
+            return (new FdHandoffReply { Ok = true, Endpoint = views.Describe(attached) }, theirs);
         }
-        catch (ApiException e)
+        catch (ControlException e)
         {
-            return (Fail(e.Status, e.Message), null);
+            return (Fail(ControlErrors.Status(e.Kind), e.Message), null);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {

@@ -1,80 +1,19 @@
 using System.Globalization;
 using Microsoft.Data.Sqlite;
+using Switchyard.Network;
+using Switchyard.Packets;
 
 namespace Switchyard.Daemon.State;
-
-/// <summary>A network. <paramref name="EgressJson"/>: its egress policy (an EgressPolicySpec), null for none;
-/// <paramref name="Ipv6Prefix"/>: its IPv6 /64, null for IPv4 only.</summary>
-public sealed record NetworkRow(string Name, string Mode, string? BridgeInterface, string Subnet, int Mtu, string Domain,
-    string DnsUpstreamsJson, string LabelsJson, string GatewayMac, DateTimeOffset Created, bool HostLoopback = true, string? EgressJson = null,
-    string? Ipv6Prefix = null);
-
-/// <summary>An attached endpoint. <paramref name="AliasesJson"/>: its extra DNS names on the network;
-/// <paramref name="DefaultRoute"/>: whether its lease names the gateway as router; <paramref name="EgressJson"/>:
-/// its own egress policy, null for none.</summary>
-public sealed record EndpointRow(string Network, string Name, string TransportJson, string LabelsJson, DateTimeOffset Created,
-    string AliasesJson = "[]", bool DefaultRoute = true, string? EgressJson = null);
-
-/// <summary>An address reserved for an endpoint name on a network. It outlives the endpoint's
-/// attachment, so a guest that detaches and comes back gets the same MAC and address.</summary>
-public sealed record LeaseRow(string Network, string Endpoint, string Mac, string Ipv4, string State, DateTimeOffset? Expires, DateTimeOffset LastUsed);
-
-/// <summary>A host port published to an endpoint: the canonical spec text
-/// (<c>HOSTIP:HOSTPORT:GUESTPORT/PROTO</c>). It goes with its endpoint (ON DELETE CASCADE).</summary>
-public sealed record PublishedPortRow(string Network, string Endpoint, string Spec, DateTimeOffset Created);
 
 /// <summary>The daemon's persistent state in SQLite (state.db in the state directory): networks,
 /// endpoints, published ports, address reservations and quarantined addresses. One connection, used under a lock:
 /// the daemon is the only writer, and every change is one transaction, so concurrent API calls
-/// cannot interleave half-written state. The schema version is SQLite's user_version; each
-/// migration moves it up by one.</summary>
-public sealed class StateStore : IDisposable
+/// cannot interleave half-written state. Typed rows (State/Rows.cs) are written as the text
+/// earlier versions wrote (<see cref="StoredText"/>); the schema and its migrations are <see cref="Schema"/>.</summary>
+public sealed class StateStore : IStateStore
 {
     private readonly SqliteConnection _db;
     private readonly Lock _lock = new();
-
-    /// <summary>Schema migrations, in order; entry i moves user_version from i to i + 1.</summary>
-    private static readonly string[] Migrations =
-    [
-        """
-        CREATE TABLE networks (
-            name TEXT PRIMARY KEY, mode TEXT NOT NULL, bridge_interface TEXT, subnet TEXT NOT NULL,
-            mtu INTEGER NOT NULL, domain TEXT NOT NULL, dns_upstreams TEXT NOT NULL, labels TEXT NOT NULL,
-            gateway_mac TEXT NOT NULL, created TEXT NOT NULL);
-        CREATE TABLE endpoints (
-            network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE, name TEXT NOT NULL,
-            transport TEXT NOT NULL, labels TEXT NOT NULL, created TEXT NOT NULL,
-            PRIMARY KEY (network, name));
-        CREATE TABLE leases (
-            network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE, endpoint TEXT NOT NULL,
-            mac TEXT NOT NULL, ipv4 TEXT NOT NULL, state TEXT NOT NULL, expires TEXT, last_used TEXT NOT NULL,
-            PRIMARY KEY (network, endpoint), UNIQUE (network, ipv4), UNIQUE (network, mac));
-        CREATE TABLE quarantine (
-            network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE, ipv4 TEXT NOT NULL, until TEXT NOT NULL,
-            PRIMARY KEY (network, ipv4));
-        """,
-        // 2: a network's host loopback switch (the gateway address reaches the host's 127.0.0.1); on for every existing network.
-        "ALTER TABLE networks ADD COLUMN host_loopback INTEGER NOT NULL DEFAULT 1;",
-        // 3: published ports, kept with their endpoint.
-        """
-        CREATE TABLE published_ports (
-            network TEXT NOT NULL, endpoint TEXT NOT NULL, spec TEXT NOT NULL, created TEXT NOT NULL,
-            PRIMARY KEY (network, endpoint, spec),
-            FOREIGN KEY (network, endpoint) REFERENCES endpoints(network, name) ON DELETE CASCADE);
-        """,
-        // 4: endpoint aliases (extra DNS names) and whether the endpoint's lease gives a default route.
-        """
-        ALTER TABLE endpoints ADD COLUMN aliases TEXT NOT NULL DEFAULT '[]';
-        ALTER TABLE endpoints ADD COLUMN default_route INTEGER NOT NULL DEFAULT 1;
-        """,
-        // 5: egress policies (JSON), a network's and an endpoint's own.
-        """
-        ALTER TABLE networks ADD COLUMN egress TEXT;
-        ALTER TABLE endpoints ADD COLUMN egress TEXT;
-        """,
-        // 6: a network's IPv6 /64 (NULL: IPv4 only).
-        "ALTER TABLE networks ADD COLUMN ipv6_prefix TEXT;",
-    ];
 
     public StateStore(string path)
     {
@@ -84,7 +23,7 @@ public sealed class StateStore : IDisposable
         {
             _db.Open();
             Exec("PRAGMA journal_mode = WAL; PRAGMA synchronous = NORMAL; PRAGMA foreign_keys = ON; PRAGMA busy_timeout = 5000;");
-            Migrate();
+            Schema.Migrate(_db, path);
         }
         catch
         {
@@ -94,25 +33,11 @@ public sealed class StateStore : IDisposable
     }
 
     public string Path { get; }
-    public static int SchemaVersion => Migrations.Length;
+    public static int SchemaVersion => Schema.Version;
 
     public int ReadSchemaVersion()
     {
-        lock (_lock) return Convert.ToInt32(Scalar("PRAGMA user_version"), CultureInfo.InvariantCulture);
-    }
-
-    private void Migrate()
-    {
-        int version = ReadSchemaVersion();
-        if (version > Migrations.Length)
-            throw new InvalidOperationException($"{Path} has schema version {version}, newer than this Switchyard understands ({Migrations.Length}); upgrade Switchyard");
-        for (int v = version; v < Migrations.Length; v++)
-        {
-            using var tx = _db.BeginTransaction();
-            Exec(Migrations[v], tx);
-            Exec($"PRAGMA user_version = {v + 1}", tx);
-            tx.Commit();
-        }
+        lock (_lock) return Schema.ReadVersion(_db);
     }
 
     // ---- networks ----
@@ -125,7 +50,7 @@ public sealed class StateStore : IDisposable
             using var r = cmd.ExecuteReader();
             var list = new List<NetworkRow>();
             while (r.Read())
-                list.Add(new NetworkRow(r.GetString(0), r.GetString(1), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetInt32(4),
+                list.Add(new NetworkRow(r.GetString(0), Mode(r.GetString(1)), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetInt32(4),
                     r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), Time(r.GetString(9)), r.GetInt64(10) != 0,
                     r.IsDBNull(11) ? null : r.GetString(11), r.IsDBNull(12) ? null : r.GetString(12)));
             return list;
@@ -142,7 +67,7 @@ public sealed class StateStore : IDisposable
                 """);
             cmd.Parameters.AddWithValue("$egress", (object?)n.EgressJson ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$name", n.Name);
-            cmd.Parameters.AddWithValue("$mode", n.Mode);
+            cmd.Parameters.AddWithValue("$mode", StoredText.Of(n.Mode));
             cmd.Parameters.AddWithValue("$bridge", (object?)n.BridgeInterface ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$subnet", n.Subnet);
             cmd.Parameters.AddWithValue("$mtu", n.Mtu);
@@ -158,13 +83,13 @@ public sealed class StateStore : IDisposable
     }
 
     /// <summary>A network's mode (with its bridge interface) and host loopback switch.</summary>
-    public void UpdateNetworkMode(string name, string mode, string? bridgeInterface, bool hostLoopback)
+    public void UpdateNetworkMode(string name, NetworkMode mode, string? bridgeInterface, bool hostLoopback)
     {
         lock (_lock)
         {
             using var cmd = Command("UPDATE networks SET mode = $mode, bridge_interface = $bridge, host_loopback = $loopback WHERE name = $name");
             cmd.Parameters.AddWithValue("$name", name);
-            cmd.Parameters.AddWithValue("$mode", mode);
+            cmd.Parameters.AddWithValue("$mode", StoredText.Of(mode));
             cmd.Parameters.AddWithValue("$bridge", (object?)bridgeInterface ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$loopback", hostLoopback ? 1 : 0);
             cmd.ExecuteNonQuery();
@@ -328,7 +253,8 @@ public sealed class StateStore : IDisposable
             using var r = cmd.ExecuteReader();
             var list = new List<LeaseRow>();
             while (r.Read())
-                list.Add(new LeaseRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), r.GetString(4),
+                list.Add(new LeaseRow(r.GetString(0), r.GetString(1), MacAddress.Parse(r.GetString(2)), Ipv4Address.Parse(r.GetString(3)),
+                    StoredText.ParseLeaseStatus(r.GetString(4)),
                     r.IsDBNull(5) ? null : Time(r.GetString(5)), Time(r.GetString(6))));
             return list;
         }
@@ -359,9 +285,9 @@ public sealed class StateStore : IDisposable
             """, tx);
         cmd.Parameters.AddWithValue("$n", l.Network);
         cmd.Parameters.AddWithValue("$e", l.Endpoint);
-        cmd.Parameters.AddWithValue("$mac", l.Mac);
-        cmd.Parameters.AddWithValue("$ip", l.Ipv4);
-        cmd.Parameters.AddWithValue("$state", l.State);
+        cmd.Parameters.AddWithValue("$mac", l.Mac.ToString());
+        cmd.Parameters.AddWithValue("$ip", l.Ipv4.ToString());
+        cmd.Parameters.AddWithValue("$state", StoredText.Of(l.State));
         cmd.Parameters.AddWithValue("$expires", l.Expires is { } x ? Text(x) : DBNull.Value);
         cmd.Parameters.AddWithValue("$used", Text(l.LastUsed));
         cmd.ExecuteNonQuery();
@@ -369,26 +295,26 @@ public sealed class StateStore : IDisposable
 
     // ---- quarantine ----
 
-    public IReadOnlyList<(string Ipv4, DateTimeOffset Until)> Quarantined(string network)
+    public IReadOnlyList<(Ipv4Address Ipv4, DateTimeOffset Until)> Quarantined(string network)
     {
         lock (_lock)
         {
             using var cmd = Command("SELECT ipv4, until FROM quarantine WHERE network = $n");
             cmd.Parameters.AddWithValue("$n", network);
             using var r = cmd.ExecuteReader();
-            var list = new List<(string, DateTimeOffset)>();
-            while (r.Read()) list.Add((r.GetString(0), Time(r.GetString(1))));
+            var list = new List<(Ipv4Address, DateTimeOffset)>();
+            while (r.Read()) list.Add((Ipv4Address.Parse(r.GetString(0)), Time(r.GetString(1))));
             return list;
         }
     }
 
-    public void Quarantine(string network, string ipv4, DateTimeOffset until)
+    public void Quarantine(string network, Ipv4Address ipv4, DateTimeOffset until)
     {
         lock (_lock)
         {
             using var cmd = Command("INSERT INTO quarantine VALUES ($n, $ip, $until) ON CONFLICT (network, ipv4) DO UPDATE SET until = excluded.until");
             cmd.Parameters.AddWithValue("$n", network);
-            cmd.Parameters.AddWithValue("$ip", ipv4);
+            cmd.Parameters.AddWithValue("$ip", ipv4.ToString());
             cmd.Parameters.AddWithValue("$until", Text(until));
             cmd.ExecuteNonQuery();
         }
@@ -410,11 +336,8 @@ public sealed class StateStore : IDisposable
         cmd.ExecuteNonQuery();
     }
 
-    private object? Scalar(string sql)
-    {
-        using var cmd = Command(sql);
-        return cmd.ExecuteScalar();
-    }
+    private static NetworkMode Mode(string text) =>
+        StoredText.TryParseMode(text, out var mode) ? mode : throw new FormatException($"unknown network mode '{text}' in state.db");
 
     private static string Text(DateTimeOffset t) => t.UtcDateTime.ToString("O", CultureInfo.InvariantCulture);
     private static DateTimeOffset Time(string s) => DateTimeOffset.Parse(s, CultureInfo.InvariantCulture, DateTimeStyles.AssumeUniversal);

@@ -98,7 +98,7 @@ public sealed class DhcpThroughGatewayTests : IDisposable
     public void Decline_MovesTheGuardToTheReplacement()
     {
         var next = Ipv4Address.Parse("10.88.0.50");
-        _events.NextAddress = next;
+        _events.Declined = (endpoint, _) => _net.Reassign(endpoint, next);   // as the daemon's writer does, later
         _a.Inject(ClientFrame(DhcpMessageType.Decline, requested: IpA, serverId: GatewayIp));
         Assert.Empty(_a.Sent);
         Assert.True(_net.TryGetEndpoint("alpha", out var port));

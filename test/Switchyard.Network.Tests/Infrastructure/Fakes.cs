@@ -128,14 +128,15 @@ internal sealed class FakeBindings : IDhcpBindings
 internal sealed class FakeEvents : INetworkEvents
 {
     public List<(string Endpoint, Ipv4Address Address, LeaseState State)> Leases { get; } = [];
-    public Ipv4Address? NextAddress { get; set; }
+    /// <summary>What the owner does when a guest declines (e.g. reassign it); nothing when null.</summary>
+    public Action<string, Ipv4Address>? Declined { get; set; }
 
     public void OnLeaseChanged(string network, string endpoint, Ipv4Address address, LeaseState state, DateTimeOffset expires)
     {
         lock (Leases) Leases.Add((endpoint, address, state));
     }
 
-    public Ipv4Address? OnAddressDeclined(string network, string endpoint, Ipv4Address declined) => NextAddress;
+    public void OnAddressDeclined(string network, string endpoint, Ipv4Address declined) => Declined?.Invoke(endpoint, declined);
 
     public List<(string Endpoint, MacAddress Mac)> LearnedMacs { get; } = [];
 

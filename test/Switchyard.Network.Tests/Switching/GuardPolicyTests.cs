@@ -65,8 +65,9 @@ public sealed class GuardPolicyTests
     [Fact]
     public void Dhcp_for_another_client_is_ignored()
     {
-        var events = new FakeEvents { NextAddress = Ipv4Address.Parse("10.88.0.50") };
+        var events = new FakeEvents();
         using var net = TestNetwork.Create(events: events);
+        events.Declined = (endpoint, _) => net.Reassign(endpoint, Ipv4Address.Parse("10.88.0.50"));
         var a = TestNetwork.Attach(net, "a", MacA, IpA);
         var b = TestNetwork.Attach(net, "b", TestNetwork.MacB, TestNetwork.IpB);
 

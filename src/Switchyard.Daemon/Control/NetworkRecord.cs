@@ -1,11 +1,13 @@
 using Switchyard.Daemon.State;
 using Switchyard.Network;
 
-namespace Switchyard.Daemon.Networks;
+namespace Switchyard.Daemon.Control;
 
+/// <summary>A network the daemon runs: its stored row and its live <see cref="VirtualNetwork"/>.
+/// Changed only under the gate; see <see cref="NetworkRegistry"/> for who may read what.</summary>
 internal sealed class NetworkRecord
 {
-    /// <summary>As stored; replaced (under the directory's gate) when the egress policy is edited.</summary>
+    /// <summary>As stored; replaced (under the gate) when the egress policy is edited.</summary>
     public required NetworkRow Row { get; set; }
     public required VirtualNetwork Live { get; init; }
     public required IReadOnlyList<string> DnsUpstreams { get; init; }
@@ -13,5 +15,9 @@ internal sealed class NetworkRecord
     public bool FollowsHostResolvers { get; init; }
     /// <summary>A bridged network restored without its uplink: why.</summary>
     public string? UplinkError { get; set; }
+    public NetworkMode Mode => Live.Config.Mode;
     public Dictionary<string, EndpointRecord> Endpoints { get; } = new(StringComparer.Ordinal);
 }
+
+/// <summary>An endpoint with the network it is attached to.</summary>
+internal readonly record struct EndpointRef(NetworkRecord Network, EndpointRecord Endpoint);

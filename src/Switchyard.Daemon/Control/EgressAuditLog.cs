@@ -6,7 +6,7 @@ using Microsoft.Extensions.Logging;
 using Switchyard.Client;
 using Switchyard.Network.Egress;
 
-namespace Switchyard.Daemon.Networks;
+namespace Switchyard.Daemon.Control;
 
 /// <summary>
 /// Every egress decision, as JSON lines in the state directory (<c>egress.log</c>, rotated at

@@ -1,6 +1,6 @@
 using System.Text.RegularExpressions;
 
-namespace Switchyard.Daemon.Networks;
+namespace Switchyard.Daemon.Planning;
 
 /// <summary>Validation of the names users give: a network's and an endpoint's name become DNS
 /// labels (the endpoint's host name, the network's default domain), so both follow RFC 1123

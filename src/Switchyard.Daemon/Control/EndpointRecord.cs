@@ -1,9 +1,8 @@
-using Switchyard.Client;
 using Switchyard.Daemon.State;
 using Switchyard.Network;
 using Switchyard.Network.Nat;
 
-namespace Switchyard.Daemon.Networks;
+namespace Switchyard.Daemon.Control;
 
 /// <summary>An endpoint the daemon knows: its stored row, and its live port when the transport
 /// is up (after a restart a transport may fail to come back, e.g. its namespace is gone: the
@@ -11,12 +10,12 @@ namespace Switchyard.Daemon.Networks;
 internal sealed class EndpointRecord
 {
     public required EndpointRow Row { get; init; }
-    public required TransportSpec Transport { get; init; }
+    public required StoredTransport Transport { get; init; }
     public required EndpointConfig Config { get; set; }
     public EndpointPort? Port { get; set; }
     public string? Error { get; set; }
-    /// <summary>Its published ports, in the order published; changed under the directory's gate
-    /// and its <c>_networks</c> lock (readers take only the lock).</summary>
+    /// <summary>Its published ports, in the order published (see <see cref="NetworkRegistry"/>: changed
+    /// under the gate inside <see cref="NetworkRegistry.Write"/>, read inside <see cref="NetworkRegistry.Read{T}"/>).</summary>
     public List<PublishedRecord> Published { get; } = [];
 }
 

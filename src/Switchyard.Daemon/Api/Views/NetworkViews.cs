@@ -1,0 +1,91 @@
+using System.Text.Json;
+using Switchyard.Client;
+using Switchyard.Daemon.Control;
+using Switchyard.Daemon.Planning;
+using Switchyard.Network.Egress;
+using Switchyard.Network.Transports;
+using Switchyard.Platform;
+
+namespace Switchyard.Daemon.Api.Views;
+
+/// <summary>What the API shows of networks, from the live registry (in memory: the counters are the
+/// data plane's own) and, for endpoints, their reservations in the store. Reads never take the gate;
+/// they copy under the registry's lock (see <see cref="NetworkRegistry"/>).</summary>
+internal sealed class NetworkViews(NetworkRegistry registry)
+{
+    public List<NetworkInfo> List() => registry.Snapshot().Select(Describe).ToList();
+
+    public NetworkInfo Get(string name) => Describe(registry.Find(name));
+
+    public NetworkInfo Describe(NetworkRecord n)
+    {
+        var warnings = BridgeWarnings(n);
+        return registry.Read(() => Describe(n, warnings));
+    }
+
+    private static NetworkInfo Describe(NetworkRecord n, List<string>? warnings)
+    {
+        var live = n.Live;
+        var fwd = live.Forwarder;
+        return new NetworkInfo
+        {
+            Name = n.Row.Name,
+            Mode = ModeSpec.Name(n.Row.Mode),
+            BridgeInterface = n.Row.BridgeInterface,
+            Subnet = n.Row.Subnet,
+            Gateway = live.Config.Gateway.ToString(),
+            GatewayMac = n.Row.GatewayMac,
+            Ipv6Prefix = live.Config.Ipv6?.ToString(),
+            Ipv6Gateway = live.Config.GatewayIpv6?.ToString(),
+            Ipv6GatewayLinkLocal = live.Config.Ipv6 is null ? null : live.Config.GatewayLinkLocal.ToString(),
+            Mtu = n.Row.Mtu,
+            Domain = n.Row.Domain,
+            HostLoopback = live.Nat?.Policy.HostLoopback ?? false,
+            DnsUpstreams = n.DnsUpstreams,
+            EffectiveDnsUpstreams = live.Forwarder is null ? [] : live.Config.DnsUpstreams().Select(e => e.ToString()).ToList(),
+            Labels = JsonSerializer.Deserialize(n.Row.LabelsJson, DaemonJsonContext.Default.DictionaryStringString) ?? [],
+            Created = n.Row.Created,
+            Endpoints = n.Endpoints.Count,
+            Services = new GatewayCounters
+            {
+                DhcpMalformed = live.Dhcp.MalformedCount,
+                DnsMalformed = live.Dns.Malformed,
+                Drops = live.Gateway.Counters.DropsByReason(),
+                DnsQueries = live.Dns.Queries,
+                DnsForwarded = fwd?.Forwarded ?? 0,
+                DnsUpstreamFailures = fwd?.Failed ?? 0,
+                DnsCacheEntries = fwd?.Cache.Count ?? 0,
+            },
+            Nat = live.Nat is { } nat ? new NatCounters { TcpFlows = nat.TcpFlowCount, UdpFlows = nat.UdpFlowCount, IcmpFlows = nat.IcmpFlowCount } : null,
+            Warnings = warnings,
+            Egress = Egress(live.Egress.Policy),
+        };
+    }
+
+    private static List<string>? BridgeWarnings(NetworkRecord n)
+    {
+        if (n.Row.BridgeInterface is not { } name) return null;
+        var warnings = new List<string>();
+        if (n.UplinkError is { } error) warnings.Add($"not connected to the LAN of {name} (restart the daemon once it is back): {error}");
+        if (HostInterfaces.Find(name) is { Kind: "wifi", Reason: { } reason }) warnings.Add($"{name}: {reason}");
+        return warnings.Count == 0 ? null : warnings;
+    }
+
+    public static EgressPolicySpec? Egress(EgressPolicy? policy) => policy is null ? null : new EgressPolicySpec
+    {
+        Default = policy.DefaultText,
+        Allow = policy.Allow.Select(r => r.ToString()).ToList(),
+        Deny = policy.Deny.Select(r => r.ToString()).ToList(),
+    };
+}
+
+/// <summary>The host's interfaces, and whether a network can bridge to each (also for the CLI
+/// when no daemon runs).</summary>
+public static class HostInterfaceViews
+{
+    public static IReadOnlyList<HostInterfaceInfo> List() =>
+        HostInterfaces.List().Select(i => new HostInterfaceInfo
+        {
+            Name = i.Name, Kind = i.Kind, Mac = i.Mac, Mtu = i.Mtu, State = i.State, Addresses = i.Addresses, CanBridge = i.CanBridge, Reason = i.Reason,
+        }).ToList();
+}

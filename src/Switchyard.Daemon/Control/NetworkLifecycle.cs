@@ -1,0 +1,196 @@
+using System.Net;
+using System.Text.Json;
+using Microsoft.Extensions.Logging;
+using Switchyard.Client;
+using Switchyard.Daemon.Networks;
+using Switchyard.Daemon.Planning;
+using Switchyard.Daemon.State;
+using Switchyard.Network;
+using Switchyard.Network.Transports;
+using Switchyard.Packets;
+using Switchyard.Platform;
+
+namespace Switchyard.Daemon.Control;
+
+/// <summary>What every live network is built with.</summary>
+public sealed record DirectoryOptions(string ResolvConfPath, TimeSpan LeaseTime)
+{
+    public static DirectoryOptions Default => new(HostResolvers.DefaultPath, TimeSpan.FromHours(1));
+
+    /// <summary>How long an API change waits for another change to finish (see <see cref="NetworkRegistry.EnterAsync()"/>).</summary>
+    public TimeSpan GateTimeout { get; init; } = TimeSpan.FromSeconds(30);
+}
+
+/// <summary>Networks: create, change mode or host loopback, delete, and restore at startup (the
+/// live <see cref="VirtualNetwork"/>, a bridged network's uplink, its DNS upstreams). Callers hold
+/// the gate (see <see cref="NetworkRegistry"/>).</summary>
+internal sealed class NetworkLifecycle : IDisposable
+{
+    private readonly NetworkRegistry _registry;
+    private readonly IStateStore _store;
+    private readonly EndpointLifecycle _endpoints;
+    private readonly INetworkEvents _events;
+    private readonly HostResolverWatcher _hostResolvers;
+    private readonly EgressAuditLog _egressLog;
+    private readonly IHostView _host;
+    private readonly DirectoryOptions _options;
+    private readonly ILoggerFactory _loggers;
+    private readonly ILogger _logger;
+    private readonly TimeProvider _time;
+
+    public NetworkLifecycle(NetworkRegistry registry, IStateStore store, EndpointLifecycle endpoints, INetworkEvents events,
+        HostResolverWatcher hostResolvers, EgressAuditLog egressLog, IHostView host, DirectoryOptions options, ILoggerFactory loggers, TimeProvider time)
+    {
+        _registry = registry;
+        _store = store;
+        _endpoints = endpoints;
+        _events = events;
+        _hostResolvers = hostResolvers;
+        _egressLog = egressLog;
+        _host = host;
+        _options = options;
+        _loggers = loggers;
+        _logger = loggers.CreateLogger(DirectoryLog.Category);
+        _time = time;
+        _hostResolvers.Changed += OnHostResolversChanged;
+    }
+
+    public NetworkRecord Create(NetworkCreateRequest r)
+    {
+        var others = _registry.Snapshot().Select(n => new ExistingNetwork(n.Row.Name, n.Live.Config.Subnet, n.Live.Config.Ipv6)).ToList();
+        var (row, bridgeInterface) = NetworkPlanner.Plan(r, others, _host, _time.GetUtcNow());
+        // The uplink is opened before anything is stored: a bridge that cannot be had leaves nothing behind.
+        var uplink = row.BridgeInterface is { } bridge ? OpenUplink(bridge, restoring: false) : null;
+        NetworkRecord net;
+        bool stored = false;
+        try
+        {
+            _store.InsertNetwork(row);
+            stored = true;
+            net = Restore(row, uplink);
+        }
+        catch
+        {
+            uplink?.Dispose();
+            _registry.Remove(r.Name);
+            if (stored) _store.DeleteNetwork(r.Name);
+            throw;
+        }
+        string mode = ModeSpec.Name(row.Mode);
+        DirectoryLog.NetworkCreated(_logger, r.Name, row.Subnet, row.BridgeInterface is { } b ? $"{mode} on {b}" : mode);
+        if (bridgeInterface?.Reason is { } warning) DirectoryLog.BridgeWarning(_logger, r.Name, bridgeInterface.Name, warning);
+        return net;
+    }
+
+    /// <summary>Changes a network's mode or host loopback. Both shape what its gateway builds
+    /// (NAT or none, DHCP and DNS or a bridge), so the live network is rebuilt, which is refused
+    /// while guests are attached: they would lose their flows and, across modes, their addresses.</summary>
+    public NetworkRecord Update(NetworkRecord net, NetworkUpdateRequest r)
+    {
+        string name = net.Row.Name;
+        var (mode, bridge) = r.Mode is null ? new ModeSpec(net.Row.Mode, net.Row.BridgeInterface) : ModeSpec.Parse(r.Mode);
+        // To bridged: the same checks as a create (the default route's interface when none is named).
+        if (mode == NetworkMode.Bridged && r.Mode is not null) bridge = _host.BridgeInterface(bridge).Name;
+        if (mode != NetworkMode.Nat && net.Row.EgressJson is not null)
+            throw ControlException.Invalid($"network '{name}' has an egress policy, which only a nat network can have; clear it first");
+        if (mode == NetworkMode.Bridged && net.Row.Ipv6Prefix is not null)
+            throw ControlException.Invalid($"network '{name}' has IPv6 ({net.Row.Ipv6Prefix}), which a bridged network cannot have");
+        var row = net.Row with { Mode = mode, BridgeInterface = bridge, HostLoopback = r.HostLoopback ?? net.Row.HostLoopback };
+        if (row == net.Row) return net;
+        int attached = _registry.Read(() => net.Endpoints.Count);
+        if (attached > 0)
+            throw ControlException.Conflict($"network '{name}' has {attached} endpoint(s) attached ({string.Join(", ", _registry.Read(() => net.Endpoints.Keys.ToList()))}); " +
+                $"detach them before changing its {(row.Mode != net.Row.Mode || row.BridgeInterface != net.Row.BridgeInterface ? "mode" : "host loopback")}");
+        // A bridged network's uplink is opened before the old network goes: one that cannot be had is refused.
+        var uplink = mode == NetworkMode.Bridged ? OpenUplink(bridge!, restoring: false) : null;
+        net.Live.Dispose();
+        NetworkRecord updated;
+        try { updated = Restore(row, uplink); }
+        catch
+        {
+            uplink?.Dispose();
+            Restore(net.Row);   // as it was: a refused change leaves the network working
+            throw;
+        }
+        _store.UpdateNetworkMode(name, row.Mode, row.BridgeInterface, row.HostLoopback);
+        DirectoryLog.NetworkUpdated(_logger, name, ModeSpec.Name(row.Mode), row.HostLoopback);
+        return updated;
+    }
+
+    public void Delete(string name)
+    {
+        var net = _registry.Find(name);
+        var attached = _registry.Read(() => net.Endpoints.Keys.ToList());
+        if (attached.Count > 0)
+            throw ControlException.Conflict($"network '{name}' has {attached.Count} endpoint(s) attached ({string.Join(", ", attached)}); detach them first");
+        _store.DeleteNetwork(name);
+        _registry.Remove(name);
+        net.Live.Dispose();
+        DirectoryLog.NetworkRemoved(_logger, name);
+    }
+
+    /// <summary>Builds the live network of a stored row, registers it, and brings its stored endpoints back.</summary>
+    public NetworkRecord Restore(NetworkRow row, IUplinkTransport? uplink = null)
+    {
+        var upstreams = JsonSerializer.Deserialize(row.DnsUpstreamsJson, DaemonJsonContext.Default.ListString) ?? [];
+        var config = new NetworkConfig(row.Name, row.Mode, Ipv4Subnet.Parse(row.Subnet), row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
+            ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback, StoredEgressPolicy.FromJson(row.EgressJson),
+            row.Ipv6Prefix is null ? null : Ipv6Prefix.Parse(row.Ipv6Prefix));
+        string? uplinkError = null;
+        if (row.Mode == NetworkMode.Bridged && uplink is null && row.BridgeInterface is { } bridge)
+        {
+            // At startup an interface that is gone or down does not keep the daemon from starting:
+            // the network comes back without its LAN (its guests reach each other), and says so.
+            try { uplink = OpenUplink(bridge, restoring: true); }
+            catch (ControlException e)
+            {
+                uplinkError = e.Message;
+                DirectoryLog.BridgeRestoreFailed(_logger, row.Name, bridge, e.Message);
+            }
+        }
+        var live = new VirtualNetwork(config, _events, _loggers, uplink, _egressLog);
+        var net = new NetworkRecord
+        {
+            Row = row, Live = live, DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0,
+            UplinkError = uplinkError,
+        };
+        _registry.Set(net);
+        foreach (var e in _store.Endpoints(row.Name)) _endpoints.Restore(net, e);
+        return net;
+    }
+
+    /// <summary>The bridged network's AF_PACKET uplink on <paramref name="name"/>.</summary>
+    private IUplinkTransport OpenUplink(string name, bool restoring)
+    {
+        if (!OperatingSystem.IsLinux())
+            throw ControlException.Unavailable(restoring, "bridged networks need Linux for now (see docs/macos.md)");
+        try { return PacketUplinkTransport.Open(name, _loggers.CreateLogger("Switchyard.Transports")); }
+        catch (PlatformException e) { throw ControlException.Unavailable(restoring, $"cannot bridge to '{name}': {e.Message}"); }
+    }
+
+    /// <summary>Explicit upstreams, "none", or the host's resolvers as <see cref="HostResolverWatcher"/>
+    /// holds them now (it follows the file, so a VPN's rewrite applies within a second).</summary>
+    private Func<IReadOnlyList<IPEndPoint>> ResolverSource(List<string> upstreams)
+    {
+        if (upstreams.Count == 1 && upstreams[0] == "none") return () => [];
+        if (upstreams.Count > 0)
+        {
+            var fixedList = upstreams.Select(u => { HostResolvers.TryParseUpstream(u, out var ep); return ep; }).ToArray();
+            return () => fixedList;
+        }
+        var host = _hostResolvers;
+        return () => host.Current;
+    }
+
+    /// <summary>The host's resolver file changed: every network that follows it asks the new
+    /// resolvers from its next query on, with an empty cache and no socket to a resolver that is
+    /// gone. Networks with their own upstreams are not touched.</summary>
+    private void OnHostResolversChanged(IReadOnlyList<IPEndPoint> resolvers)
+    {
+        var following = _registry.Snapshot().Where(n => n.FollowsHostResolvers).ToList();
+        foreach (var n in following) n.Live.Forwarder?.OnUpstreamsChanged();
+        DirectoryLog.HostResolversApplied(_logger, following.Count);
+    }
+
+    public void Dispose() => _hostResolvers.Changed -= OnHostResolversChanged;
+}

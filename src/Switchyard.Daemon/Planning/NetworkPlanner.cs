@@ -1,0 +1,135 @@
+using System.Security.Cryptography;
+using System.Text;
+using System.Text.Json;
+using Switchyard.Client;
+using Switchyard.Daemon.Control;
+using Switchyard.Daemon.Networks;
+using Switchyard.Daemon.State;
+using Switchyard.Network;
+using Switchyard.Packets;
+using Switchyard.Platform;
+
+namespace Switchyard.Daemon.Planning;
+
+/// <summary>A network that exists, as a new one's plan must not clash with it.</summary>
+public sealed record ExistingNetwork(string Name, Ipv4Subnet Subnet, Ipv6Prefix? Ipv6);
+
+/// <summary>A checked create: the row to store, and the bridged interface (with its warning, if any).</summary>
+public sealed record NetworkPlan(NetworkRow Row, HostInterface? Bridge);
+
+/// <summary>Checks a network create request whole, before anything changes, and chooses what the
+/// request leaves open (subnet, MTU, domain, gateway MAC). Pure: the host and the other networks
+/// are given.</summary>
+public static class NetworkPlanner
+{
+    public const string DefaultNetwork = "default";
+    public static readonly Ipv4Subnet DefaultSubnet = Ipv4Subnet.Parse("192.168.64.0/24");
+
+    public static NetworkPlan Plan(NetworkCreateRequest r, IReadOnlyCollection<ExistingNetwork> others, IHostView host, DateTimeOffset now)
+    {
+        if (Names.CheckLabel("network", r.Name) is { } nameError) throw ControlException.Invalid(nameError);
+        if (others.Any(o => o.Name == r.Name)) throw ControlException.Conflict($"network '{r.Name}' already exists");
+
+        var (mode, bridge) = ModeSpec.Parse(r.Mode);
+        HostInterface? bridgeInterface = null;
+        if (mode == NetworkMode.Bridged)
+        {
+            // The LAN's DHCP server and router serve a bridged network's guests: nothing of ours to configure.
+            if (r.Subnet is not null) throw ControlException.Invalid("--subnet does not apply to a bridged network: the LAN's DHCP server gives its guests their addresses");
+            if (r.DnsUpstreams is { Count: > 0 }) throw ControlException.Invalid("--dns-upstream does not apply to a bridged network: its guests use the LAN's DNS servers");
+            bridgeInterface = host.BridgeInterface(bridge);
+            bridge = bridgeInterface.Name;
+        }
+        // A bridged network's frames are the LAN's: its MTU is the interface's unless given.
+        int mtu = r.Mtu ?? (bridgeInterface is { Mtu: >= NetworkConfig.MinMtu and <= NetworkConfig.MaxMtu } b ? b.Mtu : NetworkConfig.DefaultMtu);
+        if (mtu < NetworkConfig.MinMtu || mtu > NetworkConfig.MaxMtu)
+            throw ControlException.Invalid($"MTU {mtu} is out of range ({NetworkConfig.MinMtu}-{NetworkConfig.MaxMtu})");
+        string domain = (r.Domain ?? $"{r.Name}.internal").TrimEnd('.').ToLowerInvariant();
+        if (Names.CheckDomain(domain) is { } domainError) throw ControlException.Invalid(domainError);
+        var upstreams = CheckUpstreams(r.DnsUpstreams ?? []);
+        foreach (var (k, _) in r.Labels ?? new Dictionary<string, string>())
+            if (string.IsNullOrWhiteSpace(k) || k.Contains('=')) throw ControlException.Invalid($"invalid label key '{k}'");
+        var egress = EgressRules.Parse(r.Egress, mode);
+        var ipv6 = r.Ipv6 is { } v6 ? PlanIpv6(r.Name, v6, mode, others, host) : (Ipv6Prefix?)null;
+
+        // The host's routes are read once per create, however many candidates PickSubnet tries.
+        var routes = host.Ipv4Routes();
+        Ipv4Subnet subnet;
+        if (r.Subnet is null) subnet = PickSubnet(others, routes);
+        else if (SubnetConflict(subnet = ParseSubnet(r.Subnet), others, routes) is { } conflict) throw ControlException.Conflict(conflict);
+
+        var row = new NetworkRow(r.Name, mode, bridge, subnet.ToString(), mtu, domain,
+            JsonSerializer.Serialize(upstreams, DaemonJsonContext.Default.ListString),
+            JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
+            GatewayMacFor(r.Name).ToString(), now, r.HostLoopback ?? true, StoredEgressPolicy.ToJson(egress), ipv6?.ToString());
+        return new NetworkPlan(row, bridgeInterface);
+    }
+
+    /// <summary>Explicit resolvers (IP, IP:PORT, [IPv6]:PORT), or "none" alone.</summary>
+    private static List<string> CheckUpstreams(IReadOnlyList<string> given)
+    {
+        var upstreams = given.ToList();
+        foreach (var u in upstreams)
+            if (u != "none" && !HostResolvers.TryParseUpstream(u, out _))
+                throw ControlException.Invalid($"invalid DNS upstream '{u}': expected IP, IP:PORT or [IPv6]:PORT");
+        if (upstreams.Contains("none") && upstreams.Count > 1) throw ControlException.Invalid("DNS upstream 'none' cannot be combined with resolvers");
+        return upstreams;
+    }
+
+    private static Ipv6Prefix PlanIpv6(string name, string text, NetworkMode mode, IReadOnlyCollection<ExistingNetwork> others, IHostView host)
+    {
+        if (mode == NetworkMode.Bridged) throw ControlException.Invalid("IPv6 is for nat, host and internal networks; a bridged network's guests get IPv6 from the LAN's router");
+        Ipv6Prefix ipv6;
+        if (text == "auto") ipv6 = Ipv6Prefix.StableUla(name);
+        else if (!Ipv6Prefix.TryParseSlaac(text, out ipv6, out var v6Error)) throw ControlException.Invalid($"invalid IPv6 prefix {v6Error}");
+        foreach (var other in others)
+            if (other.Ipv6 == ipv6) throw ControlException.Conflict($"IPv6 prefix {ipv6} is network '{other.Name}'s");
+        // Like an IPv4 subnet: a prefix the host already routes somewhere would hide those
+        // addresses from the guests (NAT66 never forwards a network's own prefix).
+        foreach (var (route, dev) in host.Ipv6Routes())
+            if (route.Contains(ipv6.Network) || ipv6.Contains(route.Network))
+                throw ControlException.Conflict($"IPv6 prefix {ipv6} overlaps the host's route {route} on {dev}");
+        return ipv6;
+    }
+
+    public static Ipv4Subnet ParseSubnet(string text)
+    {
+        if (!Ipv4Subnet.TryParse(text, out var subnet, out var error)) throw ControlException.Invalid(error!);
+        if (subnet.PrefixLength is < 8 or > 30)
+            throw ControlException.Invalid($"subnet {text}: prefix length must be 8-30 (room for a gateway and guests)");
+        return subnet;
+    }
+
+    /// <summary>Why <paramref name="subnet"/> cannot be used (it overlaps another network or a
+    /// host route), or null when it is free.</summary>
+    public static string? SubnetConflict(Ipv4Subnet subnet, IReadOnlyCollection<ExistingNetwork> others,
+        IReadOnlyList<(uint Network, int PrefixLength, string Interface)> routes)
+    {
+        foreach (var other in others)
+            if (other.Subnet.Overlaps(subnet))
+                return $"subnet {subnet} overlaps network '{other.Name}' ({other.Subnet})";
+        foreach (var (network, prefix, iface) in routes)
+        {
+            var route = new Ipv4Subnet(new Ipv4Address(network), prefix);
+            if (prefix > 0 && route.Overlaps(subnet))
+                return $"subnet {subnet} overlaps the host route {route} on {iface}; choose another with --subnet";
+        }
+        return null;
+    }
+
+    /// <summary>The first free 192.168.N.0/24 from 192.168.64.0/24 on (apple/container's range).</summary>
+    public static Ipv4Subnet PickSubnet(IReadOnlyCollection<ExistingNetwork> others, IReadOnlyList<(uint Network, int PrefixLength, string Interface)> routes)
+    {
+        for (uint n = 64; n < 256; n++)
+        {
+            var candidate = new Ipv4Subnet(new Ipv4Address(0xC0A80000u | (n << 8)), 24);
+            if (SubnetConflict(candidate, others, routes) is null) return candidate;
+        }
+        throw ControlException.Conflict("no free 192.168.N.0/24 subnet is left; give one with --subnet");
+    }
+
+    /// <summary>A stable, locally administered MAC per network name, so the gateway keeps its MAC
+    /// (and guests' ARP caches stay right) across restarts.</summary>
+    public static MacAddress GatewayMacFor(string network) =>
+        MacAddress.LocallyAdministered(SHA256.HashData(Encoding.UTF8.GetBytes("switchyard-gateway:" + network)));
+}
