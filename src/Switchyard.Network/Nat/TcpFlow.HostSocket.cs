@@ -1,3 +1,4 @@
+using System.Diagnostics;
 using System.Net;
 using System.Net.Sockets;
 using Switchyard.Network.Egress;
@@ -116,7 +117,10 @@ internal sealed partial class TcpFlow
     private void PumpFromHost()
     {
         if (_state != State.Established) return;
-        while (!_hostEof)
+        // While the wait's receive is pending it owns the socket: it may already hold the next
+        // bytes, so a recv here would queue later bytes before them (and could fill the queue so
+        // that its bytes no longer fit). Its completion reads on.
+        while (!_hostEof && !_readArmed)
         {
             int room = Math.Min(_toGuest.Free, _guestWindow - _toGuest.Count);
             if (room <= 0) break;   // the guest's next ACK calls us again
@@ -169,7 +173,8 @@ internal sealed partial class TcpFlow
         int n = _readArgs.BytesTransferred;
         if (n == 0) { _hostEof = true; PushToGuest(); return false; }
         EndInspectionIfServerFirst();
-        _toGuest.Write(_readBuffer.AsSpan(0, n));
+        int queued = _toGuest.Write(_readBuffer.AsSpan(0, n));
+        Debug.Assert(queued == n, "the wait was sized to the queue's free space, and nothing else fills it meanwhile");
         PushToGuest();
         return true;
     }

@@ -185,6 +185,52 @@ public sealed class TcpNatTests : IDisposable
     }
 
     [Fact]
+    public void Host_bytes_keep_their_order_when_a_guest_ack_comes_while_the_wait_for_data_holds_some()
+    {
+        // Regression: the wait for host data (an async receive of up to 1 KiB) took the first
+        // bytes, and before its completion got the flow's lock a guest ACK read the next bytes
+        // straight from the socket and sent them first: a reordered (or, with a full queue, a
+        // shortened) stream with valid checksums. The test holds the flow's lock to make that
+        // interleaving certain.
+        Send(TcpFlags.Syn, seq: Isn, ack: 0, options: SynOptions());
+        var synAck = Next();
+        _peerNext = synAck.SequenceNumber + 1;
+        Send(TcpFlags.Ack, window: 1);   // 128 bytes: the window update below makes the flow read on
+        Assert.True(_server.Server.Poll(Wait, SelectMode.SelectRead));
+        using var conn = _server.AcceptSocket();
+        var flow = Assert.Single(Field<System.Collections.IDictionary>(_net.Nat!, "_tcp").Values.Cast<object>());
+        object gate = Field<object>(flow, "_lock");
+        var wait = Field<SocketAsyncEventArgs>(flow, "_readArgs");
+        var socket = Field<Socket>(flow, "_socket");
+
+        Monitor.Enter(gate);
+        try
+        {
+            conn.Send("first"u8.ToArray());
+            // The wait's receive has the bytes; its completion now waits for the lock.
+            Assert.True(SpinWait.SpinUntil(() => wait.BytesTransferred == 5, Wait));
+            conn.Send("second"u8.ToArray());
+            Assert.True(SpinWait.SpinUntil(() => socket.Available == 6, Wait));
+            Send(TcpFlags.Ack, window: 512);   // on this thread: the lock is re-entered
+        }
+        finally { Monitor.Exit(gate); }
+
+        var stream = new byte[11];
+        for (int got = 0; got < stream.Length;)
+        {
+            var seg = Next(p => p.PayloadData is { Length: > 0 });
+            int at = (int)(seg.SequenceNumber - _peerNext);
+            Assert.InRange(at, 0, stream.Length - seg.PayloadData.Length);
+            seg.PayloadData.CopyTo(stream, at);
+            got += seg.PayloadData.Length;
+        }
+        Assert.Equal("firstsecond", System.Text.Encoding.ASCII.GetString(stream));
+    }
+
+    private static T Field<T>(object owner, string name) =>
+        (T)owner.GetType().GetField(name, System.Reflection.BindingFlags.NonPublic | System.Reflection.BindingFlags.Instance)!.GetValue(owner)!;
+
+    [Fact]
     public void Unacknowledged_data_is_retransmitted_from_the_oldest_byte()
     {
         using var conn = Connect();
