@@ -1,3 +1,4 @@
+using Switchyard.Network;
 using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
@@ -168,8 +169,8 @@ public static class DaemonHost
 
 internal static partial class DaemonLog
 {
-    [LoggerMessage(EventId = 10, Level = LogLevel.Information, Message = "Switchyard daemon listening on {Socket} (state in {StateDirectory})")]
+    [LoggerMessage(EventId = LogEvents.DaemonListening, Level = LogLevel.Information, Message = "Switchyard daemon listening on {Socket} (state in {StateDirectory})")]
     public static partial void Listening(ILogger logger, string socket, string stateDirectory);
-    [LoggerMessage(EventId = 11, Level = LogLevel.Information, Message = "Switchyard daemon stopped")]
+    [LoggerMessage(EventId = LogEvents.DaemonStopped, Level = LogLevel.Information, Message = "Switchyard daemon stopped")]
     public static partial void Stopped(ILogger logger);
 }

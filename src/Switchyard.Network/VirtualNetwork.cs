@@ -268,9 +268,9 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
 /// <summary>What a <see cref="VirtualNetwork"/> itself logs (its bridged uplink's guests and snooped leases).</summary>
 internal static partial class NetworkLog
 {
-    [LoggerMessage(EventId = 111, Level = LogLevel.Information, Message = "Bridged endpoint {Endpoint} got {Address} from the LAN's DHCP server")]
+    [LoggerMessage(EventId = LogEvents.LeaseSnooped, Level = LogLevel.Information, Message = "Bridged endpoint {Endpoint} got {Address} from the LAN's DHCP server")]
     public static partial void LeaseSnooped(ILogger logger, string endpoint, string address);
 
-    [LoggerMessage(EventId = 112, Level = LogLevel.Error, Message = "Updating the guest MACs of uplink {Interface} failed")]
+    [LoggerMessage(EventId = LogEvents.UplinkGuestsFailed, Level = LogLevel.Error, Message = "Updating the guest MACs of uplink {Interface} failed")]
     public static partial void SetGuestsFailed(ILogger logger, string @interface, Exception error);
 }

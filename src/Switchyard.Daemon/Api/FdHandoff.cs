@@ -1,3 +1,4 @@
+using Switchyard.Network;
 using System.Buffers;
 using System.Text.Json;
 using Microsoft.AspNetCore.Connections;
@@ -122,8 +123,8 @@ internal static partial class FdHandoff
 
 internal static partial class HandoffLog
 {
-    [LoggerMessage(EventId = 20, Level = LogLevel.Information, Message = "Handed a {SocketType} socket for {Network}/{Endpoint} to the caller")]
+    [LoggerMessage(EventId = LogEvents.SocketHandedOver, Level = LogLevel.Information, Message = "Handed a {SocketType} socket for {Network}/{Endpoint} to the caller")]
     public static partial void HandedOver(ILogger logger, string network, string endpoint, string socketType);
-    [LoggerMessage(EventId = 21, Level = LogLevel.Warning, Message = "Sending a handed-over socket failed: {Error}")]
+    [LoggerMessage(EventId = LogEvents.SocketHandoffFailed, Level = LogLevel.Warning, Message = "Sending a handed-over socket failed: {Error}")]
     public static partial void SendFailed(ILogger logger, string error);
 }

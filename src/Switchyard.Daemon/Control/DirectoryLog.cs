@@ -1,3 +1,4 @@
+using Switchyard.Network;
 using Microsoft.Extensions.Logging;
 
 namespace Switchyard.Daemon.Control;
@@ -7,44 +8,44 @@ internal static partial class DirectoryLog
     /// <summary>The category the control plane has always logged under (before it was split), kept for log filters.</summary>
     public const string Category = "Switchyard.Daemon.Networks.NetworkDirectory";
 
-    [LoggerMessage(EventId = 1, Level = LogLevel.Information, Message = "Network {Network} created: {Subnet}, mode {Mode}")]
+    [LoggerMessage(EventId = LogEvents.NetworkCreated, Level = LogLevel.Information, Message = "Network {Network} created: {Subnet}, mode {Mode}")]
     public static partial void NetworkCreated(ILogger logger, string network, string subnet, string mode);
-    [LoggerMessage(EventId = 15, Level = LogLevel.Information, Message = "Network {Network} updated: mode {Mode}, host loopback {HostLoopback}")]
+    [LoggerMessage(EventId = LogEvents.NetworkUpdated, Level = LogLevel.Information, Message = "Network {Network} updated: mode {Mode}, host loopback {HostLoopback}")]
     public static partial void NetworkUpdated(ILogger logger, string network, string mode, bool hostLoopback);
-    [LoggerMessage(EventId = 16, Level = LogLevel.Information, Message = "Network {Network} egress policy: {Policy}")]
+    [LoggerMessage(EventId = LogEvents.EgressPolicyUpdated, Level = LogLevel.Information, Message = "Network {Network} egress policy: {Policy}")]
     public static partial void EgressUpdated(ILogger logger, string network, string policy);
-    [LoggerMessage(EventId = 2, Level = LogLevel.Information, Message = "Network {Network} removed")]
+    [LoggerMessage(EventId = LogEvents.NetworkRemoved, Level = LogLevel.Information, Message = "Network {Network} removed")]
     public static partial void NetworkRemoved(ILogger logger, string network);
-    [LoggerMessage(EventId = 3, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} attached: {Ip} {Mac} over {Transport}")]
+    [LoggerMessage(EventId = LogEvents.EndpointAttached, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} attached: {Ip} {Mac} over {Transport}")]
     public static partial void EndpointAttached(ILogger logger, string network, string endpoint, string ip, string mac, string transport);
-    [LoggerMessage(EventId = 4, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} detached")]
+    [LoggerMessage(EventId = LogEvents.EndpointDetached, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} detached")]
     public static partial void EndpointDetached(ILogger logger, string network, string endpoint);
-    [LoggerMessage(EventId = 5, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} restored at {Ip}")]
+    [LoggerMessage(EventId = LogEvents.EndpointRestored, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} restored at {Ip}")]
     public static partial void EndpointRestored(ILogger logger, string network, string endpoint, string ip);
-    [LoggerMessage(EventId = 6, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} could not be restored: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.EndpointRestoreFailed, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} could not be restored: {Reason}")]
     public static partial void EndpointRestoreFailed(ILogger logger, string network, string endpoint, string reason);
-    [LoggerMessage(EventId = 7, Level = LogLevel.Information, Message = "Lease {Network}/{Endpoint} {Ip}: {State}")]
+    [LoggerMessage(EventId = LogEvents.LeaseChanged, Level = LogLevel.Information, Message = "Lease {Network}/{Endpoint} {Ip}: {State}")]
     public static partial void LeaseChanged(ILogger logger, string network, string endpoint, string ip, string state);
-    [LoggerMessage(EventId = 9, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} uses the VM's own MAC {Mac}")]
+    [LoggerMessage(EventId = LogEvents.MacLearned, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} uses the VM's own MAC {Mac}")]
     public static partial void MacLearned(ILogger logger, string network, string endpoint, string mac);
-    [LoggerMessage(EventId = 10, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} sends from {Mac}, which attached endpoint {Other} already uses; DHCP answers only one of them")]
+    [LoggerMessage(EventId = LogEvents.MacClash, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} sends from {Mac}, which attached endpoint {Other} already uses; DHCP answers only one of them")]
     public static partial void MacClash(ILogger logger, string network, string endpoint, string mac, string other);
-    [LoggerMessage(EventId = 8, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} declined {Declined} (in use on the wire); moved to {Next}")]
+    [LoggerMessage(EventId = LogEvents.AddressDeclined, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} declined {Declined} (in use on the wire); moved to {Next}")]
     public static partial void AddressDeclined(ILogger logger, string network, string endpoint, string declined, string next);
-    [LoggerMessage(EventId = 12, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} published {Spec}")]
+    [LoggerMessage(EventId = LogEvents.PortPublished, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} published {Spec}")]
     public static partial void PortPublished(ILogger logger, string network, string endpoint, string spec);
-    [LoggerMessage(EventId = 13, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} unpublished {Spec}")]
+    [LoggerMessage(EventId = LogEvents.PortUnpublished, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} unpublished {Spec}")]
     public static partial void PortUnpublished(ILogger logger, string network, string endpoint, string spec);
-    [LoggerMessage(EventId = 14, Level = LogLevel.Warning, Message = "Published port {Spec} of endpoint {Network}/{Endpoint} could not be restored: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.PortRestoreFailed, Level = LogLevel.Warning, Message = "Published port {Spec} of endpoint {Network}/{Endpoint} could not be restored: {Reason}")]
     public static partial void PortRestoreFailed(ILogger logger, string network, string endpoint, string spec, string reason);
-    [LoggerMessage(EventId = 15, Level = LogLevel.Warning, Message = "Network {Network} bridges to {Interface}: {Warning}")]
+    [LoggerMessage(EventId = LogEvents.BridgeWarning, Level = LogLevel.Warning, Message = "Network {Network} bridges to {Interface}: {Warning}")]
     public static partial void BridgeWarning(ILogger logger, string network, string @interface, string warning);
-    [LoggerMessage(EventId = 16, Level = LogLevel.Warning, Message = "Bridged network {Network} restored without its LAN on {Interface}: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.BridgeRestoreFailed, Level = LogLevel.Warning, Message = "Bridged network {Network} restored without its LAN on {Interface}: {Reason}")]
     public static partial void BridgeRestoreFailed(ILogger logger, string network, string @interface, string reason);
-    [LoggerMessage(EventId = 9000, Level = LogLevel.Warning, Message = "Data-plane event dropped: the state writer is {Count} events behind ({Event})")]
+    [LoggerMessage(EventId = LogEvents.DataPlaneEventDropped, Level = LogLevel.Warning, Message = "Data-plane event dropped: the state writer is {Count} events behind ({Event})")]
     public static partial void EventDropped(ILogger logger, int count, string @event);
-    [LoggerMessage(EventId = 9001, Level = LogLevel.Error, Message = "Writing a data-plane event ({Event}) failed")]
+    [LoggerMessage(EventId = LogEvents.DataPlaneEventFailed, Level = LogLevel.Error, Message = "Writing a data-plane event ({Event}) failed")]
     public static partial void EventFailed(ILogger logger, string @event, Exception error);
-    [LoggerMessage(EventId = 11, Level = LogLevel.Debug, Message = "New host resolvers applied to {Count} network(s) that follow them (caches flushed)")]
+    [LoggerMessage(EventId = LogEvents.HostResolversApplied, Level = LogLevel.Debug, Message = "New host resolvers applied to {Count} network(s) that follow them (caches flushed)")]
     public static partial void HostResolversApplied(ILogger logger, int count);
 }

@@ -1,3 +1,4 @@
+using Switchyard.Network;
 using System.Collections.Concurrent;
 using System.Net.Sockets;
 using System.Text.Json;
@@ -162,6 +163,6 @@ internal sealed class EgressAuditLog : IEgressAudit, IDisposable
 
 internal static partial class EgressLog
 {
-    [LoggerMessage(EventId = 40, Level = LogLevel.Warning, Message = "The egress audit log fell behind: {Count} decision(s) were not recorded")]
+    [LoggerMessage(EventId = LogEvents.EgressAuditBehind, Level = LogLevel.Warning, Message = "The egress audit log fell behind: {Count} decision(s) were not recorded")]
     public static partial void DecisionsDropped(ILogger logger, long count);
 }

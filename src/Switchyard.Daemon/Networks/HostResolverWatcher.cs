@@ -1,3 +1,4 @@
+using Switchyard.Network;
 using System.Net;
 using Microsoft.Extensions.Logging;
 
@@ -208,12 +209,12 @@ public sealed class HostResolverWatcher : IDisposable
 
 internal static partial class ResolverLog
 {
-    [LoggerMessage(EventId = 40, Level = LogLevel.Information, Message = "Host resolvers from {Path}: {Resolvers}")]
+    [LoggerMessage(EventId = LogEvents.HostResolversRead, Level = LogLevel.Information, Message = "Host resolvers from {Path}: {Resolvers}")]
     public static partial void Resolvers(ILogger logger, string path, string resolvers);
-    [LoggerMessage(EventId = 41, Level = LogLevel.Information, Message = "Host resolvers changed in {Path}: now {Resolvers}")]
+    [LoggerMessage(EventId = LogEvents.HostResolversChanged, Level = LogLevel.Information, Message = "Host resolvers changed in {Path}: now {Resolvers}")]
     public static partial void ResolversChanged(ILogger logger, string path, string resolvers);
-    [LoggerMessage(EventId = 42, Level = LogLevel.Information, Message = "Host resolvers: {Path} is missing or lists no nameserver; guests' own names are still answered, other queries get SERVFAIL")]
+    [LoggerMessage(EventId = LogEvents.HostResolversNone, Level = LogLevel.Information, Message = "Host resolvers: {Path} is missing or lists no nameserver; guests' own names are still answered, other queries get SERVFAIL")]
     public static partial void NoResolvers(ILogger logger, string path);
-    [LoggerMessage(EventId = 43, Level = LogLevel.Warning, Message = "Host resolvers from {Path}: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.HostResolversUnreadable, Level = LogLevel.Warning, Message = "Host resolvers from {Path}: {Reason}")]
     public static partial void CheckFailed(ILogger logger, string path, string reason);
 }

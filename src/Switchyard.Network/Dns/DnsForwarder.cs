@@ -276,6 +276,6 @@ public sealed class DnsForwarder : IDisposable
 
 internal static partial class DnsLog
 {
-    [LoggerMessage(EventId = 300, Level = LogLevel.Warning, Message = "Upstream resolver {Upstream} failed: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.UpstreamResolverFailed, Level = LogLevel.Warning, Message = "Upstream resolver {Upstream} failed: {Reason}")]
     public static partial void UpstreamFailed(ILogger logger, IPEndPoint upstream, string reason);
 }

@@ -299,9 +299,9 @@ public sealed class GatewayPort : SwitchPort, IDisposable
 
 internal static partial class GatewayLog
 {
-    [LoggerMessage(EventId = 200, Level = LogLevel.Error, Message = "Answering a DNS query failed")]
+    [LoggerMessage(EventId = LogEvents.DnsAnswerFailed, Level = LogLevel.Error, Message = "Answering a DNS query failed")]
     public static partial void DnsFailed(ILogger logger, Exception error);
 
-    [LoggerMessage(EventId = 201, Level = LogLevel.Error, Message = "Sending a router advertisement failed")]
+    [LoggerMessage(EventId = LogEvents.RouterAdvertisementFailed, Level = LogLevel.Error, Message = "Sending a router advertisement failed")]
     public static partial void AdvertiseFailed(ILogger logger, Exception error);
 }

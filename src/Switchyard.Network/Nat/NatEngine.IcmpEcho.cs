@@ -102,11 +102,11 @@ public sealed partial class NatEngine
 
 internal static partial class NatLog
 {
-    [LoggerMessage(EventId = 310, Level = LogLevel.Information,
+    [LoggerMessage(EventId = LogEvents.IcmpEchoRawSockets, Level = LogLevel.Information,
         Message = "ICMP echo goes through raw sockets: unprivileged ICMP sockets are refused (net.ipv4.ping_group_range does not include the daemon's group)")]
     public static partial void IcmpRaw(ILogger logger);
 
-    [LoggerMessage(EventId = 311, Level = LogLevel.Warning,
+    [LoggerMessage(EventId = LogEvents.IcmpEchoUnavailable, Level = LogLevel.Warning,
         Message = "Guests cannot ping the outside: no ICMP socket can be opened (add the daemon's group to net.ipv4.ping_group_range, or give it CAP_NET_RAW)")]
     public static partial void IcmpUnavailable(ILogger logger);
 }

@@ -207,9 +207,9 @@ public sealed partial class NatEngine : IDisposable
 
 internal static partial class NatLog
 {
-    [LoggerMessage(EventId = 300, Level = LogLevel.Error, Message = "NAT timer tick failed")]
+    [LoggerMessage(EventId = LogEvents.NatTickFailed, Level = LogLevel.Error, Message = "NAT timer tick failed")]
     public static partial void TickFailed(ILogger logger, Exception error);
 
-    [LoggerMessage(EventId = 301, Level = LogLevel.Warning, Message = "Accepting on published port {Spec} failed")]
+    [LoggerMessage(EventId = LogEvents.PublishedAcceptFailed, Level = LogLevel.Warning, Message = "Accepting on published port {Spec} failed")]
     public static partial void AcceptFailed(ILogger logger, string spec, Exception error);
 }

@@ -68,6 +68,6 @@ public sealed class PacketUplinkTransport : IUplinkTransport
 
 internal static partial class UplinkLog
 {
-    [LoggerMessage(EventId = 110, Level = LogLevel.Warning, Message = "Host interface {Interface} is down or gone; the bridged network is cut off from its LAN until it is back")]
+    [LoggerMessage(EventId = LogEvents.UplinkDown, Level = LogLevel.Warning, Message = "Host interface {Interface} is down or gone; the bridged network is cut off from its LAN until it is back")]
     public static partial void InterfaceDown(ILogger logger, string @interface);
 }

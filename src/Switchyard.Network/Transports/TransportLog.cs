@@ -5,24 +5,24 @@ namespace Switchyard.Network.Transports;
 /// <summary>The transports' log messages.</summary>
 internal static partial class TransportLog
 {
-    [LoggerMessage(EventId = 100, Level = LogLevel.Warning, Message = "TAP device {Device} went away; its endpoint stops receiving")]
+    [LoggerMessage(EventId = LogEvents.TapDeviceGone, Level = LogLevel.Warning, Message = "TAP device {Device} went away; its endpoint stops receiving")]
     public static partial void DeviceGone(ILogger logger, string device);
 
-    [LoggerMessage(EventId = 101, Level = LogLevel.Error, Message = "Receiving from {Device} failed")]
+    [LoggerMessage(EventId = LogEvents.ReceiveFailed, Level = LogLevel.Error, Message = "Receiving from {Device} failed")]
     public static partial void ReceiveFailed(ILogger logger, string device, Exception error);
 
-    [LoggerMessage(EventId = 103, Level = LogLevel.Information, Message = "VM connected on {Where}")]
+    [LoggerMessage(EventId = LogEvents.VmConnected, Level = LogLevel.Information, Message = "VM connected on {Where}")]
     public static partial void Connected(ILogger logger, string where);
 
-    [LoggerMessage(EventId = 104, Level = LogLevel.Information, Message = "VM on {Where} disconnected")]
+    [LoggerMessage(EventId = LogEvents.VmDisconnected, Level = LogLevel.Information, Message = "VM on {Where} disconnected")]
     public static partial void Disconnected(ILogger logger, string where);
 
-    [LoggerMessage(EventId = 105, Level = LogLevel.Warning, Message = "VM on {Where} dropped: {Error}")]
+    [LoggerMessage(EventId = LogEvents.VmDropped, Level = LogLevel.Warning, Message = "VM on {Where} dropped: {Error}")]
     public static partial void ProtocolError(ILogger logger, string where, string error);
 
-    [LoggerMessage(EventId = 106, Level = LogLevel.Information, Message = "Connection on {Where} lost: {Reason}")]
+    [LoggerMessage(EventId = LogEvents.ConnectionLost, Level = LogLevel.Information, Message = "Connection on {Where} lost: {Reason}")]
     public static partial void ConnectionLost(ILogger logger, string where, string reason);
 
-    [LoggerMessage(EventId = 102, Level = LogLevel.Error, Message = "Handling a frame from {Device} failed; the frame is dropped")]
+    [LoggerMessage(EventId = LogEvents.FrameHandlingFailed, Level = LogLevel.Error, Message = "Handling a frame from {Device} failed; the frame is dropped")]
     public static partial void FrameFailed(ILogger logger, string device, Exception error);
 }

@@ -1,0 +1,82 @@
+namespace Switchyard.Network;
+
+/// <summary>
+/// Every <c>[LoggerMessage]</c> event id of Switchyard, in one place, so each is unique and a log
+/// reader can filter on it: the daemon's (which references this assembly) and the data plane's.
+/// One block of numbers per area; a new log method takes the next free number of its area.
+/// <c>LogEventsTests</c> fails when an id is given twice or a log method's id is not from here.
+/// </summary>
+public static class LogEvents
+{
+    // 1-9: the daemon's host.
+    public const int DaemonListening = 1;
+    public const int DaemonStopped = 2;
+
+    // 10-19: networks.
+    public const int NetworkCreated = 10;
+    public const int NetworkUpdated = 11;
+    public const int NetworkRemoved = 12;
+    public const int EgressPolicyUpdated = 13;
+    public const int BridgeWarning = 14;
+    public const int BridgeRestoreFailed = 15;
+    public const int HostResolversApplied = 16;
+
+    // 20-29: endpoints.
+    public const int EndpointAttached = 20;
+    public const int EndpointDetached = 21;
+    public const int EndpointRestored = 22;
+    public const int EndpointRestoreFailed = 23;
+    public const int MacLearned = 24;
+    public const int MacClash = 25;
+    public const int AddressDeclined = 26;
+
+    // 30-39: leases and the data plane's events (the state writer).
+    public const int LeaseChanged = 30;
+    public const int DataPlaneEventDropped = 31;
+    public const int DataPlaneEventFailed = 32;
+
+    // 40-49: published ports.
+    public const int PortPublished = 40;
+    public const int PortUnpublished = 41;
+    public const int PortRestoreFailed = 42;
+
+    // 50-59: the API's fd handoff.
+    public const int SocketHandedOver = 50;
+    public const int SocketHandoffFailed = 51;
+
+    // 60-69: the egress audit log.
+    public const int EgressAuditBehind = 60;
+
+    // 70-79: the host's resolvers.
+    public const int HostResolversRead = 70;
+    public const int HostResolversChanged = 71;
+    public const int HostResolversNone = 72;
+    public const int HostResolversUnreadable = 73;
+
+    // 100-109: guest transports.
+    public const int TapDeviceGone = 100;
+    public const int ReceiveFailed = 101;
+    public const int FrameHandlingFailed = 102;
+    public const int VmConnected = 103;
+    public const int VmDisconnected = 104;
+    public const int VmDropped = 105;
+    public const int ConnectionLost = 106;
+
+    // 110-119: a bridged network's uplink.
+    public const int UplinkDown = 110;
+    public const int LeaseSnooped = 111;
+    public const int UplinkGuestsFailed = 112;
+
+    // 200-249: the gateway's services.
+    public const int DnsAnswerFailed = 200;
+    public const int RouterAdvertisementFailed = 201;
+
+    // 250-299: DNS forwarding.
+    public const int UpstreamResolverFailed = 250;
+
+    // 300-399: the NAT.
+    public const int NatTickFailed = 300;
+    public const int PublishedAcceptFailed = 301;
+    public const int IcmpEchoRawSockets = 310;
+    public const int IcmpEchoUnavailable = 311;
+}
