@@ -11,7 +11,7 @@ public sealed record DaemonOptions
     /// <summary>The host's resolver file (<c>--resolv-conf</c>), which networks without upstreams of
     /// their own follow: watched, so a rewrite (a VPN client, resolvconf) applies within a second.
     /// It may be missing: then there is no upstream until it appears.</summary>
-    public string ResolvConfPath { get; init; } = Networks.HostResolvers.DefaultPath;
+    public string ResolvConfPath { get; init; } = Resolvers.HostResolvers.DefaultPath;
     public TimeSpan LeaseTime { get; init; } = TimeSpan.FromHours(1);
 
     public static string DefaultStateDirectory()

@@ -1,7 +1,7 @@
 using System.CommandLine;
 using Switchyard.Client;
 using Switchyard.Daemon;
-using Switchyard.Daemon.Networks;
+using Switchyard.Daemon.Resolvers;
 
 namespace Switchyard.Cli.Commands;
 

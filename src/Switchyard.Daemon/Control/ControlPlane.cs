@@ -1,5 +1,5 @@
 using Microsoft.Extensions.Logging;
-using Switchyard.Daemon.Networks;
+using Switchyard.Daemon.Resolvers;
 using Switchyard.Daemon.Planning;
 using Switchyard.Daemon.State;
 

@@ -2,7 +2,7 @@ using System.Net;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Switchyard.Client;
-using Switchyard.Daemon.Networks;
+using Switchyard.Daemon.Resolvers;
 using Switchyard.Daemon.Planning;
 using Switchyard.Daemon.State;
 using Switchyard.Network;

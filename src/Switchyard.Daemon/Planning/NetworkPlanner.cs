@@ -3,7 +3,7 @@ using System.Text;
 using System.Text.Json;
 using Switchyard.Client;
 using Switchyard.Daemon.Control;
-using Switchyard.Daemon.Networks;
+using Switchyard.Daemon.Resolvers;
 using Switchyard.Daemon.State;
 using Switchyard.Network;
 using Switchyard.Packets;

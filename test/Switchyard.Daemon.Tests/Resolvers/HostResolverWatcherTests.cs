@@ -3,7 +3,7 @@ using System.Net;
 using Microsoft.Extensions.Logging.Abstractions;
 using Microsoft.Extensions.Time.Testing;
 using Switchyard.Client;
-using Switchyard.Daemon.Networks;
+using Switchyard.Daemon.Resolvers;
 using Switchyard.Daemon.Tests.Infrastructure;
 using Switchyard.Testing;
 

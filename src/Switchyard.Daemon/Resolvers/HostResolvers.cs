@@ -1,6 +1,6 @@
 using System.Net;
 
-namespace Switchyard.Daemon.Networks;
+namespace Switchyard.Daemon.Resolvers;
 
 /// <summary>The host's resolvers from resolv.conf(5): every <c>nameserver</c> line, port 53.
 /// Loopback stub resolvers (systemd-resolved's 127.0.0.53) work too: the daemon queries them

@@ -2,7 +2,7 @@ using Switchyard.Network;
 using System.Net;
 using Microsoft.Extensions.Logging;
 
-namespace Switchyard.Daemon.Networks;
+namespace Switchyard.Daemon.Resolvers;
 
 /// <summary>The host's resolvers as the resolver file (<c>--resolv-conf</c>, default
 /// /etc/resolv.conf) lists them now. VPN clients and resolvconf rewrite that file, often by
