@@ -53,6 +53,45 @@ public sealed class OutsideWorldTests
         Assert.True(ping.Ok, ping.Output);
     }
 
+    /// <summary>Late replies still count. Once one reply is in, iputils' ping lingers after its last request only
+    /// max(2 × the slowest round trip so far, the interval), whatever -W says, so on a loaded machine replies a few
+    /// hundred ms late were counted lost ("3 packets transmitted, 1 received", NatTests.Ping_reaches_the_outside_address).
+    /// Here the outside's kernel answers no echo; a raw socket answers the first at once and the rest 3 s late.</summary>
+    [LinuxRootFact]
+    public void Ping_waits_for_replies_that_come_late()
+    {
+        using var outside = OutsideWorld.Start(http: false);
+        outside.Namespace.Exec("sysctl", "-qw", "net.ipv4.icmp_echo_ignore_all=1");
+        using var responder = outside.Namespace.StartServer("python3", "-c", LateEchoResponder, "3");
+        Eventually.Until(() => responder.Output.Contains("ready", StringComparison.Ordinal), Bounds.Generous, () => responder.Output);
+
+        var ping = OutsideProbes.Ping(Host, outside.Address, count: 3);
+        Assert.True(ping.Ok, ping.Output);
+    }
+
+    /// <summary>Answers ICMP echo requests from a raw socket: sequence 1 at once, the others argv[1] seconds late.</summary>
+    private const string LateEchoResponder = """
+        import socket, struct, sys, threading
+        s = socket.socket(socket.AF_INET, socket.SOCK_RAW, socket.IPPROTO_ICMP)
+        def checksum(b):
+            t = sum(struct.unpack('!%dH' % (len(b) // 2), b + b'\0' * (len(b) % 2)))
+            t = (t >> 16) + (t & 0xFFFF)
+            return ~(t + (t >> 16)) & 0xFFFF
+        def reply(message, source):
+            r = bytearray(message)
+            r[0] = 0
+            r[2:4] = b'\0\0'
+            r[2:4] = struct.pack('!H', checksum(bytes(r)))
+            s.sendto(bytes(r), (source, 0))
+        print('ready', flush=True)
+        while True:
+            packet, (source, _) = s.recvfrom(65535)
+            message = packet[(packet[0] & 0xF) * 4:]
+            if len(message) < 8 or message[0] != 8: continue
+            sequence = struct.unpack('!H', message[6:8])[0]
+            threading.Timer(0 if sequence == 1 else float(sys.argv[1]), reply, (message, source)).start()
+        """;
+
     [LinuxRootFact]
     public void New_connections_follow_the_route_to_the_second_path()
     {
