@@ -48,7 +48,7 @@ public sealed class CliTests
             Assert.Contains($"inet {ep.Ipv4}/24", ns.Ip("addr", "show", "eth0").StdOut);
             Assert.Contains($"default via {gateway}", ns.Ip("route").StdOut);
             Assert.Contains($"nameserver {gateway}", ns.Exec("cat", "/etc/resolv.conf").StdOut);
-            var ping = Command.Run("ip", ["netns", "exec", ns.Name, "ping", "-c", "2", "-W", "2", "-i", "0.2", gateway], check: false, timeoutMs: 20_000);
+            var ping = Command.Run("ip", ["netns", "exec", ns.Name, "ping", .. Ping.ExpectingReplies(gateway, 2)], check: false, timeoutMs: 30_000);
             Assert.True(ping.ExitCode == 0, ping.StdOut);
 
             var inspect = Yard(daemon, "endpoint", "inspect", name, "web");

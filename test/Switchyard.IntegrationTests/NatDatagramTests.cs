@@ -23,14 +23,14 @@ public sealed class NatDatagramTests
     public async Task Guest_pings_an_outside_address()
     {
         await using var world = await NatWorld.StartAsync();
-        // -w (a deadline that ends once every reply is in), not -W: see OutsideProbes.Ping for how -W counts late replies lost.
-        var r = world.Guest.TryExec(20_000, "ping", "-c", "3", "-i", "0.2", "-w", "10", world.OutsideAddress);
+        // A deadline that ends once every reply is in, not a per-reply wait: see Testing.Ping.
+        var r = world.Guest.TryExec(30_000, "ping", Ping.ExpectingReplies(world.OutsideAddress, 3));
         Assert.True(r.ExitCode == 0, $"ping failed: {r.StdOut}{r.StdErr}");
         Assert.Contains("3 received", r.StdOut);
         Assert.Contains($"from {world.OutsideAddress}", r.StdOut);
 
         // Bigger than the MTU: the guest fragments the request, the NAT sends it whole and fragments the reply.
-        r = world.Guest.TryExec(20_000, "ping", "-c", "2", "-i", "0.2", "-w", "10", "-s", "3000", world.OutsideAddress);
+        r = world.Guest.TryExec(30_000, "ping", Ping.ExpectingReplies(world.OutsideAddress, 2, extra: ["-s", "3000"]));
         Assert.True(r.ExitCode == 0, $"ping -s 3000 failed: {r.StdOut}{r.StdErr}");
         Assert.Contains("3008 bytes from", r.StdOut);
     }

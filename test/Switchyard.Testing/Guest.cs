@@ -70,12 +70,13 @@ public sealed class Guest : IDisposable
     public Command.Result TryExec(int timeoutMs, string program, params string[] args) =>
         Command.Run("ip", ["netns", "exec", Namespace.Name, program, .. args], check: false, timeoutMs: timeoutMs);
 
-    /// <summary>`ping -c N -W 2 target` in the guest; true when it exits 0.</summary>
-    public bool Ping(string target, int count = 2, string? from = null)
-    {
-        string[] args = from is null ? ["-c", count.ToString(), "-W", "2", "-i", "0.2", target] : ["-c", count.ToString(), "-W", "2", "-i", "0.2", "-I", from, target];
-        return TryExec(20_000, "ping", args).ExitCode == 0;
-    }
+    /// <summary>`ping` in the guest; true when every one of <paramref name="count"/> replies came back (<see cref="Testing.Ping"/>).</summary>
+    public bool Ping(string target, int count = 2, string? from = null) =>
+        TryExec(30_000, "ping", Testing.Ping.ExpectingReplies(target, count, from)).ExitCode == 0;
+
+    /// <summary>`ping` in the guest; true when not one reply came back (what an anti-spoofing or isolation check expects).</summary>
+    public bool PingGetsNoReply(string target, int count = 2, string? from = null) =>
+        Testing.Ping.NoneReceived(TryExec(30_000, "ping", Testing.Ping.ExpectingNone(target, count, from)));
 
     /// <summary>`dig` in the guest with bounded retries; returns stdout.</summary>
     public string Dig(params string[] args) => TryExec(20_000, "dig", ["+time=2", "+tries=2", .. args]).StdOut.Trim();

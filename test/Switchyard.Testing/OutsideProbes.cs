@@ -111,15 +111,10 @@ public static class OutsideProbes
             TimeSpan.FromSeconds(j.GetProperty("seconds").GetDouble()), raw);
     }
 
-    /// <summary>`ping -c COUNT -i 0.2 -w 10`; true when every echo came back.</summary>
-    /// <remarks>The deadline (-w), not a per-reply wait (-W): with -w ping waits until all COUNT replies are in (and
-    /// ends then) or the deadline passes. With -W alone, iputils' ping stops waiting once one reply is in: after its
-    /// last request it lingers only max(2 × the slowest round trip so far, the interval), so on a loaded machine
-    /// replies 2 and 3 that came 300 ms late were counted lost ("3 packets transmitted, 1 received"; see
-    /// OutsideWorldTests.Ping_waits_for_replies_that_come_late). An ICMP error ends it at once, as before.</remarks>
+    /// <summary>`ping`, expecting every one of COUNT echoes back (<see cref="Testing.Ping.ExpectingReplies"/>: a deadline, not a per-reply wait).</summary>
     public static (bool Ok, string Output) Ping(Runner run, string address, int count = 3)
     {
-        var r = run(30_000, "ping", "-c", count.ToString(), "-i", "0.2", "-w", "10", address);
+        var r = run(30_000, "ping", Testing.Ping.ExpectingReplies(address, count));
         return (r.ExitCode == 0 && r.StdOut.Contains($"{count} received", StringComparison.Ordinal), r.StdOut + r.StdErr);
     }
 

@@ -96,9 +96,9 @@ public sealed class QemuRelay : IDisposable
     public Command.Result TryExec(int timeoutMs, string program, params string[] args) =>
         Command.Run("ip", ["netns", "exec", Namespace.Name, program, .. args], check: false, timeoutMs: timeoutMs);
 
-    /// <summary>`ping -c N -W 2 target` behind QEMU; true when it exits 0.</summary>
+    /// <summary>`ping` behind QEMU; true when every one of <paramref name="count"/> replies came back (<see cref="Testing.Ping"/>).</summary>
     public bool Ping(string target, int count = 2) =>
-        TryExec(20_000, "ping", "-c", count.ToString(), "-W", "2", "-i", "0.2", target).ExitCode == 0;
+        TryExec(30_000, "ping", Testing.Ping.ExpectingReplies(target, count)).ExitCode == 0;
 
     /// <summary>`dig` behind QEMU with bounded retries; returns stdout.</summary>
     public string Dig(params string[] args) => TryExec(20_000, "dig", ["+time=2", "+tries=2", .. args]).StdOut.Trim();
