@@ -57,8 +57,11 @@ public static class DaemonHost
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Host.UseSystemd();
         IServiceProvider? services = null;
-        builder.WebHost.ConfigureKestrel(k => k.ListenUnixSocket(options.SocketPath,
-            listen => listen.Use(FdHandoff.Middleware(() => services!))));
+        builder.WebHost.ConfigureKestrel(k =>
+        {
+            k.ListenUnixSocket(options.SocketPath, listen => listen.Use(FdHandoff.Middleware(() => services!)));
+            if (options.HttpListen is { } http) k.Listen(http);
+        });
         builder.Services.AddOpenApi("v1", o => o.AddDocumentTransformer((doc, _, _) =>
         {
             doc.Info.Title = "Switchyard daemon API";
@@ -88,6 +91,7 @@ public static class DaemonHost
         File.WriteAllText(Path.Combine(options.StateDirectory, ".initialized"), "");
 
         app.Use(ApiRoutes.ProblemMiddleware);
+        app.Use(HttpListenerGate.Middleware);
         ApiRoutes.Map(app, plane, store, DateTimeOffset.UtcNow);
         app.MapOpenApi("/openapi.json");
         // "{*path}", not MapFallback's default "{*path:nonfile}": a path with a dot (/x.json) is an unknown route too.
@@ -100,6 +104,7 @@ public static class DaemonHost
         {
             SecureSocket(options);
             DaemonLog.Listening(logger, options.SocketPath, options.StateDirectory);
+            if (HttpListenAddress(app) is { } http) DaemonLog.HttpListening(logger, $"http://{http}/");
         });
         lifetime.ApplicationStopped.Register(() =>
         {
@@ -110,6 +115,20 @@ public static class DaemonHost
             DaemonLog.Stopped(logger);
         });
         return app;
+    }
+
+    /// <summary>Where the read-only TCP listener is bound once the daemon has started (the port
+    /// Kestrel chose when <c>--http-listen</c> said 0), or null when there is none.</summary>
+    public static System.Net.IPEndPoint? HttpListenAddress(WebApplication app)
+    {
+        var addresses = app.Services.GetRequiredService<Microsoft.AspNetCore.Hosting.Server.IServer>()
+            .Features.Get<Microsoft.AspNetCore.Hosting.Server.Features.IServerAddressesFeature>()?.Addresses;
+        foreach (var a in addresses ?? [])
+        {
+            if (!a.StartsWith("http://", StringComparison.Ordinal) || a.StartsWith("http://unix:", StringComparison.Ordinal)) continue;
+            if (System.Net.IPEndPoint.TryParse(a["http://".Length..].TrimEnd('/'), out var ep)) return ep;
+        }
+        return null;
     }
 
     /// <summary>Refuses to start when a live daemon answers on the socket; removes a stale one.</summary>
@@ -171,6 +190,8 @@ internal static partial class DaemonLog
 {
     [LoggerMessage(EventId = LogEvents.DaemonListening, Level = LogLevel.Information, Message = "Switchyard daemon listening on {Socket} (state in {StateDirectory})")]
     public static partial void Listening(ILogger logger, string socket, string stateDirectory);
+    [LoggerMessage(EventId = LogEvents.DaemonHttpListening, Level = LogLevel.Information, Message = "Read-only HTTP (dashboard, metrics) on {Url}")]
+    public static partial void HttpListening(ILogger logger, string url);
     [LoggerMessage(EventId = LogEvents.DaemonStopped, Level = LogLevel.Information, Message = "Switchyard daemon stopped")]
     public static partial void Stopped(ILogger logger);
 }

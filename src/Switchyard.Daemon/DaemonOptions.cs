@@ -13,6 +13,9 @@ public sealed record DaemonOptions
     /// It may be missing: then there is no upstream until it appears.</summary>
     public string ResolvConfPath { get; init; } = Resolvers.HostResolvers.DefaultPath;
     public TimeSpan LeaseTime { get; init; } = TimeSpan.FromHours(1);
+    /// <summary><c>--http-listen</c>: a read-only TCP listener for the dashboard and <c>/metrics</c>
+    /// (see Api/HttpListenerGate). Null (the default): nothing listens on TCP. Port 0 picks a free one.</summary>
+    public System.Net.IPEndPoint? HttpListen { get; init; }
 
     public static string DefaultStateDirectory()
     {

@@ -11,6 +11,7 @@ public static class LogEvents
     // 1-9: the daemon's host.
     public const int DaemonListening = 1;
     public const int DaemonStopped = 2;
+    public const int DaemonHttpListening = 3;
 
     // 10-19: networks.
     public const int NetworkCreated = 10;

@@ -14,8 +14,11 @@ public sealed class TestDaemon : IAsyncDisposable
 {
     private WebApplication? _app;
 
-    private TestDaemon(string directory, string? resolvConf)
+    private readonly bool _httpListen;
+
+    private TestDaemon(string directory, string? resolvConf, bool httpListen)
     {
+        _httpListen = httpListen;
         Directory = directory;
         ResolvConfPath = resolvConf ?? System.IO.Path.Combine(directory, "resolv.conf");
         SocketPath = System.IO.Path.Combine(directory, "yard.sock");
@@ -30,11 +33,16 @@ public sealed class TestDaemon : IAsyncDisposable
     public SwitchyardClient Client { get; }
     public WebApplication App => _app ?? throw new InvalidOperationException("the daemon is stopped");
 
+    /// <summary>The read-only TCP listener's address (a free loopback port, new after each restart);
+    /// only when started with <c>httpListen: true</c>.</summary>
+    public IPEndPoint HttpListenAddress => DaemonHost.HttpListenAddress(App) ?? throw new InvalidOperationException("started without httpListen");
+
     /// <param name="resolvConf">The host resolver file the daemon follows (need not exist); default:
     /// an empty one of its own, so nothing a test creates ever falls back to the host's resolvers.</param>
-    public static async Task<TestDaemon> StartAsync(string? resolvConf = null)
+    /// <param name="httpListen">Also start <c>--http-listen</c> on 127.0.0.1 with a free port (<see cref="HttpListenAddress"/>).</param>
+    public static async Task<TestDaemon> StartAsync(string? resolvConf = null, bool httpListen = false)
     {
-        var daemon = new TestDaemon(System.IO.Directory.CreateTempSubdirectory("sy-itest-").FullName, resolvConf);
+        var daemon = new TestDaemon(System.IO.Directory.CreateTempSubdirectory("sy-itest-").FullName, resolvConf, httpListen);
         try { await daemon.StartAppAsync(); }
         catch { await daemon.DisposeAsync(); throw; }
         return daemon;
@@ -45,7 +53,11 @@ public sealed class TestDaemon : IAsyncDisposable
         // An empty resolv.conf: nothing a test creates may ever fall back to the host's resolvers.
         string ownResolv = System.IO.Path.Combine(Directory, "resolv.conf");
         if (ResolvConfPath == ownResolv && !File.Exists(ownResolv)) File.WriteAllText(ownResolv, "");
-        _app = DaemonHost.Build(new DaemonOptions { StateDirectory = StateDirectory, SocketPath = SocketPath, ResolvConfPath = ResolvConfPath });
+        _app = DaemonHost.Build(new DaemonOptions
+        {
+            StateDirectory = StateDirectory, SocketPath = SocketPath, ResolvConfPath = ResolvConfPath,
+            HttpListen = _httpListen ? new IPEndPoint(IPAddress.Loopback, 0) : null,
+        });
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));
         await _app.StartAsync(cts.Token);
     }

@@ -16,7 +16,17 @@ internal static class DaemonCommand
             Description = "The host resolver file that networks without --dns-upstream follow: watched, a rewrite applies within a second (missing or empty: no upstream, guests' own names still answered)",
             DefaultValueFactory = _ => HostResolvers.DefaultPath,
         };
-        var cmd = new Command("daemon", "Run the Switchyard daemon in the foreground (systemd: Type=notify)") { stateDir, group, resolvConf };
+        var httpListen = new Option<string?>("--http-listen")
+        {
+            Description = "Also serve the dashboard and /metrics, read-only, over HTTP on ADDR:PORT (a bare PORT or :PORT means 127.0.0.1; off by default). Control stays on the API socket.",
+            HelpName = "ADDR:PORT",
+        };
+        httpListen.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } text && ParseHttpListen(text) is null)
+                r.AddError($"--http-listen: '{text}' is not ADDR:PORT (e.g. 127.0.0.1:9180, [::1]:9180 or 9180)");
+        });
+        var cmd = new Command("daemon", "Run the Switchyard daemon in the foreground (systemd: Type=notify)") { stateDir, group, resolvConf, httpListen };
         cmd.SetAction(async (parse, ct) =>
         {
             var options = new DaemonOptions
@@ -25,6 +35,7 @@ internal static class DaemonCommand
                 SocketPath = parse.GetValue(YardCommand.Socket) ?? SocketPaths.Default(),
                 SocketGroup = parse.GetValue(group),
                 ResolvConfPath = parse.GetValue(resolvConf)!,
+                HttpListen = parse.GetValue(httpListen) is { } http ? ParseHttpListen(http) : null,
             };
             try
             {
@@ -37,5 +48,21 @@ internal static class DaemonCommand
             }
         });
         return cmd;
+    }
+
+    /// <summary>ADDR:PORT, [V6]:PORT, or a bare PORT / :PORT on 127.0.0.1: loopback unless an
+    /// address is given, so nothing is reachable from elsewhere by accident.</summary>
+    internal static System.Net.IPEndPoint? ParseHttpListen(string text)
+    {
+        text = text.Trim();
+        if (text.StartsWith(':')) text = text[1..];
+        if (ushort.TryParse(text, System.Globalization.NumberStyles.None, System.Globalization.CultureInfo.InvariantCulture, out var bare))
+            return new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, bare);
+        // IPEndPoint.TryParse takes a bare address as port 0: insist on an explicit port.
+        int colon = text.LastIndexOf(':');
+        if (colon < 0 || text.EndsWith(']')) return null;
+        if (!System.Net.IPEndPoint.TryParse(text, out var ep)) return null;
+        if (ep.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6 && !text.StartsWith('[')) return null;
+        return ep;
     }
 }

@@ -30,7 +30,7 @@ public static class ApiRoutes
             Os = System.Runtime.InteropServices.RuntimeInformation.OSDescription,
             ApiVersion = ApiVersion,
         }, SwitchyardJsonContext.Default.VersionInfo))
-            .Produces<VersionInfo>().WithName("GetVersion").WithSummary("The daemon's version and API version");
+            .Produces<VersionInfo>().WithName("GetVersion").ServedOnHttpListener().WithSummary("The daemon's version and API version");
 
         app.MapGet("/health", () => Results.Json(new HealthInfo
         {
@@ -39,14 +39,14 @@ public static class ApiRoutes
             Endpoints = plane.Registry.EndpointCount,
             Uptime = DateTimeOffset.UtcNow - started,
         }, SwitchyardJsonContext.Default.HealthInfo))
-            .Produces<HealthInfo>().WithName("GetHealth").WithSummary("Liveness and counts");
+            .Produces<HealthInfo>().WithName("GetHealth").ServedOnHttpListener().WithSummary("Liveness and counts");
 
         app.MapGet("/interfaces", () => Results.Json(HostInterfaceViews.List().ToList(), SwitchyardJsonContext.Default.ListHostInterfaceInfo))
             .Produces<List<HostInterfaceInfo>>().WithName("ListInterfaces")
             .WithSummary("The host's interfaces: kind, MAC, MTU, state, addresses, and whether a bridged network can use each");
 
         app.MapGet("/networks", () => Results.Json(networks.List(), SwitchyardJsonContext.Default.ListNetworkInfo))
-            .Produces<List<NetworkInfo>>().WithName("ListNetworks").WithSummary("All networks");
+            .Produces<List<NetworkInfo>>().WithName("ListNetworks").ServedOnHttpListener().WithSummary("All networks");
         app.MapPost("/networks", async (HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkCreateRequest);
@@ -55,7 +55,7 @@ public static class ApiRoutes
         }).WithJsonBody<NetworkCreateRequest>().Produces<NetworkInfo>(StatusCodes.Status201Created)
             .ProducesProblem(400).ProducesProblem(409).WithName("CreateNetwork").WithSummary("Create a network");
         app.MapGet("/networks/{name}", (string name) => Results.Json(networks.Get(name), SwitchyardJsonContext.Default.NetworkInfo))
-            .Produces<NetworkInfo>().ProducesProblem(404).WithName("GetNetwork").WithSummary("One network, with its gateway services' counters");
+            .Produces<NetworkInfo>().ProducesProblem(404).WithName("GetNetwork").ServedOnHttpListener().WithSummary("One network, with its gateway services' counters");
         app.MapMethods("/networks/{name}", ["PATCH"], async (string name, HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkUpdateRequest);
@@ -70,10 +70,10 @@ public static class ApiRoutes
             .WithName("DeleteNetwork").WithSummary("Remove a network without endpoints");
 
         app.MapGet("/endpoints", () => Results.Json(endpoints.List(null), SwitchyardJsonContext.Default.ListEndpointInfo))
-            .Produces<List<EndpointInfo>>().WithName("ListAllEndpoints").WithSummary("Endpoints of every network");
+            .Produces<List<EndpointInfo>>().WithName("ListAllEndpoints").ServedOnHttpListener().WithSummary("Endpoints of every network");
         app.MapGet("/networks/{network}/endpoints", (string network) =>
             Results.Json(endpoints.List(network), SwitchyardJsonContext.Default.ListEndpointInfo))
-            .Produces<List<EndpointInfo>>().ProducesProblem(404).WithName("ListEndpoints").WithSummary("A network's endpoints");
+            .Produces<List<EndpointInfo>>().ProducesProblem(404).WithName("ListEndpoints").ServedOnHttpListener().WithSummary("A network's endpoints");
         app.MapPost("/networks/{network}/endpoints", async (string network, HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.EndpointAttachRequest);
@@ -84,7 +84,7 @@ public static class ApiRoutes
             .WithSummary("Attach a guest (tap, stream or dgram transport; fd endpoints come from the handoff)");
         app.MapGet("/networks/{network}/endpoints/{name}", (string network, string name) =>
             Results.Json(endpoints.Get(network, name), SwitchyardJsonContext.Default.EndpointInfo))
-            .Produces<EndpointInfo>().ProducesProblem(404).WithName("GetEndpoint").WithSummary("One endpoint: MAC, addresses, transport, lease, counters");
+            .Produces<EndpointInfo>().ProducesProblem(404).WithName("GetEndpoint").ServedOnHttpListener().WithSummary("One endpoint: MAC, addresses, transport, lease, counters");
         app.MapDelete("/networks/{network}/endpoints/{name}", async (string network, string name) =>
         {
             await directory.DetachAsync(network, name);
@@ -110,20 +110,20 @@ public static class ApiRoutes
             .WithSummary("Stop publishing a port (any spelling of the spec: 8080:80 is 127.0.0.1:8080:80/tcp)");
         app.MapGet("/networks/{network}/leases", (string network) =>
             Results.Json(endpoints.Leases(network), SwitchyardJsonContext.Default.ListLeaseInfo))
-            .Produces<List<LeaseInfo>>().ProducesProblem(404).WithName("ListLeases").WithSummary("Address reservations and DHCP leases");
+            .Produces<List<LeaseInfo>>().ProducesProblem(404).WithName("ListLeases").ServedOnHttpListener().WithSummary("Address reservations and DHCP leases");
 
         app.MapGet("/networks/{network}/egress/log", (string network, int? limit) =>
         {
             plane.Registry.Find(network);   // 404 for an unknown network
             if (limit is < 1 or > 100_000) throw ApiException.BadRequest("limit must be 1-100000");
             return Results.Json(plane.EgressLog.Read(network, limit ?? 100), SwitchyardJsonContext.Default.ListEgressEvent);
-        }).Produces<List<EgressEvent>>().ProducesProblem(400).ProducesProblem(404).WithName("GetEgressLog")
+        }).Produces<List<EgressEvent>>().ProducesProblem(400).ProducesProblem(404).WithName("GetEgressLog").ServedOnHttpListener()
             .WithSummary("The newest egress decisions of a network from its audit log, oldest first");
         app.MapGet("/networks/{network}/egress/events", async (string network, HttpContext context) =>
         {
             plane.Registry.Find(network);
             await StreamEgressEvents(context, plane.EgressLog, network);
-        }).Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesProblem(404).WithName("FollowEgressEvents")
+        }).Produces(StatusCodes.Status200OK, contentType: "text/event-stream").ProducesProblem(404).WithName("FollowEgressEvents").ServedOnHttpListener()
             .WithSummary("Egress decisions of a network as they happen (server-sent events, one JSON EgressEvent per data line)");
     }
 
@@ -224,10 +224,11 @@ public static class ApiRoutes
         }
     }
 
-    public static Task WriteProblem(HttpContext context, int status, string detail)
+    public static Task WriteProblem(HttpContext context, int status, string detail, string? allow = null)
     {
         context.Response.Clear();
         context.Response.StatusCode = status;
+        if (allow is not null) context.Response.Headers.Allow = allow;
         context.Response.ContentType = "application/problem+json";
         var problem = new ProblemInfo
         {

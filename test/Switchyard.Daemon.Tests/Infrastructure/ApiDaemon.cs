@@ -34,7 +34,20 @@ public sealed class ApiDaemon : IAsyncLifetime, IAsyncDisposable
     /// <summary>A plain HttpClient on the socket, for requests the typed client cannot make.</summary>
     public HttpClient Raw { get; }
 
-    public DaemonOptions Options => new() { StateDirectory = StateDirectory, SocketPath = SocketPath, ResolvConfPath = ResolvConf };
+    /// <summary>Every test daemon also has the read-only TCP listener, on a free loopback port.</summary>
+    public DaemonOptions Options => new()
+    {
+        StateDirectory = StateDirectory, SocketPath = SocketPath, ResolvConfPath = ResolvConf,
+        HttpListen = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
+    };
+
+    /// <summary>Where <c>--http-listen</c> is bound while the daemon runs.</summary>
+    public System.Net.IPEndPoint HttpListenAddress =>
+        DaemonHost.HttpListenAddress(_app ?? throw new InvalidOperationException("the daemon is stopped"))
+        ?? throw new InvalidOperationException("no HTTP listener");
+
+    /// <summary>A plain HttpClient on the read-only TCP listener (a new one per call: the port changes on restart).</summary>
+    public HttpClient CreateHttpClient() => new() { BaseAddress = new Uri($"http://{HttpListenAddress}/") };
 
     public async Task StartAsync()
     {
