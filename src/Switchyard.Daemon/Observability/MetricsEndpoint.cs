@@ -41,13 +41,17 @@ internal sealed class MetricsEndpoint(NetworkRegistry registry, IStateStore stor
         return metrics;
     }
 
-    public void Map(IEndpointRouteBuilder app) =>
+    public void Map(IEndpointRouteBuilder app)
+    {
         // Two parameters: a lambda that is a RequestDelegate would bypass the route handler (and OpenAPI).
-        app.MapGet("/metrics", (HttpContext context, CancellationToken cancel) => Serve(context, cancel))
-            .Produces(StatusCodes.Status200OK, contentType: "text/plain")
+        // A local, not `this`: a handler declared on this class would be tagged with its name in OpenAPI.
+        var self = this;
+        app.MapGet("/metrics", (HttpContext context, CancellationToken cancel) => self.Serve(context, cancel))
+            .Produces<string>(StatusCodes.Status200OK, "text/plain")
             .WithName("GetMetrics")
             .WithSummary("Prometheus metrics (text exposition format 0.0.4): endpoints, gateway services, NAT, API, process; see docs/observability.md")
             .ServedOnHttpListener();
+    }
 
     /// <summary>The whole exposition as text.</summary>
     public string Render()
