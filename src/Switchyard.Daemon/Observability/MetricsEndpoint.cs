@@ -26,6 +26,9 @@ internal sealed class MetricsEndpoint(NetworkRegistry registry, IStateStore stor
         new BuildInfoCollector(),
         new NetworkCollector(),
         new EndpointCollector(),
+        new DhcpCollector(),
+        new DnsCollector(),
+        new NatCollector(),
         requests,
         new ProcessCollector(),
     ];
