@@ -41,5 +41,11 @@ public sealed class PrometheusScrapeTests
         // The lease the guest took is in the same scrape.
         var leases = await prometheus.QueryAsync($"switchyard_dhcp_leases_bound{{network=\"{net.Name}\"}}");
         Assert.Equal(1, Assert.Single(leases).Value);
+
+        // And Prometheus' checker accepts what it scraped, with a real guest's lease and traffic in it.
+        using var http = new HttpClient { BaseAddress = new Uri($"http://{daemon.HttpListenAddress}/") };
+        var check = Promtool.CheckMetrics(await http.GetStringAsync("metrics"));
+        Assert.True(check.ExitCode == 0 && check.StdOut.Trim().Length == 0 && check.StdErr.Trim().Length == 0,
+            $"promtool check metrics exited {check.ExitCode}:\n{check.StdOut}{check.StdErr}");
     }
 }
