@@ -29,6 +29,7 @@ internal sealed class MetricsEndpoint(NetworkRegistry registry, IStateStore stor
         new DhcpCollector(),
         new DnsCollector(),
         new NatCollector(),
+        new EgressCollector(),
         requests,
         new ProcessCollector(),
     ];

@@ -90,6 +90,19 @@ public sealed class MetricsEndpointTests
         Assert.True(Value(text, "switchyard_endpoints") >= 1);
         Assert.Equal(0, Value(text, $"switchyard_dhcp_leases_bound{{network=\"{net.Name}\"}}"));
         Assert.Equal(0, Value(text, $"switchyard_nat_flows{{network=\"{net.Name}\",proto=\"tcp\"}}"));
+        // The gateway services' families of a nat network, there before anything happened (a rate of 0 is an answer).
+        string n = $"network=\"{net.Name}\"";
+        Assert.Equal(0, Value(text, $"switchyard_dhcp_messages_total{{{n},direction=\"received\",type=\"discover\"}}"));
+        Assert.Equal(0, Value(text, $"switchyard_dhcp_messages_total{{{n},direction=\"sent\",type=\"ack\"}}"));
+        Assert.Equal(0, Value(text, $"switchyard_dns_answers_total{{{n},source=\"forwarded\",rcode=\"SERVFAIL\"}}"));
+        Assert.Equal(0, Value(text, $"switchyard_dns_forward_duration_seconds_bucket{{{n},le=\"0.001\"}}"));
+        Assert.Equal(0, Value(text, $"switchyard_dns_forward_duration_seconds_bucket{{{n},le=\"+Inf\"}}"));
+        Assert.Equal(0, Value(text, $"switchyard_dns_forward_duration_seconds_count{{{n}}}"));
+        Assert.Equal(0, Value(text, $"switchyard_dns_upstream_failures_total{{{n}}}"));
+        Assert.Equal(0, Value(text, $"switchyard_nat_flows_refused_total{{{n},proto=\"udp\"}}"));
+        Assert.Equal(0, Value(text, $"switchyard_nat_bytes_total{{{n},direction=\"from_guests\"}}"));
+        Assert.Equal(0, Value(text, $"switchyard_nat_published_connections_total{{{n}}}"));
+        Assert.Contains("# TYPE switchyard_egress_decisions_total counter\n", text);
 
         var check = Promtool.CheckMetrics(text);
         Assert.True(check.ExitCode == 0 && check.StdOut.Trim().Length == 0 && check.StdErr.Trim().Length == 0,
