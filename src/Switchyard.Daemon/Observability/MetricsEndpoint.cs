@@ -36,13 +36,11 @@ internal sealed class MetricsEndpoint(NetworkRegistry registry, IStateStore stor
 
     /// <summary>Adds <c>/metrics</c> and the API request counting middleware; call before any other
     /// middleware, so the status counted is the one the client got.</summary>
-    public static MetricsEndpoint Add(WebApplication app, NetworkRegistry registry, IStateStore store)
+    public static void Add(WebApplication app, NetworkRegistry registry, IStateStore store)
     {
         var requests = new ApiRequestMetrics();
         app.Use(requests.Middleware);
-        var metrics = new MetricsEndpoint(registry, store, DefaultCollectors(requests), TimeProvider.System);
-        metrics.Map(app);
-        return metrics;
+        new MetricsEndpoint(registry, store, DefaultCollectors(requests), TimeProvider.System).Map(app);
     }
 
     public void Map(IEndpointRouteBuilder app)
@@ -55,18 +53,6 @@ internal sealed class MetricsEndpoint(NetworkRegistry registry, IStateStore stor
             .WithName("GetMetrics")
             .WithSummary("Prometheus metrics (text exposition format 0.0.4): endpoints, gateway services, NAT, API, process; see docs/observability.md")
             .ServedOnHttpListener();
-    }
-
-    /// <summary>The whole exposition as text.</summary>
-    public string Render()
-    {
-        var sb = _buffers.Get();
-        try
-        {
-            Write(sb);
-            return sb.ToString();
-        }
-        finally { _buffers.Return(sb); }
     }
 
     private void Write(StringBuilder sb)
@@ -85,7 +71,10 @@ internal sealed class MetricsEndpoint(NetworkRegistry registry, IStateStore stor
             Write(sb);
             int length = 0;
             bytes = ArrayPool<byte>.Shared.Rent(Encoding.UTF8.GetMaxByteCount(sb.Length));
-            foreach (var chunk in sb.GetChunks()) length += Encoding.UTF8.GetBytes(chunk.Span, bytes.AsSpan(length));
+            // One encoder across the chunks: a surrogate pair split between two chunks stays one character.
+            var encoder = Encoding.UTF8.GetEncoder();
+            foreach (var chunk in sb.GetChunks()) length += encoder.GetBytes(chunk.Span, bytes.AsSpan(length), flush: false);
+            length += encoder.GetBytes([], bytes.AsSpan(length), flush: true);
             context.Response.ContentType = PrometheusWriter.ContentType;
             context.Response.ContentLength = length;
             await context.Response.Body.WriteAsync(bytes.AsMemory(0, length), cancel);
