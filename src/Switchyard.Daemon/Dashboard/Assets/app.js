@@ -43,7 +43,7 @@ function createSection(net) {
       el('table', { class: 'cards' },
         el('caption', {}, `Endpoints of ${net.name}`),
         el('thead', {}, el('tr', {}, th('Endpoint'), th('Transport'), th('IPv4'), th('MAC'), th('Lease'), th('State'),
-          th('Frames in / out', 'num'), th('Bytes in / out', 'num'), th('Traffic (last minute)'), th('Drops', 'num'), th('Published'))),
+          th('Frames in / out', 'num'), th('Bytes in / out', 'num'), th('Traffic (last 30 s)'), th('Drops', 'num'), th('Published'))),
         endpoints)),
     el('p', { class: 'legend' }, 'In: from the guest (', el('span', { class: 'in' }, '▲'), '), out: to the guest (',
       el('span', { class: 'out' }, '▼'), ').')),

@@ -1,9 +1,9 @@
 // Traffic per endpoint: bytes/s computed from the counters polled every second, drawn as
 // canvas sparklines (in = from the guest, out = to the guest).
 
-export const HISTORY = 60;   // points: one minute at one poll a second
+export const HISTORY = 30;   // points: half a minute at one poll a second, 4 px apart on a 120 px chart
 
-/** The last minute of one endpoint's byte rates, from successive counter readings. */
+/** The last half minute of one endpoint's byte rates, from successive counter readings. */
 export class RateHistory {
   constructor() { this.last = null; this.in = []; this.out = []; }
 
@@ -56,14 +56,19 @@ export function drawSparkline(canvas, history) {
   ctx.stroke();
   for (const [series, color] of [[history.in, cssColor('--in', '#1f6feb')], [history.out, cssColor('--out', '#8250df')]]) {
     if (series.length < 2) continue;
+    const points = series.map((v, i) => [w - 1 - (series.length - 1 - i) * step, h - 1 - (v / peak) * (h - 3)]);
+    ctx.beginPath();
+    points.forEach(([x, y], i) => (i === 0 ? ctx.moveTo(x, y) : ctx.lineTo(x, y)));
     ctx.strokeStyle = color;
     ctx.lineWidth = 1.5;
-    ctx.beginPath();
-    series.forEach((v, i) => {
-      const x = w - (series.length - 1 - i) * step;
-      const y = h - 1 - (v / peak) * (h - 3);
-      if (i === 0) ctx.moveTo(x, y); else ctx.lineTo(x, y);
-    });
     ctx.stroke();
+    // A faint area under the line: a one-second burst stays visible, not a hairline.
+    ctx.lineTo(points.at(-1)[0], h);
+    ctx.lineTo(points[0][0], h);
+    ctx.closePath();
+    ctx.globalAlpha = 0.18;
+    ctx.fillStyle = color;
+    ctx.fill();
+    ctx.globalAlpha = 1;
   }
 }

@@ -68,7 +68,7 @@ export function renderEndpoints(tbody, endpoints, historyOf) {
     const state = linkState(ep);
     const canvas = el('canvas', {
       class: 'spark', role: 'img', width: 120, height: 28,
-      'aria-label': `Traffic of ${ep.name}: ${rate(h.currentIn)} from the guest, ${rate(h.currentOut)} to it, last minute`,
+      'aria-label': `Traffic of ${ep.name} over the last 30 s, now ${rate(h.currentIn)} from the guest and ${rate(h.currentOut)} to it`,
     });
     canvases.push([canvas, h]);
     tbody.append(el('tr', { 'data-endpoint': ep.name },
