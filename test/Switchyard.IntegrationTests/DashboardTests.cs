@@ -105,7 +105,14 @@ public sealed class DashboardTests(ITestOutputHelper output)
             return n;
             """, [lan.Net.Name], Bounds.Generous, "a traffic chart with something drawn above its baseline");
         output.WriteLine($"pixels drawn in inside's chart: {inked}");
-        await Task.Delay(TimeSpan.FromSeconds(8));   // not a check: some seconds of chart for the pictures
+        // Not a check: some seconds of chart for the pictures (the rates seen meanwhile go to the test's output).
+        for (var shot = Stopwatch.StartNew(); shot.Elapsed < TimeSpan.FromSeconds(8);)
+        {
+            await Task.Delay(500);
+            output.WriteLine((await browser.ExecuteAsync(
+                "return document.getElementById('status').textContent + ' | ' + document.querySelector(`article[data-network=\"${arguments[0]}\"] tr[data-endpoint=\"inside\"] .legend`).textContent;",
+                lan.Net.Name))!.GetValue<string>());
+        }
         var dir = Environment.GetEnvironmentVariable("SWITCHYARD_SCREENSHOTS") is { Length: > 0 } d ? d
             : Path.Combine(Path.GetTempPath(), "switchyard-dashboard");
         Directory.CreateDirectory(dir);

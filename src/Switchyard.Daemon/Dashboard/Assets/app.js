@@ -9,6 +9,9 @@ import { renderFacts, renderEndpoints, renderFlows } from './views.js';
 
 const POLL_MS = 1000;
 const FLOWS_EVERY = 2;   // polls: flows cost the daemon more than counters
+// Server-sent event streams open at once: a browser allows six HTTP/1.1 connections per origin,
+// and the polls need the rest. Networks with an egress policy get them first.
+const MAX_STREAMS = 3;
 
 const main = document.getElementById('networks');
 const status = document.getElementById('status');
@@ -57,7 +60,6 @@ function createSection(net) {
       el('h3', { id: `${id}-e` }, 'Egress decisions ', feedState), feedList));
   const feed = new EgressFeed(net.name, feedList, feedState);
   feed.setPaused(paused);
-  feed.start();
   return { root, badges, facts, topo, endpoints, flows, feed, flowsData: null, shape: '' };
 }
 
@@ -108,6 +110,11 @@ async function poll() {
     renderEndpoints(s.endpoints, mine, (ep) => histories.get(`${ep.network}/${ep.name}`));
     if (withFlows) renderFlows(s.flows, flows[i]);
   });
+  const streamed = new Set([...networks].sort((a, b) => Number(!a.egress) - Number(!b.egress)).slice(0, MAX_STREAMS).map((n) => n.name));
+  for (const [name, s] of sections) {
+    s.feed.setStreaming(streamed.has(name));
+    if (withFlows) s.feed.poll();
+  }
   noNetworks.hidden = networks.length > 0;
 }
 

@@ -1,5 +1,7 @@
 // The live egress-decision feed of one network: the daemon's server-sent events
-// (/networks/{n}/egress/events), seeded with the newest entries of its audit log.
+// (/networks/{n}/egress/events), seeded with the newest entries of its audit log. A browser opens
+// at most six HTTP/1.1 connections to one origin and each stream holds one, so only a few feeds
+// stream (app.js picks them); the others read the audit log on each poll instead.
 import { el, clear, clock, enc, getJson } from './dom.js';
 
 const KEEP = 100;
@@ -16,7 +18,26 @@ export class EgressFeed {
     this.seen = new Set();
     this.paused = false;
     this.source = null;
+    this.mode = null;   // 'stream' or 'poll', set by app.js
     this.retry = 0;
+  }
+
+  /** Streams (true) or reads the log when poll() is called (false). */
+  setStreaming(streaming) {
+    const mode = streaming ? 'stream' : 'poll';
+    if (mode === this.mode) return;
+    this.mode = mode;
+    if (streaming) this.start();
+    else {
+      this.close();
+      this.setState('polled', 'polled every 2 s');
+      this.loadLog();
+    }
+  }
+
+  /** For a feed that does not stream: read the newest log entries. */
+  poll() {
+    if (this.mode === 'poll') this.loadLog();
   }
 
   start() {
