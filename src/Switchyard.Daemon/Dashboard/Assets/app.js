@@ -34,7 +34,7 @@ function createSection(net) {
   const topo = svg('svg', { class: 'topo', role: 'img', 'aria-label': `Topology of ${net.name}` });
   const endpoints = el('tbody');
   const flows = el('tbody');
-  const feedList = el('ol', { class: 'events', role: 'log', 'aria-label': `Egress decisions on ${net.name}, newest first` });
+  const feedList = el('ol', { class: 'events', role: 'log', tabindex: 0, 'aria-label': `Egress decisions on ${net.name}, newest first` });
   const feedState = el('span', { class: 'feed-state' });
   const badges = el('span', { class: 'badges' });
   const th = (text, cls) => el('th', { scope: 'col', class: cls ?? null }, text);
@@ -42,7 +42,7 @@ function createSection(net) {
     el('header', {}, el('h2', { id: `${id}-h` }, net.name), badges),
     el('section', { class: 'facts', 'aria-labelledby': `${id}-f` }, el('h3', { id: `${id}-f` }, 'Network'), facts),
     el('section', { class: 'topology', 'aria-labelledby': `${id}-t` }, el('h3', { id: `${id}-t` }, 'Topology'), topo),
-    el('section', { class: 'endpoints' }, el('div', { class: 'scroll' },
+    el('section', { class: 'endpoints' }, el('div', { class: 'scroll', role: 'region', tabindex: 0, 'aria-label': `Endpoints of ${net.name}` },
       el('table', { class: 'cards' },
         el('caption', {}, `Endpoints of ${net.name}`),
         el('thead', {}, el('tr', {}, th('Endpoint'), th('Transport'), th('IPv4'), th('MAC'), th('Lease'), th('State'),
@@ -50,7 +50,7 @@ function createSection(net) {
         endpoints)),
     el('p', { class: 'legend' }, 'In: from the guest (', el('span', { class: 'in' }, '▲'), '), out: to the guest (',
       el('span', { class: 'out' }, '▼'), ').')),
-    el('section', { class: 'flows' }, el('div', { class: 'scroll' },
+    el('section', { class: 'flows' }, el('div', { class: 'scroll', role: 'region', tabindex: 0, 'aria-label': `NAT flows of ${net.name}` },
       el('table', { class: 'cards' },
         el('caption', {}, `NAT flows of ${net.name}`),
         el('thead', {}, el('tr', {}, th('Protocol'), th('Endpoint'), th('Guest'), th('Destination'), th('State'),
@@ -97,10 +97,13 @@ async function poll() {
   }
   const withFlows = polls++ % FLOWS_EVERY === 0;
   const flows = withFlows ? await Promise.all(networks.map((n) => loadFlows(n.name).catch(() => null))) : [];
+  let previous = noNetworks;   // the first child of <main>; the sections follow it in name order
   networks.forEach((net, i) => {
     let s = sections.get(net.name);
     if (!s) { s = createSection(net); sections.set(net.name, s); }
-    main.append(s.root);   // appending in sorted order keeps the sections sorted
+    // Moved only when out of place: a moved node loses its scroll position (the feed's) and focus.
+    if (previous.nextElementSibling !== s.root) previous.after(s.root);
+    previous = s.root;
     const mine = endpoints.filter((e) => e.network === net.name).sort((a, b) => a.name.localeCompare(b.name));
     renderBadges(s, net);
     renderFacts(s.facts, net);
