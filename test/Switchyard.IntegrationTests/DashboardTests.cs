@@ -9,7 +9,7 @@ namespace Switchyard.IntegrationTests;
 
 /// <summary>
 /// The web dashboard (docs/dashboard.md) in a real browser: Debian's headless Chromium, driven over WebDriver, loads
-/// the page from a live daemon's <c>--http-listen</c> with namespace guests on an allowlist network, shows them, and
+/// the page from a live daemon's <c>--http-listen</c> with namespace guests on an allowlist network, shows them and a NAT flow, and
 /// shows a refused egress flow in the live feed within 2 s without a reload. It saves a desktop and a phone
 /// screenshot (the copies in docs/images are from this test) to $SWITCHYARD_SCREENSHOTS or a temp directory.
 /// </summary>
@@ -91,6 +91,18 @@ public sealed class DashboardTests(ITestOutputHelper output)
         Assert.Contains("inside", shown.GetValue<string>());
         Assert.Equal(42, (await browser.ExecuteAsync("return window.__switchyardTest;"))!.GetValue<int>());
 
+        // A connection the guest holds open through the NAT shows in the flows table, with its endpoint and state.
+        var echo = Destination(w.AllowedAddress, EgressWorld.EchoPort);
+        using var held = ChildProcess.Start("ip", ["netns", "exec", lan.Guest.Namespace.Name, "python3", "-c",
+            $"import socket, time\ns = socket.create_connection(('{w.AllowedAddress}', {EgressWorld.EchoPort}), timeout=10)\n" +
+            "s.sendall(b'hello from the dashboard test\\n'); s.recv(100); time.sleep(120)"]);
+        var flow = await browser.WaitForAsync(
+            "const r = [...document.querySelectorAll(`article[data-network=\"${arguments[0]}\"] .flows tbody tr`)].find(r => r.dataset.destination === arguments[1]); return r ? r.innerText : null;",
+            [lan.Net.Name, echo], Bounds.Generous, $"the flow to {echo}");
+        output.WriteLine($"flow row: {flow}");
+        Assert.Contains("inside", flow.GetValue<string>());
+        Assert.Contains("established", flow.GetValue<string>());
+
         // Traffic for several seconds from a loop in the guest (the test waits without blocking a thread the in-process
         // daemon may need), and the chart must draw it above its baseline.
         using var load = ChildProcess.Start("ip", ["netns", "exec", lan.Guest.Namespace.Name, "sh", "-c",
@@ -113,6 +125,15 @@ public sealed class DashboardTests(ITestOutputHelper output)
                 "return document.getElementById('status').textContent + ' | ' + document.querySelector(`article[data-network=\"${arguments[0]}\"] tr[data-endpoint=\"inside\"] .legend`).textContent;",
                 lan.Net.Name))!.GetValue<string>());
         }
+        // Another refusal, so the pictures show one at the top of the feed.
+        Assert.False(load.HasExited && load.ExitCode != 0, $"the traffic loop failed: {load.Output}");
+        load.Dispose();
+        const string NewestDeny = "return document.querySelector(`article[data-network=\"${arguments[0]}\"] ol.events li[data-verdict=\"deny\"] time`)?.getAttribute('datetime') ?? '';";
+        var before = (await browser.ExecuteAsync(NewestDeny, lan.Net.Name))!.GetValue<string>();
+        RefusedFast(lan.Curl($"http://{w.BlockedAddress}/"), w.DefaultBody);
+        await browser.WaitForAsync($"return ((() => {{ {NewestDeny} }})() || {JsonValue.Create(before).ToJsonString()}) !== {JsonValue.Create(before).ToJsonString()};",
+            [lan.Net.Name], TimeSpan.FromSeconds(2), "the second refusal");
+
         var dir = Environment.GetEnvironmentVariable("SWITCHYARD_SCREENSHOTS") is { Length: > 0 } d ? d
             : Path.Combine(Path.GetTempPath(), "switchyard-dashboard");
         Directory.CreateDirectory(dir);
@@ -133,6 +154,5 @@ public sealed class DashboardTests(ITestOutputHelper output)
         Assert.True(overflow!.GetValue<int>() <= 0, $"the page is {overflow} px wider than a phone's screen");
         await File.WriteAllBytesAsync(Path.Combine(dir, "dashboard-phone.png"), await browser.ScreenshotAsync());
         output.WriteLine($"screenshots in {dir}");
-        Assert.False(load.HasExited && load.ExitCode != 0, $"the traffic loop failed: {load.Output}");
     }
 }

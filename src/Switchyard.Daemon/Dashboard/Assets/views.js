@@ -99,7 +99,7 @@ export function renderFlows(tbody, flows) {
   }
   const sorted = [...flows].sort((a, b) => (b.bytesFromGuest + b.bytesToGuest) - (a.bytesFromGuest + a.bytesToGuest));
   for (const f of sorted.slice(0, 50)) {
-    tbody.append(el('tr', { 'data-protocol': f.protocol },
+    tbody.append(el('tr', { 'data-protocol': f.protocol, 'data-destination': f.destination },
       td('Protocol', f.protocol + (f.published ? ' (published)' : '')),
       td('Endpoint', f.endpoint ?? '–'),
       td('Guest', f.guest, 'mono'),
