@@ -10,8 +10,8 @@ namespace Switchyard.IntegrationTests;
 /// <summary>
 /// The web dashboard (docs/dashboard.md) in a real browser: Debian's headless Chromium, driven over WebDriver, loads
 /// the page from a live daemon's <c>--http-listen</c> with namespace guests on an allowlist network, shows them and a NAT flow, and
-/// shows a refused egress flow in the live feed within 2 s without a reload. It saves a desktop and a phone
-/// screenshot (the copies in docs/images are from this test) to $SWITCHYARD_SCREENSHOTS or a temp directory.
+/// shows a refused egress flow in the live feed within 2 s without a reload. It saves desktop (light and dark) and
+/// phone screenshots (the copies in docs/images are from this test) to $SWITCHYARD_SCREENSHOTS or a temp directory.
 /// </summary>
 public sealed class DashboardTests(ITestOutputHelper output)
 {
@@ -141,6 +141,16 @@ public sealed class DashboardTests(ITestOutputHelper output)
         int height = (await browser.ExecuteAsync("return document.documentElement.scrollHeight;"))!.GetValue<int>();
         await browser.EmulateDeviceAsync(1366, Math.Clamp(height, 700, 2200), 1, mobile: false);
         await File.WriteAllBytesAsync(Path.Combine(dir, "dashboard-desktop.png"), await browser.ScreenshotAsync());
+
+        // Dark when the system is: the colours change, and the charts are redrawn in them on the next poll.
+        const string Status = "return document.getElementById('status').textContent;";
+        await browser.EmulateColorSchemeAsync("dark");
+        Assert.Equal("rgb(13, 17, 23)", (await browser.ExecuteAsync("return getComputedStyle(document.body).backgroundColor;"))!.GetValue<string>());
+        var polled = (await browser.ExecuteAsync(Status))!.GetValue<string>();
+        await browser.WaitForAsync($"return document.getElementById('status').textContent !== {JsonValue.Create(polled).ToJsonString()};",
+            Bounds.Generous, "another poll");
+        await File.WriteAllBytesAsync(Path.Combine(dir, "dashboard-dark.png"), await browser.ScreenshotAsync());
+        await browser.EmulateColorSchemeAsync("light");
 
         await browser.EmulateDeviceAsync(390, 844, 2, mobile: true);
         await browser.WaitForAsync("return innerWidth === 390;", Bounds.Generous, "the phone's width");

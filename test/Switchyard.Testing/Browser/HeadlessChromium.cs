@@ -135,6 +135,14 @@ public sealed class HeadlessChromium : IAsyncDisposable
             ["params"] = new JsonObject { ["width"] = width, ["height"] = height, ["deviceScaleFactor"] = pixelRatio, ["mobile"] = mobile },
         });
 
+    /// <summary>Makes the page see the system's colour scheme as "light" or "dark" (prefers-color-scheme).</summary>
+    public Task EmulateColorSchemeAsync(string scheme) =>
+        SendAsync(HttpMethod.Post, $"session/{_session}/goog/cdp/execute", new JsonObject
+        {
+            ["cmd"] = "Emulation.setEmulatedMedia",
+            ["params"] = new JsonObject { ["features"] = new JsonArray(new JsonObject { ["name"] = "prefers-color-scheme", ["value"] = scheme }) },
+        });
+
     private static bool Truthy(JsonNode? v) => v switch
     {
         null => false,
