@@ -4,6 +4,7 @@
 import { svg, clear } from './dom.js';
 
 const W = 420, H = 270, CX = W / 2, CY = 150;
+const LABELLED = 12;   // guests drawn with their names
 
 /** up, down or pending (a socket transport still waiting for its VM). */
 export function linkState(ep) {
@@ -56,11 +57,14 @@ export function drawTopology(svgEl, net, endpoints) {
     const g = svg('g', { 'data-endpoint': ep.name },
       svg('title', {}, `${ep.name}: ${ep.ipv4}, ${state}`));
     links.append(svg('line', { class: `link ${state}`, x1: CX, y1: CY, x2: x, y2: y }));
-    g.append(
-      svg('circle', { class: `node ${state}`, cx: x, cy: y, r: 13 }),
-      // Labels below the guests under the gateway, above the others: away from the links.
-      svg('text', { x, y: y + (y > CY ? 27 : -29) }, short(ep.name)),
-      svg('text', { class: 'sub', x, y: y + (y > CY ? 39 : -17) }, ep.ipv4));
+    g.append(svg('circle', { class: `node ${state}`, cx: x, cy: y, r: n > LABELLED ? 8 : 13 }));
+    // Labels below the guests under the gateway, above the others: away from the links. Past a
+    // dozen guests they would overlap: then only the tooltip (and the table) names them.
+    if (n <= LABELLED) {
+      g.append(
+        svg('text', { x, y: y + (y > CY ? 27 : -29) }, short(ep.name)),
+        svg('text', { class: 'sub', x, y: y + (y > CY ? 39 : -17) }, ep.ipv4));
+    }
     nodes.append(g);
   });
 
