@@ -165,4 +165,40 @@ public sealed class DashboardTests(ITestOutputHelper output)
         await File.WriteAllBytesAsync(Path.Combine(dir, "dashboard-phone.png"), await browser.ScreenshotAsync());
         output.WriteLine($"screenshots in {dir}");
     }
+    /// <summary>A browser opens six HTTP/1.1 connections to one origin: with an event stream per network, six
+    /// networks would hold them all and the page's polls would never run. Three stream (networks with a policy first);
+    /// the rest are polled.</summary>
+    [BrowserFact]
+    public async Task Many_networks_do_not_starve_the_polls()
+    {
+        await using var daemon = await TestDaemon.StartAsync(httpListen: true);
+        var names = new List<string>();
+        for (int i = 0; i < 6; i++)
+        {
+            var net = await daemon.CreateNetworkAsync(["none"], prefix: "many", customize: r => r with
+            {
+                Mode = "nat", Egress = new Client.EgressPolicySpec { Default = "deny", Allow = [EgressWorld.AllowedName] },
+            });
+            names.Add(net.Name);
+        }
+        await using var browser = await HeadlessChromium.StartAsync();
+        await browser.NavigateAsync($"http://{daemon.HttpListenAddress}/");
+        const string Feeds = "return [...document.querySelectorAll('article[data-network] ol.events')].map(o => o.dataset.stream ?? '').sort().join(',');";
+        var feeds = await browser.WaitForAsync(
+            $"const f = (() => {{ {Feeds} }})(); return f === 'live,live,live,polled,polled,polled,polled' ? f : null;",
+            Bounds.Generous, "three streamed feeds (networks with a policy) and four polled (the rest, and the default network)");
+        Assert.Equal("live,live,live,polled,polled,polled,polled", feeds.GetValue<string>());
+
+        // The polls go on: the status moves on twice, and a network created now appears.
+        for (int i = 0; i < 2; i++)
+        {
+            var status = (await browser.ExecuteAsync("return document.getElementById('status').textContent;"))!.GetValue<string>();
+            await browser.WaitForAsync($"return document.getElementById('status').textContent !== {JsonValue.Create(status).ToJsonString()};",
+                Bounds.Generous, "another poll");
+        }
+        var late = await daemon.CreateNetworkAsync(["none"], prefix: "late", customize: r => r with { Mode = "internal" });
+        await browser.WaitForAsync("return !!document.querySelector(`article[data-network=\"${arguments[0]}\"]`);", [late.Name],
+            Bounds.Generous, $"the network {late.Name} created after the page loaded");
+        Assert.Equal(8, (await browser.ExecuteAsync("return document.querySelectorAll('article[data-network]').length;"))!.GetValue<int>());
+    }
 }
