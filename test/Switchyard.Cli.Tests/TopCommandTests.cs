@@ -20,11 +20,15 @@ public sealed class TopCommandTests
         Assert.Equal("", Errors("top", "lab", "--interval", "0.5"));
         Assert.Equal("", Errors("top", "--once", "--format", "json"));
         Assert.Contains("--format json needs --once", Errors("top", "--format", "json"));
-        Assert.Contains("--interval must be 0.1-3600", Errors("top", "--interval", "0"));
+        Assert.Contains("--interval must be 0.1-3600 seconds, not '0'", Errors("top", "--interval", "0"));
         Assert.Contains("--interval must be 0.1-3600", Errors("top", "-i", "7200"));
         Assert.NotEqual("", Errors("top", "--interval", "soon"));
         Assert.NotEqual("", Errors("top", "a", "b"));
         Assert.Contains("--format must be table or json", Errors("top", "--once", "--format", "yaml"));
+        // The same number parser as egress log's --limit, which threw on text before.
+        Assert.Contains("--limit must be 1-100000, not 'abc'", Errors("egress", "log", "net", "--limit", "abc"));
+        Assert.Contains("--limit must be 1-100000, not '0'", Errors("egress", "log", "net", "-n", "0"));
+        Assert.Equal("", Errors("egress", "log", "net", "-n", "5"));
     }
 
     [Fact]

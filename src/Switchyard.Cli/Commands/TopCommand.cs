@@ -16,15 +16,7 @@ internal static class TopCommand
             DefaultValueFactory = _ => 1.0,
             HelpName = "SECONDS",
         };
-        // A parser rather than a validator: a validator reading the value would throw on "soon".
-        interval.CustomParser = r =>
-        {
-            string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
-            if (double.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var seconds)
-                && seconds is >= 0.1 and <= 3600) return seconds;
-            r.AddError($"--interval must be 0.1-3600 seconds, not '{text}'");
-            return 0;
-        };
+        interval.CustomParser = Output.NumberIn("--interval", 0.1, 3600, " seconds");
         var once = new Option<bool>("--once") { Description = "Print one snapshot (two samples one interval apart, for the rates) and exit" };
         var format = Output.FormatOption();
         format.Description = "With --once: table or json (the live view is for terminals)";
