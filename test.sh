@@ -10,10 +10,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 
 # Tools the tests drive as real peers: udhcpc (busybox-static: also what the test VM's initramfs
 # is built from), dig, dnsmasq, ping, ip, tcpdump, python3, QEMU (socket transports and a real VM),
-# the outside world's servers and their clients (nginx, iperf3, socat, curl), and clang and
-# zlib1g-dev for the NativeAOT build of the daemon (packaging/build-native.sh).
+# the outside world's servers and their clients (nginx, iperf3, socat, curl), tmux (a real
+# terminal for `yard top`), and clang and zlib1g-dev for the NativeAOT build of the daemon
+# (packaging/build-native.sh).
 packages=(clang zlib1g-dev busybox-static dnsutils dnsmasq-base iputils-ping iproute2 tcpdump python3 procps qemu-system-x86 cpio xz-utils
-  nginx-light iperf3 socat curl)
+  nginx-light iperf3 socat curl tmux)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
