@@ -92,26 +92,28 @@ public sealed class TopTests
         return double.Parse(scale == 1 ? text : text[..^1], CultureInfo.InvariantCulture) * scale;
     }
 
-    /// <summary>A tmux server of the test's own (its own socket name), one detached session whose
-    /// pane stays after its program exits, so the exit status and the screen can be read.</summary>
+    /// <summary>A tmux server of the test's own (its socket in a directory of its own, removed on
+    /// Dispose), one detached session whose pane stays after its program exits, so the exit status
+    /// and the screen can be read.</summary>
     private sealed class Tmux : IDisposable
     {
-        private readonly string _socket = TestDaemon.UniqueName("sy-top-");
+        private readonly DirectoryInfo _directory = Directory.CreateTempSubdirectory("sy-tmux-");
+        private string Socket => Path.Combine(_directory.FullName, "tmux.sock");
 
         public Tmux(int width, int height)
         {
-            Command.Run("tmux", ["-L", _socket, "-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", width.ToString(CultureInfo.InvariantCulture),
+            Command.Run("tmux", ["-S", Socket, "-f", "/dev/null", "new-session", "-d", "-s", "t", "-x", width.ToString(CultureInfo.InvariantCulture),
                 "-y", height.ToString(CultureInfo.InvariantCulture)]);
-            Command.Run("tmux", ["-L", _socket, "set-option", "-t", "t", "remain-on-exit", "on"]);
+            Command.Run("tmux", ["-S", Socket, "set-option", "-t", "t", "remain-on-exit", "on"]);
         }
 
-        public void Run(string command) => Command.Run("tmux", ["-L", _socket, "respawn-pane", "-k", "-t", "t", command]);
+        public void Run(string command) => Command.Run("tmux", ["-S", Socket, "respawn-pane", "-k", "-t", "t", command]);
 
-        public void SendKeys(string keys) => Command.Run("tmux", ["-L", _socket, "send-keys", "-t", "t", keys]);
+        public void SendKeys(string keys) => Command.Run("tmux", ["-S", Socket, "send-keys", "-t", "t", keys]);
 
-        public string Screen() => Command.Run("tmux", ["-L", _socket, "capture-pane", "-p", "-t", "t"]).StdOut;
+        public string Screen() => Command.Run("tmux", ["-S", Socket, "capture-pane", "-p", "-t", "t"]).StdOut;
 
-        private string Format(string format) => Command.Run("tmux", ["-L", _socket, "display-message", "-p", "-t", "t", format]).StdOut.Trim();
+        private string Format(string format) => Command.Run("tmux", ["-S", Socket, "display-message", "-p", "-t", "t", format]).StdOut.Trim();
 
         /// <summary>The program's exit status once it has exited (null while it runs, or when a signal killed it).</summary>
         public int? Exited => Format("#{pane_dead}") == "1" && int.TryParse(Format("#{pane_dead_status}"), out var status) ? status : null;
@@ -120,6 +122,10 @@ public sealed class TopTests
 
         public string Describe() => Format("dead=#{pane_dead} status=#{pane_dead_status} alternate=#{alternate_on}");
 
-        public void Dispose() => Command.Run("tmux", ["-L", _socket, "kill-server"], check: false);
+        public void Dispose()
+        {
+            Command.Run("tmux", ["-S", Socket, "kill-server"], check: false);
+            try { _directory.Delete(recursive: true); } catch (IOException) { }
+        }
     }
 }
