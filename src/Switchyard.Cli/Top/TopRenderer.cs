@@ -49,7 +49,7 @@ internal static class TopRenderer
         {
             TextTable.Fit($"yard top  {report.Time.ToLocalTime().ToString("HH:mm:ss", Invariant)}  "
                 + (report.IntervalSeconds > 0 ? $"rates over {report.IntervalSeconds.ToString("0.#", Invariant)} s" : "measuring...")
-                + "  (in: from the guest, out: to it; q or Ctrl-C quits)", width),
+                + "  (in: from the guest, out: to it)", width),
         };
         if (report.Networks.Count == 0) lines.Add("no networks");
         foreach (var n in report.Networks)
