@@ -277,6 +277,32 @@ public sealed record HealthInfo
     public required TimeSpan Uptime { get; init; }
 }
 
+/// <summary>GET /networks/{network}/flows: one NAT flow (a guest's connection or datagram flow
+/// through the network's NAT, or a published port's connection to a guest).</summary>
+public sealed record FlowInfo
+{
+    /// <summary>tcp, udp or icmp.</summary>
+    public required string Protocol { get; init; }
+    /// <summary>The endpoint whose MAC the flow's guest has; null when no endpoint has it now.</summary>
+    [JsonIgnore(Condition = JsonIgnoreCondition.Never)]
+    public string? Endpoint { get; init; }
+    /// <summary>The guest's address and port (the echo identifier for icmp), e.g. 10.0.0.5:40000 or [fd00::5]:40000.</summary>
+    public required string Guest { get; init; }
+    /// <summary>The remote as the guest addressed it; for a published port, the client as the guest sees it.</summary>
+    public required string Destination { get; init; }
+    /// <summary>tcp: connecting, syn-sent, syn-received, established, fin-wait, closing, closed; udp and icmp: open.</summary>
+    public required string State { get; init; }
+    public double AgeSeconds { get; init; }
+    /// <summary>Since a packet (udp, icmp) or payload or acknowledged progress (tcp) last moved.</summary>
+    public double IdleSeconds { get; init; }
+    /// <summary>Payload bytes the guest sent (written to the host socket).</summary>
+    public long BytesFromGuest { get; init; }
+    /// <summary>Payload bytes that came back for the guest (read from the host socket).</summary>
+    public long BytesToGuest { get; init; }
+    /// <summary>A connection made to a published port (inbound), not one the guest opened.</summary>
+    public bool Published { get; init; }
+}
+
 /// <summary>RFC 7807 problem details, as the daemon sends them for every error.</summary>
 /// <summary>GET /interfaces: one host interface a network could bridge to.</summary>
 public sealed record HostInterfaceInfo
@@ -319,6 +345,7 @@ public sealed record ProblemInfo
 [JsonSerializable(typeof(HealthInfo))]
 [JsonSerializable(typeof(ProblemInfo))]
 [JsonSerializable(typeof(List<HostInterfaceInfo>))]
+[JsonSerializable(typeof(List<FlowInfo>))]
 public sealed partial class SwitchyardJsonContext : JsonSerializerContext;
 
 /// <summary>The fd handoff request: one line of JSON on the API socket (see docs/fd-handoff.md).</summary>

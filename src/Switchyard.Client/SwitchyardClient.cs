@@ -96,6 +96,11 @@ public sealed class SwitchyardClient : IDisposable
     public Task<List<LeaseInfo>> ListLeasesAsync(string network, CancellationToken ct = default) =>
         GetAsync($"networks/{Esc(network)}/leases", Json.ListLeaseInfo, ct);
 
+    /// <summary>The network's NAT flows (up to <paramref name="limit"/>, the daemon's default 500,
+    /// at most 10000); empty for a network without NAT.</summary>
+    public Task<List<FlowInfo>> ListFlowsAsync(string network, int? limit = null, CancellationToken ct = default) =>
+        GetAsync($"networks/{Esc(network)}/flows" + (limit is { } n ? $"?limit={n}" : ""), Json.ListFlowInfo, ct);
+
     /// <summary>The fd handoff: asks the daemon for an endpoint whose transport is a socket pair
     /// and returns this process's end of it, ready to hand to a VM process (QEMU <c>-netdev
     /// dgram,local.type=fd</c> or <c>-netdev stream,addr.type=fd</c>, vfkit, Virtualization.framework).

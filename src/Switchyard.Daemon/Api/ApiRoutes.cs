@@ -23,6 +23,7 @@ public static class ApiRoutes
         var directory = plane.Directory;
         var networks = new NetworkViews(plane.Registry);
         var endpoints = new EndpointViews(plane.Registry, store);
+        var flows = new FlowViews(plane.Registry);
         app.MapGet("/version", () => Results.Json(new VersionInfo
         {
             Version = typeof(ApiRoutes).Assembly.GetName().Version?.ToString(3) ?? "0.0.0",
@@ -111,6 +112,14 @@ public static class ApiRoutes
         app.MapGet("/networks/{network}/leases", (string network) =>
             Results.Json(endpoints.Leases(network), SwitchyardJsonContext.Default.ListLeaseInfo))
             .Produces<List<LeaseInfo>>().ProducesProblem(404).WithName("ListLeases").ServedOnHttpListener().WithSummary("Address reservations and DHCP leases");
+
+        app.MapGet("/networks/{network}/flows", (string network, int? limit) =>
+        {
+            plane.Registry.Find(network);   // 404 for an unknown network, before the query is judged
+            if (limit is < 1 or > FlowViews.MaxLimit) throw ApiException.BadRequest($"limit must be 1-{FlowViews.MaxLimit}");
+            return Results.Json(flows.List(network, limit ?? FlowViews.DefaultLimit), SwitchyardJsonContext.Default.ListFlowInfo);
+        }).Produces<List<FlowInfo>>().ProducesProblem(400).ProducesProblem(404).WithName("ListFlows").ServedOnHttpListener()
+            .WithSummary("A network's NAT flows: protocol, endpoint, guest and destination, state, age, idle time, bytes each way (empty without NAT)");
 
         app.MapGet("/networks/{network}/egress/log", (string network, int? limit) =>
         {

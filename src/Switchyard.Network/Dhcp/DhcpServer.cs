@@ -35,6 +35,9 @@ public sealed class DhcpServer
     public long MalformedCount => Volatile.Read(ref _malformed);
     private long _malformed;
 
+    /// <summary>Messages received and replies sent, by type.</summary>
+    public DhcpCounters Counters { get; } = new();
+
     /// <summary>Handles one client message. Writes the BOOTP reply into <paramref name="reply"/>
     /// and returns its length, or 0 when no reply is due (RFC 2131 §4.3: DECLINE and RELEASE
     /// get none; a REQUEST for another server is ignored).</summary>
@@ -49,6 +52,7 @@ public sealed class DhcpServer
             Interlocked.Increment(ref _malformed);
             return 0;
         }
+        Counters.CountReceived(type);
         var client = msg.ClientHardwareAddress;
         if (client != sender) return 0;
         if (!_bindings.TryGetBinding(client, out var binding)) return 0; // not one of ours: stay silent, as a relay-less server must
@@ -119,7 +123,9 @@ public sealed class DhcpServer
             && w.TryWriteDomainSearch(_searchDomains)
             // Option 26 only when it differs from Ethernet's default, as most servers do.
             && (o.Mtu == 1500 || w.TryWriteUInt16(DhcpOption.InterfaceMtu, (ushort)o.Mtu));
-        return ok ? w.Finish() : 0;
+        if (!ok) return 0;
+        Counters.CountSent(type);
+        return w.Finish();
     }
 
     private int WriteNak(in DhcpMessageReader request, Span<byte> reply)
@@ -128,7 +134,8 @@ public sealed class DhcpServer
         w.WriteReplyHeader(request, Ipv4Address.Any, Ipv4Address.Any);
         // RFC 2131 §4.3.1 table 3: a DHCPNAK carries ciaddr 0 (the header copies it for ACKs).
         Ipv4Address.Any.Write(reply[DhcpLayout.CiaddrOffset..]);
-        return w.TryWriteMessageType(DhcpMessageType.Nak) && w.TryWriteAddress(DhcpOption.ServerIdentifier, _options.ServerAddress)
-            ? w.Finish() : 0;
+        if (!w.TryWriteMessageType(DhcpMessageType.Nak) || !w.TryWriteAddress(DhcpOption.ServerIdentifier, _options.ServerAddress)) return 0;
+        Counters.CountSent(DhcpMessageType.Nak);
+        return w.Finish();
     }
 }

@@ -4,6 +4,7 @@ using System.Collections.Concurrent;
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Switchyard.Network.Telemetry;
 using Switchyard.Packets.Dns;
 
 namespace Switchyard.Network.Dns;
@@ -48,16 +49,24 @@ public sealed class DnsForwarder : IDisposable
     /// <summary>Answers <paramref name="query"/> from the cache or an upstream. Returns the
     /// response length in <paramref name="response"/>, or 0 when every upstream failed (the
     /// caller then answers SERVFAIL).</summary>
-    public async ValueTask<int> ForwardAsync(ReadOnlyMemory<byte> query, Memory<byte> response, DnsQuestion question, bool dnssecOk)
+    public async ValueTask<int> ForwardAsync(ReadOnlyMemory<byte> query, Memory<byte> response, DnsQuestion question, bool dnssecOk) =>
+        (await ForwardWithSourceAsync(query, response, question, dnssecOk).ConfigureAwait(false)).Length;
+
+    /// <summary>Round trips of answered upstream queries: from the query leaving to its answer
+    /// being taken (a TCP retry of a truncated answer included), on the forwarder's clock.</summary>
+    public LatencyHistogram Latency { get; } = LatencyHistogram.ForDnsForwarding();
+
+    /// <summary><see cref="ForwardAsync"/>, and whether the answer came from the cache.</summary>
+    internal async ValueTask<(int Length, bool FromCache)> ForwardWithSourceAsync(ReadOnlyMemory<byte> query, Memory<byte> response, DnsQuestion question, bool dnssecOk)
     {
         ushort clientId = DnsMessage.ReadId(query.Span);
         string key = DnsCache.Key(question, dnssecOk);
         int cached = _cache.TryGet(key, clientId, response.Span);
-        if (cached > 0) return cached;
+        if (cached > 0) return (cached, true);
 
         // Bounded work in flight: a guest flooding random names at a slow upstream gets SERVFAIL,
         // not gigabytes of pending queries (and the id space never runs out).
-        if (_pending.Count >= MaxInFlight) { Interlocked.Increment(ref _failed); return 0; }
+        if (_pending.Count >= MaxInFlight) { Interlocked.Increment(ref _failed); return (0, false); }
         long generation = Volatile.Read(ref _generation);
         var upstreams = _upstreams();
         int restarts = 0;
@@ -102,6 +111,7 @@ public sealed class DnsForwarder : IDisposable
                 query.Span.CopyTo(outgoing);
                 DnsMessage.WriteId(outgoing, id);
                 Interlocked.Increment(ref _forwarded);
+                long sentAt = _time.GetTimestamp();
                 if (!up.TrySend(outgoing.AsSpan(0, query.Length))) continue;
                 byte[]? answer;
                 try { answer = await pending.Completion.Task.WaitAsync(_attemptTimeout, _time).ConfigureAwait(false); }
@@ -114,10 +124,11 @@ public sealed class DnsForwarder : IDisposable
                     && whole.Length <= response.Length)
                     answer = whole;
                 if (Volatile.Read(ref _generation) != generation) { i--; continue; }
+                Latency.Record(_time.GetElapsedTime(sentAt));
                 answer.CopyTo(response);
                 DnsMessage.WriteId(response.Span, clientId);
                 _cache.Store(key, response.Span[..answer.Length]);
-                return answer.Length;
+                return (answer.Length, false);
             }
             finally
             {
@@ -126,7 +137,7 @@ public sealed class DnsForwarder : IDisposable
             }
         }
         Interlocked.Increment(ref _failed);
-        return 0;
+        return (0, false);
     }
 
     private static bool IsTruncated(ReadOnlySpan<byte> message) => message.Length >= 4 && (message[2] & 0x02) != 0;

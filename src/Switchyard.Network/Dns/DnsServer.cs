@@ -50,33 +50,58 @@ public sealed class DnsServer
     /// <paramref name="client"/>: the asking guest's MAC, whose egress policy applies.</summary>
     public ValueTask<int> ResolveAsync(ReadOnlyMemory<byte> query, Memory<byte> response, MacAddress client = default)
     {
+        var pending = Resolve(query, response, client, out int length);
+        if (pending is null)
+        {
+            Counters.Count(DnsAnswerSource.Local, response.Span, length);
+            return ValueTask.FromResult(length);
+        }
+        return pending.Value;
+    }
+
+    /// <summary>Replies sent, by source and response code.</summary>
+    public DnsCounters Counters { get; } = new();
+
+    /// <summary>Answers at once (null, with the local answer's <paramref name="length"/>) or
+    /// returns the forwarding that will (which counts its own reply).</summary>
+    private ValueTask<int>? Resolve(ReadOnlyMemory<byte> query, Memory<byte> response, MacAddress client, out int length)
+    {
         Interlocked.Increment(ref _queries);
+        length = 0;
         var reader = new DnsMessageReader(query.Span);
-        if (!reader.TryReadHeader(out var header)) { Interlocked.Increment(ref _malformed); return ValueTask.FromResult(0); }
-        if (header.IsResponse) return ValueTask.FromResult(0);
-        if (header.Opcode != 0) return ValueTask.FromResult(WriteError(header, null, DnsResponseCode.NotImp, response.Span));
+        if (!reader.TryReadHeader(out var header)) { Interlocked.Increment(ref _malformed); return null; }
+        if (header.IsResponse) return null;
+        if (header.Opcode != 0) { length = WriteError(header, null, DnsResponseCode.NotImp, response.Span); return null; }
         if (header.QuestionCount != 1 || !reader.TryReadQuestion(out var q))
         {
             if (header.QuestionCount == 1) Interlocked.Increment(ref _malformed);
-            return ValueTask.FromResult(WriteError(header, null, DnsResponseCode.FormErr, response.Span));
+            length = WriteError(header, null, DnsResponseCode.FormErr, response.Span);
+            return null;
         }
         bool edns = DnsMessage.TryGetOpt(query.Span, out _, out bool dnssecOk);
 
-        if (TryAnswerLocally(header, q, edns, response.Span, out int length)) return ValueTask.FromResult(length);
+        if (TryAnswerLocally(header, q, edns, response.Span, out length)) return null;
         // An internal network forwards nothing: a name outside it is refused at once, by policy
         // (RFC 1035 §4.1.1 REFUSED), so a guest's resolver fails fast instead of retrying a SERVFAIL.
-        if (_forwarder is null) return ValueTask.FromResult(WriteError(header, q, DnsResponseCode.Refused, response.Span, edns));
+        if (_forwarder is null) { length = WriteError(header, q, DnsResponseCode.Refused, response.Span, edns); return null; }
         // A name the egress policy does not allow does not exist for this guest (RFC 8020: nothing below it either).
-        if (_egress is not null && !_egress.CheckQuery(client, q.Name)) return ValueTask.FromResult(WriteError(header, q, DnsResponseCode.NXDomain, response.Span, edns));
+        if (_egress is not null && !_egress.CheckQuery(client, q.Name)) { length = WriteError(header, q, DnsResponseCode.NXDomain, response.Span, edns); return null; }
         return ForwardAsync(query, response, header, q, edns, dnssecOk, client);
     }
 
     private async ValueTask<int> ForwardAsync(ReadOnlyMemory<byte> query, Memory<byte> response, DnsHeader header, DnsQuestion q, bool edns, bool dnssecOk,
         MacAddress client)
     {
-        int n = await _forwarder!.ForwardAsync(query, response, q, dnssecOk).ConfigureAwait(false);
-        if (n > 0) _egress?.Remember(client, q.Name, response.Span[..n]);
-        return n > 0 ? n : WriteError(header, q, DnsResponseCode.ServFail, response.Span, edns);
+        var (n, cached) = await _forwarder!.ForwardWithSourceAsync(query, response, q, dnssecOk).ConfigureAwait(false);
+        if (n > 0)
+        {
+            _egress?.Remember(client, q.Name, response.Span[..n]);
+            Counters.Count(cached ? DnsAnswerSource.Cache : DnsAnswerSource.Forwarded, response.Span, n);
+            return n;
+        }
+        n = WriteError(header, q, DnsResponseCode.ServFail, response.Span, edns);
+        Counters.Count(DnsAnswerSource.Local, response.Span, n);   // we say SERVFAIL, no upstream did
+        return n;
     }
 
     private bool TryAnswerLocally(in DnsHeader header, DnsQuestion q, bool edns, Span<byte> response, out int length)

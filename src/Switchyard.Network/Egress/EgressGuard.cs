@@ -109,6 +109,9 @@ public sealed class EgressGuard
         set => _policy = value;
     }
 
+    /// <summary>Every decision recorded on this network, by verdict and reason.</summary>
+    public EgressDecisionCounters Decisions { get; } = new();
+
     /// <summary>Whether any policy applies on this network (the network's, or a guest's own).</summary>
     public bool Active => _policy is not null || Volatile.Read(ref _guestPolicies) > 0;
 
@@ -199,6 +202,7 @@ public sealed class EgressGuard
     private void Record(GuestEgress? guest, string protocol, IPEndPoint? destination, EgressVerdict verdict)
     {
         guest?.Count(verdict.Allowed);
+        Decisions.Count(verdict.Allowed, verdict.Reason);
         _audit?.Record(new EgressDecision(_time.GetUtcNow(), _network, guest?.Endpoint ?? "?", protocol, destination, verdict.Name, verdict.Allowed, verdict.Reason));
     }
 

@@ -39,6 +39,9 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
     private readonly byte[] _quote = new byte[MaxQuote];
     private int _quoteLength;
     private long _lastActive;
+    private readonly long _created;
+    // Written under the gate (one writer at a time), read by snapshots without it.
+    private long _bytesFromGuest, _bytesToGuest;
     private bool _armed, _closed;
 
     protected readonly NatEngine Engine;
@@ -53,7 +56,7 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
         GuestMac = guestMac;
         Socket = socket;
         IdleTimeout = idleTimeout;
-        _lastActive = Engine.NowTicks;
+        _lastActive = _created = Engine.NowTicks;
         _peek.SetBuffer(s_peekByte, 0, 1);
         _peek.UserToken = this;
         _peek.Completed += static (_, e) => ((DatagramFlow)e.UserToken!).OnPeekCompleted();
@@ -110,6 +113,14 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
     /// <summary>Takes the flow out of the engine's table; called once, after the socket is closed.</summary>
     protected abstract void OnClosed();
 
+    /// <summary>A message of <paramref name="length"/> bytes from the host goes to the guest (what
+    /// a raw ICMP socket hears that is not this flow's reply is not counted). Called with the gate held.</summary>
+    protected void CountToGuest(int length)
+    {
+        Volatile.Write(ref _bytesToGuest, _bytesToGuest + length);
+        Engine.Statistics.CountToGuests(length);
+    }
+
     protected void Touch() => Volatile.Write(ref _lastActive, Engine.NowTicks);
 
     /// <summary>Keeps the guest's packet's IP header and 8 bytes after it, for an ICMP error about
@@ -127,6 +138,11 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
     protected void SendToHost(ReadOnlySpan<byte> message)
     {
         var r = NonBlockingSocket.Send(Socket, message);
+        if (r.Errno == 0 && r.Bytes > 0)
+        {
+            Volatile.Write(ref _bytesFromGuest, _bytesFromGuest + r.Bytes);
+            Engine.Statistics.CountFromGuests(r.Bytes);
+        }
         // Any other failure (a message the kernel will not send, EINVAL for an echo with a code)
         // costs this datagram only: the flow and its socket stay.
         if (r.Failed && ReportIcmpError(r.Error, StoredQuote)) return;
@@ -231,6 +247,12 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
         if (quote.Length > 0) Engine.SendUnreachable(GuestMac, Key, (byte)code, quote);
         return true;
     }
+
+    /// <summary>The flow as it is now, read without the gate (a count may be a moment stale).</summary>
+    public NatFlowSnapshot Snapshot(NatProtocol protocol, long now) =>
+        new(protocol, GuestMac, Key.GuestEndPoint(), Key.RemoteEndPoint(), "open",
+            TimeSpan.FromTicks(Math.Max(0, now - _created)), TimeSpan.FromTicks(Math.Max(0, now - LastActive)),
+            Volatile.Read(ref _bytesFromGuest), Volatile.Read(ref _bytesToGuest), Published: false);
 
     /// <summary>Ends the flow: closes the socket and leaves the table. Idempotent.</summary>
     public void Close()

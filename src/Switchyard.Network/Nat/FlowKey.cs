@@ -15,6 +15,12 @@ public readonly record struct FlowKey(Ipv6Address GuestIp, ushort GuestPort, Ipv
     public Ipv4Address GuestIpv4 => GuestIp.MappedIpv4;
     public Ipv4Address RemoteIpv4 => RemoteIp.MappedIpv4;
 
+    /// <summary>The guest's end as a socket address of its own family (not IPv4-mapped); allocates, not for the data path.</summary>
+    public System.Net.IPEndPoint GuestEndPoint() => new(IsIpv4 ? GuestIpv4.ToIPAddress() : GuestIp.ToIPAddress(), GuestPort);
+
+    /// <summary>The remote end likewise.</summary>
+    public System.Net.IPEndPoint RemoteEndPoint() => new(IsIpv4 ? RemoteIpv4.ToIPAddress() : RemoteIp.ToIPAddress(), RemotePort);
+
     public override string ToString() => IsIpv4
         ? $"{GuestIpv4}:{GuestPort} <-> {RemoteIpv4}:{RemotePort}"
         : $"[{GuestIp}]:{GuestPort} <-> [{RemoteIp}]:{RemotePort}";

@@ -163,6 +163,7 @@ internal sealed class IcmpEchoFlow : DatagramFlow
             if (!_kernelIdentifier && BinaryPrimitives.ReadUInt16BigEndian(icmp6[4..]) != _wireId) return;
             BinaryPrimitives.WriteUInt16BigEndian(icmp6[4..], Key.GuestPort);
             Icmpv6Packet.Finish(icmp6, Icmpv6Packet.TypeEchoReply, icmp6[1], length, Key.RemoteIp, Key.GuestIp);
+            CountToGuest(length);
             Engine.SendToGuest(frame, GuestMac, Key.RemoteIp, Key.GuestIp, IpProtocol.Icmpv6, length);
             return;
         }
@@ -183,6 +184,7 @@ internal sealed class IcmpEchoFlow : DatagramFlow
         if (!_kernelIdentifier && BinaryPrimitives.ReadUInt16BigEndian(icmp[4..]) != _wireId) return;   // another socket's
         BinaryPrimitives.WriteUInt16BigEndian(icmp[4..], Key.GuestPort);
         IcmpPacket.Finish(icmp, IcmpPacket.TypeEchoReply, icmp[1], icmpLength);
+        CountToGuest(icmpLength);
         Engine.SendToGuest(frame, GuestMac, Key.RemoteIpv4, Key.GuestIpv4, IpProtocol.Icmp, icmpLength);
     }
 

@@ -48,8 +48,9 @@ public sealed partial class NatEngine
 
     /// <summary>The host could not open a socket toward the destination: what a router without a
     /// route (or behind a filter) says, from the gateway.</summary>
-    private void OpenFailed(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote, SocketError error)
+    private void OpenFailed(NatProtocol protocol, MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote, SocketError error)
     {
+        Statistics.CountRefused(protocol);
         byte code = error switch
         {
             SocketError.NetworkUnreachable => 0,
@@ -62,7 +63,7 @@ public sealed partial class NatEngine
 
     /// <summary>Closes the flow that has been idle longest, if it has been idle a while; false when
     /// every flow is live (the caller refuses the new one).</summary>
-    private bool EvictIdlest<T>(ConcurrentDictionary<FlowKey, T> table) where T : DatagramFlow
+    private bool EvictIdlest<T>(ConcurrentDictionary<FlowKey, T> table, NatProtocol protocol) where T : DatagramFlow
     {
         T? idlest = null;
         long oldest = long.MaxValue;
@@ -73,6 +74,7 @@ public sealed partial class NatEngine
         }
         if (idlest is null || NowTicks - oldest < MinIdleToEvict) return false;
         idlest.Close();
+        Statistics.CountEvicted(protocol);
         return true;
     }
 

@@ -109,17 +109,12 @@ public sealed partial class NatEngine
     {
         target = IPAddress.None;
         if (Volatile.Read(ref _disposed) != 0) return false;
-        switch (CheckNewFlow(guestMac, key, protocol, port, out target, out _))
-        {
-            case FlowPath.Open:
-                return true;
-            case FlowPath.Multicast:
-                _replies.Counters.CountDrop(DropReason.Policy);
-                return false;
-            default:
-                Refuse(guestMac, key, quote);
-                return false;
-        }
+        var path = CheckNewFlow(guestMac, key, protocol, port, out target, out _);
+        if (path == FlowPath.Open) return true;
+        Statistics.CountRefused(protocol == ProtocolType.Udp ? NatProtocol.Udp : NatProtocol.Icmp);
+        if (path == FlowPath.Multicast) _replies.Counters.CountDrop(DropReason.Policy);
+        else Refuse(guestMac, key, quote);
+        return false;
     }
 
     /// <summary>ICMP destination unreachable, communication administratively prohibited (RFC 1812

@@ -63,20 +63,22 @@ public sealed partial class NatEngine
     private IcmpEchoFlow? OpenIcmp(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote)
     {
         if (!MayOpen(guestMac, key, quote, ProtocolType.Icmp, 0, out var target)) return null;
-        if (Volatile.Read(ref _icmpCount) >= MaxIcmpFlows && !EvictIdlest(_icmp))
+        if (Volatile.Read(ref _icmpCount) >= MaxIcmpFlows && !EvictIdlest(_icmp, NatProtocol.Icmp))
         {
+            Statistics.CountRefused(NatProtocol.Icmp);
             Refuse(guestMac, key, quote);
             return null;
         }
         var flow = IcmpEchoFlow.Open(this, key, guestMac, target, IcmpIdleTimeout.Ticks, out var kind, out var error);
         LogIcmpKind(kind);
-        if (flow is null) { OpenFailed(guestMac, key, quote, error); return null; }
+        if (flow is null) { OpenFailed(NatProtocol.Icmp, guestMac, key, quote, error); return null; }
         if (!_icmp.TryAdd(key, flow))
         {
             flow.Close();
             return _icmp.TryGetValue(key, out var other) ? other : null;
         }
         Interlocked.Increment(ref _icmpCount);
+        Statistics.CountOpened(NatProtocol.Icmp);
         if (Volatile.Read(ref _disposed) != 0) { flow.Close(); return null; }
         flow.Start();
         return flow;

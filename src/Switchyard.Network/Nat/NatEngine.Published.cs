@@ -30,9 +30,16 @@ public sealed partial class NatEngine
     {
         var remote = (IPEndPoint)client.RemoteEndPoint!;
         var key = new FlowKey(guest.Ip, guestPort, InboundSource(remote.Address), (ushort)remote.Port);
-        if (_tcp.Count >= MaxTcpFlows || Volatile.Read(ref _disposed) != 0) { TcpPortListener.Refuse(client); return; }
+        if (_tcp.Count >= MaxTcpFlows || Volatile.Read(ref _disposed) != 0)
+        {
+            Statistics.CountRefused(NatProtocol.Tcp);
+            TcpPortListener.Refuse(client);
+            return;
+        }
         var flow = TcpFlow.Inbound(this, key, guest.Mac, client);
         if (!_tcp.TryAdd(key, flow)) { flow.Abort(); return; }
+        Statistics.CountOpened(NatProtocol.Tcp);
+        Statistics.CountPublished();
         flow.Start(null);
     }
 

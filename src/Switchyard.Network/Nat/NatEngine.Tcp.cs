@@ -45,16 +45,27 @@ public sealed partial class NatEngine
             SendReset(guestMac, key, seg);   // RFC 9293 §3.10.7.1: no connection here
             return;
         }
+        if (Volatile.Read(ref _disposed) != 0) { SendReset(guestMac, key, seg); return; }
         // A full table, or a destination this flow may not go to: refused at once, like a closed port.
-        if (_tcp.Count >= MaxTcpFlows || Volatile.Read(ref _disposed) != 0
+        if (_tcp.Count >= MaxTcpFlows
             || CheckNewFlow(guestMac, key, ProtocolType.Tcp, seg.DestinationPort, out var target, out bool inspect) != FlowPath.Open)
         {
+            Statistics.CountRefused(NatProtocol.Tcp);
             SendReset(guestMac, key, seg);
             return;
         }
         var remote = new IPEndPoint(target, seg.DestinationPort);
-        flow = TcpFlow.Outbound(this, key, guestMac, quote, seg, remote, inspect ? new ServerNameInspection(Egress!, remote) : null);
+        try { flow = TcpFlow.Outbound(this, key, guestMac, quote, seg, remote, inspect ? new ServerNameInspection(Egress!, remote) : null); }
+        catch (SocketException)
+        {
+            // No socket to be had (out of descriptors): the guest hears no, as from a full table.
+            Statistics.CountRefused(NatProtocol.Tcp);
+            _replies.Counters.CountDrop(DropReason.TransmitFailed);
+            SendReset(guestMac, key, seg);
+            return;
+        }
         if (!_tcp.TryAdd(key, flow)) { flow.Abort(); return; }
+        Statistics.CountOpened(NatProtocol.Tcp);
         flow.Start(remote);
     }
 

@@ -61,20 +61,22 @@ public sealed partial class NatEngine
     private UdpFlow? OpenUdp(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote)
     {
         if (!MayOpen(guestMac, key, quote, ProtocolType.Udp, key.RemotePort, out var target)) return null;
-        if (Volatile.Read(ref _udpCount) >= MaxUdpFlows && !EvictIdlest(_udp))
+        if (Volatile.Read(ref _udpCount) >= MaxUdpFlows && !EvictIdlest(_udp, NatProtocol.Udp))
         {
+            Statistics.CountRefused(NatProtocol.Udp);
             Refuse(guestMac, key, quote);
             return null;
         }
         long idle = (key.RemotePort == 53 ? DnsIdleTimeout : UdpIdleTimeout).Ticks;
         var flow = UdpFlow.Open(this, key, guestMac, new IPEndPoint(target, key.RemotePort), idle, out var error);
-        if (flow is null) { OpenFailed(guestMac, key, quote, error); return null; }
+        if (flow is null) { OpenFailed(NatProtocol.Udp, guestMac, key, quote, error); return null; }
         if (!_udp.TryAdd(key, flow))
         {
             flow.Close();   // not in the table: leaves the count alone
             return _udp.TryGetValue(key, out var other) ? other : null;
         }
         Interlocked.Increment(ref _udpCount);
+        Statistics.CountOpened(NatProtocol.Udp);
         if (Volatile.Read(ref _disposed) != 0) { flow.Close(); return null; }
         flow.Start();
         return flow;

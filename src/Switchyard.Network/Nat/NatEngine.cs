@@ -69,6 +69,9 @@ public sealed partial class NatEngine : IDisposable
 
     public NatPolicy Policy { get; }
 
+    /// <summary>Flows opened, refused and evicted, bytes each way, published-port connections.</summary>
+    public NatStatistics Statistics { get; } = new();
+
     public int Mtu { get; }
 
     /// <summary>The network's egress policy enforcement (null: none).</summary>

@@ -151,6 +151,7 @@ internal sealed partial class TcpFlow
             var r = NonBlockingSocket.Send(_socket, data);
             if (r.Failed) { ResetGuest(); return 0; }
             sent = r.Bytes;
+            CountFromGuest(sent);
         }
         if (sent == data.Length) return sent;
         int queued = _toHost.Write(data[sent..]);

@@ -80,6 +80,7 @@ internal sealed partial class TcpFlow
         _writing = false;
         if (_writeArgs.SocketError != SocketError.Success) { ResetGuest(); return false; }
         _toHost.Consume(_writeArgs.BytesTransferred);
+        CountFromGuest(_writeArgs.BytesTransferred);
         // The window grew back by a segment or half the buffer since the guest last heard: tell it,
         // or a guest that stopped at a small window waits for its persist timer (RFC 1122 §4.2.3.3).
         if (_state == State.Established && _toHost.Free - _advertised >= Math.Min(ToHostCapacity / 2, _guestMss)) SendAck();
@@ -136,6 +137,7 @@ internal sealed partial class TcpFlow
             if (r.Bytes == 0) { _hostEof = true; break; }
             EndInspectionIfServerFirst();
             _toGuest.Commit(r.Bytes);
+            CountToGuest(r.Bytes);
             PushToGuest();
             // A short read drained the socket: arm the readiness wait now (its first try is the
             // check) instead of spending a recv on EAGAIN.
@@ -174,6 +176,7 @@ internal sealed partial class TcpFlow
         if (n == 0) { _hostEof = true; PushToGuest(); return false; }
         EndInspectionIfServerFirst();
         int queued = _toGuest.Write(_readBuffer.AsSpan(0, n));
+        CountToGuest(n);
         Debug.Assert(queued == n, "the wait was sized to the queue's free space, and nothing else fills it meanwhile");
         PushToGuest();
         return true;

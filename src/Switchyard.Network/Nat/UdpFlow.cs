@@ -62,6 +62,7 @@ internal sealed class UdpFlow : DatagramFlow
 
     protected override void OnReceived(Span<byte> frame, int length)
     {
+        CountToGuest(length);
         if (!Key.IsIpv4)
         {
             int udp6 = UdpDatagram.WriteV6(frame[EthernetFrameWriter.Ipv6L4Offset..], Key.RemoteIp, Key.GuestIp, Key.RemotePort, Key.GuestPort, length);

@@ -70,6 +70,7 @@ internal sealed class UdpPortListener : IDisposable
             var association = _associations.GetOrAdd(key, static (_, s) => new Association(s.Listener, s.Client, s.Now), (Listener: this, Client: (EndPoint)client, Now: now));
             Volatile.Write(ref association.LastActive, now);
             _engine.AddInboundUdp(key, association);
+            _engine.Statistics.CountToGuests(r.ReceivedBytes);
             _engine.SendUdpToGuest(key, guest.Mac, buffer.AsSpan(0, r.ReceivedBytes));
         }
     }
@@ -78,7 +79,7 @@ internal sealed class UdpPortListener : IDisposable
     public void Send(Association association, ReadOnlySpan<byte> payload)
     {
         Volatile.Write(ref association.LastActive, _engine.NowTicks);
-        try { _socket.SendTo(payload, SocketFlags.None, association.Client); }
+        try { _engine.Statistics.CountFromGuests(_socket.SendTo(payload, SocketFlags.None, association.Client)); }
         catch (Exception e) when (e is SocketException or ObjectDisposedException) { _engine.CountDrop(Switching.DropReason.TransmitFailed); }
     }
 

@@ -43,6 +43,30 @@ public sealed class EgressGuardTests
     }
 
     [Fact]
+    public void Decisions_are_counted_by_verdict_and_reason_as_recorded()
+    {
+        Assert.True(_guard.CheckQuery(Guest, "allowed.example"));
+        Assert.False(_guard.CheckQuery(Guest, "elsewhere.example"));
+        Assert.False(_guard.CheckQuery(Guest, "other.example"));
+        _guard.Remember(Guest, "allowed.example", Answer("allowed.example", "198.51.100.10", ttl: 60));
+        Assert.True(_guard.CheckFlow(Guest, ProtocolType.Tcp, IPAddress.Parse("198.51.100.10"), 443).Allowed);
+        Assert.Equal("not-resolved", _guard.CheckFlow(Stranger, ProtocolType.Tcp, IPAddress.Parse("198.51.100.10"), 443).Reason);
+        _guard.SetGuestPolicy(_guest, RuleSpecs.CreatePolicy("deny", [], []));
+        Assert.False(_guard.CheckQuery(Guest, "allowed.example"));
+
+        var counts = _guard.Decisions.Snapshot();
+        // Exactly what the audit log saw, grouped: no decision is missed or counted twice.
+        var expected = _log.GroupBy(d => (d.Allowed, d.Reason)).Select(g => (g.Key.Allowed, g.Key.Reason, (long)g.Count()))
+            .OrderByDescending(e => e.Allowed).ThenBy(e => e.Reason, StringComparer.Ordinal).ToList();
+        Assert.Equal(expected, counts);
+        Assert.Equal(6, counts.Sum(c => c.Count));
+        Assert.Contains((false, "not-resolved", 1L), counts);
+        Assert.Equal(3, counts.Where(c => !c.Allowed && !c.Reason.StartsWith("endpoint-", StringComparison.Ordinal)).Sum(c => c.Count));
+        Assert.Single(counts, c => !c.Allowed && c.Reason.StartsWith("endpoint-", StringComparison.Ordinal));
+        Assert.True(counts.TakeWhile(c => c.Allowed).Count() == counts.Count(c => c.Allowed), "allowed first");
+    }
+
+    [Fact]
     public void Addresses_are_pinned_for_the_guest_that_asked_and_only_while_the_ttl_and_grace_last()
     {
         Assert.True(_guard.CheckQuery(Guest, "Allowed.Example."));

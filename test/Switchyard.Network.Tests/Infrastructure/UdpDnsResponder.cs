@@ -29,6 +29,8 @@ internal sealed class UdpDnsResponder : IDisposable
     public uint Ttl { get; set; } = 300;
     public Ipv4Address Address { get; set; } = Ipv4Address.Parse("192.0.2.7");
     public ushort LastId { get; private set; }
+    /// <summary>When set, each answer waits for it (a test moves a fake clock meanwhile).</summary>
+    public Task? HoldAnswers { get; set; }
 
     private async Task Loop()
     {
@@ -41,6 +43,7 @@ internal sealed class UdpDnsResponder : IDisposable
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException or SocketException) { return; }
             Interlocked.Increment(ref _queries);
             if (Silent) continue;
+            if (HoldAnswers is { } hold) await hold;
             var query = buffer.AsSpan(0, r.ReceivedBytes);
             LastId = DnsMessage.ReadId(query);
             var answer = ResponseCode == DnsResponseCode.NoError

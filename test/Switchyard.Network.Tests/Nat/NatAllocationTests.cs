@@ -70,5 +70,7 @@ public sealed class NatAllocationTests
 
         Assert.True(SpinWait.SpinUntil(() => guest.LastAck == seq, 3000), $"acknowledged {guest.LastAck}, sent up to {seq}");
         Assert.True(allocated < 1024, $"5,000 guest segments allocated {allocated} bytes");
+        // The segments measured were counted on the way (the per-frame byte counters are in the path above).
+        Assert.True(SpinWait.SpinUntil(() => net.Nat!.Statistics.BytesFromGuests == 5_200L * 1460, 3000), $"counted {net.Nat!.Statistics.BytesFromGuests}");
     }
 }

@@ -304,6 +304,8 @@ public sealed class TcpNatTests : IDisposable
         var rst = guest.WaitFor(f => Frames.IsTcp(f, s => s.Has(TcpFlags.Rst)), Wait);
         Assert.NotNull(rst);
         Assert.Equal(0, host.Nat!.TcpFlowCount);
+        Assert.Equal(1, host.Nat.Statistics.Refused(NatProtocol.Tcp));
+        Assert.Equal(0, host.Nat.Statistics.Opened(NatProtocol.Tcp));
     }
 
     [Fact]
@@ -337,6 +339,54 @@ public sealed class TcpNatTests : IDisposable
         client.Send("GET /"u8.ToArray());
         var data = Next(p => p.PayloadData is { Length: > 0 });
         Assert.Equal("GET /", System.Text.Encoding.ASCII.GetString(data.PayloadData));
+
+        var stats = _net.Nat!.Statistics;
+        Assert.Equal(1, stats.PublishedConnections);
+        Assert.Equal(1, stats.Opened(NatProtocol.Tcp));
+        Assert.Equal(5, stats.BytesToGuests);   // read from the client's socket for the guest
+        var flow = Assert.Single(_net.Nat.SnapshotFlows(10));
+        Assert.True(flow.Published);
+        Assert.Equal(new IPEndPoint(IPAddress.Parse(IpA.ToString()), 8080), flow.GuestEndPoint);
+        Assert.Equal(IPAddress.Parse(GatewayIp.ToString()), flow.Destination.Address);   // a loopback client shows as the gateway
+        Assert.Equal(5, flow.BytesToGuest);
+    }
+
+    [Fact]
+    public void Statistics_and_the_flow_snapshot_count_payload_bytes_each_way()
+    {
+        using var conn = Connect();
+        var stats = _net.Nat!.Statistics;
+        Assert.Equal(1, stats.Opened(NatProtocol.Tcp));
+        Send(TcpFlags.Ack | TcpFlags.Psh, "hello"u8);
+        _seq += 5;
+        var buf = new byte[16];
+        conn.ReceiveTimeout = 10_000;
+        int n = 0;
+        while (n < 5) n += conn.Receive(buf, n, buf.Length - n, SocketFlags.None);
+        conn.Send("world!"u8.ToArray());
+        var data = Next(p => p.PayloadData is { Length: > 0 });
+        Assert.Equal("world!", System.Text.Encoding.ASCII.GetString(data.PayloadData));
+
+        Assert.Equal(5, stats.BytesFromGuests);
+        Assert.Equal(6, stats.BytesToGuests);
+        Assert.Equal(0, stats.Refused(NatProtocol.Tcp));
+        var flow = Assert.Single(_net.Nat.SnapshotFlows(500));
+        Assert.Equal(NatProtocol.Tcp, flow.Protocol);
+        Assert.Equal(MacA, flow.Guest);
+        Assert.Equal(new IPEndPoint(IPAddress.Parse(IpA.ToString()), GuestPort), flow.GuestEndPoint);
+        Assert.Equal(new IPEndPoint(IPAddress.Parse(GatewayIp.ToString()), ServerPort), flow.Destination);
+        Assert.Equal("established", flow.State);
+        Assert.Equal(5, flow.BytesFromGuest);
+        Assert.Equal(6, flow.BytesToGuest);
+        Assert.False(flow.Published);
+        Assert.True(flow.Age >= flow.Idle);
+        Assert.Empty(_net.Nat.SnapshotFlows(0));
+
+        // The guest half-closes: the flow says so.
+        Send(TcpFlags.Fin | TcpFlags.Ack);
+        _seq++;
+        Next(p => p.AcknowledgmentNumber == _seq);
+        Assert.Equal("fin-wait", Assert.Single(_net.Nat.SnapshotFlows(500)).State);
     }
 
     [Fact]

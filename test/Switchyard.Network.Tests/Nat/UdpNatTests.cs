@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Microsoft.Extensions.Time.Testing;
 using PacketDotNet;
 using ProtocolType = System.Net.Sockets.ProtocolType;
+using Switchyard.Network.Nat;
 using Switchyard.Network.Switching;
 using Switchyard.Network.Tests.Infrastructure;
 using Switchyard.Packets;
@@ -85,6 +86,18 @@ public sealed class UdpNatTests : IDisposable
         Assert.Equal(payload, got.Data);
         Assert.True(IPAddress.IsLoopback(got.From.Address));
         Assert.Equal(1, _net.Nat!.UdpFlowCount);
+
+        var stats = _net.Nat.Statistics;
+        Assert.Equal(1, stats.Opened(NatProtocol.Udp));
+        Assert.Equal(300, stats.BytesFromGuests);
+        Assert.Equal(300, stats.BytesToGuests);
+        var flow = Assert.Single(_net.Nat.SnapshotFlows(500));
+        Assert.Equal(NatProtocol.Udp, flow.Protocol);
+        Assert.Equal("open", flow.State);
+        Assert.Equal(MacA, flow.Guest);
+        Assert.Equal(new IPEndPoint(IPAddress.Parse(IpA.ToString()), 40001), flow.GuestEndPoint);
+        Assert.Equal(new IPEndPoint(IPAddress.Parse(GatewayIp.ToString()), _server.Port), flow.Destination);
+        Assert.Equal((300L, 300L, false), (flow.BytesFromGuest, flow.BytesToGuest, flow.Published));
     }
 
     [Fact]
@@ -242,6 +255,7 @@ public sealed class UdpNatTests : IDisposable
         Assert.Empty(_a.Sent);
         Assert.Equal(0, _net.Nat!.UdpFlowCount);
         Assert.Equal(1, _net.Gateway.Counters.Dropped(DropReason.Policy));
+        Assert.Equal(1, _net.Nat.Statistics.Refused(NatProtocol.Udp));
     }
 
     [Fact]
@@ -282,6 +296,18 @@ public sealed class UdpNatTests : IDisposable
         _a.Clear();
         SendToGateway(40070, _server.Port, [6]);
         Assert.NotNull(WaitForIcmp(IcmpPacket.TypeDestinationUnreachable, 13));
+
+        var stats = _net.Nat.Statistics;
+        Assert.Equal(3, stats.Opened(NatProtocol.Udp));    // 40070, 40071, 40073
+        Assert.Equal(2, stats.Refused(NatProtocol.Udp));   // 40072, then 40070 again
+        Assert.Equal(1, stats.Evicted(NatProtocol.Udp));   // 40070, to make room for 40073
+        Assert.Single(_net.Nat.SnapshotFlows(1));
+        Assert.Equal(2, _net.Nat.SnapshotFlows(10).Count);
+
+        // Idle expiry is not eviction.
+        _time.Advance(TimeSpan.FromSeconds(61));
+        Assert.True(Eventually(() => _net.Nat.UdpFlowCount == 0, Wait));
+        Assert.Equal(1, stats.Evicted(NatProtocol.Udp));
     }
 
     [Fact]

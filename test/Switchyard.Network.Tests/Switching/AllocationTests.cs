@@ -1,4 +1,10 @@
+using Switchyard.Network.Dhcp;
+using Switchyard.Network.Dns;
+using Switchyard.Network.Egress;
+using Switchyard.Network.Nat;
+using Switchyard.Network.Telemetry;
 using Switchyard.Network.Tests.Infrastructure;
+using Switchyard.Packets.Dhcp;
 using Switchyard.Network.Transports;
 using Switchyard.Packets;
 
@@ -6,7 +12,8 @@ namespace Switchyard.Network.Tests.Switching;
 
 /// <summary>The data plane allocates nothing per frame: guest-to-guest forwarding (with offload
 /// metadata), the gateway's ARP and ICMP echo answers, and software segmentation for ports that
-/// cannot take offloads. Measured with the thread's allocation counter, after a warm-up.</summary>
+/// cannot take offloads; and the counters those paths and the gateway's services bump (NAT bytes,
+/// DHCP and DNS replies, forwarder latency, egress decisions). Measured with the thread's allocation counter, after a warm-up.</summary>
 public sealed class AllocationTests
 {
     /// <summary>A transport that takes frames and keeps nothing, so the test measures the switch.</summary>
@@ -49,6 +56,37 @@ public sealed class AllocationTests
 
         Assert.True(b.Frames >= 10_000);
         Assert.True(allocated < 1024, $"forwarding 10,000 frames allocated {allocated} bytes");
+    }
+
+    [Fact]
+    public void Counting_allocates_nothing()
+    {
+        var dhcp = new DhcpCounters();
+        var dns = new DnsCounters();
+        var latency = LatencyHistogram.ForDnsForwarding();
+        var nat = new NatStatistics();
+        var egress = new EgressDecisionCounters();
+        byte[] reply = [0x12, 0x34, 0x81, 0x83];   // a response header's first bytes, rcode NXDOMAIN
+        egress.Count(false, "not-allowed");          // the first of a reason makes its counter; later ones only count
+
+        long allocated = AllocatedWhile(10_000, () =>
+        {
+            dhcp.CountReceived(DhcpMessageType.Discover);
+            dhcp.CountSent(DhcpMessageType.Offer);
+            dns.Count(DnsAnswerSource.Forwarded, reply, reply.Length);
+            latency.Record(TimeSpan.FromMilliseconds(12));
+            nat.CountFromGuests(1460);
+            nat.CountToGuests(1460);
+            nat.CountOpened(NatProtocol.Udp);
+            egress.Count(false, "not-allowed");
+        });
+
+        Assert.Equal(10_100, dhcp.Received(DhcpMessageType.Discover));
+        Assert.Equal(10_100, dns.Answers(DnsAnswerSource.Forwarded, Switchyard.Packets.Dns.DnsResponseCode.NXDomain));
+        Assert.Equal(10_100, latency.Count);
+        Assert.Equal(10_100L * 1460, nat.BytesFromGuests);
+        Assert.Equal(10_101, Assert.Single(egress.Snapshot()).Count);
+        Assert.True(allocated < 1024, $"80,000 counts allocated {allocated} bytes");
     }
 
     [Fact]
