@@ -29,13 +29,17 @@ public sealed class TopTests
         guest.Namespace.StartServer("ping", "-q", "-i", "0.05", "-w", "120", net.Gateway);
 
     [LinuxRootFact]
-    public async Task Once_json_shows_the_busy_guest_with_its_rates_and_egress_decisions()
+    public async Task Once_json_shows_the_busy_guest_with_its_rates_flows_and_egress_decisions()
     {
         await using var daemon = await TestDaemon.StartAsync();
         var (net, guest) = await GuestAsync(daemon);
         using var _ = guest;
         // Refused by the allowlist (a TCP connect to TEST-NET-1): an egress decision in the audit log.
         guest.TryExec(10_000, "bash", "-c", "echo > /dev/tcp/192.0.2.1/80");
+        // A NAT flow that stays open: a connection to the host's loopback through the gateway (not egress).
+        using var server = LoopbackHttpServer.Start();
+        using var connection = guest.Namespace.StartServer("bash", "-c", $"exec 3<>/dev/tcp/{net.Gateway}/{server.Port}; sleep 120");
+        await Eventually.UntilAsync(() => server.Accepted > 0, Bounds.Generous, () => connection.Output);
         using var traffic = Traffic(guest, net);
 
         var r = Yard(daemon, "top", net.Name, "--once", "--format", "json", "--interval", "1");
@@ -55,6 +59,10 @@ public sealed class TopTests
         foreach (var rate in new[] { "bytesInPerSecond", "bytesOutPerSecond", "framesInPerSecond", "framesOutPerSecond" })
             Assert.True(ep.GetProperty(rate).GetDouble() > 5, $"{rate}: {ep}");
         Assert.True(ep.GetProperty("bytesInPerSecond").GetDouble() > 500, ep.ToString());
+        Assert.True(n.GetProperty("flowCount").GetInt32() >= 1, n.ToString());
+        Assert.Contains(n.GetProperty("flows").EnumerateArray(), f => f.GetProperty("protocol").GetString() == "tcp"
+            && f.GetProperty("endpoint").GetString() == "busy" && f.GetProperty("destination").GetString() == $"{net.Gateway}:{server.Port}"
+            && f.GetProperty("state").GetString() == "established" && f.GetProperty("guest").GetString()!.StartsWith(guest.Endpoint.Ipv4 + ":", StringComparison.Ordinal));
         var denied = n.GetProperty("egress").EnumerateArray().Where(e => e.GetProperty("verdict").GetString() == "deny").ToList();
         Assert.Contains(denied, e => e.GetProperty("destination").GetString() == "192.0.2.1:80" && e.GetProperty("endpoint").GetString() == "busy");
     }
@@ -107,7 +115,18 @@ public sealed class TopTests
             Command.Run("tmux", ["-S", Socket, "set-option", "-t", "t", "remain-on-exit", "on"]);
         }
 
-        public void Run(string command) => Command.Run("tmux", ["-S", Socket, "respawn-pane", "-k", "-t", "t", command]);
+        /// <summary>Runs <paramref name="command"/> (sh syntax) in the pane; its exit status goes to a file:
+        /// tmux 3.3's #{pane_dead_status} is sometimes empty after a clean exit.</summary>
+        public void Run(string command)
+        {
+            string script = Path.Combine(_directory.FullName, "run.sh");
+            // The shell shares the program's process group, so Ctrl-C's SIGINT reaches it too: a trap
+            // (reset to the default in the program on exec) keeps it alive to write the status.
+            File.WriteAllText(script, $"trap : INT\n{command}\necho $? > '{ExitFile}'\n");
+            Command.Run("tmux", ["-S", Socket, "respawn-pane", "-k", "-t", "t", $"sh '{script}'"]);
+        }
+
+        private string ExitFile => Path.Combine(_directory.FullName, "exit");
 
         public void SendKeys(string keys) => Command.Run("tmux", ["-S", Socket, "send-keys", "-t", "t", keys]);
 
@@ -115,12 +134,12 @@ public sealed class TopTests
 
         private string Format(string format) => Command.Run("tmux", ["-S", Socket, "display-message", "-p", "-t", "t", format]).StdOut.Trim();
 
-        /// <summary>The program's exit status once it has exited (null while it runs, or when a signal killed it).</summary>
-        public int? Exited => Format("#{pane_dead}") == "1" && int.TryParse(Format("#{pane_dead_status}"), out var status) ? status : null;
+        /// <summary>The program's exit status once it has exited (null while it runs; 128 + N when signal N killed it).</summary>
+        public int? Exited => File.Exists(ExitFile) && int.TryParse(File.ReadAllText(ExitFile).Trim(), out var status) ? status : null;
 
         public bool AlternateScreen => Format("#{alternate_on}") == "1";
 
-        public string Describe() => Format("dead=#{pane_dead} status=#{pane_dead_status} alternate=#{alternate_on}");
+        public string Describe() => Format("dead=#{pane_dead} alternate=#{alternate_on}") + $" exit={Exited}";
 
         public void Dispose()
         {

@@ -1,7 +1,7 @@
 namespace Switchyard.Cli.Top;
 
-/// <summary>The live view: a sample every interval, drawn in place, until Ctrl-C (the command
-/// line's cancellation) or q. The terminal is restored however it ends, errors included.</summary>
+/// <summary>The live view: a sample every interval, drawn in place, until q, Ctrl-C, SIGINT or
+/// SIGTERM. The terminal is restored however it ends, errors included.</summary>
 internal static class TopLive
 {
     public static async Task RunAsync(TopSampler sampler, TimeSpan interval, TimeProvider time, CancellationToken ct)
@@ -10,7 +10,7 @@ internal static class TopLive
         // an error on the normal screen, not a flash of the alternate one.
         var previous = await sampler.SampleAsync(ct);
         using var quit = CancellationTokenSource.CreateLinkedTokenSource(ct);
-        // Ctrl-C and SIGTERM end the loop here rather than the process there: the terminal must
+        // SIGINT and SIGTERM end the loop here rather than the process there: the terminal must
         // leave the alternate screen and show its cursor again. (The command line's own handling
         // was seen to let SIGINT kill the process before the action's cleanup ran.)
         void Quit(System.Runtime.InteropServices.PosixSignalContext context) { context.Cancel = true; quit.Cancel(); }
@@ -43,7 +43,7 @@ internal static class TopLive
         screen.Draw(TopRenderer.Render(previous, current, width, height));
     }
 
-    /// <summary>q quits. Polls (Console has no cancellable key read), only when stdin is a terminal.</summary>
+    /// <summary>q quits (Ctrl-C is SIGINT, above). Polls (Console has no cancellable key read), only when stdin is a terminal.</summary>
     private static async Task WatchKeysAsync(CancellationTokenSource quit)
     {
         if (Console.IsInputRedirected) return;
@@ -52,7 +52,11 @@ internal static class TopLive
             while (!quit.IsCancellationRequested)
             {
                 while (Console.KeyAvailable)
-                    if (Console.ReadKey(intercept: true).KeyChar is 'q' or 'Q') { await quit.CancelAsync(); return; }
+                    if (Console.ReadKey(intercept: true).KeyChar is 'q' or 'Q')
+                    {
+                        await quit.CancelAsync();
+                        return;
+                    }
                 await Task.Delay(50, quit.Token);
             }
         }

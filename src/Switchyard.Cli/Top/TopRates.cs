@@ -6,6 +6,9 @@ namespace Switchyard.Cli.Top;
 /// of their counters. Pure, so the numbers can be checked without a daemon or a terminal.</summary>
 internal static class TopRates
 {
+    /// <summary>How many of a network's flows a report keeps: the busiest.</summary>
+    public const int FlowsKept = 20;
+
     /// <param name="previous">The earlier sample; null: none yet (every rate is 0).</param>
     public static TopReport Build(TopSample? previous, TopSample current)
     {
@@ -29,6 +32,8 @@ internal static class TopRates
                 DnsQueries = dns,
                 DnsQueriesPerSecond = Rate(dns, before?.Network.Services?.DnsQueries, seconds),
                 Endpoints = endpoints,
+                FlowCount = n.Flows.Count,
+                Flows = Flows(n.Flows, before?.Flows, seconds),
                 Egress = n.Egress,
             });
         }
@@ -61,6 +66,42 @@ internal static class TopRates
             EgressAllowed = e.EgressDecisions?.Allowed ?? 0,
             EgressDenied = e.EgressDecisions?.Denied ?? 0,
         };
+    }
+
+    /// <param name="before">The previous sample's flows of the network; null when there was no previous sample of it.</param>
+    private static List<TopFlow> Flows(IReadOnlyList<FlowInfo> flows, IReadOnlyList<FlowInfo>? before, double seconds)
+    {
+        bool previous = before is not null;
+        // A flow is its protocol and both ends; one closed and opened again between the samples
+        // (same ends) is younger than before: a new flow, not the old one's continuation.
+        var earlier = new Dictionary<(string, string, string, bool), FlowInfo>();
+        foreach (var f in before ?? []) earlier.TryAdd((f.Protocol, f.Guest, f.Destination, f.Published), f);
+        return flows.Select(f =>
+        {
+            var b = earlier.GetValueOrDefault((f.Protocol, f.Guest, f.Destination, f.Published));
+            if (b is not null && f.AgeSeconds < b.AgeSeconds) b = null;
+            // Opened since the last sample: all it carried is new, within the interval. Older but
+            // not seen before (more flows than a sample asks for): no baseline.
+            long? fromBefore = b?.BytesFromGuest, toBefore = b?.BytesToGuest;
+            if (b is null && previous && f.AgeSeconds <= seconds) fromBefore = toBefore = 0;
+            return new TopFlow
+            {
+                Protocol = f.Protocol,
+                Endpoint = f.Endpoint,
+                Guest = f.Guest,
+                Destination = f.Destination,
+                State = f.State,
+                Published = f.Published,
+                AgeSeconds = f.AgeSeconds,
+                IdleSeconds = f.IdleSeconds,
+                // New since the last sample: everything it carried is new, over at most its age.
+                BytesInPerSecond = Rate(f.BytesFromGuest, fromBefore, seconds),
+                BytesOutPerSecond = Rate(f.BytesToGuest, toBefore, seconds),
+                BytesFromGuest = f.BytesFromGuest,
+                BytesToGuest = f.BytesToGuest,
+            };
+        }).OrderByDescending(f => f.BytesPerSecond).ThenByDescending(f => f.BytesFromGuest + f.BytesToGuest).ThenBy(f => f.AgeSeconds)
+            .Take(FlowsKept).ToList();
     }
 
     /// <summary>Per second, to 0.1. No baseline (a new endpoint, the first sample): 0. A counter

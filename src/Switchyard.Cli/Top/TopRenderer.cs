@@ -10,6 +10,8 @@ internal static class TopRenderer
 {
     /// <summary>How many egress decisions a network shows (the newest).</summary>
     public const int EgressShown = 5;
+    /// <summary>How many NAT flows a network shows (the busiest).</summary>
+    public const int FlowsShown = 8;
 
     private static readonly CultureInfo Invariant = CultureInfo.InvariantCulture;
 
@@ -24,6 +26,19 @@ internal static class TopRenderer
         new("IPV4", 2),
         new("TRANSPORT", 5),
         new("MAC", 6),
+    ];
+
+    private static readonly TextColumn[] FlowColumns =
+    [
+        new("PROTO", 2),
+        new("ENDPOINT", 1, MaxWidth: 20),
+        new("DESTINATION", 0, MaxWidth: 48),
+        new("IN B/s", 0, AlignRight: true),
+        new("OUT B/s", 1, AlignRight: true),
+        new("STATE", 3),
+        new("AGE", 4, AlignRight: true),
+        new("IDLE", 5, AlignRight: true),
+        new("GUEST", 6),
     ];
 
     private static readonly TextColumn[] EgressColumns =
@@ -58,6 +73,12 @@ internal static class TopRenderer
             lines.Add(TextTable.Fit(Header(n), width));
             if (n.Endpoints.Count == 0) lines.Add("  no endpoints");
             else lines.AddRange(TextTable.Layout("  ", EndpointColumns, n.Endpoints.Select(e => EndpointRow(e, report.IntervalSeconds > 0)).ToList(), width));
+            if (n.Flows.Count > 0)
+            {
+                int shown = Math.Min(FlowsShown, n.Flows.Count);
+                lines.Add(TextTable.Fit($"  NAT flows (busiest {shown} of {n.FlowCount}):", width));
+                lines.AddRange(TextTable.Layout("  ", FlowColumns, n.Flows.Take(shown).Select(f => FlowRow(f, report.IntervalSeconds > 0)).ToList(), width));
+            }
             if (n.Egress.Count > 0)
             {
                 lines.Add(TextTable.Fit($"  egress decisions (newest {Math.Min(EgressShown, n.Egress.Count)}):", width));
@@ -94,6 +115,28 @@ internal static class TopRenderer
         e.Transport,
         e.Mac,
     ];
+
+    private static IReadOnlyList<string> FlowRow(TopFlow f, bool rates) =>
+    [
+        f.Protocol,
+        f.Endpoint ?? "-",
+        f.Published ? $"{f.Destination} (published)" : f.Destination,
+        rates ? Human(f.BytesInPerSecond) : "-",
+        rates ? Human(f.BytesOutPerSecond) : "-",
+        f.State,
+        Duration(f.AgeSeconds),
+        Duration(f.IdleSeconds),
+        f.Guest,
+    ];
+
+    /// <summary>Seconds as 45s, 12m, 3h or 2d: how long ago, at a glance.</summary>
+    internal static string Duration(double seconds) => seconds switch
+    {
+        < 60 => $"{Math.Floor(Math.Max(0, seconds)).ToString(Invariant)}s",
+        < 3600 => $"{Math.Floor(seconds / 60).ToString(Invariant)}m",
+        < 86400 => $"{Math.Floor(seconds / 3600).ToString(Invariant)}h",
+        _ => $"{Math.Floor(seconds / 86400).ToString(Invariant)}d",
+    };
 
     private static IReadOnlyList<string> EgressRow(EgressEvent e) =>
     [

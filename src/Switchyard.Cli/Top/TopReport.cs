@@ -29,6 +29,11 @@ internal sealed record TopNetwork
     public double DnsQueriesPerSecond { get; init; }
     /// <summary>Busiest first: by bytes per second in and out, then frames per second, then name.</summary>
     public required IReadOnlyList<TopEndpoint> Endpoints { get; init; }
+    /// <summary>How many NAT flows the network has (as far as one sample asked: <see cref="TopSampler.FlowLimit"/>).</summary>
+    public int FlowCount { get; init; }
+    /// <summary>The busiest NAT flows (at most <see cref="TopRates.FlowsKept"/>): by payload bytes per
+    /// second both ways, then total bytes, then the youngest.</summary>
+    public required IReadOnlyList<TopFlow> Flows { get; init; }
     /// <summary>The newest egress decisions, oldest first.</summary>
     public required IReadOnlyList<EgressEvent> Egress { get; init; }
 }
@@ -60,6 +65,28 @@ internal sealed record TopEndpoint
 
     public double BytesPerSecond => BytesInPerSecond + BytesOutPerSecond;
     public double FramesPerSecond => FramesInPerSecond + FramesOutPerSecond;
+}
+
+/// <summary>One NAT flow, with its payload rates. "In" is from the guest, "out" back to it.</summary>
+internal sealed record TopFlow
+{
+    /// <summary>tcp, udp or icmp.</summary>
+    public required string Protocol { get; init; }
+    /// <summary>The endpoint the flow's guest is; null when no endpoint has its MAC now.</summary>
+    public string? Endpoint { get; init; }
+    public required string Guest { get; init; }
+    public required string Destination { get; init; }
+    public required string State { get; init; }
+    /// <summary>A connection to a published port (inbound), not one the guest opened.</summary>
+    public bool Published { get; init; }
+    public double AgeSeconds { get; init; }
+    public double IdleSeconds { get; init; }
+    public double BytesInPerSecond { get; init; }
+    public double BytesOutPerSecond { get; init; }
+    public long BytesFromGuest { get; init; }
+    public long BytesToGuest { get; init; }
+
+    public double BytesPerSecond => BytesInPerSecond + BytesOutPerSecond;
 }
 
 /// <summary>The CLI's own JSON documents (the API's are in <see cref="SwitchyardJsonContext"/>).</summary>

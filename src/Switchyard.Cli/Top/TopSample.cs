@@ -10,4 +10,6 @@ namespace Switchyard.Cli.Top;
 internal sealed record TopSample(DateTimeOffset Time, TimeSpan Clock, IReadOnlyList<NetworkSample> Networks);
 
 /// <param name="Egress">The newest egress decisions of the network's audit log, oldest first.</param>
-internal sealed record NetworkSample(NetworkInfo Network, IReadOnlyList<EndpointInfo> Endpoints, IReadOnlyList<EgressEvent> Egress);
+/// <param name="Flows">The NAT's flows (empty for a network without one).</param>
+internal sealed record NetworkSample(NetworkInfo Network, IReadOnlyList<EndpointInfo> Endpoints, IReadOnlyList<EgressEvent> Egress,
+    IReadOnlyList<FlowInfo> Flows);

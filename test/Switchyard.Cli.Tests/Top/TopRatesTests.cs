@@ -64,4 +64,39 @@ public sealed class TopRatesTests
         // By bytes per second; ties by frames per second, then by name.
         Assert.Equal(["busy", "chatty", "alpha", "quiet"], names);
     }
+
+    [Fact]
+    public void Flow_rates_follow_each_flow_by_its_ends()
+    {
+        var before = Sample(10, WithFlows(NetInfo(),
+            Flow(1, "192.0.2.1:443", age: 30, fromGuest: 1_000, toGuest: 10_000),
+            Flow(2, "192.0.2.2:443", age: 30, fromGuest: 5_000, toGuest: 5_000),
+            Flow(3, "192.0.2.3:443", age: 30, fromGuest: 9_000, toGuest: 9_000)));
+        var after = Sample(12, WithFlows(NetInfo(),
+            Flow(1, "192.0.2.1:443", age: 32, fromGuest: 3_000, toGuest: 50_000),     // continued
+            Flow(2, "192.0.2.2:443", age: 1, fromGuest: 600, toGuest: 400),            // closed and opened again: new
+            Flow(3, "192.0.2.3:443", age: 32, fromGuest: 9_000, toGuest: 9_000),       // idle
+            Flow(4, "192.0.2.4:443", age: 1.5, fromGuest: 2_000, toGuest: 0),          // opened since
+            Flow(5, "192.0.2.5:443", age: 300, fromGuest: 1 << 20, toGuest: 0)));      // old, not in the first sample (over its limit): no baseline
+        var n = TopRates.Build(before, after).Networks[0];
+        Assert.Equal(5, n.FlowCount);
+        var byPort = n.Flows.ToDictionary(f => f.Guest.Split(':')[1]);
+        Assert.Equal((1_000, 20_000), (byPort["1"].BytesInPerSecond, byPort["1"].BytesOutPerSecond));
+        Assert.Equal((300, 200), (byPort["2"].BytesInPerSecond, byPort["2"].BytesOutPerSecond));
+        Assert.Equal(0, byPort["3"].BytesPerSecond);
+        Assert.Equal(1_000, byPort["4"].BytesInPerSecond);
+        Assert.Equal(0, byPort["5"].BytesPerSecond);
+        // Busiest first; equal rates (0) by total bytes: the old unknown one, then the idle one.
+        Assert.Equal(["1", "4", "2", "5", "3"], n.Flows.Select(f => f.Guest.Split(':')[1]));
+    }
+
+    [Fact]
+    public void Only_the_busiest_flows_are_kept()
+    {
+        var flows = Enumerable.Range(1, 100).Select(i => Flow(i, $"192.0.2.{i}:80", age: 1, fromGuest: i, toGuest: 0)).ToArray();
+        var n = TopRates.Build(Sample(0, WithFlows(NetInfo())), Sample(1, WithFlows(NetInfo(), flows))).Networks[0];
+        Assert.Equal(100, n.FlowCount);
+        Assert.Equal(TopRates.FlowsKept, n.Flows.Count);
+        Assert.Equal(100, n.Flows[0].BytesInPerSecond);
+    }
 }

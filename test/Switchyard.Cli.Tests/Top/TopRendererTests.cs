@@ -11,7 +11,8 @@ public sealed class TopRendererTests
 
     private static readonly TopSample After = Sample(2, new NetworkSample(NetInfo(dnsQueries: 12, nat: new() { TcpFlows = 4, UdpFlows = 2 }, egress: "deny"),
         [Endpoint("web", 2_468_000, 24_000, framesIn: 2_000, framesOut: 30), Endpoint("a-guest-with-a-rather-long-name-indeed", 100, 0, ip: "10.10.0.3")],
-        [Egress("web", "deny", "93.184.215.14:443", "name-not-allowed"), Egress("web", "allow", "10.1.2.3:80", "allowed-cidr")]));
+        [Egress("web", "deny", "93.184.215.14:443", "name-not-allowed"), Egress("web", "allow", "10.1.2.3:80", "allowed-cidr")],
+        [Flow(40000, "198.51.100.7:443", age: 1.5, fromGuest: 1_000, toGuest: 3_000_000), Flow(40001, "10.10.0.1:8080", age: 4_000, 0, 0, published: true)]));
 
     [Fact]
     public void A_wide_screen_shows_every_column()
@@ -23,12 +24,18 @@ public sealed class TopRendererTests
         string header = lines.Single(l => l.TrimStart().StartsWith("ENDPOINT", StringComparison.Ordinal) && l.Contains("IN B/s"));
         foreach (var column in new[] { "OUT B/s", "IN fr/s", "OUT fr/s", "DROPS", "IPV4", "TRANSPORT", "MAC" }) Assert.Contains(column, header);
         // 2,468,000 bytes in 2 s: 1.2M/s in; 12k/s out; 1000 frames/s is 1.0k.
-        string web = lines.Single(l => l.TrimStart().StartsWith("web ", StringComparison.Ordinal));
+        string web = lines.First(l => l.TrimStart().StartsWith("web ", StringComparison.Ordinal));
         Assert.Matches(@"web\s+1\.2M\s+12k\s+1\.0k\s+15\s+0\s+10\.10\.0\.2\s+tap\s+02:11:22:33:44:55", web);
         // The busiest endpoint is the first row; a long name is cut with "~".
         int webRow = lines.ToList().IndexOf(web);
         Assert.Contains("a-guest-with-a-rather-l~", lines[webRow + 1]);
         Assert.Contains(lines, l => l.Contains("deny") && l.Contains("93.184.215.14:443") && l.Contains("name-not-allowed"));
+        // Flows: opened since the first sample (younger than the interval), so all their bytes count over the 2 s.
+        int flows = lines.ToList().FindIndex(l => l.Contains("NAT flows (busiest 2 of 2)"));
+        Assert.True(flows > 0, text);
+        Assert.Matches(@"PROTO\s+ENDPOINT\s+DESTINATION\s+IN B/s\s+OUT B/s\s+STATE\s+AGE\s+IDLE\s+GUEST", lines[flows + 1]);
+        Assert.Matches(@"tcp\s+web\s+198\.51\.100\.7:443\s+500\s+1\.5M\s+established\s+1s\s+0s\s+10\.10\.0\.2:40000", lines[flows + 2]);
+        Assert.Matches(@"tcp\s+web\s+10\.10\.0\.1:8080 \(published\)\s+0\s+0\s+established\s+1h", lines[flows + 3]);
     }
 
     [Theory]
@@ -41,14 +48,14 @@ public sealed class TopRendererTests
         var lines = TopRenderer.Render(Before, After, width);
         Assert.All(lines, l => Assert.True(l.Length <= width, $"{l.Length} > {width}: '{l}'"));
         // What matters most stays while there is room for it: the name and the rate in.
-        string web = lines.Single(l => l.TrimStart().StartsWith("web", StringComparison.Ordinal));
+        string web = lines.First(l => l.TrimStart().StartsWith("web", StringComparison.Ordinal));
         if (width >= 40) Assert.Contains("1.2M", web);
     }
 
     [Fact]
     public void Narrow_screens_drop_the_least_important_columns_first()
     {
-        string Header(int width) => TopRenderer.Render(Before, After, width).Single(l => l.Contains("ENDPOINT") && l.Contains("IN B/s"));
+        string Header(int width) => TopRenderer.Render(Before, After, width).First(l => l.Contains("ENDPOINT") && l.Contains("IN B/s")); // the endpoints' table comes first
         var wide = Header(200);
         var mid = Header(70);
         var narrow = Header(40);
@@ -76,9 +83,17 @@ public sealed class TopRendererTests
     {
         var lines = TopRenderer.Render(null, Before, 120);
         Assert.Contains("measuring", lines[0]);
-        Assert.Matches(@"web\s+-\s+-\s+-\s+-\s+0", lines.Single(l => l.TrimStart().StartsWith("web ", StringComparison.Ordinal)));
+        Assert.Matches(@"web\s+-\s+-\s+-\s+-\s+0", lines.First(l => l.TrimStart().StartsWith("web ", StringComparison.Ordinal)));
         Assert.Contains("no networks", TopRenderer.Render(null, Sample(0), 80));
     }
+
+    [Theory]
+    [InlineData(0, "0s")]
+    [InlineData(59.9, "59s")]
+    [InlineData(60, "1m")]
+    [InlineData(7_199, "1h")]
+    [InlineData(200_000, "2d")]
+    public void Ages_read_at_a_glance(double seconds, string expected) => Assert.Equal(expected, TopRenderer.Duration(seconds));
 
     [Theory]
     [InlineData(0, "0")]

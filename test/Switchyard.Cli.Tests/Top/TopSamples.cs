@@ -51,5 +51,13 @@ internal static class TopSamples
     public static TopSample Sample(double seconds, params NetworkSample[] networks) =>
         new(Created.AddSeconds(seconds), TimeSpan.FromSeconds(seconds), networks);
 
-    public static NetworkSample Net(NetworkInfo network, params EndpointInfo[] endpoints) => new(network, endpoints, []);
+    public static NetworkSample Net(NetworkInfo network, params EndpointInfo[] endpoints) => new(network, endpoints, [], []);
+
+    public static NetworkSample WithFlows(NetworkInfo network, params FlowInfo[] flows) => new(network, [], [], flows);
+
+    public static FlowInfo Flow(int guestPort, string destination, double age, long fromGuest, long toGuest, string? endpoint = "web", bool published = false) => new()
+    {
+        Protocol = "tcp", Endpoint = endpoint, Guest = $"10.10.0.2:{guestPort}", Destination = destination, State = "established",
+        AgeSeconds = age, IdleSeconds = 0, BytesFromGuest = fromGuest, BytesToGuest = toGuest, Published = published,
+    };
 }
