@@ -14,7 +14,7 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 # terminal for `yard top`), and clang and zlib1g-dev for the NativeAOT build of the daemon
 # (packaging/build-native.sh).
 packages=(clang zlib1g-dev busybox-static dnsutils dnsmasq-base iputils-ping iproute2 tcpdump python3 procps qemu-system-x86 cpio xz-utils
-  nginx-light iperf3 socat curl tmux)
+  nginx-light iperf3 socat curl chromium chromium-driver tmux)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

@@ -95,6 +95,7 @@ public static class DaemonHost
         app.Use(ApiRoutes.ProblemMiddleware);
         app.Use(HttpListenerGate.Middleware);
         ApiRoutes.Map(app, plane, store, DateTimeOffset.UtcNow);
+        Dashboard.DashboardRoutes.Map(app, Dashboard.DashboardAssets.Load());
         app.MapOpenApi("/openapi.json");
         // "{*path}", not MapFallback's default "{*path:nonfile}": a path with a dot (/x.json) is an unknown route too.
         app.MapFallback("{*path}", (Microsoft.AspNetCore.Http.HttpContext c) =>

@@ -21,19 +21,20 @@ internal sealed class EgressLan : IAsyncDisposable
 
     /// <param name="allow">The policy's allow rules (its default is deny).</param>
     /// <param name="network">Further changes to the network's create request (mode nat, upstream and policy are set).</param>
+    /// <param name="httpListen">The daemon also serves <c>--http-listen</c> on a free loopback port (the dashboard).</param>
     public static Task<EgressLan> StartAsync(IReadOnlyList<string> allow, bool ipv6 = false,
-        Func<NetworkCreateRequest, NetworkCreateRequest>? network = null) => StartAsync(_ => allow, ipv6, network);
+        Func<NetworkCreateRequest, NetworkCreateRequest>? network = null, bool httpListen = false) => StartAsync(_ => allow, ipv6, network, httpListen);
 
     /// <param name="allow">The allow rules, made from the world (its addresses and subnet exist by then: CIDR rules).</param>
     public static async Task<EgressLan> StartAsync(Func<EgressWorld, IReadOnlyList<string>> allow, bool ipv6 = false,
-        Func<NetworkCreateRequest, NetworkCreateRequest>? network = null)
+        Func<NetworkCreateRequest, NetworkCreateRequest>? network = null, bool httpListen = false)
     {
         var world = EgressWorld.Start(ipv6);
         TestDaemon? daemon = null;
         Guest? guest = null;
         try
         {
-            daemon = await TestDaemon.StartAsync();
+            daemon = await TestDaemon.StartAsync(httpListen: httpListen);
             var net = await daemon.CreateNetworkAsync([world.DnsUpstream], prefix: "egr", customize: r => (network ?? (x => x))(r with
             {
                 Mode = "nat",
