@@ -3,8 +3,8 @@ using Switchyard.Client;
 
 namespace Switchyard.Cli.Top;
 
-/// <summary>The text of `yard top`: a header per network, its endpoints busiest first, and its
-/// newest egress decisions, as lines no wider than the screen. Pure (report and size in, lines
+/// <summary>The text of `yard top`: a header per network, its endpoints and NAT flows busiest
+/// first, and its newest egress decisions, as lines no wider than the screen. Pure (report and size in, lines
 /// out), so the view is tested without a terminal.</summary>
 internal static class TopRenderer
 {
