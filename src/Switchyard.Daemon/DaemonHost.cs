@@ -92,6 +92,7 @@ public static class DaemonHost
         plane.Directory.StartAsync(createDefault: fresh).GetAwaiter().GetResult();
         File.WriteAllText(Path.Combine(options.StateDirectory, ".initialized"), "");
 
+        Observability.MetricsEndpoint.Add(app, plane.Registry, store);
         app.Use(ApiRoutes.ProblemMiddleware);
         app.Use(HttpListenerGate.Middleware);
         ApiRoutes.Map(app, plane, store, DateTimeOffset.UtcNow);
