@@ -12,10 +12,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 # is built from), dig, dnsmasq, ping, ip, tcpdump, python3, QEMU (socket transports and a real VM),
 # the outside world's servers and their clients (nginx, iperf3, socat, curl), prometheus (promtool
 # checks /metrics, and a real server scrapes it), chromium and chromium-driver (the dashboard in a
-# real browser), and clang and zlib1g-dev for the NativeAOT build of the daemon
-# (packaging/build-native.sh).
+# real browser), tmux (a real terminal for `yard top`), and clang and zlib1g-dev for the NativeAOT
+# build of the daemon (packaging/build-native.sh).
 packages=(clang zlib1g-dev busybox-static dnsutils dnsmasq-base iputils-ping iproute2 tcpdump python3 procps qemu-system-x86 cpio xz-utils
-  nginx-light iperf3 socat curl prometheus chromium chromium-driver)
+  nginx-light iperf3 socat curl prometheus chromium chromium-driver tmux)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

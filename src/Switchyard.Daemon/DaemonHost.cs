@@ -53,7 +53,9 @@ public static class DaemonHost
 
         var builder = WebApplication.CreateSlimBuilder(new WebApplicationOptions { ContentRootPath = options.StateDirectory, Args = [] });
         builder.Logging.ClearProviders();
-        builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
+        if (options.LogFormat == DaemonLogFormat.Json)   // one object per line: what log shippers split on
+            builder.Logging.AddJsonConsole(o => { o.UseUtcTimestamp = true; o.TimestampFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'"; });
+        else builder.Logging.AddSimpleConsole(o => { o.SingleLine = true; o.TimestampFormat = "HH:mm:ss "; });
         builder.Logging.AddFilter("Microsoft.AspNetCore", LogLevel.Warning);
         builder.Host.UseSystemd();
         IServiceProvider? services = null;

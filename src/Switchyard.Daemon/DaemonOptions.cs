@@ -16,6 +16,9 @@ public sealed record DaemonOptions
     /// <summary><c>--http-listen</c>: a read-only TCP listener for the dashboard and <c>/metrics</c>
     /// (see Api/HttpListenerGate). Null (the default): nothing listens on TCP. Port 0 picks a free one.</summary>
     public System.Net.IPEndPoint? HttpListen { get; init; }
+    /// <summary><c>--log-format</c>: one human line per event (the default), or one JSON object per
+    /// line with a UTC timestamp, for log shippers.</summary>
+    public DaemonLogFormat LogFormat { get; init; } = DaemonLogFormat.Simple;
 
     public static string DefaultStateDirectory()
     {
@@ -25,3 +28,6 @@ public sealed record DaemonOptions
         return Path.Combine(string.IsNullOrEmpty(xdg) ? Path.Combine(home, ".local", "state") : xdg, "switchyard");
     }
 }
+
+/// <summary>How the daemon writes its log to stdout.</summary>
+public enum DaemonLogFormat { Simple, Json }

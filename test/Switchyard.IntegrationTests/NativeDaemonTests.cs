@@ -29,7 +29,10 @@ public sealed class NativeDaemonTests
         Assert.True(File.Exists(bin), $"{bin} does not exist");
         var dir = Directory.CreateTempSubdirectory("yard-native-");
         string socket = Path.Combine(dir.FullName, "yard.sock");
-        using var daemon = Command.Start(bin, ["daemon", "--state-dir", Path.Combine(dir.FullName, "state"), "--socket", socket]);
+        // JSON logs: the formatter must survive trimming too (and the output is read, so a full pipe never blocks the daemon).
+        using var daemon = Command.Start(bin, ["daemon", "--state-dir", Path.Combine(dir.FullName, "state"), "--socket", socket, "--log-format", "json"]);
+        var stdout = daemon.StandardOutput.ReadToEndAsync();
+        _ = daemon.StandardError.ReadToEndAsync();
         try
         {
             Assert.True(SpinWait.SpinUntil(() => File.Exists(socket) || daemon.HasExited, TimeSpan.FromSeconds(15)), "the native daemon did not create its socket");
@@ -52,6 +55,15 @@ public sealed class NativeDaemonTests
         {
             if (!daemon.HasExited) { daemon.Kill(); daemon.WaitForExit(5000); }
             try { dir.Delete(recursive: true); } catch (IOException) { }
+        }
+        // Whole lines only: SIGKILL may have cut the last one short.
+        string output = await stdout;
+        var lines = output[..(output.LastIndexOf('\n') + 1)].Split('\n', StringSplitOptions.RemoveEmptyEntries);
+        Assert.NotEmpty(lines);
+        foreach (var line in lines)
+        {
+            using var doc = System.Text.Json.JsonDocument.Parse(line);
+            Assert.EndsWith("Z", doc.RootElement.GetProperty("Timestamp").GetString());
         }
     }
 }

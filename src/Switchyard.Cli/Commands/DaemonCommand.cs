@@ -26,7 +26,14 @@ internal static class DaemonCommand
             if (r.GetValueOrDefault<string?>() is { } text && ParseHttpListen(text) is null)
                 r.AddError($"--http-listen: '{text}' is not ADDR:PORT (e.g. 127.0.0.1:9180, [::1]:9180 or 9180)");
         });
-        var cmd = new Command("daemon", "Run the Switchyard daemon in the foreground (systemd: Type=notify)") { stateDir, group, resolvConf, httpListen };
+        var logFormat = new Option<string>("--log-format")
+        {
+            Description = "How the log on stdout looks: simple (one line per event, local time) or json (one JSON object per line, UTC timestamps, for log shippers)",
+            DefaultValueFactory = _ => "simple",
+            HelpName = "simple|json",
+        };
+        logFormat.AcceptOnlyFromAmong("simple", "json");
+        var cmd = new Command("daemon", "Run the Switchyard daemon in the foreground (systemd: Type=notify)") { stateDir, group, resolvConf, httpListen, logFormat };
         cmd.SetAction(async (parse, ct) =>
         {
             var options = new DaemonOptions
@@ -36,6 +43,7 @@ internal static class DaemonCommand
                 SocketGroup = parse.GetValue(group),
                 ResolvConfPath = parse.GetValue(resolvConf)!,
                 HttpListen = parse.GetValue(httpListen) is { } http ? ParseHttpListen(http) : null,
+                LogFormat = parse.GetValue(logFormat) == "json" ? DaemonLogFormat.Json : DaemonLogFormat.Simple,
             };
             try
             {

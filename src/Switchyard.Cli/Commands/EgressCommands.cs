@@ -64,7 +64,7 @@ internal static class EgressCommands
         var network = new Argument<string>("NETWORK");
         var follow = new Option<bool>("--follow", "-f") { Description = "Keep printing decisions as they happen (until Ctrl-C)" };
         var limit = new Option<int>("--limit", "-n") { Description = "How many of the newest logged decisions to print first (default 50)", DefaultValueFactory = _ => 50 };
-        limit.Validators.Add(r => { if (r.GetValueOrDefault<int>() is < 1 or > 100_000) r.AddError("--limit must be 1-100000"); });
+        limit.CustomParser = Output.NumberIn("--limit", 1, 100_000);
         var format = Output.FormatOption();
         var cmd = new Command("log", "Show a network's egress decisions: time, endpoint, protocol, destination, name, verdict, reason") { network, follow, limit, format };
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>

@@ -16,6 +16,18 @@ internal static class Output
         Validators = { r => { var v = r.GetValueOrDefault<string>(); if (v is not ("table" or "json")) r.AddError($"--format must be table or json, not '{v}'"); } },
     };
 
+    /// <summary>An option's parser for a number in [min, max]. A parser rather than a validator: a
+    /// validator that reads the value throws on text that is no number ("--limit abc").</summary>
+    public static Func<System.CommandLine.Parsing.ArgumentResult, T> NumberIn<T>(string option, T min, T max, string unit = "")
+        where T : System.Numerics.INumber<T> => r =>
+    {
+        string text = r.Tokens.Count > 0 ? r.Tokens[0].Value : "";
+        if (T.TryParse(text, System.Globalization.NumberStyles.Float, System.Globalization.CultureInfo.InvariantCulture, out var value)
+            && value >= min && value <= max) return value;
+        r.AddError($"{option} must be {min}-{max}{unit}, not '{text}'");
+        return min;
+    };
+
     public static void Json<T>(T value, JsonTypeInfo<T> type) => Console.Out.WriteLine(JsonSerializer.Serialize(value, type));
 
     public static void Table(IReadOnlyList<string> headers, IEnumerable<IReadOnlyList<string>> rows)

@@ -21,6 +21,7 @@ public static class YardCommand
         root.Subcommands.Add(EndpointCommands.Build());
         root.Subcommands.Add(InterfacesCommand.Build());
         root.Subcommands.Add(EgressCommands.Build());
+        root.Subcommands.Add(TopCommand.Build());
         root.Subcommands.Add(ConnectCommand.Build());
         root.Subcommands.Add(VersionCommand.Build());
         root.Subcommands.Add(DemoCommand.Build());
