@@ -11,7 +11,7 @@ out="$root/.build/native"
 rid="linux-$(uname -m | sed 's/x86_64/x64/; s/aarch64/arm64/')"
 stale() {
   [ ! -x "$out/yard" ] || [ -n "$(find "$root/src" "$root/Directory.Build.props" "$root/Directory.Packages.props" \
-      -newer "$out/yard" -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.script' \
+      \( -path '*/obj' -o -path '*/bin' \) -prune -o -newer "$out/yard" -type f \( -name '*.cs' -o -name '*.csproj' -o -name '*.props' -o -name '*.script' \
       -o -path '*/Dashboard/Assets/*' \) -print -quit)" ]
 }
 if stale; then

@@ -24,7 +24,14 @@ public static class DaemonHost
         var app = Build(options);
         await using (app.ConfigureAwait(false))
         {
-            await app.RunAsync(cancel).ConfigureAwait(false);
+            try { await app.StartAsync(cancel).ConfigureAwait(false); }
+            catch (IOException e) when (options.HttpListen is { } http)
+            {
+                // Kestrel binds every listener at start; the unix socket was checked in Build, so a
+                // bind failure here is the TCP listener's (a port in use, an address not on this host).
+                throw new DaemonStartException($"--http-listen: cannot listen on {http}: {(e.InnerException ?? e).Message}", e);
+            }
+            await app.WaitForShutdownAsync(cancel).ConfigureAwait(false);
         }
     }
 

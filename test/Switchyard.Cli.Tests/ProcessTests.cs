@@ -50,6 +50,24 @@ public sealed class ProcessTests
     }
 
     [Fact]
+    public void A_taken_http_listen_port_is_one_clear_line_and_exit_1()
+    {
+        using var taken = new System.Net.Sockets.TcpListener(System.Net.IPAddress.Loopback, 0);
+        taken.Start();
+        int port = ((System.Net.IPEndPoint)taken.LocalEndpoint).Port;
+        var dir = Directory.CreateTempSubdirectory("yard-test-http-").FullName;
+        try
+        {
+            var r = RunYard("daemon", "--state-dir", Path.Combine(dir, "state"), "--socket", Path.Combine(dir, "yard.sock"),
+                "--resolv-conf", Path.Combine(dir, "resolv.conf"), "--http-listen", $"127.0.0.1:{port}");
+            Assert.Equal(1, r.ExitCode);
+            Assert.Contains($"yard: --http-listen: cannot listen on 127.0.0.1:{port}", r.StdErr);
+            Assert.DoesNotContain("   at ", r.StdErr); // no stack trace
+        }
+        finally { Directory.Delete(dir, recursive: true); }
+    }
+
+    [Fact]
     public void Bad_publish_spec_is_a_usage_error()
     {
         var r = RunYard("endpoint", "publish", "net", "web", "8080", "--socket", NowhereSocket());
