@@ -36,7 +36,11 @@ internal static class DemoCommand
         string outsideNet = $"198.18.{Random.Shared.Next(0, 256)}", outsideIp = $"{outsideNet}.2";
         System.Diagnostics.Process? httpd = null;
         Step($"Starting a daemon (state in {dir})");
-        var app = DaemonHost.Build(new DaemonOptions { StateDirectory = dir, SocketPath = socket });
+        // The read-only dashboard and /metrics on a free loopback port: the demo prints where.
+        var app = DaemonHost.Build(new DaemonOptions
+        {
+            StateDirectory = dir, SocketPath = socket, HttpListen = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
+        });
         await app.StartAsync(ct);
         using var client = new SwitchyardClient(socket);
         try
@@ -75,11 +79,17 @@ internal static class DemoCommand
 
             Step($"Outside: namespace {outsideNs} at {outsideIp}, behind host veth {hostVeth}, serving a page");
             httpd = StartOutside(dir, outsideNs, hostVeth, outsideNet);
+            var sampler = new Top.TopSampler(client, "demo", TimeProvider.System);
+            var before = await sampler.SampleAsync(ct);
             Step($"[{namespaces[0]}] busybox wget -O- http://{outsideIp}/   (through the NAT: a host socket of the daemon)");
             Run("ip", "netns", "exec", namespaces[0], "busybox", "wget", "-O", "-", $"http://{outsideIp}/");
+            Step("What the network saw meanwhile (yard top demo --once):");
+            foreach (var line in Top.TopRenderer.Render(Top.TopRates.Build(before, await sampler.SampleAsync(ct)), 100)) Console.WriteLine(line);
+            var http = DaemonHost.HttpListenAddress(app);
             if (keep)
             {
-                Step($"Running; try: YARD_SOCKET={socket} ./yard endpoint ls   (Ctrl+C ends the demo)");
+                Step($"Dashboard: http://{http}/   Prometheus metrics: http://{http}/metrics");
+                Step($"Running; try: YARD_SOCKET={socket} ./yard top   (Ctrl+C ends the demo)");
                 try { await Task.Delay(Timeout.Infinite, ct); } catch (OperationCanceledException) { }
             }
             Step("Demo finished: cleaning up");

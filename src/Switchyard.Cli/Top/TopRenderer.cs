@@ -63,7 +63,7 @@ internal static class TopRenderer
         var lines = new List<string>
         {
             TextTable.Fit($"yard top  {report.Time.ToLocalTime().ToString("HH:mm:ss", Invariant)}  "
-                + (report.IntervalSeconds > 0 ? $"rates over {report.IntervalSeconds.ToString("0.#", Invariant)} s" : "measuring...")
+                + (report.IntervalSeconds > 0 ? $"rates over {report.IntervalSeconds.ToString(report.IntervalSeconds < 1 ? "0.##" : "0.#", Invariant)} s" : "measuring...")
                 + "  (in: from the guest, out: to it)", width),
         };
         if (report.Networks.Count == 0) lines.Add("no networks");
