@@ -29,9 +29,11 @@ if stale; then
     echo "build-native: publishing yard with NativeAOT for $rid (a few minutes)..." >&2
     # The framework's OpenAPI/MVC metadata code carries trim warnings we do not use at run time
     # (the OpenAPI document is built from source-generated handlers); they stay warnings here.
+    # The binary is dated when the build began, not when it ended: a source edited meanwhile is newer.
+    touch "$root/.build/native.started"
     dotnet publish "$root/src/Switchyard.Cli/Switchyard.Cli.csproj" -c Release -r "$rid" -p:PublishAot=true \
       -p:TreatWarningsAsErrors=false -o "$out" -nologo -v quiet -clp:ErrorsOnly >&2
-    touch "$out/yard"
+    touch -r "$root/.build/native.started" "$out/yard"
   fi
 fi
 echo "$out/yard"
