@@ -77,15 +77,44 @@ public sealed class PortGuard
                 var p = frame.Payload;
                 if (p.Length < 40) { reason = DropReason.Malformed; return false; }
                 var src = Ipv6Address.Read(p[8..]);
-                // RA guard (RFC 6105): guests never send router advertisements or redirects.
-                if (p[6] == IpProtocol.Icmpv6 && p.Length > 40 && p[40] is 134 or 137) { reason = DropReason.Policy; return false; }
-                if (src.IsUnspecified ? p[6] is IpProtocol.Icmpv6 or 0 : IsOwnIpv6(src)) return true;
-                reason = DropReason.SpoofedIp;
-                return false;
+                if (!(src.IsUnspecified ? p[6] is IpProtocol.Icmpv6 or 0 : IsOwnIpv6(src))) { reason = DropReason.SpoofedIp; return false; }
+                return PassesRaGuard(p, out reason);
             default:
                 // Other EtherTypes (LLDP, LLC) carry no IP source to check; the MAC check above holds.
                 return true;
         }
+    }
+
+    /// <summary>
+    /// RA guard (RFC 6105) over the whole header chain (RFC 7113 §3): guests never send router
+    /// advertisements or redirects, nor DHCPv6 server messages (RFC 7610), however many extension
+    /// headers come first. A first fragment must hold the whole chain and the upper-layer header
+    /// (RFC 7112 §5), or what it hides cannot be judged; later fragments pass, as the first was
+    /// judged and a host cannot reassemble without it.
+    /// </summary>
+    private static bool PassesRaGuard(ReadOnlySpan<byte> p, out DropReason reason)
+    {
+        reason = DropReason.Policy;
+        switch (Ipv6HeaderChain.Walk(p, out byte protocol, out int at, out bool firstFragment))
+        {
+            case Ipv6ChainResult.LaterFragment:
+                return true;
+            case Ipv6ChainResult.Truncated:
+                reason = DropReason.Malformed;
+                return false;
+        }
+        var upper = p[at..];
+        // Too short to say what it is: harmless whole (a receiver drops it), hiding the rest when
+        // it is a first fragment. Type, code and checksum are the least of an ICMPv6 header
+        // (RFC 4443 §2.1); a DHCPv6 server or relay speaks from port 547 (RFC 8415 §7.2).
+        return protocol switch
+        {
+            IpProtocol.Icmpv6 when upper.Length < 4 => !firstFragment,
+            IpProtocol.Icmpv6 => upper[0] is not (134 or 137),
+            IpProtocol.Udp when upper.Length < UdpDatagram.HeaderLength => !firstFragment,
+            IpProtocol.Udp => BinaryPrimitives.ReadUInt16BigEndian(upper) != 547,
+            _ => true,
+        };
     }
 
     /// <summary>Whether <paramref name="a"/> is one of the port's IPv6 addresses, by its MAC now.</summary>

@@ -62,6 +62,106 @@ public sealed class GuardPolicyTests
         Assert.Equal(allowed, Allows(f, out _));
     }
 
+    /// <summary>A frame from A's link-local address: the fixed header, then <paramref name="chain"/>
+    /// (extension headers as raw bytes, each starting with a placeholder next-header byte), then
+    /// <paramref name="upper"/> of protocol <paramref name="protocol"/>.</summary>
+    private static byte[] Ipv6From(byte protocol, byte[] upper, params byte[][] chain)
+    {
+        int extensions = chain.Sum(h => h.Length);
+        var f = new byte[EthernetFrame.HeaderLength + 40 + extensions + upper.Length];
+        EthernetFrame.WriteHeader(f, MacAddress.Parse("33:33:00:00:00:01"), MacA, EtherType.IPv6);
+        var p = f.AsSpan(EthernetFrame.HeaderLength);
+        p[0] = 0x60;
+        BinaryPrimitives.WriteUInt16BigEndian(p[4..], (ushort)(extensions + upper.Length));
+        p[7] = 255;
+        Ipv6Address.LinkLocal(MacA).Write(p[8..]);
+        int at = 40;
+        byte[] types = [.. chain.Select(h => h[0]), protocol];
+        p[6] = types[0];
+        for (int i = 0; i < chain.Length; i++)
+        {
+            chain[i].CopyTo(p[at..]);
+            p[at] = types[i + 1];
+            at += chain[i].Length;
+        }
+        upper.CopyTo(p[at..]);
+        return f;
+    }
+
+    // Extension headers as they go on the wire; byte 0 says which header this is (the builder
+    // turns it into the previous header's Next Header), byte 1 is the length field.
+    private static byte[] HopByHop => [Ipv6HeaderChain.HopByHop, 0, 1, 4, 0, 0, 0, 0];
+    private static byte[] DestinationOptions => [Ipv6HeaderChain.DestinationOptions, 1, 1, 12, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    private static byte[] Routing => [Ipv6HeaderChain.Routing, 0, 0, 0, 0, 0, 0, 0];
+    private static byte[] Authentication => [Ipv6HeaderChain.Ah, 4, 0, 0, 0, 0, 0, 1, 0, 0, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    private static byte[] FirstFragment => [Ipv6HeaderChain.Fragment, 0, 0, 1, 0, 0, 0, 42];     // offset 0, M=1
+    private static byte[] LaterFragment => [Ipv6HeaderChain.Fragment, 0, 0x05, 0xC8, 0, 0, 0, 42]; // offset 185
+    private static byte[] RouterAdvertisement => [134, 0, 0, 0, 64, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0];
+    private static byte[] Redirect => [137, 0, 0, 0, 0, 0, 0, 0];
+
+    public static TheoryData<string, byte[][]> Chains => new()
+    {
+        { "hop-by-hop", [HopByHop] },
+        { "destination options", [DestinationOptions] },
+        { "routing", [Routing] },
+        { "authentication", [Authentication] },
+        { "first fragment", [FirstFragment] },
+        { "hop-by-hop, destination options, routing", [HopByHop, DestinationOptions, Routing] },
+        { "destination options twice", [DestinationOptions, DestinationOptions] },
+        { "fragment then destination options", [FirstFragment, DestinationOptions] },
+        { "authentication then hop-by-hop", [Authentication, HopByHop] },
+    };
+
+    [Theory]
+    [MemberData(nameof(Chains))]
+    public void A_router_advertisement_behind_extension_headers_is_dropped(string chain, byte[][] headers)
+    {
+        Assert.False(Allows(Ipv6From(IpProtocol.Icmpv6, RouterAdvertisement, headers), out var reason), chain);
+        Assert.Equal(DropReason.Policy, reason);
+        Assert.False(Allows(Ipv6From(IpProtocol.Icmpv6, Redirect, headers), out _), chain);
+    }
+
+    [Theory]
+    [MemberData(nameof(Chains))]
+    public void A_dhcpv6_server_message_is_dropped_behind_any_chain(string chain, byte[][] headers)
+    {
+        byte[] advertise = [0x02, 0x23, 0x02, 0x22, 0, 12, 0, 0, 2, 0, 0, 1];   // 547 -> 546, ADVERTISE
+        Assert.False(Allows(Ipv6From(IpProtocol.Udp, advertise, headers), out _), chain);
+        byte[] solicit = [0x02, 0x22, 0x02, 0x23, 0, 12, 0, 0, 1, 0, 0, 1];     // 546 -> 547: a client, allowed
+        Assert.True(Allows(Ipv6From(IpProtocol.Udp, solicit, headers), out _), chain);
+    }
+
+    [Theory]
+    [MemberData(nameof(Chains))]
+    public void Ordinary_icmpv6_behind_the_same_chains_passes(string chain, byte[][] headers)
+    {
+        byte[] echo = [128, 0, 0, 0, 0, 1, 0, 1];
+        Assert.True(Allows(Ipv6From(IpProtocol.Icmpv6, echo, headers), out _), chain);
+    }
+
+    [Fact]
+    public void A_first_fragment_without_the_icmpv6_header_is_dropped()
+    {
+        // RFC 7112 §5: the chain ends in a first fragment with no room for the ICMPv6 type.
+        Assert.False(Allows(Ipv6From(IpProtocol.Icmpv6, [134], FirstFragment), out _));
+        Assert.False(Allows(Ipv6From(IpProtocol.Icmpv6, [], DestinationOptions, FirstFragment), out _));
+    }
+
+    [Fact]
+    public void A_chain_that_runs_past_the_packet_is_dropped_as_malformed()
+    {
+        var frame = Ipv6From(IpProtocol.Icmpv6, RouterAdvertisement, DestinationOptions);
+        frame[EthernetFrame.HeaderLength + 41] = 100;   // 808 bytes of options in a small packet
+        Assert.False(Allows(frame, out var reason));
+        Assert.Equal(DropReason.Malformed, reason);
+    }
+
+    [Fact]
+    public void A_later_fragment_passes_because_its_first_was_judged()
+    {
+        Assert.True(Allows(Ipv6From(IpProtocol.Icmpv6, [0, 0, 0, 0, 0, 0, 0, 0], LaterFragment), out _));
+    }
+
     [Fact]
     public void Dhcp_for_another_client_is_ignored()
     {
