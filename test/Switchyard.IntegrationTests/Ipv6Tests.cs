@@ -15,7 +15,7 @@ public sealed class Ipv6Tests
 
     /// <summary>EUI-64 addresses (the rule anti-spoofing enforces, docs/architecture.md), no
     /// temporary addresses, RAs accepted; then the link comes up and DHCP gives IPv4 as usual.</summary>
-    private static void StartWithSlaac(Guest guest)
+    internal static void StartWithSlaac(Guest guest)
     {
         foreach (var setting in new[] { "addr_gen_mode=0", "use_tempaddr=0", "accept_ra=1", "autoconf=1" })
             guest.Exec("sysctl", "-q", "-w", $"net.ipv6.conf.eth0.{setting}");
@@ -24,7 +24,7 @@ public sealed class Ipv6Tests
     }
 
     /// <summary>Waits until eth0 has <paramref name="address"/> and it finished duplicate address detection.</summary>
-    private static void WaitForAddress(Guest guest, string address)
+    internal static void WaitForAddress(Guest guest, string address)
     {
         var clock = Stopwatch.StartNew();
         string seen = "";
@@ -40,7 +40,7 @@ public sealed class Ipv6Tests
         Assert.Fail($"{guest.Name} has no usable {address} after {SlaacTimeout}: {seen}");
     }
 
-    private static string DefaultRoute6(Guest guest) => guest.Namespace.Ip("-6", "route", "show", "default").StdOut.Trim();
+    internal static string DefaultRoute6(Guest guest) => guest.Namespace.Ip("-6", "route", "show", "default").StdOut.Trim();
 
     [LinuxRootFact]
     public async Task Nat_network_slaac_ping_dig_and_nat66_to_the_outside()
