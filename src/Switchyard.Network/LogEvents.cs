@@ -68,6 +68,11 @@ public static class LogEvents
     public const int LeaseSnooped = 111;
     public const int UplinkGuestsFailed = 112;
 
+    // 120-129: state persistence behind the data plane (issue 16: leases off the packet path).
+    // 130-139: per-endpoint warning rate limits and socket paths (issue 16).
+    // 140-149: API callers and their credentials (issue 16).
+    // 150-159: egress checks of HTTP requests (issue 16).
+
     // 200-249: the gateway's services.
     public const int DnsAnswerFailed = 200;
     public const int RouterAdvertisementFailed = 201;
@@ -80,4 +85,5 @@ public static class LogEvents
     public const int PublishedAcceptFailed = 301;
     public const int IcmpEchoRawSockets = 310;
     public const int IcmpEchoUnavailable = 311;
+    // 320-339: fair shares and the fd budget (issue 16).
 }

@@ -13,6 +13,8 @@ internal static class ControlErrors
         ControlError.NotFound => StatusCodes.Status404NotFound,
         ControlError.Conflict => StatusCodes.Status409Conflict,
         ControlError.Busy => StatusCodes.Status503ServiceUnavailable,
+        ControlError.Forbidden => StatusCodes.Status403Forbidden,
+        ControlError.StorageFull => StatusCodes.Status507InsufficientStorage,
         _ => StatusCodes.Status500InternalServerError,
     };
 }

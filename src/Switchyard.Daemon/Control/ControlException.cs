@@ -12,6 +12,10 @@ public enum ControlError
     Conflict,
     /// <summary>Another change held the gate too long (e.g. it is stuck on a hung disk): 503.</summary>
     Busy,
+    /// <summary>The caller's credentials do not allow this change (SO_PEERCRED on the API socket): 403.</summary>
+    Forbidden,
+    /// <summary>The state directory cannot take the change (full or read-only filesystem): 507.</summary>
+    StorageFull,
     /// <summary>A good request the daemon could not carry out (e.g. restoring state at startup): 500.</summary>
     Failed,
 }
@@ -24,6 +28,8 @@ public sealed class ControlException(ControlError kind, string message) : Except
     public static ControlException Invalid(string message) => new(ControlError.Invalid, message);
     public static ControlException NotFound(string message) => new(ControlError.NotFound, message);
     public static ControlException Conflict(string message) => new(ControlError.Conflict, message);
+    public static ControlException Forbidden(string message) => new(ControlError.Forbidden, message);
+    public static ControlException StorageFull(string message) => new(ControlError.StorageFull, message);
 
     /// <summary>A resource the request needs cannot be had: the request's fault while attaching or
     /// creating (<see cref="ControlError.Invalid"/>), the daemon's while restoring stored state
