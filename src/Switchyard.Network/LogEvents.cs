@@ -71,6 +71,10 @@ public static class LogEvents
     // 120-129: state persistence behind the data plane (issue 16: leases off the packet path).
     // 130-139: per-endpoint warning rate limits and socket paths (issue 16).
     // 140-149: API callers and their credentials (issue 16).
+    public const int ControlRequest = 140;
+    public const int ControlDenied = 141;
+    public const int HandoffRequest = 142;
+    public const int CallerUnknown = 143;
     // 150-159: egress checks of HTTP requests (issue 16).
 
     // 200-249: the gateway's services.
