@@ -37,16 +37,16 @@ internal sealed class CallerPolicy(uint daemonUid, IAccessFacts facts)
         if (ModeSpec.Parse(r.Mode).Mode == NetworkMode.Bridged) throw Bridged(c, "create");
     }
 
-    public void CheckUpdateNetwork(Caller c, NetworkRecord net, NetworkUpdateRequest r)
+    public void CheckUpdateNetwork(Caller c, NetworkMode current, NetworkUpdateRequest r)
     {
         if (IsPrivileged(c)) return;
-        if (net.Mode == NetworkMode.Bridged || r.Mode is not null && ModeSpec.Parse(r.Mode).Mode == NetworkMode.Bridged) throw Bridged(c, "change");
+        if (current == NetworkMode.Bridged || r.Mode is not null && ModeSpec.Parse(r.Mode).Mode == NetworkMode.Bridged) throw Bridged(c, "change");
     }
 
-    public void CheckDeleteNetwork(Caller c, NetworkRecord net)
+    public void CheckDeleteNetwork(Caller c, NetworkMode mode)
     {
         if (IsPrivileged(c)) return;
-        if (net.Mode == NetworkMode.Bridged) throw Bridged(c, "delete");
+        if (mode == NetworkMode.Bridged) throw Bridged(c, "delete");
     }
 
     /// <summary>An attach request: its transport and every port it publishes.</summary>
@@ -58,10 +58,10 @@ internal sealed class CallerPolicy(uint daemonUid, IAccessFacts facts)
     }
 
     /// <summary>Detaching ends the transport (a TAP in a namespace goes away) and closes its host ports.</summary>
-    public void CheckDetach(Caller c, EndpointRecord e, IEnumerable<PublishedPort> published)
+    public void CheckDetach(Caller c, StoredTransport transport, IEnumerable<PublishedPort> published)
     {
         if (IsPrivileged(c)) return;
-        CheckTransport(c, e.Transport);
+        CheckTransport(c, transport);
         foreach (var p in published) CheckPublish(c, p);
     }
 

@@ -54,7 +54,7 @@ internal sealed partial class NetworkDirectory : IDisposable
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
         var net = _registry.Find(name);
-        _callers.CheckUpdateNetwork(caller, net, r);
+        _callers.CheckUpdateNetwork(caller, net.Mode, r);
         if (r.Egress is not { } edit) return _networks.Update(net, r);
         // An edit of the policy applies live; with a mode change it would apply to a network about to be rebuilt.
         if (r.Mode is not null || r.HostLoopback is not null)
@@ -66,7 +66,7 @@ internal sealed partial class NetworkDirectory : IDisposable
     public async Task DeleteNetworkAsync(Caller caller, string name)
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
-        _callers.CheckDeleteNetwork(caller, _registry.Find(name));
+        _callers.CheckDeleteNetwork(caller, _registry.Find(name).Mode);
         _networks.Delete(name);
     }
 
@@ -82,7 +82,7 @@ internal sealed partial class NetworkDirectory : IDisposable
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
         var (_, e) = _registry.FindEndpoint(network, name);
-        _callers.CheckDetach(caller, e, _registry.Read(() => e.Published.Select(p => p.Spec).ToList()));
+        _callers.CheckDetach(caller, e.Transport, _registry.Read(() => e.Published.Select(p => p.Spec).ToList()));
         _endpoints.Detach(network, name);
     }
 
