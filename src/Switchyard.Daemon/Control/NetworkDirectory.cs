@@ -75,7 +75,22 @@ internal sealed partial class NetworkDirectory : IDisposable
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
         _registry.Find(network);   // 404 for an unknown network before the caller's rights are judged
         _callers.CheckAttach(caller, r);
-        return _endpoints.Attach(network, r, (spec, config, net) => _endpoints.Transports.Create(spec, config, net, restoring: false));
+        var attached = _endpoints.Attach(network, r, (spec, config, net) => _endpoints.Transports.Create(spec, config, net, restoring: false));
+        if (!_callers.IsPrivileged(caller) && attached.Endpoint.Transport.Listen is { } socket) GiveSocket(caller, network, r.Name, socket);
+        return attached;
+    }
+
+    /// <summary>A socket the daemon bound for a member becomes the member's, as if it had made it: its
+    /// VM may connect (unix(7) wants write permission), and it may remove or replace it later, in a
+    /// sticky directory too. If that cannot be done, the endpoint is not left half-usable.</summary>
+    private void GiveSocket(Caller caller, string network, string name, string path)
+    {
+        try { Platform.FileOwnership.SetOwner(path, caller.Uid, caller.Gid); }
+        catch (Platform.PlatformException e)
+        {
+            _endpoints.Detach(network, name);
+            throw new ControlException(ControlError.Failed, $"cannot give {path} to uid {caller.Uid}: {e.Message}");
+        }
     }
 
     public async Task DetachAsync(Caller caller, string network, string name)
