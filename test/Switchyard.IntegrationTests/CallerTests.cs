@@ -90,78 +90,115 @@ public sealed class CallerTests
     private static object Endpoint(string name, object transport, params string[] publish) =>
         publish.Length == 0 ? new { name, transport } : new { name, transport, publish };
 
-    [LinuxRootFact]
-    public async Task A_group_member_is_refused_what_only_root_may_do_with_a_403_that_says_why()
+    /// <summary>A daemon with --group, a member, and a network root made for the member to try things on.</summary>
+    private static async Task<(Fixture F, string Endpoints, string Network)> StartWithNetworkAsync()
     {
-        await using var f = await Fixture.StartAsync();
-        var m = f.Member;
-        var net = await f.Daemon.CreateNetworkAsync(["none"], prefix: "cal");
-        var endpoints = $"/networks/{net.Name}/endpoints";
+        var f = await Fixture.StartAsync();
+        try
+        {
+            var net = await f.Daemon.CreateNetworkAsync(["none"], prefix: "cal");
+            return (f, $"/networks/{net.Name}/endpoints", net.Name);
+        }
+        catch { await f.DisposeAsync(); throw; }
+    }
 
-        // A TAP in the daemon's own namespace: an interface of the host.
+    [LinuxRootFact]
+    public async Task A_member_may_not_attach_a_TAP_in_the_daemons_namespace()
+    {
+        var (f, endpoints, _) = await StartWithNetworkAsync();
+        await using var _ = f;
         string tap = TestDaemon.UniqueName("syc");
-        m.Refused("(--tap): it is an interface of the host itself", "POST", endpoints,
-            Endpoint("tap1", new { kind = "tap", ifname = tap }));
+        f.Member.Refused("(--tap): it is an interface of the host itself", "POST", endpoints, Endpoint("tap1", new { kind = "tap", ifname = tap }));
         Assert.False(Directory.Exists($"/sys/class/net/{tap}"), "the TAP was made");
+    }
 
-        // A TAP (with addresses) in a namespace root made: the host's user namespace owns it.
+    [LinuxRootFact]
+    public async Task A_member_may_not_put_a_TAP_in_a_namespace_root_made()
+    {
+        var (f, endpoints, _) = await StartWithNetworkAsync();
+        await using var _ = f;
         using var rootNs = TestNamespace.Create("sy-cal");
-        m.Refused("belongs to a user namespace of uid 0 (the host's own)", "POST", endpoints,
+        f.Member.Refused("belongs to a user namespace of uid 0 (the host's own)", "POST", endpoints,
             Endpoint("tap2", new { kind = "tap", netns = rootNs.Name, configure = true }));
-        m.Refused("belongs to a user namespace of uid 0 (the host's own)", "POST", endpoints,
+        f.Member.Refused("belongs to a user namespace of uid 0 (the host's own)", "POST", endpoints,
             Endpoint("tap3", new { kind = "tap", netnsPath = rootNs.Path }));
         Assert.DoesNotContain("eth0", rootNs.Ip("link", "show").StdOut);
+    }
 
-        // A network bridged to a host interface (a veth of the test's own).
+    [LinuxRootFact]
+    public async Task A_member_may_not_bridge_a_network_to_a_host_interface()
+    {
+        await using var f = await Fixture.StartAsync();
+        using var lanNs = TestNamespace.Create("sy-cal");
         string hostIf = TestDaemon.UniqueName("sycv");
-        Command.Run("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", "eth9", "netns", rootNs.Name]);
+        Command.Run("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", "eth9", "netns", lanNs.Name]);
         try
         {
             Command.Run("ip", ["link", "set", hostIf, "up"]);
-            m.Refused("create a bridged network: its guests join the host's LAN", "POST", "/networks",
+            f.Member.Refused("create a bridged network: its guests join the host's LAN", "POST", "/networks",
                 new { name = TestDaemon.UniqueName("br"), mode = $"bridged:{hostIf}" });
+            Assert.DoesNotContain((await f.Daemon.Client.ListNetworksAsync()), n => n.Mode == "bridged");
         }
         finally { Command.Run("ip", ["link", "del", hostIf], check: false); }
+    }
 
-        // A socket planted in a directory only root may write.
+    [LinuxRootFact]
+    public async Task A_member_may_not_plant_a_socket_in_a_root_only_directory()
+    {
+        var (f, endpoints, _) = await StartWithNetworkAsync();
+        await using var _ = f;
         var planted = Path.Combine(f.RootOnly, "vm.sock");
-        m.Refused($"may not write to {f.RootOnly} (mode 0700, owner 0:0)", "POST", endpoints,
-            Endpoint("planted", new { kind = "dgram", listen = planted }));
+        foreach (var kind in new[] { "dgram", "stream" })
+            f.Member.Refused($"may not write to {f.RootOnly} (mode 0700, owner 0:0)", "POST", endpoints,
+                Endpoint("planted-" + kind, new { kind, listen = planted }));
         Assert.False(File.Exists(planted), "the daemon made a socket in a root-only directory");
+    }
 
-        // A live root socket in a sticky directory (/tmp's mode), which the member could not remove.
+    [LinuxRootFact]
+    public async Task A_member_may_not_take_over_a_live_root_socket_in_a_sticky_directory()
+    {
+        var (f, endpoints, _) = await StartWithNetworkAsync();
+        await using var _ = f;
         var rootSocketPath = Path.Combine(f.Shared, "root.sock");
-        using (var rootSocket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified))
-        {
-            rootSocket.Bind(new UnixDomainSocketEndPoint(rootSocketPath));
-            foreach (var kind in new[] { "dgram", "stream" })
-                m.Refused($"belongs to uid 0 and sits in the sticky directory {f.Shared}", "POST", endpoints,
-                    Endpoint("hijack-" + kind, new { kind, listen = rootSocketPath }));
-            // Still root's: a datagram sent to the path arrives at the socket root bound.
-            using var probe = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
-            probe.SendTo("still mine"u8.ToArray(), new UnixDomainSocketEndPoint(rootSocketPath));
-            rootSocket.ReceiveTimeout = 5000;
-            var buffer = new byte[64];
-            Assert.Equal(10, rootSocket.Receive(buffer));
-        }
+        using var rootSocket = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        rootSocket.Bind(new UnixDomainSocketEndPoint(rootSocketPath));
+        foreach (var kind in new[] { "dgram", "stream" })
+            f.Member.Refused($"belongs to uid 0 and sits in the sticky directory {f.Shared}", "POST", endpoints,
+                Endpoint("hijack-" + kind, new { kind, listen = rootSocketPath }));
+        // Still root's: a datagram sent to the path arrives at the socket root bound.
+        using var probe = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+        probe.SendTo("still mine"u8.ToArray(), new UnixDomainSocketEndPoint(rootSocketPath));
+        rootSocket.ReceiveTimeout = 5000;
+        Assert.Equal(10, rootSocket.Receive(new byte[64]));
+    }
 
-        // Host ports: none below 1024, none on an address other hosts reach.
-        var dgram = Path.Combine(f.Home, "ok.sock");
-        m.Allowed(201, "POST", endpoints, Endpoint("ok", new { kind = "dgram", listen = dgram }));
+    [LinuxRootFact]
+    public async Task A_member_may_not_publish_below_1024_or_off_loopback()
+    {
+        var (f, endpoints, network) = await StartWithNetworkAsync();
+        await using var _ = f;
+        var m = f.Member;
+        m.Allowed(201, "POST", endpoints, Endpoint("ok", new { kind = "dgram", listen = Path.Combine(f.Home, "ok.sock") }));
         m.Refused("publish on 0.0.0.0: a port on a non-loopback address", "POST", $"{endpoints}/ok/published", new { spec = "0.0.0.0:18081:80" });
         m.Refused("publish host port 81: ports below 1024", "POST", $"{endpoints}/ok/published", new { spec = "0.0.0.0:81:80" });
         m.Refused("publish host port 81: ports below 1024", "POST", $"{endpoints}/ok/published", new { spec = "127.0.0.1:81:80" });
         m.Refused("publish host port 81", "POST", endpoints,
             Endpoint("pub", new { kind = "dgram", listen = Path.Combine(f.Home, "pub.sock") }, "81:80"));
-        Assert.Empty((await f.Daemon.Client.GetEndpointAsync(net.Name, "ok")).Published ?? []);
+        Assert.Empty((await f.Daemon.Client.GetEndpointAsync(network, "ok")).Published ?? []);
+    }
 
-        // What root attached, the member may not take away.
-        await f.Daemon.Client.AttachEndpointAsync(net.Name, new EndpointAttachRequest
+    [LinuxRootFact]
+    public async Task A_member_may_not_detach_roots_TAP()
+    {
+        var (f, endpoints, network) = await StartWithNetworkAsync();
+        await using var _ = f;
+        using var rootNs = TestNamespace.Create("sy-cal");
+        await f.Daemon.Client.AttachEndpointAsync(network, new EndpointAttachRequest
         {
             Name = "roots", Transport = new TransportSpec { Kind = "tap", Netns = rootNs.Name },
         });
-        m.Refused("belongs to a user namespace of uid 0", "DELETE", $"{endpoints}/roots");
-        Assert.Equal("up", (await f.Daemon.Client.GetEndpointAsync(net.Name, "roots")).State);
+        f.Member.Refused("belongs to a user namespace of uid 0", "DELETE", $"{endpoints}/roots");
+        Assert.Equal("up", (await f.Daemon.Client.GetEndpointAsync(network, "roots")).State);
     }
 
     [LinuxRootFact]
