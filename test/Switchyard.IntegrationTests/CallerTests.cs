@@ -135,6 +135,7 @@ public sealed class CallerTests
         try
         {
             Command.Run("ip", ["link", "set", hostIf, "up"]);
+            lanNs.Ip("link", "set", "eth9", "up");   // with its peer up the veth is up: a LAN the daemon would bridge to
             f.Member.Refused("create a bridged network: its guests join the host's LAN", "POST", "/networks",
                 new { name = TestDaemon.UniqueName("br"), mode = $"bridged:{hostIf}" });
             Assert.DoesNotContain((await f.Daemon.Client.ListNetworksAsync()), n => n.Mode == "bridged");
