@@ -97,6 +97,7 @@ public static class NetworkPlanner
         if (!Ipv4Subnet.TryParse(text, out var subnet, out var error)) throw ControlException.Invalid(error!);
         if (subnet.PrefixLength is < 8 or > 30)
             throw ControlException.Invalid($"subnet {text}: prefix length must be 8-30 (room for a gateway and guests)");
+        if (ReservedSubnets.Refusal(subnet) is { } reserved) throw ControlException.Invalid(reserved);
         return subnet;
     }
 
