@@ -95,12 +95,18 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
     public void Detach(string network, string name)
     {
         var (net, e) = registry.FindEndpoint(network, name);
+        // Stored first: a disk that refuses the change (StateUnwritableException) leaves the
+        // endpoint attached and working, as the store still has it.
+        store.DeleteEndpoint(network, name);   // and its published ports
+        var lease = store.Leases(network).FirstOrDefault(l => l.Endpoint == name);
+        if (lease is not null)
+        {
+            try { store.UpsertLease(lease with { LastUsed = time.GetUtcNow() }); }
+            catch (StateUnwritableException) { }   // only the reservation's age: the detach stands
+        }
         ports.StopListening(e);   // its host ports close first: no new client for a guest that is leaving
         if (net.Live.Detach(name) is { } port) TransportFactory.Destroy(port.Transport, e.Transport);
         ResolvConfWriter.Remove(e);
-        store.DeleteEndpoint(network, name);   // and its published ports
-        var lease = store.Leases(network).FirstOrDefault(l => l.Endpoint == name);
-        if (lease is not null) store.UpsertLease(lease with { LastUsed = time.GetUtcNow() });
         registry.Write(() => net.Endpoints.Remove(name));
         DirectoryLog.EndpointDetached(logger, network, name);
     }
