@@ -76,6 +76,29 @@ public sealed class NetworkPlannerTests
     }
 
     [Fact]
+    public void A_range_the_host_uses_is_taken_only_when_asked_and_never_over_another_network_or_a_reserved_range()
+    {
+        var host = new Host(v4: [(Ipv4Address.Parse("192.168.1.0").Value, 24, "wlan0")], v6: [(Ipv6Prefix.Parse("fd00:1::/64"), "wlan0")]);
+        var e = Refused(ControlError.Conflict, () => Plan(new NetworkCreateRequest { Name = "b", Subnet = "192.168.1.0/24" }, [], host));
+        Assert.Contains("a range the host itself uses", e.Message);
+        Assert.Contains("--allow-host-subnet", e.Message);
+        Assert.Contains("--allow-host-subnet", Refused(ControlError.Conflict, () =>
+            Plan(new NetworkCreateRequest { Name = "b", Subnet = "10.1.0.0/24", Ipv6 = "fd00:1::/64" }, [], host)).Message);
+
+        var row = Plan(new NetworkCreateRequest { Name = "b", Subnet = "192.168.1.0/24", Ipv6 = "fd00:1::/64", AllowHostSubnet = true }, [], host).Row;
+        Assert.Equal("192.168.1.0/24", row.Subnet);
+        Assert.Equal("fd00:1::/64", row.Ipv6Prefix);
+        // The opt-in is for the host's ranges only.
+        var others = new[] { new ExistingNetwork("a", Ipv4Subnet.Parse("192.168.1.0/24"), null) };
+        Assert.Contains("overlaps network 'a'", Refused(ControlError.Conflict, () =>
+            Plan(new NetworkCreateRequest { Name = "b", Subnet = "192.168.1.0/25", AllowHostSubnet = true }, others, host)).Message);
+        Assert.Contains("loopback", Refused(ControlError.Invalid, () =>
+            Plan(new NetworkCreateRequest { Name = "b", Subnet = "127.0.0.0/24", AllowHostSubnet = true }, [], host)).Message);
+        // A subnet we pick never overlaps the host, asked or not.
+        Assert.NotEqual("192.168.1.0/24", Plan(new NetworkCreateRequest { Name = "b", AllowHostSubnet = true }, [], new Host(v4: [(Ipv4Address.Parse("192.168.64.0").Value, 24, "eth0")])).Row.Subnet);
+    }
+
+    [Fact]
     public void Ipv6_prefixes_conflict_with_other_networks_and_host_routes()
     {
         var prefix = Ipv6Prefix.Parse("fd00:1::/64");
