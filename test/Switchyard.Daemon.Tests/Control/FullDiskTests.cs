@@ -108,6 +108,35 @@ public sealed class FullDiskTests : IDisposable
         Assert.Equal(LeaseStatus.Bound, _inner.Leases("wake").Single().State);
     }
 
+    [Fact]
+    public async Task An_attach_or_detach_the_disk_refuses_changes_nothing_live()
+    {
+        await _plane.Directory.StartAsync(createDefault: false);
+        await _plane.Directory.CreateNetworkAsync(new NetworkCreateRequest { Name = "keep", Mode = "internal", Subnet = "10.77.0.0/24" });
+        string daemonPath = Path.Combine(_dir.FullName, "vm.sock");
+        var mac = MacAddress.Parse("02:42:00:00:00:0b");
+        await _plane.Directory.AttachAsync("keep", new EndpointAttachRequest { Name = "vm", Mac = mac.ToString(), Transport = new TransportSpec { Kind = "dgram", Listen = daemonPath } });
+        _store.Full = true;
+
+        // A new endpoint: refused whole, its socket not left bound.
+        string otherPath = Path.Combine(_dir.FullName, "other.sock");
+        await Assert.ThrowsAsync<StateUnwritableException>(() => _plane.Directory.AttachAsync("keep",
+            new EndpointAttachRequest { Name = "other", Transport = new TransportSpec { Kind = "dgram", Listen = otherPath } }));
+        Assert.False(_plane.Registry.TryGetEndpoint("keep", "other", out _));
+        Assert.False(File.Exists(otherPath));
+        // A detach: refused, and the endpoint goes on working (DHCP answers it).
+        await Assert.ThrowsAsync<StateUnwritableException>(() => _plane.Directory.DetachAsync("keep", "vm"));
+        Assert.True(_plane.Registry.TryGetEndpoint("keep", "vm", out _));
+        using var guest = new DhcpGuest(Path.Combine(_dir.FullName, "guest.sock"), daemonPath, mac);
+        guest.Send(DhcpMessageType.Discover, 1);
+        await guest.ReceiveAsync(DhcpMessageType.Offer, 1, Bound);
+
+        // Once the disk takes writes, the same detach goes through.
+        _store.Full = false;
+        await _plane.Directory.DetachAsync("keep", "vm");
+        Assert.Empty(_inner.Endpoints("keep"));
+    }
+
     private static async Task Until(Func<bool> condition, string what)
     {
         var deadline = DateTime.UtcNow + Bound;
