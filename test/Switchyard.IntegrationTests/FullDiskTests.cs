@@ -7,7 +7,8 @@ namespace Switchyard.IntegrationTests;
 /// <summary>A full state directory (issue 16, finding 4) with a real guest: the daemon's state
 /// lives on a small tmpfs the test mounts and fills. DHCP still answers (on the old code the lease
 /// write sat on the packet path and the guest got nothing: "SQLite Error 13"), an API change is
-/// refused with 507 and the reason, and once space returns the lease is stored and outlives a restart.</summary>
+/// refused with 507 and the reason, a restart on the full disk serves the guest again, and once
+/// space returns the lease is stored and outlives a restart.</summary>
 public sealed class FullDiskTests
 {
     [LinuxRootFact]
@@ -51,8 +52,18 @@ public sealed class FullDiskTests
                 // The lease is not stored yet: the disk refused it (the fill above is real).
                 Assert.NotEqual("bound", (await daemon.Client.ListLeasesAsync(net.Name)).Single(l => l.Endpoint == "vm").State);
 
+                // A restart while the disk is full (a crash, an upgrade) brings the network back from
+                // state.db, and DHCP answers the guest again.
+                await daemon.RestartAsync();
+                Assert.Equal(ip, guest.Dhcp()["ip"]);
+                // The stop's checkpoint may have emptied the WAL, which frees space: fill it again.
+                Command.Run("dd", ["if=/dev/zero", $"of={fill}.more", "bs=4k"], check: false, timeoutMs: 30_000);
+                Assert.Equal(HttpStatusCode.InsufficientStorage, (await Assert.ThrowsAsync<SwitchyardApiException>(() =>
+                    daemon.Client.DetachEndpointAsync(net.Name, "vm"))).StatusCode);
+
                 // Space returns: the writer's next retry stores the lease.
                 File.Delete(fill);
+                File.Delete(fill + ".more");
                 await Eventually.UntilAsync(async () => (await daemon.Client.ListLeasesAsync(net.Name)).Single(l => l.Endpoint == "vm").State == "bound",
                     Bounds.Generous, () => "the lease was not stored after space returned");
 

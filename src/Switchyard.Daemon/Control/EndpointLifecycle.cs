@@ -118,7 +118,13 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
         var lease = store.Leases(net.Row.Name).FirstOrDefault(l => l.Endpoint == row.Name);
         // A handed-over socket pair died with the previous daemon: the VM reconnects through
         // the handoff and gets its address back from the reservation, which stays.
-        if (lease is null || transport.Kind == TransportKind.Fd) { store.DeleteEndpoint(row.Network, row.Name); return; }
+        if (lease is null || transport.Kind == TransportKind.Fd)
+        {
+            // On a full disk the row stays (the next start deletes it): a restart must not fail on it.
+            try { store.DeleteEndpoint(row.Network, row.Name); }
+            catch (StateUnwritableException) { }
+            return;
+        }
         var aliases = JsonSerializer.Deserialize(row.AliasesJson, DaemonJsonContext.Default.ListString) ?? [];
         bool bridged = net.Mode == NetworkMode.Bridged;
         // A bridged guest whose LAN lease is still good goes on with it; otherwise it must ask the LAN again.
