@@ -104,7 +104,7 @@ public static class DaemonHost
         try { File.WriteAllText(Path.Combine(options.StateDirectory, ".initialized"), ""); }
         catch (IOException) when (!fresh) { }   // written at the first start already
 
-        Observability.MetricsEndpoint.Add(app, plane.Registry, store);
+        Observability.MetricsEndpoint.Add(app, plane.Registry, store, () => plane.Events.PendingWrites);
         app.Use(ApiRoutes.ProblemMiddleware);
         app.Use(HttpListenerGate.Middleware);
         ApiRoutes.Map(app, plane, store, DateTimeOffset.UtcNow);
