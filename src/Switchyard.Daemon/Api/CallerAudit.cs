@@ -40,6 +40,11 @@ internal static partial class CallerAudit
             status = e.Status;
             throw;
         }
+        catch (Switchyard.Daemon.State.StateUnwritableException e)
+        {
+            status = ControlErrors.Status(e.Fault);
+            throw;
+        }
         finally
         {
             var c = feature?.Caller;

@@ -118,6 +118,10 @@ internal static partial class FdHandoff
         {
             return (Fail(ControlErrors.Status(e.Kind), e.Message), null, request);
         }
+        catch (Switchyard.Daemon.State.StateUnwritableException e)
+        {
+            return (Fail(ControlErrors.Status(e.Fault), e.Message), null, request);
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             HandoffLog.SendFailed(logger, e.Message);
