@@ -38,6 +38,7 @@ internal sealed class ServerNameInspection(EgressGuard guard, IPEndPoint destina
     private HttpRequestFraming _framing;
     private bool _http;            // the first head was HTTP: every head is checked
     private string? _allowedHost;  // the last host the policy allowed on this flow (lower case)
+    private int _headParsed;       // a partial head past its request line was parsed up to here (ParseHead)
 
     /// <summary>When the first byte of what is held now (a partial ClientHello or request head) arrived, on the
     /// NAT's clock (<c>NatEngine.NowTicks</c>); 0 while nothing is held.</summary>
@@ -72,7 +73,7 @@ internal sealed class ServerNameInspection(EgressGuard guard, IPEndPoint destina
                 _ => Deny(guest, "malformed-hello"),
             };
         }
-        var status = HttpRequestHead.TryParse(held, out _);
+        var status = ParseHead(held, out _);
         if (status == HttpHeadStatus.NeedMore) return Outcome.Pending;
         if (status == HttpHeadStatus.NotHttp) return Outcome.Allowed;   // neither TLS nor HTTP: the address was vetted
         _http = true;
@@ -88,7 +89,7 @@ internal sealed class ServerNameInspection(EgressGuard guard, IPEndPoint destina
         {
             if (_framing.AtHead)
             {
-                var status = HttpRequestHead.TryParse(held[pos..], out var head);
+                var status = ParseHead(held[pos..], out var head);
                 if (status == HttpHeadStatus.NeedMore) break;
                 if (status != HttpHeadStatus.Complete) return Refuse(guest, status, head.Host);
                 if (!CheckHost(guest, head.Host)) return Outcome.Denied;
@@ -107,6 +108,24 @@ internal sealed class ServerNameInspection(EgressGuard guard, IPEndPoint destina
         if (pos == held.Length) FirstByteAt = 0;
         else if (FirstByteAt == 0) FirstByteAt = now;
         return Outcome.Pending;
+    }
+
+    /// <summary>Parses the head at the start of <paramref name="held"/>, unless it cannot have changed: once its request
+    /// line has ended (so it is HTTP), a partial head becomes complete only with a new LF, and every other answer it
+    /// could reach without one is a refusal that may as well wait for that LF (the bytes are held meanwhile, and the
+    /// deadline and <see cref="HttpRequestHead.MaxHeadLength"/> still apply). So a head dribbled a byte per segment
+    /// costs a scan of each new byte, not a parse of the whole head each time.</summary>
+    private HttpHeadStatus ParseHead(ReadOnlySpan<byte> held, out HttpRequestInfo head)
+    {
+        if (_headParsed > 0 && held.Length > _headParsed && held.Length < HttpRequestHead.MaxHeadLength
+            && held[_headParsed..].IndexOf((byte)'\n') < 0)
+        {
+            head = default;
+            return HttpHeadStatus.NeedMore;
+        }
+        var status = HttpRequestHead.TryParse(held, out head);
+        _headParsed = status == HttpHeadStatus.NeedMore && held.TrimStart("\r\n"u8).IndexOf((byte)'\n') >= 0 ? held.Length : 0;
+        return status;
     }
 
     /// <summary>The host a complete head names; the policy is asked only when it differs from the flow's last allowed one.</summary>
