@@ -70,6 +70,9 @@ public static class LogEvents
 
     // 120-129: state persistence behind the data plane (issue 16: leases off the packet path).
     // 130-139: per-endpoint warning rate limits and socket paths (issue 16).
+    public const int TransportLogSuppressed = 130;
+    public const int DgramPeerIgnored = 131;
+    public const int DgramPeerFollowed = 132;
     // 140-149: API callers and their credentials (issue 16).
     // 150-159: egress checks of HTTP requests (issue 16).
 
