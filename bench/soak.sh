@@ -4,6 +4,7 @@
 #   bench/soak.sh [MINUTES]            default 10
 #   YARD_DAEMON=jit bench/soak.sh 2    the JIT build instead of the NativeAOT one (packaging/build-native.sh)
 #   GUESTS=8 FLOODERS=2 RESTART_EVERY=90 bench/soak.sh 10
+#   YARD_BIN="dotnet path/to/yard.dll" bench/soak.sh 2    a daemon built elsewhere (e.g. a test project's output)
 #
 # What runs at once (all bounded by MINUTES, each command by a timeout):
 #   networks  "flood" (nat) with FLOODERS flooding guests, a control guest and GUESTS/2 mixed guests;
@@ -42,7 +43,7 @@ id=$((RANDOM % 900 + 100))
 tmp=$(mktemp -d /tmp/yard-soak.XXXXXX)
 sock="$tmp/yard.sock"
 state="$tmp/state"
-end=$(( $(date +%s) + MINUTES * 60 ))
+end=$(( $(date +%s) + 3600 )) # set again once everything is up: MINUTES of load, not of setup
 bg_pids=()
 daemon_pid=""
 ns_prefix="sk$id"
@@ -66,16 +67,19 @@ trap cleanup EXIT
 trap 'exit 130' INT TERM
 
 # --- the daemon --------------------------------------------------------------------------------------
-daemon_bin() { if [ "${YARD_DAEMON:-native}" = jit ]; then echo "$root/yard"; else "$root/packaging/build-native.sh"; fi; }
-bin=$(daemon_bin)
-echo "soak: $MINUTES min, daemon $bin, $GUESTS mixed guests, $FLOODERS flooders, a restart every ${RESTART_EVERY}s, in $tmp"
-[ "${YARD_DAEMON:-native}" = jit ] && "$root/yard" version >/dev/null # build once before the clock matters
+daemon_bin() {
+  if [ -n "${YARD_BIN:-}" ]; then echo "$YARD_BIN"
+  elif [ "${YARD_DAEMON:-native}" = jit ]; then "$root/yard" version >/dev/null; echo "$root/yard" # built once, before the clock runs
+  else "$root/packaging/build-native.sh"; fi
+}
+read -r -a bin <<<"$(daemon_bin)"
+echo "soak: $MINUTES min, daemon ${bin[*]}, $GUESTS mixed guests, $FLOODERS flooders, a restart every ${RESTART_EVERY}s, in $tmp"
 
 api() { # METHOD PATH [JSON] -> body; fails on HTTP >= 400 or after 10 s
   curl -sS --fail-with-body --max-time 10 --unix-socket "$sock" -X "$1" ${3:+-H 'Content-Type: application/json' -d "$3"} "http://yard$2"
 }
 start_daemon() {
-  "$bin" daemon --state-dir "$state" --socket "$sock" >>"$tmp/daemon.log" 2>&1 &
+  "${bin[@]}" daemon --state-dir "$state" --socket "$sock" >>"$tmp/daemon.log" 2>&1 &
   daemon_pid=$!
   echo "$daemon_pid" >"$tmp/daemon.pid"
   for _ in $(seq 300); do
@@ -131,6 +135,7 @@ done
 # A stream endpoint whose peer reconnects with bad framing in a loop (issue 16, finding 8b).
 api POST "/networks/$net_calm/endpoints" "{\"name\":\"junk\",\"transport\":{\"kind\":\"stream\",\"listen\":\"$tmp/junk.sock\"}}" >/dev/null
 
+end=$(( $(date +%s) + MINUTES * 60 ))
 in_ns() { local ns="$ns_prefix$1"; shift; ip netns exec "$ns" "$@"; }
 running() { [ ! -e "$tmp/stop" ] && [ "$(date +%s)" -lt "$end" ]; }
 restarting() { [ -e "$tmp/restarting" ]; }
