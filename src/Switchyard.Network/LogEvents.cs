@@ -69,6 +69,8 @@ public static class LogEvents
     public const int UplinkGuestsFailed = 112;
 
     // 120-129: state persistence behind the data plane (issue 16: leases off the packet path).
+    public const int StateUnwritable = 120;
+    public const int StateWritableAgain = 121;
     // 130-139: per-endpoint warning rate limits and socket paths (issue 16).
     public const int TransportLogSuppressed = 130;
     public const int DgramPeerIgnored = 131;

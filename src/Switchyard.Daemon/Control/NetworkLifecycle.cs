@@ -103,6 +103,9 @@ internal sealed class NetworkLifecycle : IDisposable
                 $"detach them before changing its {(row.Mode != net.Row.Mode || row.BridgeInterface != net.Row.BridgeInterface ? "mode" : "host loopback")}");
         // A bridged network's uplink is opened before the old network goes: one that cannot be had is refused.
         var uplink = mode == NetworkMode.Bridged ? OpenUplink(bridge!, restoring: false) : null;
+        // Stored first: a disk that refuses the change leaves the old network running untouched.
+        try { _store.UpdateNetworkMode(name, row.Mode, row.BridgeInterface, row.HostLoopback); }
+        catch { uplink?.Dispose(); throw; }
         net.Live.Dispose();
         NetworkRecord updated;
         try { updated = Restore(row, uplink); }
@@ -110,9 +113,10 @@ internal sealed class NetworkLifecycle : IDisposable
         {
             uplink?.Dispose();
             Restore(net.Row);   // as it was: a refused change leaves the network working
+            try { _store.UpdateNetworkMode(name, net.Row.Mode, net.Row.BridgeInterface, net.Row.HostLoopback); }
+            catch (StateUnwritableException) { }   // the store keeps the new mode; the next restart applies it
             throw;
         }
-        _store.UpdateNetworkMode(name, row.Mode, row.BridgeInterface, row.HostLoopback);
         DirectoryLog.NetworkUpdated(_logger, name, ModeSpec.Name(row.Mode), row.HostLoopback);
         return updated;
     }
