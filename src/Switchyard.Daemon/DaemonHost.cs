@@ -1,5 +1,4 @@
 using Switchyard.Network;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -148,7 +147,8 @@ public static class DaemonHost
         return null;
     }
 
-    /// <summary>Refuses to start when a live daemon answers on the socket; removes a stale one.</summary>
+    /// <summary>Refuses to start when a live process (another daemon, or anything else) has a socket
+    /// bound at the path, probed with a stream and a datagram connect; removes a stale one.</summary>
     private static void PrepareSocket(string path, string? group)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
@@ -176,15 +176,15 @@ public static class DaemonHost
         }
         if (!File.Exists(path)) return;
         if (!Platform.FileKind.IsSocket(path)) throw new DaemonStartException($"{path} exists and is not a socket; remove it or choose another --socket");
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
+        // Both probes (stream and datagram): a live socket of any kind stays, not only a daemon's.
+        switch (Platform.UnixSocketProbe.Probe(path, out var detail))
         {
-            probe.Connect(new UnixDomainSocketEndPoint(path));
-            throw new DaemonStartException($"another Switchyard daemon is already listening on {path}");
-        }
-        catch (SocketException)
-        {
-            File.Delete(path); // left behind by a daemon that died
+            case Platform.UnixSocketState.Stale: File.Delete(path); break; // left behind by a daemon that died
+            case Platform.UnixSocketState.Absent: break;
+            case Platform.UnixSocketState.Listening:
+                throw new DaemonStartException($"another Switchyard daemon is already listening on {path} (or another server: {detail})");
+            default:
+                throw new DaemonStartException($"{path} is in use: {detail}; stop that process or choose another --socket");
         }
     }
 

@@ -72,6 +72,9 @@ public static class LogEvents
     public const int StateUnwritable = 120;
     public const int StateWritableAgain = 121;
     // 130-139: per-endpoint warning rate limits and socket paths (issue 16).
+    public const int TransportLogSuppressed = 130;
+    public const int DgramPeerIgnored = 131;
+    public const int DgramPeerFollowed = 132;
     // 140-149: API callers and their credentials (issue 16).
     public const int ControlRequest = 140;
     public const int ControlDenied = 141;
