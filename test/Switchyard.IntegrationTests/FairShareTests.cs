@@ -56,11 +56,6 @@ public sealed class FairShareTests
         string url = $"http://{net.Gateway}:{server.Port}/";
         Assert.Equal(server.Body, OutsideProbes.Http(victim.TryExec, url).StdOut);
 
-        var info = await daemon.Client.GetNetworkAsync(net.Name);
-        Assert.Equal(400, info.MaxFlows);
-        Assert.Equal(400, info.Nat!.MaxFlows);
-        Assert.Equal(100, info.Nat.EndpointMaxFlows);   // a quarter of the network's
-
         using var flood = flooder.Namespace.StartServer("python3", "-c", FloodScript, net.Gateway, server.Port.ToString(), Flood.ToString(), "60");
         await Eventually.UntilAsync(() => Task.FromResult(flood.Output.Contains("\"pending\"", StringComparison.Ordinal) || flood.HasExited),
             TimeSpan.FromSeconds(60), () => $"the flood did not finish: {flood.Output}");
@@ -77,6 +72,11 @@ public sealed class FairShareTests
             else failures.Add(r.StdErr.Trim());
         }
         Assert.True(fetched == 10, $"the other guest fetched {fetched}/10 during the flood ({flood.Output.Trim()}): {string.Join("; ", failures)}");
+
+        var info = await daemon.Client.GetNetworkAsync(net.Name);
+        Assert.Equal(400, info.MaxFlows);
+        Assert.Equal(400, info.Nat!.MaxFlows);
+        Assert.Equal(100, info.Nat.EndpointMaxFlows);   // a quarter of the network's
 
         // The flooder got its share and no more, and was told no at once (RST: ECONNREFUSED), every time.
         Assert.InRange(connected, 1, 100);
