@@ -160,6 +160,8 @@ public sealed record EndpointFlows
     public int Icmp { get; init; }
     /// <summary>Its DNS queries the gateway is forwarding now.</summary>
     public int DnsInFlight { get; init; }
+    /// <summary>Its DNS queries refused (REFUSED) because it had its share (256) in flight.</summary>
+    public long DnsRefused { get; init; }
     /// <summary>New flows refused on fairness grounds, by reason: endpoint-limit, network-limit, rate, fd-budget.</summary>
     public IReadOnlyDictionary<string, long>? Refused { get; init; }
 }

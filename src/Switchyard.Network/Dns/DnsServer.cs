@@ -108,6 +108,7 @@ public sealed class DnsServer
         if (share is not null && !share.TryTakeDns(MaxInFlightPerGuest))
         {
             Interlocked.Increment(ref _refusedInFlight);
+            share.CountDnsRefused();
             length = WriteError(header, q, DnsResponseCode.Refused, response.Span, edns);
             return null;
         }

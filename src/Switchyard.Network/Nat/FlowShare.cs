@@ -29,7 +29,7 @@ public sealed class FlowShare(string endpoint, int maxFlows = 0)
     private readonly long[] _refused = new long[Reasons];
     private int _total, _dnsInFlight, _maxFlows = maxFlows;
     private long _nextFlowAt;            // GCRA's theoretical arrival time (RFC 2697 style token bucket, in NatEngine ticks)
-    private long _logAfter, _suppressed;
+    private long _logAfter, _suppressed, _dnsRefused;
 
     public string Endpoint { get; } = endpoint;
 
@@ -48,6 +48,9 @@ public sealed class FlowShare(string endpoint, int maxFlows = 0)
 
     /// <summary>DNS queries of this endpoint the gateway is forwarding now.</summary>
     public int DnsInFlight => Volatile.Read(ref _dnsInFlight);
+
+    /// <summary>DNS queries refused because it had its share in flight.</summary>
+    public long DnsRefused => Interlocked.Read(ref _dnsRefused);
 
     public long Refused(FlowRefusal reason) => reason == FlowRefusal.None ? 0 : Interlocked.Read(ref _refused[(int)reason - 1]);
 
@@ -97,6 +100,8 @@ public sealed class FlowShare(string endpoint, int maxFlows = 0)
     internal bool TryTakeDns(int max) => Bounded.TryIncrement(ref _dnsInFlight, max);
 
     internal void ReturnDns() => Interlocked.Decrement(ref _dnsInFlight);
+
+    internal void CountDnsRefused() => Interlocked.Increment(ref _dnsRefused);
 
     internal void CountRefused(FlowRefusal reason) => Interlocked.Increment(ref _refused[(int)reason - 1]);
 

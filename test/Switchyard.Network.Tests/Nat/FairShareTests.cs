@@ -167,6 +167,7 @@ public sealed class FairShareTests : IDisposable
         Assert.True(refused.IsCompleted);
         Assert.Equal(DnsResponseCode.Refused, DnsTestMessages.Parse(response.AsSpan(0, await refused)).Header.ResponseCode);
         Assert.Equal(1, dns.RefusedInFlight);
+        Assert.Equal(1, shares[MacA].DnsRefused);
 
         var other = dns.ResolveAsync(DnsTestMessages.Query("q4.example.com", DnsType.A, id: 4), new byte[512], MacB);
         Assert.False(other.IsCompleted);

@@ -96,7 +96,7 @@ internal sealed class EndpointViews(NetworkRegistry registry, IStateStore store)
         MaxFlows = nat.EndpointMaxFlows(share),
         Configured = share.MaxFlows > 0 ? share.MaxFlows : null,
         Tcp = share.FlowsOf(NatProtocol.Tcp), Udp = share.FlowsOf(NatProtocol.Udp), Icmp = share.FlowsOf(NatProtocol.Icmp),
-        DnsInFlight = share.DnsInFlight,
+        DnsInFlight = share.DnsInFlight, DnsRefused = share.DnsRefused,
         Refused = Refusals.ToDictionary(Name, share.Refused),
     };
 
