@@ -32,6 +32,11 @@ public sealed record NetworkCreateRequest
     /// than half the daemon's file descriptor budget). See docs/nat.md, "Fair shares".</summary>
     public int? MaxFlows { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
+    /// <summary>Take <see cref="Subnet"/> (and <see cref="Ipv6"/>) even where it overlaps a range the
+    /// host routes (its LAN, a VPN, a container bridge): the guests then shadow those hosts, which
+    /// they can no longer reach. Default false: such a subnet is refused (409). Reserved ranges
+    /// (loopback, link-local, multicast, 0.0.0.0/8, 240.0.0.0/4) are refused regardless.</summary>
+    public bool? AllowHostSubnet { get; init; }
 }
 
 /// <summary>An egress policy. Rules are <c>DOMAIN</c>, <c>*.DOMAIN</c> (its subdomains) or

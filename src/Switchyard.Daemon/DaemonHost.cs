@@ -101,10 +101,15 @@ public static class DaemonHost
         var app = builder.Build();
         services = app.Services;
         var plane = app.Services.GetRequiredService<ControlPlane>();
-        plane.Directory.StartAsync(createDefault: fresh).GetAwaiter().GetResult();
-        File.WriteAllText(Path.Combine(options.StateDirectory, ".initialized"), "");
+        // A full or read-only state directory does not stop a restart: the stored networks and
+        // endpoints are read back (reads work) and serve their guests; only a fresh directory,
+        // which must store its default network, cannot start on one.
+        try { plane.Directory.StartAsync(createDefault: fresh).GetAwaiter().GetResult(); }
+        catch (StateUnwritableException e) { throw new DaemonStartException($"cannot create the default network: {e.Message}", e); }
+        try { File.WriteAllText(Path.Combine(options.StateDirectory, ".initialized"), ""); }
+        catch (IOException) when (!fresh) { }   // written at the first start already
 
-        Observability.MetricsEndpoint.Add(app, plane.Registry, store);
+        Observability.MetricsEndpoint.Add(app, plane.Registry, store, () => plane.Events.PendingWrites);
         app.Use(ApiRoutes.ProblemMiddleware);
         app.Use(HttpListenerGate.Middleware);
         ApiRoutes.Map(app, plane, store, DateTimeOffset.UtcNow);

@@ -69,6 +69,8 @@ public static class LogEvents
     public const int UplinkGuestsFailed = 112;
 
     // 120-129: state persistence behind the data plane (issue 16: leases off the packet path).
+    public const int StateUnwritable = 120;
+    public const int StateWritableAgain = 121;
     // 130-139: per-endpoint warning rate limits and socket paths (issue 16).
     // 140-149: API callers and their credentials (issue 16).
     // 150-159: egress checks of HTTP requests (issue 16).

@@ -21,7 +21,8 @@ internal static class NetworkCommands
     {
         var name = new Argument<string>("NAME") { Description = "The network's name (also its default DNS domain NAME.internal)" };
         var mode = new Option<string?>("--mode") { Description = "nat (default), host, internal, bridged or bridged:IFACE (guests join the LAN of IFACE, default the interface of the host's default route; see yard interfaces)" };
-        var subnet = new Option<string?>("--subnet") { Description = "IPv4 CIDR, e.g. 10.10.0.0/24 (default: the first free 192.168.N.0/24)" };
+        var subnet = new Option<string?>("--subnet") { Description = "IPv4 CIDR, e.g. 10.10.0.0/24 (default: the first free 192.168.N.0/24); loopback, link-local, multicast, 0.0.0.0/8 and 240.0.0.0/4 are refused, and so are ranges the host routes unless --allow-host-subnet" };
+        var allowHostSubnet = new Option<bool>("--allow-host-subnet") { Description = "Take --subnet (and --ipv6) even where it overlaps a range the host itself routes (its LAN, a VPN): the guests then shadow those hosts" };
         var mtu = new Option<int?>("--mtu") { Description = "MTU of the guests' links, 576-65520 (default 1500)" };
         var domain = new Option<string?>("--domain") { Description = "DNS domain of the guests (default NAME.internal)" };
         var dns = new Option<string[]>("--dns-upstream") { Description = "Upstream resolver IP[:PORT], repeatable; 'none' for no forwarding (default: the host's resolvers, from the daemon's --resolv-conf file, followed as it changes)" };
@@ -43,7 +44,7 @@ internal static class NetworkCommands
             },
         };
         var format = Output.FormatOption();
-        var cmd = new Command("create", "Create a network") { name, mode, subnet, mtu, domain, dns, noHostLoopback, ipv6, maxFlows, labels, format };
+        var cmd = new Command("create", "Create a network") { name, mode, subnet, allowHostSubnet, mtu, domain, dns, noHostLoopback, ipv6, maxFlows, labels, format };
         var egress = new EgressCommands.PolicyOptions();
         egress.AddTo(cmd);
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
@@ -61,6 +62,7 @@ internal static class NetworkCommands
                 Egress = egress.Read(parse),
                 MaxFlows = parse.GetValue(maxFlows),
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
+                AllowHostSubnet = parse.GetValue(allowHostSubnet) ? true : null,
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
             else if (info.BridgeInterface is { } iface) Console.WriteLine($"{info.Name}: bridged to {iface} (the LAN's DHCP server configures the guests), MTU {info.Mtu}{EgressNote(info)}");

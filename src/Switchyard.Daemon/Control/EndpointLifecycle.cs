@@ -97,12 +97,18 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
     public void Detach(string network, string name)
     {
         var (net, e) = registry.FindEndpoint(network, name);
+        // Stored first: a disk that refuses the change (StateUnwritableException) leaves the
+        // endpoint attached and working, as the store still has it.
+        store.DeleteEndpoint(network, name);   // and its published ports
+        var lease = store.Leases(network).FirstOrDefault(l => l.Endpoint == name);
+        if (lease is not null)
+        {
+            try { store.UpsertLease(lease with { LastUsed = time.GetUtcNow() }); }
+            catch (StateUnwritableException) { }   // only the reservation's age: the detach stands
+        }
         ports.StopListening(e);   // its host ports close first: no new client for a guest that is leaving
         if (net.Live.Detach(name) is { } port) TransportFactory.Destroy(port.Transport, e.Transport);
         ResolvConfWriter.Remove(e);
-        store.DeleteEndpoint(network, name);   // and its published ports
-        var lease = store.Leases(network).FirstOrDefault(l => l.Endpoint == name);
-        if (lease is not null) store.UpsertLease(lease with { LastUsed = time.GetUtcNow() });
         registry.Write(() => net.Endpoints.Remove(name));
         DirectoryLog.EndpointDetached(logger, network, name);
     }
@@ -114,7 +120,13 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
         var lease = store.Leases(net.Row.Name).FirstOrDefault(l => l.Endpoint == row.Name);
         // A handed-over socket pair died with the previous daemon: the VM reconnects through
         // the handoff and gets its address back from the reservation, which stays.
-        if (lease is null || transport.Kind == TransportKind.Fd) { store.DeleteEndpoint(row.Network, row.Name); return; }
+        if (lease is null || transport.Kind == TransportKind.Fd)
+        {
+            // On a full disk the row stays (the next start deletes it): a restart must not fail on it.
+            try { store.DeleteEndpoint(row.Network, row.Name); }
+            catch (StateUnwritableException) { }
+            return;
+        }
         var aliases = JsonSerializer.Deserialize(row.AliasesJson, DaemonJsonContext.Default.ListString) ?? [];
         bool bridged = net.Mode == NetworkMode.Bridged;
         // A bridged guest whose LAN lease is still good goes on with it; otherwise it must ask the LAN again.

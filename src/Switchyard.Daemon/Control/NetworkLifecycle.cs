@@ -114,6 +114,13 @@ internal sealed class NetworkLifecycle : IDisposable
                 $"detach them before changing its {(row.Mode != net.Row.Mode || row.BridgeInterface != net.Row.BridgeInterface ? "mode" : "host loopback")}");
         // A bridged network's uplink is opened before the old network goes: one that cannot be had is refused.
         var uplink = mode == NetworkMode.Bridged ? OpenUplink(bridge!, restoring: false) : null;
+        // Stored first: a disk that refuses the change leaves the old network running untouched.
+        try
+        {
+            _store.UpdateNetworkMode(name, row.Mode, row.BridgeInterface, row.HostLoopback);
+            if (row.MaxFlows != net.Row.MaxFlows) _store.UpdateNetworkMaxFlows(name, row.MaxFlows);
+        }
+        catch { uplink?.Dispose(); throw; }
         net.Live.Dispose();
         NetworkRecord updated;
         try { updated = Restore(row, uplink); }
@@ -121,10 +128,10 @@ internal sealed class NetworkLifecycle : IDisposable
         {
             uplink?.Dispose();
             Restore(net.Row);   // as it was: a refused change leaves the network working
+            try { _store.UpdateNetworkMode(name, net.Row.Mode, net.Row.BridgeInterface, net.Row.HostLoopback); }
+            catch (StateUnwritableException) { }   // the store keeps the new mode; the next restart applies it
             throw;
         }
-        _store.UpdateNetworkMode(name, row.Mode, row.BridgeInterface, row.HostLoopback);
-        if (row.MaxFlows != net.Row.MaxFlows) _store.UpdateNetworkMaxFlows(name, row.MaxFlows);
         DirectoryLog.NetworkUpdated(_logger, name, ModeSpec.Name(row.Mode), row.HostLoopback);
         return updated;
     }

@@ -9,6 +9,9 @@ public interface IStateStore : IDisposable
 {
     string Path { get; }
 
+    /// <summary>Whether writes work; a write the disk refuses throws <see cref="StateUnwritableException"/>.</summary>
+    StateWriteHealth Health { get; }
+
     IReadOnlyList<NetworkRow> Networks();
     void InsertNetwork(NetworkRow n);
     void UpdateNetworkMode(string name, NetworkMode mode, string? bridgeInterface, bool hostLoopback);

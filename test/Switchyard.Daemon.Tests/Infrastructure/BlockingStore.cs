@@ -25,6 +25,7 @@ internal sealed class BlockingStore(IStateStore inner) : IStateStore
     }
 
     public string Path => inner.Path;
+    public StateWriteHealth Health => inner.Health;
     public IReadOnlyList<NetworkRow> Networks() => inner.Networks();
     public void InsertNetwork(NetworkRow n) { Write(); inner.InsertNetwork(n); }
     public void UpdateNetworkMode(string name, NetworkMode mode, string? bridgeInterface, bool hostLoopback) { Write(); inner.UpdateNetworkMode(name, mode, bridgeInterface, hostLoopback); }
