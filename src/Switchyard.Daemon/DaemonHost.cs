@@ -80,6 +80,11 @@ public static class DaemonHost
         }));
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, Switchyard.Client.SwitchyardJsonContext.Default));
 
+        // Every NAT flow is a socket: the soft fd limit goes up to the hard one, and NAT flows get
+        // what is left after a reserve for the daemon's own housekeeping (docs/nat.md, "Fair shares").
+        var fileLimits = Platform.OpenFileLimit.RaiseToHard();
+        var fds = new FdBudget(fileLimits.Soft > 0 ? fileLimits.Soft : 1024);
+
         StateStore store;
         try { store = new StateStore(Path.Combine(options.StateDirectory, "state.db")); }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or IOException)
@@ -88,7 +93,7 @@ public static class DaemonHost
         }
         bool fresh = store.Networks().Count == 0 && !File.Exists(Path.Combine(options.StateDirectory, ".initialized"));
         builder.Services.AddSingleton<IStateStore>(store);
-        builder.Services.AddSingleton(sp => new ControlPlane(store, new DirectoryOptions(options.ResolvConfPath, options.LeaseTime),
+        builder.Services.AddSingleton(sp => new ControlPlane(store, new DirectoryOptions(options.ResolvConfPath, options.LeaseTime) { Fds = fds },
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(sp => new EndpointViews(sp.GetRequiredService<ControlPlane>().Registry, store));
 
@@ -120,6 +125,8 @@ public static class DaemonHost
         {
             SecureSocket(options);
             DaemonLog.Listening(logger, options.SocketPath, options.StateDirectory);
+            if (fileLimits.Errno != 0) DaemonLog.FileLimitNotRaised(logger, fileLimits.Soft, fileLimits.Hard, fileLimits.Errno);
+            else DaemonLog.FileLimit(logger, fileLimits.Before, fileLimits.Soft, fds.Reserve, fds.Capacity);
             if (HttpListenAddress(app) is { } http) DaemonLog.HttpListening(logger, $"http://{http}/");
         });
         lifetime.ApplicationStopped.Register(() =>
@@ -211,4 +218,10 @@ internal static partial class DaemonLog
     public static partial void HttpListening(ILogger logger, string url);
     [LoggerMessage(EventId = LogEvents.DaemonStopped, Level = LogLevel.Information, Message = "Switchyard daemon stopped")]
     public static partial void Stopped(ILogger logger);
+    [LoggerMessage(EventId = LogEvents.OpenFileLimitRaised, Level = LogLevel.Information,
+        Message = "Open file limit {Soft} (was {Before}); {Reserve} kept for the daemon, {Capacity} for NAT flows")]
+    public static partial void FileLimit(ILogger logger, long before, long soft, int reserve, int capacity);
+    [LoggerMessage(EventId = LogEvents.OpenFileLimitNotRaised, Level = LogLevel.Warning,
+        Message = "Could not raise the open file limit {Soft} to the hard limit {Hard} (errno {Errno}); NAT flows get what it leaves")]
+    public static partial void FileLimitNotRaised(ILogger logger, long soft, long hard, int errno);
 }

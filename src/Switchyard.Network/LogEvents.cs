@@ -95,4 +95,8 @@ public static class LogEvents
     public const int IcmpEchoRawSockets = 310;
     public const int IcmpEchoUnavailable = 311;
     // 320-339: fair shares and the fd budget (issue 16).
+    public const int NatFlowRefused = 320;
+    public const int NetworkMaxFlowsChanged = 322;
+    public const int OpenFileLimitRaised = 325;
+    public const int OpenFileLimitNotRaised = 326;
 }

@@ -48,11 +48,12 @@ internal static class EndpointCommands
         var defaultRoute = new Option<bool>("--default-route") { Description = "This network gives the guest its default route (and resolver); its other networks stop. Default: only the first network a namespace is attached to" };
         var noDefaultRoute = new Option<bool>("--no-default-route") { Description = "This network gives the guest no default route" };
         var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
+        var maxFlows = NetworkCommands.MaxFlowsOption("The most NAT flows this guest may hold (default: a quarter of the network's --max-flows)");
         var format = Output.FormatOption();
         var cmd = new Command("attach", "Attach a guest to a network")
         {
             network, name, netns, netnsPath, tap, streamListen, streamConnect, dgramListen, dgramPeer, ifname, mac, ip, configure, publish, aliases,
-            defaultRoute, noDefaultRoute, labels, format,
+            defaultRoute, noDefaultRoute, maxFlows, labels, format,
         };
         var egress = new EgressCommands.PolicyOptions();
         egress.AddTo(cmd);
@@ -76,6 +77,7 @@ internal static class EndpointCommands
                 Aliases = parse.GetValue(aliases) is { Length: > 0 } names ? names : null,
                 DefaultRoute = parse.GetValue(defaultRoute) ? true : parse.GetValue(noDefaultRoute) ? false : null,
                 Egress = egress.Read(parse),
+                MaxFlows = parse.GetValue(maxFlows),
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
                 Transport = (parse.GetValue(streamListen), parse.GetValue(streamConnect), parse.GetValue(dgramListen)) switch
                 {

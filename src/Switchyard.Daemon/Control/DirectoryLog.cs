@@ -12,6 +12,8 @@ internal static partial class DirectoryLog
     public static partial void NetworkCreated(ILogger logger, string network, string subnet, string mode);
     [LoggerMessage(EventId = LogEvents.NetworkUpdated, Level = LogLevel.Information, Message = "Network {Network} updated: mode {Mode}, host loopback {HostLoopback}")]
     public static partial void NetworkUpdated(ILogger logger, string network, string mode, bool hostLoopback);
+    [LoggerMessage(EventId = LogEvents.NetworkMaxFlowsChanged, Level = LogLevel.Information, Message = "Network {Network} NAT flow cap: {MaxFlows}")]
+    public static partial void MaxFlowsChanged(ILogger logger, string network, int maxFlows);
     [LoggerMessage(EventId = LogEvents.EgressPolicyUpdated, Level = LogLevel.Information, Message = "Network {Network} egress policy: {Policy}")]
     public static partial void EgressUpdated(ILogger logger, string network, string policy);
     [LoggerMessage(EventId = LogEvents.NetworkRemoved, Level = LogLevel.Information, Message = "Network {Network} removed")]

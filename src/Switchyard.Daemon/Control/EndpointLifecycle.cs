@@ -38,11 +38,13 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
         var (mac, ip, evicted, previous) = EndpointPlanner.ChooseAddresses(r, target, leases, quarantined, lanMacs,
             () => MacAddress.LocallyAdministered(RandomNumberGenerator.GetBytes(6)));
 
-        var config = new EndpointConfig(r.Name, mac, target.Bridged ? default : ip, transport.LearnMac, shape.Aliases, shape.DefaultRoute, shape.Egress);
+        int? maxFlows = NetworkPlanner.CheckMaxFlows(r.MaxFlows, "--max-flows");
+        var config = new EndpointConfig(r.Name, mac, target.Bridged ? default : ip, transport.LearnMac, shape.Aliases, shape.DefaultRoute, shape.Egress,
+            maxFlows ?? 0);
         var row = new EndpointRow(network, r.Name, transport.ToJson(),
             JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
             time.GetUtcNow(), JsonSerializer.Serialize(shape.Aliases.ToList(), DaemonJsonContext.Default.ListString), shape.DefaultRoute,
-            StoredEgressPolicy.ToJson(shape.Egress));
+            StoredEgressPolicy.ToJson(shape.Egress), maxFlows);
         var lease = new LeaseRow(network, r.Name, mac, ip,
             previous is not null && previous.Ipv4 == ip ? previous.State : LeaseStatus.Reserved, previous?.Expires, time.GetUtcNow());
 
@@ -129,7 +131,8 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
         bool bridged = net.Mode == NetworkMode.Bridged;
         // A bridged guest whose LAN lease is still good goes on with it; otherwise it must ask the LAN again.
         var ipv4 = !bridged || lease.State == LeaseStatus.Bound && lease.Expires > time.GetUtcNow() ? lease.Ipv4 : default;
-        var config = new EndpointConfig(row.Name, lease.Mac, ipv4, transport.LearnMac, aliases, row.DefaultRoute, StoredEgressPolicy.FromJson(row.EgressJson));
+        var config = new EndpointConfig(row.Name, lease.Mac, ipv4, transport.LearnMac, aliases, row.DefaultRoute, StoredEgressPolicy.FromJson(row.EgressJson),
+            row.MaxFlows ?? 0);
         var record = new EndpointRecord { Row = row, Transport = transport, Config = config };
         try
         {

@@ -63,9 +63,21 @@ public static class NetworkPlanner
         var row = new NetworkRow(r.Name, mode, bridge, subnet.ToString(), mtu, domain,
             JsonSerializer.Serialize(upstreams, DaemonJsonContext.Default.ListString),
             JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
-            GatewayMacFor(r.Name).ToString(), now, r.HostLoopback ?? true, StoredEgressPolicy.ToJson(egress), ipv6?.ToString());
+            GatewayMacFor(r.Name).ToString(), now, r.HostLoopback ?? true, StoredEgressPolicy.ToJson(egress), ipv6?.ToString(),
+            CheckMaxFlows(r.MaxFlows, "--max-flows"));
         return new NetworkPlan(row, bridgeInterface);
     }
+
+    /// <summary>The most --max-flows may be: more than any host's fd limit would let a network hold.</summary>
+    public const int MaxMaxFlows = 1 << 20;
+
+    /// <summary>A flow cap as stored: null for "the default" (absent or 0), else 1 to <see cref="MaxMaxFlows"/>.</summary>
+    public static int? CheckMaxFlows(int? value, string what) => value switch
+    {
+        null or 0 => null,
+        < 0 or > MaxMaxFlows => throw ControlException.Invalid($"{what} {value} is out of range (1-{MaxMaxFlows}, or 0 for the default)"),
+        _ => value,
+    };
 
     /// <summary>Explicit resolvers (IP, IP:PORT, [IPv6]:PORT), or "none" alone.</summary>
     private static List<string> CheckUpstreams(IReadOnlyList<string> given)

@@ -15,6 +15,7 @@ public interface IStateStore : IDisposable
     IReadOnlyList<NetworkRow> Networks();
     void InsertNetwork(NetworkRow n);
     void UpdateNetworkMode(string name, NetworkMode mode, string? bridgeInterface, bool hostLoopback);
+    void UpdateNetworkMaxFlows(string name, int? maxFlows);
     void UpdateNetworkEgress(string name, string? egressJson);
     void DeleteNetwork(string name);
 

@@ -46,13 +46,13 @@ public sealed class StateStore : IStateStore
     {
         lock (_lock)
         {
-            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress, ipv6_prefix FROM networks ORDER BY created, name");
+            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress, ipv6_prefix, max_flows FROM networks ORDER BY created, name");
             using var r = cmd.ExecuteReader();
             var list = new List<NetworkRow>();
             while (r.Read())
                 list.Add(new NetworkRow(r.GetString(0), Mode(r.GetString(1)), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetInt32(4),
                     r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), Time(r.GetString(9)), r.GetInt64(10) != 0,
-                    r.IsDBNull(11) ? null : r.GetString(11), r.IsDBNull(12) ? null : r.GetString(12)));
+                    r.IsDBNull(11) ? null : r.GetString(11), r.IsDBNull(12) ? null : r.GetString(12), r.IsDBNull(13) ? null : r.GetInt32(13)));
             return list;
         }
     }
@@ -62,9 +62,10 @@ public sealed class StateStore : IStateStore
         Write(() =>
         {
             using var cmd = Command("""
-                INSERT INTO networks (name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress, ipv6_prefix)
-                VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created, $loopback, $egress, $ipv6)
+                INSERT INTO networks (name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress, ipv6_prefix, max_flows)
+                VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created, $loopback, $egress, $ipv6, $maxflows)
                 """);
+            cmd.Parameters.AddWithValue("$maxflows", (object?)n.MaxFlows ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$egress", (object?)n.EgressJson ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$name", n.Name);
             cmd.Parameters.AddWithValue("$mode", StoredText.Of(n.Mode));
@@ -92,6 +93,18 @@ public sealed class StateStore : IStateStore
             cmd.Parameters.AddWithValue("$mode", StoredText.Of(mode));
             cmd.Parameters.AddWithValue("$bridge", (object?)bridgeInterface ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$loopback", hostLoopback ? 1 : 0);
+            cmd.ExecuteNonQuery();
+        });
+    }
+
+    /// <summary>A network's NAT flow cap (null: the default).</summary>
+    public void UpdateNetworkMaxFlows(string name, int? maxFlows)
+    {
+        Write(() =>
+        {
+            using var cmd = Command("UPDATE networks SET max_flows = $m WHERE name = $name");
+            cmd.Parameters.AddWithValue("$name", name);
+            cmd.Parameters.AddWithValue("$m", (object?)maxFlows ?? DBNull.Value);
             cmd.ExecuteNonQuery();
         });
     }
@@ -125,13 +138,13 @@ public sealed class StateStore : IStateStore
     {
         lock (_lock)
         {
-            using var cmd = Command("SELECT network, name, transport, labels, created, aliases, default_route, egress FROM endpoints WHERE network = $n ORDER BY created, name");
+            using var cmd = Command("SELECT network, name, transport, labels, created, aliases, default_route, egress, max_flows FROM endpoints WHERE network = $n ORDER BY created, name");
             cmd.Parameters.AddWithValue("$n", network);
             using var r = cmd.ExecuteReader();
             var list = new List<EndpointRow>();
             while (r.Read())
                 list.Add(new EndpointRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4)), r.GetString(5), r.GetInt64(6) != 0,
-                    r.IsDBNull(7) ? null : r.GetString(7)));
+                    r.IsDBNull(7) ? null : r.GetString(7), r.IsDBNull(8) ? null : r.GetInt32(8)));
             return list;
         }
     }
@@ -152,10 +165,11 @@ public sealed class StateStore : IStateStore
                 del.ExecuteNonQuery();
             }
             using (var cmd = Command("""
-                INSERT INTO endpoints (network, name, transport, labels, created, aliases, default_route, egress)
-                VALUES ($network, $name, $transport, $labels, $created, $aliases, $route, $egress)
+                INSERT INTO endpoints (network, name, transport, labels, created, aliases, default_route, egress, max_flows)
+                VALUES ($network, $name, $transport, $labels, $created, $aliases, $route, $egress, $maxflows)
                 """, tx))
             {
+                cmd.Parameters.AddWithValue("$maxflows", (object?)e.MaxFlows ?? DBNull.Value);
                 cmd.Parameters.AddWithValue("$egress", (object?)e.EgressJson ?? DBNull.Value);
                 cmd.Parameters.AddWithValue("$aliases", e.AliasesJson);
                 cmd.Parameters.AddWithValue("$route", e.DefaultRoute ? 1 : 0);

@@ -86,6 +86,10 @@ internal sealed partial class TcpFlow
 
     public FlowKey Key { get; }
 
+    /// <summary>The endpoint's share this flow holds a place in (set before it enters its table;
+    /// the place is given back when it leaves).</summary>
+    internal FlowShare? Share { get; set; }
+
     /// <summary>For a flow we connected out: the remote and the local address the host chose,
     /// which the engine's path check compares against the host's routes now.</summary>
     public IPEndPoint? HostRemote { get; private set; }
