@@ -111,6 +111,7 @@ public static class DaemonHost
         Observability.MetricsEndpoint.Add(app, plane.Registry, store, () => plane.Events.PendingWrites);
         app.Use(ApiRoutes.ProblemMiddleware);
         app.Use(HttpListenerGate.Middleware);
+        app.Use(CallerAudit.Middleware);
         ApiRoutes.Map(app, plane, store, DateTimeOffset.UtcNow);
         Dashboard.DashboardRoutes.Map(app, Dashboard.DashboardAssets.Load());
         app.MapOpenApi("/openapi.json");

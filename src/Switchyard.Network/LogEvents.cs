@@ -76,6 +76,10 @@ public static class LogEvents
     public const int DgramPeerIgnored = 131;
     public const int DgramPeerFollowed = 132;
     // 140-149: API callers and their credentials (issue 16).
+    public const int ControlRequest = 140;
+    public const int ControlDenied = 141;
+    public const int HandoffRequest = 142;
+    public const int CallerUnknown = 143;
     // 150-159: egress checks of HTTP requests (issue 16).
 
     // 200-249: the gateway's services.

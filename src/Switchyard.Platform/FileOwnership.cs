@@ -22,4 +22,11 @@ public static class FileOwnership
         if (Interop.Libc.Chown(path, -1, gid) != 0)
             throw new PlatformException($"chown({path}, group {group})", Marshal.GetLastPInvokeError());
     }
+
+    /// <summary>Gives <paramref name="path"/> itself (not a symlink's target) to <paramref name="uid"/>:<paramref name="gid"/>.</summary>
+    public static void SetOwner(string path, uint uid, uint gid)
+    {
+        if (Interop.Libc.LChown(path, (int)uid, (int)gid) != 0)
+            throw new PlatformException($"lchown({path}, {uid}:{gid})", Marshal.GetLastPInvokeError());
+    }
 }

@@ -15,10 +15,12 @@ public sealed class TestDaemon : IAsyncDisposable
     private WebApplication? _app;
 
     private readonly bool _httpListen;
+    private readonly string? _socketGroup;
 
-    private TestDaemon(string directory, string? resolvConf, bool httpListen)
+    private TestDaemon(string directory, string? resolvConf, bool httpListen, string? socketGroup = null)
     {
         _httpListen = httpListen;
+        _socketGroup = socketGroup;
         Directory = directory;
         ResolvConfPath = resolvConf ?? System.IO.Path.Combine(directory, "resolv.conf");
         SocketPath = System.IO.Path.Combine(directory, "yard.sock");
@@ -40,9 +42,13 @@ public sealed class TestDaemon : IAsyncDisposable
     /// <param name="resolvConf">The host resolver file the daemon follows (need not exist); default:
     /// an empty one of its own, so nothing a test creates ever falls back to the host's resolvers.</param>
     /// <param name="httpListen">Also start <c>--http-listen</c> on 127.0.0.1 with a free port (<see cref="HttpListenAddress"/>).</param>
-    public static async Task<TestDaemon> StartAsync(string? resolvConf = null, bool httpListen = false)
+    /// <param name="socketGroup">The daemon's <c>--group</c>: its socket is then 0660 for that group (a name or a gid),
+    /// and the test's directory is made passable (0711) so that group's members can reach it.</param>
+    public static async Task<TestDaemon> StartAsync(string? resolvConf = null, bool httpListen = false, string? socketGroup = null)
     {
-        var daemon = new TestDaemon(System.IO.Directory.CreateTempSubdirectory("sy-itest-").FullName, resolvConf, httpListen);
+        var daemon = new TestDaemon(System.IO.Directory.CreateTempSubdirectory("sy-itest-").FullName, resolvConf, httpListen, socketGroup);
+        if (socketGroup is not null && !OperatingSystem.IsWindows())
+            File.SetUnixFileMode(daemon.Directory, UnixFileMode.UserRead | UnixFileMode.UserWrite | UnixFileMode.UserExecute | UnixFileMode.GroupExecute | UnixFileMode.OtherExecute);
         try { await daemon.StartAppAsync(); }
         catch { await daemon.DisposeAsync(); throw; }
         return daemon;
@@ -55,7 +61,7 @@ public sealed class TestDaemon : IAsyncDisposable
         if (ResolvConfPath == ownResolv && !File.Exists(ownResolv)) File.WriteAllText(ownResolv, "");
         _app = DaemonHost.Build(new DaemonOptions
         {
-            StateDirectory = StateDirectory, SocketPath = SocketPath, ResolvConfPath = ResolvConfPath,
+            StateDirectory = StateDirectory, SocketPath = SocketPath, ResolvConfPath = ResolvConfPath, SocketGroup = _socketGroup,
             HttpListen = _httpListen ? new IPEndPoint(IPAddress.Loopback, 0) : null,
         });
         using var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30));

@@ -10,7 +10,7 @@ internal static class DaemonCommand
     public static Command Build()
     {
         var stateDir = new Option<string?>("--state-dir") { Description = "Where state.db lives (default: /var/lib/switchyard as root, else ~/.local/state/switchyard)" };
-        var group = new Option<string?>("--group") { Description = "Make the API socket mode 0660, owned by this group (default: 0600, the daemon's user only)" };
+        var group = new Option<string?>("--group") { Description = "Make the API socket mode 0660, owned by this group (default: 0600, the daemon's user only); members may change only what they could on the host themselves (docs/api.md, Who may do what)" };
         var resolvConf = new Option<string>("--resolv-conf")
         {
             Description = "The host resolver file that networks without --dns-upstream follow: watched, a rewrite applies within a second (missing or empty: no upstream, guests' own names still answered)",

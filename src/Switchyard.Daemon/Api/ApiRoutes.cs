@@ -51,24 +51,24 @@ public static class ApiRoutes
         app.MapPost("/networks", async (HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkCreateRequest);
-            var created = networks.Describe(await directory.CreateNetworkAsync(body));
+            var created = networks.Describe(await directory.CreateNetworkAsync(CallerIdentity.Of(request.HttpContext), body));
             return Results.Json(created, SwitchyardJsonContext.Default.NetworkInfo, statusCode: StatusCodes.Status201Created);
         }).WithJsonBody<NetworkCreateRequest>().Produces<NetworkInfo>(StatusCodes.Status201Created)
-            .ProducesProblem(400).ProducesProblem(409).WithName("CreateNetwork").WithSummary("Create a network");
+            .ProducesProblem(400).ProducesProblem(409).ProducesProblem(403).WithName("CreateNetwork").WithSummary("Create a network");
         app.MapGet("/networks/{name}", (string name) => Results.Json(networks.Get(name), SwitchyardJsonContext.Default.NetworkInfo))
             .Produces<NetworkInfo>().ProducesProblem(404).WithName("GetNetwork").ServedOnHttpListener().WithSummary("One network, with its gateway services' counters");
         app.MapMethods("/networks/{name}", ["PATCH"], async (string name, HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkUpdateRequest);
-            return Results.Json(networks.Describe(await directory.UpdateNetworkAsync(name, body)), SwitchyardJsonContext.Default.NetworkInfo);
+            return Results.Json(networks.Describe(await directory.UpdateNetworkAsync(CallerIdentity.Of(request.HttpContext), name, body)), SwitchyardJsonContext.Default.NetworkInfo);
         }).WithJsonBody<NetworkUpdateRequest>().Produces<NetworkInfo>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409)
-            .WithName("UpdateNetwork").WithSummary("Change a network's mode or host loopback (refused while endpoints are attached)");
-        app.MapDelete("/networks/{name}", async (string name) =>
+            .ProducesProblem(403).WithName("UpdateNetwork").WithSummary("Change a network's mode or host loopback (refused while endpoints are attached)");
+        app.MapDelete("/networks/{name}", async (string name, HttpContext context) =>
         {
-            await directory.DeleteNetworkAsync(name);
+            await directory.DeleteNetworkAsync(CallerIdentity.Of(context), name);
             return Results.NoContent();
         }).Produces(StatusCodes.Status204NoContent).ProducesProblem(404).ProducesProblem(409)
-            .WithName("DeleteNetwork").WithSummary("Remove a network without endpoints");
+            .ProducesProblem(403).WithName("DeleteNetwork").WithSummary("Remove a network without endpoints");
 
         app.MapGet("/endpoints", () => Results.Json(endpoints.List(null), SwitchyardJsonContext.Default.ListEndpointInfo))
             .Produces<List<EndpointInfo>>().WithName("ListAllEndpoints").ServedOnHttpListener().WithSummary("Endpoints of every network");
@@ -78,36 +78,36 @@ public static class ApiRoutes
         app.MapPost("/networks/{network}/endpoints", async (string network, HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.EndpointAttachRequest);
-            var attached = endpoints.Describe(await directory.AttachAsync(network, body));
+            var attached = endpoints.Describe(await directory.AttachAsync(CallerIdentity.Of(request.HttpContext), network, body));
             return Results.Json(attached, SwitchyardJsonContext.Default.EndpointInfo, statusCode: StatusCodes.Status201Created);
         }).WithJsonBody<EndpointAttachRequest>().Produces<EndpointInfo>(StatusCodes.Status201Created)
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).WithName("AttachEndpoint")
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(403).WithName("AttachEndpoint")
             .WithSummary("Attach a guest (tap, stream or dgram transport; fd endpoints come from the handoff)");
         app.MapGet("/networks/{network}/endpoints/{name}", (string network, string name) =>
             Results.Json(endpoints.Get(network, name), SwitchyardJsonContext.Default.EndpointInfo))
             .Produces<EndpointInfo>().ProducesProblem(404).WithName("GetEndpoint").ServedOnHttpListener().WithSummary("One endpoint: MAC, addresses, transport, lease, counters");
-        app.MapDelete("/networks/{network}/endpoints/{name}", async (string network, string name) =>
+        app.MapDelete("/networks/{network}/endpoints/{name}", async (string network, string name, HttpContext context) =>
         {
-            await directory.DetachAsync(network, name);
+            await directory.DetachAsync(CallerIdentity.Of(context), network, name);
             return Results.NoContent();
-        }).Produces(StatusCodes.Status204NoContent).ProducesProblem(404).WithName("DetachEndpoint")
+        }).Produces(StatusCodes.Status204NoContent).ProducesProblem(404).ProducesProblem(403).WithName("DetachEndpoint")
             .WithSummary("Detach an endpoint; its address stays reserved for its name");
         app.MapPost("/networks/{network}/endpoints/{name}/published", async (string network, string name, HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.PublishRequest);
-            var endpoint = endpoints.Describe(await directory.PublishAsync(network, name, body.Spec));
+            var endpoint = endpoints.Describe(await directory.PublishAsync(CallerIdentity.Of(request.HttpContext), network, name, body.Spec));
             return Results.Json(endpoint, SwitchyardJsonContext.Default.EndpointInfo, statusCode: StatusCodes.Status201Created);
         }).WithJsonBody<PublishRequest>().Produces<EndpointInfo>(StatusCodes.Status201Created)
-            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).WithName("PublishPort")
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(403).WithName("PublishPort")
             .WithSummary("Publish a host port to an endpoint: [HOSTIP:]HOSTPORT:GUESTPORT[/tcp|udp], host address default 127.0.0.1");
         // The spec in the path is URL-encoded (127.0.0.1%3A8080%3A80%2Ftcp), or plain: the catch-all
         // takes 127.0.0.1:8080:80/tcp as it is. An encoded slash stays encoded in the path, so the
         // value is decoded here.
-        app.MapDelete("/networks/{network}/endpoints/{name}/published/{**spec}", async (string network, string name, string spec) =>
+        app.MapDelete("/networks/{network}/endpoints/{name}/published/{**spec}", async (string network, string name, string spec, HttpContext context) =>
         {
-            await directory.UnpublishAsync(network, name, Uri.UnescapeDataString(spec));
+            await directory.UnpublishAsync(CallerIdentity.Of(context), network, name, Uri.UnescapeDataString(spec));
             return Results.NoContent();
-        }).Produces(StatusCodes.Status204NoContent).ProducesProblem(400).ProducesProblem(404).WithName("UnpublishPort")
+        }).Produces(StatusCodes.Status204NoContent).ProducesProblem(400).ProducesProblem(404).ProducesProblem(403).WithName("UnpublishPort")
             .WithSummary("Stop publishing a port (any spelling of the spec: 8080:80 is 127.0.0.1:8080:80/tcp)");
         app.MapGet("/networks/{network}/leases", (string network) =>
             Results.Json(endpoints.Leases(network), SwitchyardJsonContext.Default.ListLeaseInfo))

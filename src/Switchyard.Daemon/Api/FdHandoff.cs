@@ -25,6 +25,10 @@ internal static partial class FdHandoff
     public static Func<ConnectionDelegate, ConnectionDelegate> Middleware(Func<IServiceProvider> services) => next => async context =>
     {
         var input = context.Transport.Input;
+        // Who connected, as the kernel recorded it: read once, for the handoff or every HTTP request on this connection.
+        var socket = context.Features.Get<IConnectionSocketFeature>()?.Socket;
+        var caller = socket is null ? new CallerFeature(null, "no socket") : CallerIdentity.Read(socket);
+        context.Features.Set(caller);
         // HTTP clients speak first too; a connection that says nothing is dropped after the timeout.
         System.IO.Pipelines.ReadResult first;
         using (var firstByte = CancellationTokenSource.CreateLinkedTokenSource(context.ConnectionClosed))
@@ -40,16 +44,17 @@ internal static partial class FdHandoff
             await next(context).ConfigureAwait(false);
             return;
         }
-        var socket = context.Features.Get<IConnectionSocketFeature>()?.Socket;
         if (socket is null) return;
         var sp = services();
         var logger = sp.GetRequiredService<ILoggerFactory>().CreateLogger("Switchyard.Handoff");
         // A caller that never finishes its line does not hold the connection for long.
         using var timeout = CancellationTokenSource.CreateLinkedTokenSource(context.ConnectionClosed);
         timeout.CancelAfter(RequestTimeout);
-        (FdHandoffReply Reply, SafeFileDescriptorHandle? TheirEnd) reply;
-        try { reply = await Handle(input, sp.GetRequiredService<ControlPlane>().Directory, sp.GetRequiredService<EndpointViews>(), logger, timeout.Token).ConfigureAwait(false); }
-        catch (OperationCanceledException) { reply = (Fail(408, $"no complete handoff request within {RequestTimeout.TotalSeconds:0} s"), null); }
+        (FdHandoffReply Reply, SafeFileDescriptorHandle? TheirEnd, FdHandoffRequest? Request) reply;
+        try { reply = await Handle(input, caller, sp.GetRequiredService<ControlPlane>().Directory, sp.GetRequiredService<EndpointViews>(), logger, timeout.Token).ConfigureAwait(false); }
+        catch (OperationCanceledException) { reply = (Fail(408, $"no complete handoff request within {RequestTimeout.TotalSeconds:0} s"), null, null); }
+        CallerAudit.Handoff(sp.GetRequiredService<ILoggerFactory>().CreateLogger(CallerAudit.Category), caller,
+            reply.Request?.Network ?? "?", reply.Request?.Endpoint ?? "?", reply.Reply.Ok ? 201 : reply.Reply.Status ?? 500, reply.Reply.Error);
         var bytes = JsonSerializer.SerializeToUtf8Bytes(reply.Reply, JsonLinesContext.Default.FdHandoffReply);
         var line = new byte[bytes.Length + 1];
         bytes.CopyTo(line, 0);
@@ -67,8 +72,8 @@ internal static partial class FdHandoff
         }
     };
 
-    private static async Task<(FdHandoffReply Reply, SafeFileDescriptorHandle? TheirEnd)> Handle(
-        System.IO.Pipelines.PipeReader input, NetworkDirectory directory, EndpointViews views, ILogger logger, CancellationToken ct)
+    private static async Task<(FdHandoffReply Reply, SafeFileDescriptorHandle? TheirEnd, FdHandoffRequest? Request)> Handle(
+        System.IO.Pipelines.PipeReader input, CallerFeature caller, NetworkDirectory directory, EndpointViews views, ILogger logger, CancellationToken ct)
     {
         byte[]? line = null;
         while (line is null)
@@ -84,20 +89,22 @@ internal static partial class FdHandoff
             else if (buffer.Length > MaxRequest || result.IsCompleted)
             {
                 input.AdvanceTo(buffer.End);
-                return (Fail(400, "a handoff request is one line of JSON ending in a newline, at most 4 KiB"), null);
+                return (Fail(400, "a handoff request is one line of JSON ending in a newline, at most 4 KiB"), null, null);
             }
             else input.AdvanceTo(buffer.Start, buffer.End);
         }
 
         FdHandoffRequest? request;
         try { request = JsonSerializer.Deserialize(line, JsonLinesContext.Default.FdHandoffRequest); }
-        catch (JsonException e) { return (Fail(400, $"invalid handoff JSON: {e.Message}"), null); }
-        if (request is null || request.Handoff != 1) return (Fail(400, "not a handoff request (expected \"handoff\": 1)"), null);
+        catch (JsonException e) { return (Fail(400, $"invalid handoff JSON: {e.Message}"), null, null); }
+        if (request is null || request.Handoff != 1) return (Fail(400, "not a handoff request (expected \"handoff\": 1)"), null, request);
         if (request.SocketType is not (null or "dgram" or "stream"))
-            return (Fail(400, $"socketType must be dgram or stream, not '{request.SocketType}'"), null);
+            return (Fail(400, $"socketType must be dgram or stream, not '{request.SocketType}'"), null, request);
         try
         {
-            var (attached, theirs) = await directory.AttachSocketPairAsync(request.Network, new EndpointAttachRequest
+            var (attached, theirs) = await directory.AttachSocketPairAsync(
+                caller.Caller ?? throw ControlException.Forbidden($"the caller's credentials could not be read ({caller.Error}), so no change is allowed"),
+                request.Network, new EndpointAttachRequest
             {
                 Name = request.Endpoint,
                 Mac = request.Mac,
@@ -105,20 +112,20 @@ internal static partial class FdHandoff
                 Transport = new TransportSpec { Kind = "fd", Stream = request.SocketType == "stream" },
             }).ConfigureAwait(false);
             HandoffLog.HandedOver(logger, request.Network, request.Endpoint, request.SocketType ?? "dgram");
-            return (new FdHandoffReply { Ok = true, Endpoint = views.Describe(attached) }, theirs);
+            return (new FdHandoffReply { Ok = true, Endpoint = views.Describe(attached) }, theirs, request);
         }
         catch (ControlException e)
         {
-            return (Fail(ControlErrors.Status(e.Kind), e.Message), null);
+            return (Fail(ControlErrors.Status(e.Kind), e.Message), null, request);
         }
         catch (Switchyard.Daemon.State.StateUnwritableException e)
         {
-            return (Fail(ControlErrors.Status(e.Fault), e.Message), null);
+            return (Fail(ControlErrors.Status(e.Fault), e.Message), null, request);
         }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             HandoffLog.SendFailed(logger, e.Message);
-            return (Fail(500, $"the daemon could not make the endpoint: {e.Message}"), null);
+            return (Fail(500, $"the daemon could not make the endpoint: {e.Message}"), null, request);
         }
     }
 

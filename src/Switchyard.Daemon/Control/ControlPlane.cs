@@ -10,7 +10,8 @@ namespace Switchyard.Daemon.Control;
 /// owns what it builds and disposes it in the reverse order (the store is the caller's).</summary>
 internal sealed class ControlPlane : IDisposable
 {
-    public ControlPlane(IStateStore store, DirectoryOptions options, ILoggerFactory loggers, TimeProvider? time = null, IHostView? host = null)
+    public ControlPlane(IStateStore store, DirectoryOptions options, ILoggerFactory loggers, TimeProvider? time = null, IHostView? host = null,
+        CallerPolicy? callers = null)
     {
         time ??= TimeProvider.System;
         var logger = loggers.CreateLogger(DirectoryLog.Category);
@@ -22,7 +23,8 @@ internal sealed class ControlPlane : IDisposable
         var ports = new PublishedPorts(Registry, store, time, logger);
         var endpoints = new EndpointLifecycle(Registry, store, new TransportFactory(loggers), ports, time, logger);
         var networks = new NetworkLifecycle(Registry, store, endpoints, Events, HostResolvers, EgressLog, host ?? new HostView(), options, loggers, time);
-        Directory = new NetworkDirectory(Registry, store, networks, endpoints, ports, new EgressPolicies(Registry, store, logger));
+        Directory = new NetworkDirectory(Registry, store, networks, endpoints, ports, new EgressPolicies(Registry, store, logger),
+            callers ?? new CallerPolicy(Platform.ProcessIdentity.EffectiveUserId, new HostAccessFacts()));
     }
 
     public NetworkRegistry Registry { get; }

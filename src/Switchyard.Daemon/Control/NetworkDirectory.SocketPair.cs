@@ -10,7 +10,7 @@ internal sealed partial class NetworkDirectory
     /// <summary>The fd handoff: attaches an endpoint whose transport is one end of a new socket
     /// pair, and returns the other end for the caller to pass to the VM process. The endpoint is
     /// detached when the VM closes its end (the pair cannot outlive it, nor the daemon).</summary>
-    public async Task<(EndpointRef Endpoint, SafeFileDescriptorHandle TheirEnd)> AttachSocketPairAsync(string network, EndpointAttachRequest r)
+    public async Task<(EndpointRef Endpoint, SafeFileDescriptorHandle TheirEnd)> AttachSocketPairAsync(Caller caller, string network, EndpointAttachRequest r)
     {
         // A datagram pair cannot tell that the VM closed its end until something is sent to it,
         // so a new handoff for the same name takes over an earlier handed-over endpoint.
@@ -21,6 +21,7 @@ internal sealed partial class NetworkDirectory
         try
         {
             using var gate = await _registry.EnterAsync().ConfigureAwait(false);
+            _callers.CheckAttach(caller, r with { Transport = new TransportSpec { Kind = "fd" } });
             attached = _endpoints.Attach(network, r with { Transport = new TransportSpec { Kind = "fd", Stream = r.Transport?.Stream ?? false } },
                 (spec, config, net) =>
                 {
@@ -52,7 +53,7 @@ internal sealed partial class NetworkDirectory
         {
             bool current = _registry.TryGetEndpoint(network, name, out var found) && found.Endpoint.Transport.Kind == TransportKind.Fd
                 && (transport is null || found.Endpoint.Port?.Transport == transport);
-            if (current) await DetachAsync(network, name).ConfigureAwait(false);
+            if (current) await DetachAsync(Caller.Daemon, network, name).ConfigureAwait(false);
         }
         catch (ControlException) { /* already gone */ }
     }

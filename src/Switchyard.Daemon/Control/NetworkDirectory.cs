@@ -15,10 +15,12 @@ internal sealed partial class NetworkDirectory : IDisposable
     private readonly EndpointLifecycle _endpoints;
     private readonly PublishedPorts _ports;
     private readonly EgressPolicies _egress;
+    private readonly CallerPolicy _callers;
 
     public NetworkDirectory(NetworkRegistry registry, IStateStore store, NetworkLifecycle networks, EndpointLifecycle endpoints,
-        PublishedPorts ports, EgressPolicies egress)
+        PublishedPorts ports, EgressPolicies egress, CallerPolicy callers)
     {
+        _callers = callers;
         _registry = registry;
         _store = store;
         _networks = networks;
@@ -37,17 +39,22 @@ internal sealed partial class NetworkDirectory : IDisposable
             _networks.Create(new NetworkCreateRequest { Name = NetworkPlanner.DefaultNetwork, Subnet = NetworkPlanner.DefaultSubnet.ToString() });
     }
 
-    public async Task<NetworkRecord> CreateNetworkAsync(NetworkCreateRequest request)
+    /// <summary>Who may do what: each change below is checked against its caller under the gate.</summary>
+    public CallerPolicy Callers => _callers;
+
+    public async Task<NetworkRecord> CreateNetworkAsync(Caller caller, NetworkCreateRequest request)
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
+        _callers.CheckCreateNetwork(caller, request);
         return _networks.Create(request);
     }
 
     /// <summary>Changes a network's mode or host loopback (rebuilding it), or edits its egress policy (live).</summary>
-    public async Task<NetworkRecord> UpdateNetworkAsync(string name, NetworkUpdateRequest r)
+    public async Task<NetworkRecord> UpdateNetworkAsync(Caller caller, string name, NetworkUpdateRequest r)
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
         var net = _registry.Find(name);
+        _callers.CheckUpdateNetwork(caller, net.Mode, r);
         if (r.Egress is not { } edit) return _networks.Update(net, r);
         // An edit of the policy applies live; with a mode change it would apply to a network about to be rebuilt.
         if (r.Mode is not null || r.HostLoopback is not null)
@@ -57,33 +64,57 @@ internal sealed partial class NetworkDirectory : IDisposable
         return net;
     }
 
-    public async Task DeleteNetworkAsync(string name)
+    public async Task DeleteNetworkAsync(Caller caller, string name)
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
+        _callers.CheckDeleteNetwork(caller, _registry.Find(name).Mode);
         _networks.Delete(name);
     }
 
-    public async Task<EndpointRef> AttachAsync(string network, EndpointAttachRequest r)
+    public async Task<EndpointRef> AttachAsync(Caller caller, string network, EndpointAttachRequest r)
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
-        return _endpoints.Attach(network, r, (spec, config, net) => _endpoints.Transports.Create(spec, config, net, restoring: false));
+        _registry.Find(network);   // 404 for an unknown network before the caller's rights are judged
+        _callers.CheckAttach(caller, r);
+        var attached = _endpoints.Attach(network, r, (spec, config, net) => _endpoints.Transports.Create(spec, config, net, restoring: false));
+        if (!_callers.IsPrivileged(caller) && attached.Endpoint.Transport.Listen is { } socket) GiveSocket(caller, network, r.Name, socket);
+        return attached;
     }
 
-    public async Task DetachAsync(string network, string name)
+    /// <summary>A socket the daemon bound for a member becomes the member's, as if it had made it: its
+    /// VM may connect (unix(7) wants write permission), and it may remove or replace it later, in a
+    /// sticky directory too. If that cannot be done, the endpoint is not left half-usable.</summary>
+    private void GiveSocket(Caller caller, string network, string name, string path)
+    {
+        try { Platform.FileOwnership.SetOwner(path, caller.Uid, caller.Gid); }
+        catch (Platform.PlatformException e)
+        {
+            _endpoints.Detach(network, name);
+            throw new ControlException(ControlError.Failed, $"cannot give {path} to uid {caller.Uid}: {e.Message}");
+        }
+    }
+
+    public async Task DetachAsync(Caller caller, string network, string name)
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
+        var (_, e) = _registry.FindEndpoint(network, name);
+        _callers.CheckDetach(caller, e.Transport, _registry.Read(() => e.Published.Select(p => p.Spec).ToList()));
         _endpoints.Detach(network, name);
     }
 
-    public async Task<EndpointRef> PublishAsync(string network, string name, string spec)
+    public async Task<EndpointRef> PublishAsync(Caller caller, string network, string name, string spec)
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
+        _registry.FindEndpoint(network, name);
+        _callers.CheckPublish(caller, PublishRules.Parse(spec));
         return _ports.Publish(network, name, spec);
     }
 
-    public async Task UnpublishAsync(string network, string name, string spec)
+    public async Task UnpublishAsync(Caller caller, string network, string name, string spec)
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
+        _registry.FindEndpoint(network, name);
+        _callers.CheckPublish(caller, PublishRules.Parse(spec));
         _ports.Unpublish(network, name, spec);
     }
 

@@ -35,9 +35,9 @@ public sealed class BlockedStoreTests : IDisposable
     public async Task Dhcp_completes_and_the_api_answers_while_writes_hang()
     {
         await _plane.Directory.StartAsync(createDefault: false);
-        await _plane.Directory.CreateNetworkAsync(new NetworkCreateRequest { Name = "blk", Mode = "internal", Subnet = "10.77.0.0/24" });
+        await _plane.Directory.CreateNetworkAsync(Caller.Daemon, new NetworkCreateRequest { Name = "blk", Mode = "internal", Subnet = "10.77.0.0/24" });
         string daemonPath = Path.Combine(_dir.FullName, "vm.sock");
-        await _plane.Directory.AttachAsync("blk", new EndpointAttachRequest { Name = "vm", Transport = new TransportSpec { Kind = "dgram", Listen = daemonPath } });
+        await _plane.Directory.AttachAsync(Caller.Daemon, "blk", new EndpointAttachRequest { Name = "vm", Transport = new TransportSpec { Kind = "dgram", Listen = daemonPath } });
         var endpoints = new EndpointViews(_plane.Registry, _store);
         var reserved = Ipv4Address.Parse(endpoints.Get("blk", "vm").Ipv4!);
 
@@ -63,12 +63,12 @@ public sealed class BlockedStoreTests : IDisposable
         // A change stuck on the disk holds the gate; the next one gives up with a clear error.
         // (On a thread of its own: a change runs synchronously up to its first wait, here the store.)
         int waiting = _store.Waiting;
-        var stuck = Task.Run(() => _plane.Directory.CreateNetworkAsync(new NetworkCreateRequest { Name = "stuck", Mode = "internal", Subnet = "10.78.0.0/24" }));
+        var stuck = Task.Run(() => _plane.Directory.CreateNetworkAsync(Caller.Daemon, new NetworkCreateRequest { Name = "stuck", Mode = "internal", Subnet = "10.78.0.0/24" }));
         var deadline = DateTime.UtcNow + Bound;
         while (_store.Waiting <= waiting && DateTime.UtcNow < deadline) await Task.Delay(10);
         Assert.True(_store.Waiting > waiting, "the create should be stuck on the store");
         var busy = await Assert.ThrowsAsync<ControlException>(() =>
-            _plane.Directory.CreateNetworkAsync(new NetworkCreateRequest { Name = "later", Mode = "internal", Subnet = "10.79.0.0/24" }));
+            _plane.Directory.CreateNetworkAsync(Caller.Daemon, new NetworkCreateRequest { Name = "later", Mode = "internal", Subnet = "10.79.0.0/24" }));
         Assert.Equal(ControlError.Busy, busy.Kind);
         Assert.Contains("busy with another change", busy.Message);
         Assert.False(stuck.IsCompleted);
@@ -85,9 +85,9 @@ public sealed class BlockedStoreTests : IDisposable
     public async Task A_declined_address_is_replaced_by_the_writer_and_offered_at_the_next_discover()
     {
         await _plane.Directory.StartAsync(createDefault: false);
-        await _plane.Directory.CreateNetworkAsync(new NetworkCreateRequest { Name = "dec", Mode = "internal", Subnet = "10.77.0.0/24" });
+        await _plane.Directory.CreateNetworkAsync(Caller.Daemon, new NetworkCreateRequest { Name = "dec", Mode = "internal", Subnet = "10.77.0.0/24" });
         string daemonPath = Path.Combine(_dir.FullName, "vm.sock");
-        await _plane.Directory.AttachAsync("dec", new EndpointAttachRequest
+        await _plane.Directory.AttachAsync(Caller.Daemon, "dec", new EndpointAttachRequest
         {
             Name = "vm", Mac = "02:42:00:00:00:08", Transport = new TransportSpec { Kind = "dgram", Listen = daemonPath },
         });

@@ -39,10 +39,10 @@ public sealed class FullDiskTests : IDisposable
     public async Task Dhcp_answers_on_a_full_disk_and_the_lease_is_stored_when_space_returns()
     {
         await _plane.Directory.StartAsync(createDefault: false);
-        await _plane.Directory.CreateNetworkAsync(new NetworkCreateRequest { Name = "full", Mode = "internal", Subnet = "10.77.0.0/24" });
+        await _plane.Directory.CreateNetworkAsync(Caller.Daemon, new NetworkCreateRequest { Name = "full", Mode = "internal", Subnet = "10.77.0.0/24" });
         string daemonPath = Path.Combine(_dir.FullName, "vm.sock");
         var mac = MacAddress.Parse("02:42:00:00:00:09");
-        await _plane.Directory.AttachAsync("full", new EndpointAttachRequest { Name = "vm", Mac = mac.ToString(), Transport = new TransportSpec { Kind = "dgram", Listen = daemonPath } });
+        await _plane.Directory.AttachAsync(Caller.Daemon, "full", new EndpointAttachRequest { Name = "vm", Mac = mac.ToString(), Transport = new TransportSpec { Kind = "dgram", Listen = daemonPath } });
         var endpoints = new EndpointViews(_plane.Registry, _store);
 
         _store.Full = true;
@@ -62,7 +62,7 @@ public sealed class FullDiskTests : IDisposable
 
         // A change through the control plane is refused with the reason and leaves nothing behind.
         var refused = await Assert.ThrowsAsync<StateUnwritableException>(() =>
-            _plane.Directory.CreateNetworkAsync(new NetworkCreateRequest { Name = "later", Mode = "internal", Subnet = "10.78.0.0/24" }));
+            _plane.Directory.CreateNetworkAsync(Caller.Daemon, new NetworkCreateRequest { Name = "later", Mode = "internal", Subnet = "10.78.0.0/24" }));
         Assert.Equal(StateFault.Full, refused.Fault);
         Assert.Contains($"the state directory {_dir.FullName} is full", refused.Message);
         Assert.False(_plane.Registry.TryGet("later", out _));
@@ -89,10 +89,10 @@ public sealed class FullDiskTests : IDisposable
     public async Task A_write_that_gets_through_wakes_the_writer_before_its_back_off_ends()
     {
         await _plane.Directory.StartAsync(createDefault: false);
-        await _plane.Directory.CreateNetworkAsync(new NetworkCreateRequest { Name = "wake", Mode = "internal", Subnet = "10.77.0.0/24" });
+        await _plane.Directory.CreateNetworkAsync(Caller.Daemon, new NetworkCreateRequest { Name = "wake", Mode = "internal", Subnet = "10.77.0.0/24" });
         string daemonPath = Path.Combine(_dir.FullName, "vm.sock");
         var mac = MacAddress.Parse("02:42:00:00:00:0a");
-        await _plane.Directory.AttachAsync("wake", new EndpointAttachRequest { Name = "vm", Mac = mac.ToString(), Transport = new TransportSpec { Kind = "dgram", Listen = daemonPath } });
+        await _plane.Directory.AttachAsync(Caller.Daemon, "wake", new EndpointAttachRequest { Name = "vm", Mac = mac.ToString(), Transport = new TransportSpec { Kind = "dgram", Listen = daemonPath } });
         _store.Full = true;
         using var guest = new DhcpGuest(Path.Combine(_dir.FullName, "guest.sock"), daemonPath, mac);
         guest.Send(DhcpMessageType.Discover, 1);
@@ -103,7 +103,7 @@ public sealed class FullDiskTests : IDisposable
 
         _store.Full = false;
         // No clock advance: the API's write tells the writer the disk is back.
-        await _plane.Directory.CreateNetworkAsync(new NetworkCreateRequest { Name = "other", Mode = "internal", Subnet = "10.78.0.0/24" });
+        await _plane.Directory.CreateNetworkAsync(Caller.Daemon, new NetworkCreateRequest { Name = "other", Mode = "internal", Subnet = "10.78.0.0/24" });
         await Until(() => _plane.Events.PendingWrites == 0, "the write that got through should wake the writer");
         Assert.Equal(LeaseStatus.Bound, _inner.Leases("wake").Single().State);
     }
@@ -112,20 +112,20 @@ public sealed class FullDiskTests : IDisposable
     public async Task An_attach_or_detach_the_disk_refuses_changes_nothing_live()
     {
         await _plane.Directory.StartAsync(createDefault: false);
-        await _plane.Directory.CreateNetworkAsync(new NetworkCreateRequest { Name = "keep", Mode = "internal", Subnet = "10.77.0.0/24" });
+        await _plane.Directory.CreateNetworkAsync(Caller.Daemon, new NetworkCreateRequest { Name = "keep", Mode = "internal", Subnet = "10.77.0.0/24" });
         string daemonPath = Path.Combine(_dir.FullName, "vm.sock");
         var mac = MacAddress.Parse("02:42:00:00:00:0b");
-        await _plane.Directory.AttachAsync("keep", new EndpointAttachRequest { Name = "vm", Mac = mac.ToString(), Transport = new TransportSpec { Kind = "dgram", Listen = daemonPath } });
+        await _plane.Directory.AttachAsync(Caller.Daemon, "keep", new EndpointAttachRequest { Name = "vm", Mac = mac.ToString(), Transport = new TransportSpec { Kind = "dgram", Listen = daemonPath } });
         _store.Full = true;
 
         // A new endpoint: refused whole, its socket not left bound.
         string otherPath = Path.Combine(_dir.FullName, "other.sock");
-        await Assert.ThrowsAsync<StateUnwritableException>(() => _plane.Directory.AttachAsync("keep",
+        await Assert.ThrowsAsync<StateUnwritableException>(() => _plane.Directory.AttachAsync(Caller.Daemon, "keep",
             new EndpointAttachRequest { Name = "other", Transport = new TransportSpec { Kind = "dgram", Listen = otherPath } }));
         Assert.False(_plane.Registry.TryGetEndpoint("keep", "other", out _));
         Assert.False(File.Exists(otherPath));
         // A detach: refused, and the endpoint goes on working (DHCP answers it).
-        await Assert.ThrowsAsync<StateUnwritableException>(() => _plane.Directory.DetachAsync("keep", "vm"));
+        await Assert.ThrowsAsync<StateUnwritableException>(() => _plane.Directory.DetachAsync(Caller.Daemon, "keep", "vm"));
         Assert.True(_plane.Registry.TryGetEndpoint("keep", "vm", out _));
         using var guest = new DhcpGuest(Path.Combine(_dir.FullName, "guest.sock"), daemonPath, mac);
         guest.Send(DhcpMessageType.Discover, 1);
@@ -133,7 +133,7 @@ public sealed class FullDiskTests : IDisposable
 
         // Once the disk takes writes, the same detach goes through.
         _store.Full = false;
-        await _plane.Directory.DetachAsync("keep", "vm");
+        await _plane.Directory.DetachAsync(Caller.Daemon, "keep", "vm");
         Assert.Empty(_inner.Endpoints("keep"));
     }
 
