@@ -78,6 +78,13 @@ def main():
         ihl = (f[14] & 15) * 4; add('dhcp', 'udhcpc-%d' % i, f[14 + ihl + 8:])
     for i, f in enumerate(dns[:4]):
         ihl = (f[14] & 15) * 4; add('dns', 'dig-%d' % i, f[14 + ihl + 8:])
+    seeds['dhcp-server'] = [(n, d) for n, d in seeds['dhcp'] if d[0] == 1]
+    # Queries the server answers itself: A and AAAA for a local name, PTR for its address.
+    def query(name, qtype):
+        q = b''.join(bytes([len(l)]) + l.encode() for l in name.split('.')) + b'\0'
+        return struct.pack('!HHHHHH', 0x4242, 0x0100, 1, 0, 0, 1) + q + struct.pack('!HH', qtype, 1) + b'\0\0\x29\x04\xd0\0\0\0\0\0\0'
+    seeds['dns-server'] = [('a-local', query('guest.fuzz.internal', 1)), ('aaaa-local', query('guest', 28)),
+                           ('ptr-local', query('5.0.88.10.in-addr.arpa', 12)), ('a-other', query('example.com', 1))]
     add('udp', 'dhcp-discover', dhcp[0][34:])
     add('udp', 'dns-query', dns[0][34:])
 

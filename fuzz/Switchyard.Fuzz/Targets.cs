@@ -23,6 +23,8 @@ internal static class Targets
         ("tcp", LinkTargets.Tcp),
         ("dhcp", ServiceTargets.Dhcp),
         ("dns", ServiceTargets.Dns),
+        ("dhcp-server", ServerTargets.DhcpServer),
+        ("dns-server", ServerTargets.DnsServer),
         ("tls", ServiceTargets.Tls),
         ("http", ServiceTargets.Http),
         ("stream", TransportTargets.Stream),
