@@ -46,6 +46,9 @@ internal static class TransportTargets
         var header = VirtioNetHeader.Read(input);
         Targets.Sink += header.HeaderLength + header.GsoSize + (header.IsGso ? 1 : 0) + (header.NeedsChecksum ? 2 : 0) + (header.IsPlain ? 4 : 0);
         var frame = input[VirtioNetHeader.Length..];
+        // The switch drops what is not Ethernet, or longer than a frame or a GSO job, before any
+        // port sees it (EthernetSwitch.Forward).
+        if (!EthernetFrame.TryParse(frame, out _) || frame.Length > (header.IsGso ? EthernetSwitch.MaxGsoFrameLength : MaxFrame)) return;
         Targets.Sink += SoftwareOffload.Deliver(frame, header, 0, static (_, plain) =>
         {
             if (plain.Length > 65536 + 64) throw new InvalidOperationException($"software offload made a {plain.Length}-byte frame");
