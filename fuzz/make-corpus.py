@@ -139,6 +139,21 @@ def main():
     frame6 = eth(GW_MAC, GUEST_MAC, 0x86DD, ipv6(guest_ll, gw_ll, 6, seg, (6, 16)))
     add('virtio', 'gso-tcpv6', struct.pack('<BBHHHH', 1, 4, 74, 300, 54, 16) + frame6)
 
+    # A guest's UDP datagram in three fragments (RFC 791 §3.2: 8-byte units), fed in three orders.
+    udp = struct.pack('!HHHH', 40000, 9, 8 + 100, 0) + bytes(range(100))
+    def fragment(offset, data, more):
+        h = struct.pack('!BBHHHBBH4s4s', 0x45, 0, 20 + len(data), 0x1234, (offset >> 3) | (0x2000 if more else 0), 64, 17, 0, src, dst)
+        p = h[:10] + struct.pack('!H', csum(h)) + h[12:] + data
+        return struct.pack('!H', len(p)) + p
+    pieces = [fragment(0, udp[:48], True), fragment(48, udp[48:96], True), fragment(96, udp[96:], False)]
+    add('reassembly', 'in-order', b''.join(pieces))
+    add('reassembly', 'last-first', pieces[2] + pieces[0] + pieces[1])
+    add('reassembly', 'overlap-then-whole', pieces[1] + pieces[1] + b''.join(pieces))
+    # The fuzzing finding (docs/fuzzing.md): the middle fragment moved to offset 112, past the end
+    # the last one then sets; reassembly used to call it complete with bytes 48..96 never written.
+    moved = bytearray(pieces[1]); moved[2 + 7] = 112 >> 3
+    add('reassembly', 'finding-hole', pieces[0] + bytes(moved) + pieces[2])
+
     for target, items in sorted(seeds.items()):
         os.makedirs(os.path.join(OUT, target))
         for name, data in items:

@@ -19,6 +19,7 @@ internal static class Targets
         ("ipv6", LinkTargets.Ipv6),
         ("icmp", LinkTargets.Icmp),
         ("icmpv6", LinkTargets.Icmpv6),
+        ("reassembly", ReassemblyTarget.Run),
         ("udp", LinkTargets.Udp),
         ("tcp", LinkTargets.Tcp),
         ("dhcp", ServiceTargets.Dhcp),
