@@ -41,8 +41,8 @@ set +e
 # Every wire parser under AFL++ for a few seconds (docs/fuzzing.md); a full run only, not with --filter.
 # FUZZ_SECONDS=0 skips it; a crash fails the run and its input is kept in fuzz/out/findings.
 fuzz_rc=0
-if [ $# -eq 0 ] && [ "${FUZZ_SECONDS:-3}" != 0 ]; then
-  fuzz/run.sh "${FUZZ_SECONDS:-3}"
+if [ $# -eq 0 ] && [ "${FUZZ_SECONDS:-2}" != 0 ]; then
+  fuzz/run.sh "${FUZZ_SECONDS:-2}"
   fuzz_rc=$?
 fi
 dotnet test Switchyard.slnx -c Release --no-build "$@" 2>&1 | tee "$log"
