@@ -27,7 +27,16 @@ public sealed record NetworkCreateRequest
     public string? Ipv6 { get; init; }
     /// <summary>An egress policy for the network's outside traffic (see docs/egress.md); null: none.</summary>
     public EgressPolicySpec? Egress { get; init; }
+    /// <summary>The most NAT flows (host sockets: TCP, UDP and ICMP together) the network may hold;
+    /// each endpoint may hold a quarter of it unless it has its own. Null or 0: 16384 (never more
+    /// than half the daemon's file descriptor budget). See docs/nat.md, "Fair shares".</summary>
+    public int? MaxFlows { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
+    /// <summary>Take <see cref="Subnet"/> (and <see cref="Ipv6"/>) even where it overlaps a range the
+    /// host routes (its LAN, a VPN, a container bridge): the guests then shadow those hosts, which
+    /// they can no longer reach. Default false: such a subnet is refused (409). Reserved ranges
+    /// (loopback, link-local, multicast, 0.0.0.0/8, 240.0.0.0/4) are refused regardless.</summary>
+    public bool? AllowHostSubnet { get; init; }
 }
 
 /// <summary>An egress policy. Rules are <c>DOMAIN</c>, <c>*.DOMAIN</c> (its subdomains) or
@@ -87,6 +96,9 @@ public sealed record NetworkUpdateRequest
     public bool? HostLoopback { get; init; }
     /// <summary>Edits of the egress policy; allowed while endpoints are attached, for new flows at once.</summary>
     public EgressUpdate? Egress { get; init; }
+    /// <summary>The network's NAT flow cap (0: back to the default); applies at once to new flows,
+    /// endpoints attached or not. Flows already open stay.</summary>
+    public int? MaxFlows { get; init; }
 }
 
 public sealed record NetworkInfo
@@ -123,14 +135,40 @@ public sealed record NetworkInfo
     public IReadOnlyList<string>? Warnings { get; init; }
     /// <summary>The egress policy; null when there is none.</summary>
     public EgressPolicySpec? Egress { get; init; }
+    /// <summary>The NAT flow cap as configured (null: the default).</summary>
+    public int? MaxFlows { get; init; }
 }
 
-/// <summary>Flows the network's NAT holds open right now, one host socket each.</summary>
+/// <summary>Flows the network's NAT holds open right now, one host socket each, and its caps.</summary>
 public sealed record NatCounters
 {
     public int TcpFlows { get; init; }
     public int UdpFlows { get; init; }
     public int IcmpFlows { get; init; }
+    /// <summary>The network's cap in force (its own, or the default; at most half the daemon's fd budget).</summary>
+    public int MaxFlows { get; init; }
+    /// <summary>What an endpoint without its own cap may hold: a quarter of <see cref="MaxFlows"/>.</summary>
+    public int EndpointMaxFlows { get; init; }
+    /// <summary>New flows per second (and burst) an endpoint may open.</summary>
+    public int NewFlowsPerSecond { get; init; }
+}
+
+/// <summary>An endpoint's share of its network's NAT: what it holds, its cap, what it was refused.</summary>
+public sealed record EndpointFlows
+{
+    /// <summary>The cap in force: its own, or a quarter of the network's.</summary>
+    public int MaxFlows { get; init; }
+    /// <summary>Its own cap as given at attach (null: the network's default share).</summary>
+    public int? Configured { get; init; }
+    public int Tcp { get; init; }
+    public int Udp { get; init; }
+    public int Icmp { get; init; }
+    /// <summary>Its DNS queries the gateway is forwarding now.</summary>
+    public int DnsInFlight { get; init; }
+    /// <summary>Its DNS queries refused (REFUSED) because it had its share (256) in flight.</summary>
+    public long DnsRefused { get; init; }
+    /// <summary>New flows refused on fairness grounds, by reason: endpoint-limit, network-limit, rate, fd-budget.</summary>
+    public IReadOnlyDictionary<string, long>? Refused { get; init; }
 }
 
 public sealed record GatewayCounters
@@ -196,6 +234,8 @@ public sealed record EndpointAttachRequest
     public bool? DefaultRoute { get; init; }
     /// <summary>A policy of the endpoint's own; it narrows the network's (a flow must pass both).</summary>
     public EgressPolicySpec? Egress { get; init; }
+    /// <summary>The most NAT flows this endpoint may hold (null or 0: a quarter of the network's).</summary>
+    public int? MaxFlows { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
 }
 
@@ -235,6 +275,8 @@ public sealed record EndpointInfo
     public EgressPolicySpec? Egress { get; init; }
     /// <summary>Egress decisions about this endpoint's traffic (networks or endpoints with a policy).</summary>
     public EgressCounters? EgressDecisions { get; init; }
+    /// <summary>Its share of the NAT (nat and host networks): flows, cap, refusals.</summary>
+    public EndpointFlows? Flows { get; init; }
     public IReadOnlyDictionary<string, string>? Labels { get; init; }
     public required DateTimeOffset Created { get; init; }
 }

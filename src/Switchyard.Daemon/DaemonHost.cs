@@ -1,5 +1,4 @@
 using Switchyard.Network;
-using System.Net.Sockets;
 using Microsoft.AspNetCore.Builder;
 using Microsoft.AspNetCore.Hosting;
 using Microsoft.Extensions.DependencyInjection;
@@ -81,6 +80,11 @@ public static class DaemonHost
         }));
         builder.Services.ConfigureHttpJsonOptions(o => o.SerializerOptions.TypeInfoResolverChain.Insert(0, Switchyard.Client.SwitchyardJsonContext.Default));
 
+        // Every NAT flow is a socket: the soft fd limit goes up to the hard one, and NAT flows get
+        // what is left after a reserve for the daemon's own housekeeping (docs/nat.md, "Fair shares").
+        var fileLimits = Platform.OpenFileLimit.RaiseToHard();
+        var fds = new FdBudget(fileLimits.Soft > 0 ? fileLimits.Soft : 1024);
+
         StateStore store;
         try { store = new StateStore(Path.Combine(options.StateDirectory, "state.db")); }
         catch (Exception e) when (e is Microsoft.Data.Sqlite.SqliteException or InvalidOperationException or IOException)
@@ -89,17 +93,22 @@ public static class DaemonHost
         }
         bool fresh = store.Networks().Count == 0 && !File.Exists(Path.Combine(options.StateDirectory, ".initialized"));
         builder.Services.AddSingleton<IStateStore>(store);
-        builder.Services.AddSingleton(sp => new ControlPlane(store, new DirectoryOptions(options.ResolvConfPath, options.LeaseTime),
+        builder.Services.AddSingleton(sp => new ControlPlane(store, new DirectoryOptions(options.ResolvConfPath, options.LeaseTime) { Fds = fds },
             sp.GetRequiredService<ILoggerFactory>()));
         builder.Services.AddSingleton(sp => new EndpointViews(sp.GetRequiredService<ControlPlane>().Registry, store));
 
         var app = builder.Build();
         services = app.Services;
         var plane = app.Services.GetRequiredService<ControlPlane>();
-        plane.Directory.StartAsync(createDefault: fresh).GetAwaiter().GetResult();
-        File.WriteAllText(Path.Combine(options.StateDirectory, ".initialized"), "");
+        // A full or read-only state directory does not stop a restart: the stored networks and
+        // endpoints are read back (reads work) and serve their guests; only a fresh directory,
+        // which must store its default network, cannot start on one.
+        try { plane.Directory.StartAsync(createDefault: fresh).GetAwaiter().GetResult(); }
+        catch (StateUnwritableException e) { throw new DaemonStartException($"cannot create the default network: {e.Message}", e); }
+        try { File.WriteAllText(Path.Combine(options.StateDirectory, ".initialized"), ""); }
+        catch (IOException) when (!fresh) { }   // written at the first start already
 
-        Observability.MetricsEndpoint.Add(app, plane.Registry, store);
+        Observability.MetricsEndpoint.Add(app, plane.Registry, store, () => plane.Events.PendingWrites);
         app.Use(ApiRoutes.ProblemMiddleware);
         app.Use(HttpListenerGate.Middleware);
         ApiRoutes.Map(app, plane, store, DateTimeOffset.UtcNow);
@@ -115,6 +124,8 @@ public static class DaemonHost
         {
             SecureSocket(options);
             DaemonLog.Listening(logger, options.SocketPath, options.StateDirectory);
+            if (fileLimits.Errno != 0) DaemonLog.FileLimitNotRaised(logger, fileLimits.Soft, fileLimits.Hard, fileLimits.Errno);
+            else DaemonLog.FileLimit(logger, fileLimits.Before, fileLimits.Soft, fds.Reserve, fds.Capacity);
             if (HttpListenAddress(app) is { } http) DaemonLog.HttpListening(logger, $"http://{http}/");
         });
         lifetime.ApplicationStopped.Register(() =>
@@ -142,7 +153,8 @@ public static class DaemonHost
         return null;
     }
 
-    /// <summary>Refuses to start when a live daemon answers on the socket; removes a stale one.</summary>
+    /// <summary>Refuses to start when a live process (another daemon, or anything else) has a socket
+    /// bound at the path, probed with a stream and a datagram connect; removes a stale one.</summary>
     private static void PrepareSocket(string path, string? group)
     {
         var dir = Path.GetDirectoryName(Path.GetFullPath(path))!;
@@ -170,15 +182,15 @@ public static class DaemonHost
         }
         if (!File.Exists(path)) return;
         if (!Platform.FileKind.IsSocket(path)) throw new DaemonStartException($"{path} exists and is not a socket; remove it or choose another --socket");
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try
+        // Both probes (stream and datagram): a live socket of any kind stays, not only a daemon's.
+        switch (Platform.UnixSocketProbe.Probe(path, out var detail))
         {
-            probe.Connect(new UnixDomainSocketEndPoint(path));
-            throw new DaemonStartException($"another Switchyard daemon is already listening on {path}");
-        }
-        catch (SocketException)
-        {
-            File.Delete(path); // left behind by a daemon that died
+            case Platform.UnixSocketState.Stale: File.Delete(path); break; // left behind by a daemon that died
+            case Platform.UnixSocketState.Absent: break;
+            case Platform.UnixSocketState.Listening:
+                throw new DaemonStartException($"another Switchyard daemon is already listening on {path} (or another server: {detail})");
+            default:
+                throw new DaemonStartException($"{path} is in use: {detail}; stop that process or choose another --socket");
         }
     }
 
@@ -205,4 +217,10 @@ internal static partial class DaemonLog
     public static partial void HttpListening(ILogger logger, string url);
     [LoggerMessage(EventId = LogEvents.DaemonStopped, Level = LogLevel.Information, Message = "Switchyard daemon stopped")]
     public static partial void Stopped(ILogger logger);
+    [LoggerMessage(EventId = LogEvents.OpenFileLimitRaised, Level = LogLevel.Information,
+        Message = "Open file limit {Soft} (was {Before}); {Reserve} kept for the daemon, {Capacity} for NAT flows")]
+    public static partial void FileLimit(ILogger logger, long before, long soft, int reserve, int capacity);
+    [LoggerMessage(EventId = LogEvents.OpenFileLimitNotRaised, Level = LogLevel.Warning,
+        Message = "Could not raise the open file limit {Soft} to the hard limit {Hard} (errno {Errno}); NAT flows get what it leaves")]
+    public static partial void FileLimitNotRaised(ILogger logger, long soft, long hard, int errno);
 }

@@ -14,6 +14,7 @@ public sealed class EndpointPort : SwitchPort
         Config = config;
         DefaultRoute = config.DefaultRoute;
         Egress = new GuestEgress(config.Name);
+        Flows = new Nat.FlowShare(config.Name, config.MaxFlows);
         Guard = new PortGuard(config.Mac, config.Ipv4, config.LearnMac, mayLearnMac, ipv6);
     }
 
@@ -22,6 +23,9 @@ public sealed class EndpointPort : SwitchPort
 
     /// <summary>Its egress state: its own policy, the addresses our DNS gave it, decision counters.</summary>
     public GuestEgress Egress { get; }
+
+    /// <summary>Its share of the network's NAT and DNS forwarding: flows held, its cap, refusals.</summary>
+    public Nat.FlowShare Flows { get; }
 
     /// <summary>Whether this guest's lease names the gateway as router; changes when another NIC of
     /// the same guest takes the default route (the guest sees it at its next lease).</summary>

@@ -69,7 +69,12 @@ public static class LogEvents
     public const int UplinkGuestsFailed = 112;
 
     // 120-129: state persistence behind the data plane (issue 16: leases off the packet path).
+    public const int StateUnwritable = 120;
+    public const int StateWritableAgain = 121;
     // 130-139: per-endpoint warning rate limits and socket paths (issue 16).
+    public const int TransportLogSuppressed = 130;
+    public const int DgramPeerIgnored = 131;
+    public const int DgramPeerFollowed = 132;
     // 140-149: API callers and their credentials (issue 16).
     // 150-159: egress checks of HTTP requests (issue 16).
 
@@ -86,4 +91,8 @@ public static class LogEvents
     public const int IcmpEchoRawSockets = 310;
     public const int IcmpEchoUnavailable = 311;
     // 320-339: fair shares and the fd budget (issue 16).
+    public const int NatFlowRefused = 320;
+    public const int NetworkMaxFlowsChanged = 322;
+    public const int OpenFileLimitRaised = 325;
+    public const int OpenFileLimitNotRaised = 326;
 }

@@ -19,7 +19,8 @@ public sealed record NetworkConfig(
     TimeSpan LeaseTime,
     bool HostLoopback = true,
     Egress.EgressPolicy? Egress = null,
-    Ipv6Prefix? Ipv6 = null)
+    Ipv6Prefix? Ipv6 = null,
+    int MaxFlows = Nat.NatEngine.DefaultMaxFlows)
 {
     public const int DefaultMtu = 1500;
     public const int MinMtu = 576;    // RFC 791: every host must accept 576-byte datagrams
@@ -34,6 +35,7 @@ public sealed record NetworkConfig(
 /// <summary>One guest NIC's identity on a network. With <paramref name="LearnMac"/>, <paramref name="Mac"/>
 /// is a placeholder until the VM's first frame shows the MAC it chose. <paramref name="Aliases"/> are
 /// extra DNS names for it on this network; <paramref name="DefaultRoute"/> says whether its lease
-/// names the gateway as router; <paramref name="Egress"/> is its own egress policy, which narrows the network's.</summary>
+/// names the gateway as router; <paramref name="Egress"/> is its own egress policy, which narrows the network's;
+/// <paramref name="MaxFlows"/> the most NAT flows it may hold (0: a quarter of the network's).</summary>
 public sealed record EndpointConfig(string Name, MacAddress Mac, Ipv4Address Ipv4, bool LearnMac = false,
-    IReadOnlyList<string>? Aliases = null, bool DefaultRoute = true, Egress.EgressPolicy? Egress = null);
+    IReadOnlyList<string>? Aliases = null, bool DefaultRoute = true, Egress.EgressPolicy? Egress = null, int MaxFlows = 0);

@@ -42,10 +42,11 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     /// <param name="uplink">A bridged network's way to the LAN (null for other modes, or when the
     /// interface could not be opened at restore: the guests then reach only each other).</param>
     /// <param name="audit">Where egress decisions are recorded (the daemon's audit log); null: nowhere.</param>
+    /// <param name="fds">The daemon's descriptor budget every network's NAT flows take from (null: unlimited).</param>
     /// <param name="time">The clock of every timer in the network (NAT idle times and retransmissions,
     /// DNS timeouts and cache, DHCP leases, egress pins); <see cref="TimeProvider.System"/> by default.</param>
     public VirtualNetwork(NetworkConfig config, INetworkEvents events, ILoggerFactory loggers, IUplinkTransport? uplink = null,
-        IEgressAudit? audit = null, TimeProvider? time = null)
+        IEgressAudit? audit = null, TimeProvider? time = null, FdBudget? fds = null)
     {
         Config = config;
         _events = events;
@@ -57,7 +58,8 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         // An internal network forwards nothing: its DNS answers for its own guests only. A bridged
         // network's gateway is never on its switch, so it has nothing to forward either.
         _forwarder = config.Mode is NetworkMode.Internal or NetworkMode.Bridged ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(time), logger, time: time);
-        Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder, Egress, config.Ipv6);
+        Func<MacAddress, FlowShare?> shares = mac => _byMac.TryGetValue(mac, out var port) ? port.Flows : null;
+        Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder, Egress, config.Ipv6, shares);
         // IPv6: the gateway is the link's router; a default router only where traffic may leave
         // the link (nat, and host for the host's ::1), so an internal network's guests get none.
         var ipv6 = config.Ipv6 is { } prefix
@@ -67,7 +69,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         // nat and host networks have a NAT (host loopback, published ports; nat also the outside);
         // it answers guests from the gateway's port, so the gateway builds it on its replies.
         Func<GuestReplies, NatEngine>? nat = config.Mode is NetworkMode.Nat or NetworkMode.Host
-            ? replies => new NatEngine(replies, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, Egress, logger, time)
+            ? replies => new NatEngine(replies, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, Egress, logger, time, shares, fds) { MaxFlows = config.MaxFlows }
             : null;
         Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger, time, ipv6, nat);
         if (config.Mode == NetworkMode.Bridged)

@@ -126,8 +126,14 @@ public readonly record struct Ipv6Prefix(Ipv6Address Network, int PrefixLength)
         if (len != SlaacLength) { error = $"'{text}' is a /{len}; an IPv6 network must be a /64 (SLAAC needs 64-bit interface identifiers, RFC 4862)"; return false; }
         prefix = new Ipv6Prefix(addr, len);
         if ((addr.Value & prefix.Mask) != addr.Value) { error = $"'{text}' has host bits set (did you mean {new Ipv6Prefix(new(addr.Value & prefix.Mask), len)}?)"; return false; }
-        if (addr.IsMulticast || addr.IsLinkLocal || addr.IsUnspecified || addr.IsLoopback || addr.IsIpv4Mapped)
-        { error = $"'{text}' is not a unicast prefix a network can use"; prefix = default; return false; }
+        // A /64 with its host bits clear: ::/64 holds the unspecified and loopback addresses and
+        // the IPv4-mapped and -compatible ones (RFC 4291 §2.5.2, §2.5.3, §2.5.5).
+        string? why = addr.IsMulticast ? "multicast (ff00::/8, RFC 4291 §2.7): a group address cannot be a host's"
+            : addr.IsLinkLocal ? "link-local (fe80::/10, RFC 4291 §2.5.6): every interface makes its own and routers never forward it"
+            : (addr.High >> 56) == 0 ? "in ::/8 (reserved, RFC 4291 §2.4), with the unspecified, loopback and IPv4-mapped addresses"
+            : null;
+        if (why is not null)
+        { error = $"'{text}' is not a unicast prefix a network can use: it is {why}; choose another, e.g. --ipv6 auto (a unique local fd00::/8 prefix)"; prefix = default; return false; }
         return true;
     }
 

@@ -72,4 +72,22 @@ public static class NonBlockingSocket
             }
         }
     }
+
+    /// <summary>sendto(2) without connecting: a unix datagram socket that must keep accepting
+    /// datagrams from anyone (a VM process that comes back on a new path) sends this way, with
+    /// errors as results. <paramref name="address"/> as <see cref="System.Net.EndPoint.Serialize"/> makes it.</summary>
+    public static unsafe IoResult SendTo(Socket socket, ReadOnlySpan<byte> data, System.Net.SocketAddress address)
+    {
+        fixed (byte* p = data)
+        fixed (byte* a = address.Buffer.Span)
+        {
+            while (true)
+            {
+                nint n = Interop.Libc.SendTo(socket.SafeHandle, p, (nuint)data.Length, DontWait | NoSignal, a, address.Size);
+                if (n >= 0) return new IoResult((int)n, 0);
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno != Interop.Errno.EINTR) return new IoResult(0, errno);
+            }
+        }
+    }
 }

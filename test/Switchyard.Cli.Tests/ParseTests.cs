@@ -107,6 +107,15 @@ public sealed class ParseTests
         Assert.Equal("lab", r.GetValue<string>("NAME"));
     }
 
+    [Fact]
+    public void Network_create_takes_allow_host_subnet_as_a_switch()
+    {
+        var r = YardCommand.Build().Parse(["network", "create", "lab", "--subnet", "192.168.1.0/24", "--allow-host-subnet"]);
+        Assert.Empty(r.Errors);
+        Assert.True(r.GetValue<bool>("--allow-host-subnet"));
+        Assert.False(YardCommand.Build().Parse(["network", "create", "lab"]).GetValue<bool>("--allow-host-subnet"));
+    }
+
     [Theory]
     [InlineData(new[] { "network", "create", "lab", "--ipv6" }, "auto")]
     [InlineData(new[] { "network", "create", "lab", "--ipv6", "fd00:1::/64" }, "fd00:1::/64")]
@@ -149,7 +158,7 @@ public sealed class ParseTests
 
     public static TheoryData<string[], string[]> HelpCases => new()
     {
-        { ["network", "create"], ["--mode", "--subnet", "--mtu", "--domain", "--dns-upstream", "--label", "--format", "--socket"] },
+        { ["network", "create"], ["--mode", "--subnet", "--allow-host-subnet", "--mtu", "--domain", "--dns-upstream", "--label", "--format", "--socket"] },
         { ["network", "ls"], ["--format"] },
         { ["network", "inspect"], ["NAME"] },
         { ["network", "leases"], ["--format"] },

@@ -65,18 +65,40 @@ public sealed class SocketTests
     [Fact]
     public async Task Stale_socket_file_is_replaced()
     {
-        // A socket file nobody listens on, as a crashed daemon leaves behind: bound, never
-        // listening (.NET unlinks the file when a bound socket is disposed, so it stays open
-        // until after the daemon is gone).
-        using var stale = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        // A socket file no socket is bound to, as a daemon killed with SIGKILL leaves behind.
         await using var d = new ApiDaemon();
-        stale.Bind(new UnixDomainSocketEndPoint(d.SocketPath));
-        Assert.True(File.Exists(d.SocketPath));
+        Switchyard.Testing.UnixSockets.CreateStale(d.SocketPath);
         await Assert.ThrowsAsync<SwitchyardUnavailableException>(() => d.Client.GetHealthAsync());
 
         await d.StartAsync();
         Assert.Equal("ok", (await d.Client.GetHealthAsync()).Status);
         Assert.Equal(UnixFileMode.UserRead | UnixFileMode.UserWrite, File.GetUnixFileMode(d.SocketPath));
+    }
+
+    /// <summary>Issue 16, finding 5, for the API socket: the old check connected with a stream
+    /// socket only, took "refused" for stale and unlinked the live socket of another process.</summary>
+    [Theory]
+    [InlineData(SocketType.Dgram, false)]
+    [InlineData(SocketType.Stream, false)] // bound, not listening yet
+    [InlineData(SocketType.Seqpacket, true)]
+    public async Task A_live_socket_of_another_process_on_the_api_path_is_refused_and_left_alone(SocketType type, bool listen)
+    {
+        var state = Directory.CreateTempSubdirectory("yard-test-");
+        var path = Path.Combine(state.FullName, "yard.sock");
+        try
+        {
+            using var other = Switchyard.Testing.UnixSockets.Bind(path, type, listen);
+            var e = Assert.Throws<DaemonStartException>(() => DaemonHost.Build(new DaemonOptions
+            {
+                StateDirectory = Path.Combine(state.FullName, "s"), SocketPath = path, ResolvConfPath = Path.Combine(state.FullName, "resolv"),
+            }));
+            Assert.Contains("in use", e.Message);
+            Assert.Contains(path, e.Message);
+            // Still the other process's socket: the same file, still bound.
+            Assert.True(File.Exists(path));
+            Assert.Equal(Switchyard.Platform.UnixSocketState.Bound, Switchyard.Platform.UnixSocketProbe.Probe(path, out _));
+        }
+        finally { state.Delete(recursive: true); }
     }
 
     [Fact]

@@ -61,6 +61,51 @@ public sealed class SocketTransportApiTests : IAsyncLifetime
         Assert.Equal("keep me", await File.ReadAllTextAsync(file));
     }
 
+    /// <summary>Issue 16, finding 5: a path where another process has a live socket bound is
+    /// refused for both kinds of listening endpoint, and that socket keeps working. The old check
+    /// connected with a stream socket only, so a datagram socket (or a stream socket not listening
+    /// yet) looked stale and was unlinked.</summary>
+    [Theory]
+    [InlineData("dgram", SocketType.Dgram, false)]
+    [InlineData("dgram", SocketType.Stream, false)]
+    [InlineData("dgram", SocketType.Stream, true)]
+    [InlineData("stream", SocketType.Dgram, false)]
+    [InlineData("stream", SocketType.Stream, false)]
+    [InlineData("stream", SocketType.Seqpacket, true)]
+    public async Task A_live_socket_of_another_process_is_refused_and_keeps_working(string kind, SocketType type, bool listen)
+    {
+        var path = Path.Combine(_dir, "taken.sock");
+        using var other = Switchyard.Testing.UnixSockets.Bind(path, type, listen);
+        var e = await Problems.Expect(HttpStatusCode.BadRequest, () => Attach("taker", new TransportSpec { Kind = kind, Listen = path }));
+        Assert.Contains("in use", e.Message);
+        Assert.DoesNotContain(await Client.ListEndpointsAsync(Net), x => x.Name == "taker");
+        if (type == SocketType.Dgram)
+        {
+            // The other process still gets its datagrams at that path.
+            using var sender = new Socket(AddressFamily.Unix, SocketType.Dgram, ProtocolType.Unspecified);
+            sender.SendTo("still mine"u8, new UnixDomainSocketEndPoint(path));
+            other.ReceiveTimeout = 5_000;
+            Assert.Equal(10, other.Receive(new byte[64]));
+        }
+        else
+        {
+            var expected = listen && type == SocketType.Stream ? Switchyard.Platform.UnixSocketState.Listening : Switchyard.Platform.UnixSocketState.Bound;
+            Assert.Equal(expected, Switchyard.Platform.UnixSocketProbe.Probe(path, out _));
+        }
+    }
+
+    [Theory]
+    [InlineData("dgram")]
+    [InlineData("stream")]
+    public async Task A_stale_socket_file_is_replaced(string kind)
+    {
+        var path = Path.Combine(_dir, "stale.sock");
+        Switchyard.Testing.UnixSockets.CreateStale(path);
+        var ep = await Attach("vm", new TransportSpec { Kind = kind, Listen = path });
+        Assert.Equal(kind == "dgram" ? "waiting-for-peer" : "listening", ep.Transport.State);
+        Assert.NotEqual(Switchyard.Platform.UnixSocketState.Stale, Switchyard.Platform.UnixSocketProbe.Probe(path, out _));
+    }
+
     [Fact]
     public async Task A_stream_listener_is_there_after_attach_and_a_restart_and_gone_after_detach()
     {

@@ -104,6 +104,10 @@ internal static class EgressExpect
     public static readonly string[] NotResolved = ["not-resolved", "denied-cidr"];
     public static readonly string[] SniMismatch = ["sni-mismatch"];
     public static readonly string[] HostMismatch = ["host-mismatch"];
+    /// <summary>An absolute-form (or CONNECT) request target whose host is not the Host header's.</summary>
+    public static readonly string[] AuthorityMismatch = ["authority-mismatch"];
+    /// <summary>A request whose body cannot be framed safely (Transfer-Encoding with Content-Length, unknown codings...).</summary>
+    public static readonly string[] BadFraming = ["bad-framing"];
     public static readonly string[] Quic = ["quic"];
     /// <summary>DNS to a resolver other than the gateway (at an address that may or may not be pinned).</summary>
     public static readonly string[] DnsBypass = ["dns-bypass", "not-resolved"];

@@ -36,7 +36,7 @@ internal static class EndpointCommands
         var streamListen = new Option<string?>("--stream-listen") { Description = "Listen on this unix socket for one VM (4-byte length before each frame: QEMU -netdev stream, socket_vmnet, Lima)" };
         var streamConnect = new Option<string?>("--stream-connect") { Description = "Connect to a VM listening on this unix socket, reconnecting while it is away" };
         var dgramListen = new Option<string?>("--dgram-listen") { Description = "Bind this unix datagram socket, a frame per datagram (QEMU -netdev dgram, vfkit, VZFileHandleNetworkDeviceAttachment)" };
-        var dgramPeer = new Option<string?>("--dgram-peer") { Description = "The VM's own datagram socket path (default: learnt from its first datagram)" };
+        var dgramPeer = new Option<string?>("--dgram-peer") { Description = "The VM's own datagram socket path (default: learnt from its datagrams, and followed when the VM comes back on a new path once the old one is gone, as vfkit does)" };
         var ifname = new Option<string?>("--ifname") { Description = "Interface name inside the namespace (default eth0, or the next free ethN when the namespace is already on another network)" };
         var mac = new Option<string?>("--mac") { Description = "The guest's MAC (default: kept from an earlier attach, else random)" };
         var ip = new Option<string?>("--ip") { Description = "Pin the guest's IPv4 address (default: kept from an earlier attach, else the first free)" };
@@ -48,11 +48,12 @@ internal static class EndpointCommands
         var defaultRoute = new Option<bool>("--default-route") { Description = "This network gives the guest its default route (and resolver); its other networks stop. Default: only the first network a namespace is attached to" };
         var noDefaultRoute = new Option<bool>("--no-default-route") { Description = "This network gives the guest no default route" };
         var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
+        var maxFlows = NetworkCommands.MaxFlowsOption("The most NAT flows this guest may hold (default: a quarter of the network's --max-flows)");
         var format = Output.FormatOption();
         var cmd = new Command("attach", "Attach a guest to a network")
         {
             network, name, netns, netnsPath, tap, streamListen, streamConnect, dgramListen, dgramPeer, ifname, mac, ip, configure, publish, aliases,
-            defaultRoute, noDefaultRoute, labels, format,
+            defaultRoute, noDefaultRoute, maxFlows, labels, format,
         };
         var egress = new EgressCommands.PolicyOptions();
         egress.AddTo(cmd);
@@ -76,6 +77,7 @@ internal static class EndpointCommands
                 Aliases = parse.GetValue(aliases) is { Length: > 0 } names ? names : null,
                 DefaultRoute = parse.GetValue(defaultRoute) ? true : parse.GetValue(noDefaultRoute) ? false : null,
                 Egress = egress.Read(parse),
+                MaxFlows = parse.GetValue(maxFlows),
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
                 Transport = (parse.GetValue(streamListen), parse.GetValue(streamConnect), parse.GetValue(dgramListen)) switch
                 {

@@ -21,12 +21,14 @@ internal static class NetworkCommands
     {
         var name = new Argument<string>("NAME") { Description = "The network's name (also its default DNS domain NAME.internal)" };
         var mode = new Option<string?>("--mode") { Description = "nat (default), host, internal, bridged or bridged:IFACE (guests join the LAN of IFACE, default the interface of the host's default route; see yard interfaces)" };
-        var subnet = new Option<string?>("--subnet") { Description = "IPv4 CIDR, e.g. 10.10.0.0/24 (default: the first free 192.168.N.0/24)" };
+        var subnet = new Option<string?>("--subnet") { Description = "IPv4 CIDR, e.g. 10.10.0.0/24 (default: the first free 192.168.N.0/24); loopback, link-local, multicast, 0.0.0.0/8 and 240.0.0.0/4 are refused, and so are ranges the host routes unless --allow-host-subnet" };
+        var allowHostSubnet = new Option<bool>("--allow-host-subnet") { Description = "Take --subnet (and --ipv6) even where it overlaps a range the host itself routes (its LAN, a VPN): the guests then shadow those hosts" };
         var mtu = new Option<int?>("--mtu") { Description = "MTU of the guests' links, 576-65520 (default 1500)" };
         var domain = new Option<string?>("--domain") { Description = "DNS domain of the guests (default NAME.internal)" };
         var dns = new Option<string[]>("--dns-upstream") { Description = "Upstream resolver IP[:PORT], repeatable; 'none' for no forwarding (default: the host's resolvers, from the daemon's --resolv-conf file, followed as it changes)" };
         var noHostLoopback = new Option<bool>("--no-host-loopback") { Description = "Do not let guests reach the host's 127.0.0.1 through the gateway's address (and host.DOMAIN); nat and host modes have it on by default" };
         var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
+        var maxFlows = MaxFlowsOption("The most NAT flows (TCP, UDP and ICMP sockets together) the network may hold; each guest may hold a quarter of it unless attached with its own --max-flows (default 16384, never more than half the daemon's file descriptor budget)");
         var ipv6 = new Option<string?>("--ipv6")
         {
             Description = "IPv6 for the guests (SLAAC, AAAA records, NAT66 in nat mode): a /64 PREFIX, or without a value a stable unique local /64 derived from the network's name",
@@ -42,7 +44,7 @@ internal static class NetworkCommands
             },
         };
         var format = Output.FormatOption();
-        var cmd = new Command("create", "Create a network") { name, mode, subnet, mtu, domain, dns, noHostLoopback, ipv6, labels, format };
+        var cmd = new Command("create", "Create a network") { name, mode, subnet, allowHostSubnet, mtu, domain, dns, noHostLoopback, ipv6, maxFlows, labels, format };
         var egress = new EgressCommands.PolicyOptions();
         egress.AddTo(cmd);
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
@@ -58,7 +60,9 @@ internal static class NetworkCommands
                 HostLoopback = parse.GetValue(noHostLoopback) ? false : null,
                 Ipv6 = parse.GetResult(ipv6) is null ? null : parse.GetValue(ipv6) ?? "auto",
                 Egress = egress.Read(parse),
+                MaxFlows = parse.GetValue(maxFlows),
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
+                AllowHostSubnet = parse.GetValue(allowHostSubnet) ? true : null,
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
             else if (info.BridgeInterface is { } iface) Console.WriteLine($"{info.Name}: bridged to {iface} (the LAN's DHCP server configures the guests), MTU {info.Mtu}{EgressNote(info)}");
@@ -80,10 +84,11 @@ internal static class NetworkCommands
         var deny = EgressCommands.Rules("--deny", "Add a deny rule: " + EgressCommands.RuleHelp + "; repeatable");
         var removeDeny = EgressCommands.Rules("--remove-deny", "Remove a deny rule; repeatable");
         var clearEgress = new Option<bool>("--clear-egress") { Description = "Remove the egress policy" };
+        var maxFlows = MaxFlowsOption("The network's NAT flow cap (0: back to the default 16384); applies to new flows at once, with guests attached");
         var format = Output.FormatOption();
-        var cmd = new Command("update", "Change a network's mode, host loopback or egress policy")
+        var cmd = new Command("update", "Change a network's mode, host loopback, egress policy or NAT flow cap")
         {
-            name, mode, hostLoopback, egressDefault, allow, removeAllow, deny, removeDeny, clearEgress, format,
+            name, mode, hostLoopback, egressDefault, allow, removeAllow, deny, removeDeny, clearEgress, maxFlows, format,
         };
         EgressUpdate? ReadEgress(ParseResult r)
         {
@@ -104,7 +109,7 @@ internal static class NetworkCommands
             bool egress = result.GetValue(egressDefault) is not null || result.GetValue(clearEgress)
                 || new[] { allow, removeAllow, deny, removeDeny }.Any(o => result.GetValue(o) is { Length: > 0 });
             bool other = result.GetValue(mode) is not null || result.GetValue(hostLoopback) is not null;
-            if (!egress && !other) result.AddError("nothing to change: give --mode, --host-loopback or an egress change");
+            if (!egress && !other && result.GetValue(maxFlows) is null) result.AddError("nothing to change: give --mode, --host-loopback, --max-flows or an egress change");
             if (egress && other) result.AddError("change the egress policy and the mode or host loopback in separate commands");
         });
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
@@ -114,12 +119,24 @@ internal static class NetworkCommands
                 Mode = parse.GetValue(mode),
                 HostLoopback = parse.GetValue(hostLoopback),
                 Egress = ReadEgress(parse),
+                MaxFlows = parse.GetValue(maxFlows),
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
             else Console.WriteLine($"{info.Name}: mode {info.Mode}{LoopbackNote(info)}{EgressNote(info)}");
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>--max-flows N: checked here, so a bad value is a usage error before any daemon call.</summary>
+    internal static Option<int?> MaxFlowsOption(string description)
+    {
+        var option = new Option<int?>("--max-flows") { Description = description, HelpName = "N" };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<int?>() is < 0 or > 1 << 20) r.AddError("--max-flows must be 0 (the default) to 1048576");
+        });
+        return option;
     }
 
     /// <summary>The egress policy in a few words, after create and update.</summary>

@@ -220,6 +220,10 @@ public static class ApiRoutes
         {
             await WriteProblem(context, ControlErrors.Status(e.Kind), e.Message);
         }
+        catch (Switchyard.Daemon.State.StateUnwritableException e)
+        {
+            await WriteProblem(context, ControlErrors.Status(e.Fault), e.Message);   // logged once by the state writer, not per request
+        }
         catch (BadHttpRequestException e)
         {
             await WriteProblem(context, e.StatusCode, e.Message);

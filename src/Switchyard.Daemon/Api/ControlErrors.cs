@@ -1,5 +1,6 @@
 using Microsoft.AspNetCore.Http;
 using Switchyard.Daemon.Control;
+using Switchyard.Daemon.State;
 
 namespace Switchyard.Daemon.Api;
 
@@ -16,5 +17,14 @@ internal static class ControlErrors
         ControlError.Forbidden => StatusCodes.Status403Forbidden,
         ControlError.StorageFull => StatusCodes.Status507InsufficientStorage,
         _ => StatusCodes.Status500InternalServerError,
+    };
+
+    /// <summary>A change the state directory refused: 507 when it is full or read-only (RFC 4918
+    /// §11.5: the server cannot store what the request needs), 503 for another I/O error, which
+    /// may pass (a disk that comes back, a directory remounted).</summary>
+    public static int Status(StateFault fault) => fault switch
+    {
+        StateFault.Full or StateFault.ReadOnly => StatusCodes.Status507InsufficientStorage,
+        _ => StatusCodes.Status503ServiceUnavailable,
     };
 }

@@ -111,6 +111,10 @@ internal static partial class FdHandoff
         {
             return (Fail(ControlErrors.Status(e.Kind), e.Message), null);
         }
+        catch (Switchyard.Daemon.State.StateUnwritableException e)
+        {
+            return (Fail(ControlErrors.Status(e.Fault), e.Message), null);
+        }
         catch (Exception e) when (e is not OutOfMemoryException)
         {
             HandoffLog.SendFailed(logger, e.Message);

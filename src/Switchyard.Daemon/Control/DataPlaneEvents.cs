@@ -12,21 +12,31 @@ namespace Switchyard.Daemon.Control;
 /// writer. The callbacks run on guests' receive threads: they only enqueue, so no SQLite call and
 /// no wait for the gate ever holds up a guest's frames. The data plane does not need the writes:
 /// what DHCP answers from is already in the live network (<see cref="EndpointPort"/>).
-/// <para>One background task drains the queue in order, so one endpoint's lease writes are applied
-/// in the order its packets came. The queue is bounded: a guest flooding DHCP cannot grow the
-/// daemon without limit; when it is full, events are dropped (and logged) rather than block a
+/// <para>One background task drains the queue in order into <see cref="PendingWrites"/>, where a
+/// later event of the same kind for the same endpoint replaces the earlier one (each write stores
+/// the latest state, not a history). A write the disk refuses (full, read-only: see
+/// <see cref="StateUnwritableException"/>) stays pending and is tried again after a back-off, or at
+/// once when another write gets through: the disk's fault is logged once by
+/// <see cref="StateWriteHealth"/>, never per frame, and the leases catch up when space returns.
+/// Pending writes are bounded by the endpoints (a few per endpoint), so a stalled disk costs no
+/// unbounded memory; the queue in front is bounded too, and when it is full (a writer
+/// <see cref="QueueCapacity"/> events behind), events are dropped and logged rather than block a
 /// packet thread, which costs only a lease's persisted state until its next renewal.</para></summary>
 internal sealed class DataPlaneEvents : INetworkEvents, IDisposable
 {
     public const int QueueCapacity = 4096;
     private static readonly TimeSpan QuarantineTime = TimeSpan.FromHours(1);
     private static readonly TimeSpan DeclineInterval = TimeSpan.FromMinutes(1);
+    /// <summary>Retries of a refused write: the first after a second, doubling to this.</summary>
+    public static readonly TimeSpan MaxRetryInterval = TimeSpan.FromSeconds(8);
 
     private abstract record Event(string Network, string Endpoint);
     private sealed record LeaseChanged(string Network, string Endpoint, Ipv4Address Address, LeaseState State, DateTimeOffset Expires) : Event(Network, Endpoint);
     private sealed record MacLearned(string Network, string Endpoint, MacAddress Mac) : Event(Network, Endpoint);
     private sealed record AddressDeclined(string Network, string Endpoint, Ipv4Address Declined) : Event(Network, Endpoint);
     private sealed record Flush(TaskCompletionSource Done) : Event("", "");
+    /// <summary>Wakes a writer that waits out a back-off: another write got through, so the disk takes them again.</summary>
+    private sealed record Retry() : Event("", "");
 
     private readonly NetworkRegistry _registry;
     private readonly IStateStore _store;
@@ -38,8 +48,12 @@ internal sealed class DataPlaneEvents : INetworkEvents, IDisposable
     });
     private readonly CancellationTokenSource _stopping = new();
     private readonly Dictionary<(string, string), DateTimeOffset> _lastDecline = [];   // the writer's only
+    /// <summary>Writes not yet stored, oldest first, one per (kind, network, endpoint); the writer's only.</summary>
+    private readonly OrderedDictionary<(Type, string, string), Event> _pending = [];
     private readonly Task _writer;
     private long _dropped;
+    private int _pendingCount;
+    private long _flushes;
 
     public DataPlaneEvents(NetworkRegistry registry, IStateStore store, TimeProvider time, ILogger logger)
     {
@@ -47,11 +61,15 @@ internal sealed class DataPlaneEvents : INetworkEvents, IDisposable
         _store = store;
         _time = time;
         _logger = logger;
+        _store.Health.Changed += OnHealthChanged;
         _writer = Task.Run(WriteAsync);
     }
 
     /// <summary>Events dropped because the writer was <see cref="QueueCapacity"/> behind.</summary>
     public long Dropped => Interlocked.Read(ref _dropped);
+
+    /// <summary>Writes waiting for the disk (after a refused write, until it takes them again).</summary>
+    public int PendingWrites => Volatile.Read(ref _pendingCount);
 
     void INetworkEvents.OnLeaseChanged(string network, string endpoint, Ipv4Address address, LeaseState state, DateTimeOffset expires) =>
         Enqueue(new LeaseChanged(network, endpoint, address, state, expires));
@@ -70,10 +88,52 @@ internal sealed class DataPlaneEvents : INetworkEvents, IDisposable
         if (Interlocked.Increment(ref _dropped) % 1024 == 1) DirectoryLog.EventDropped(_logger, QueueCapacity, e.GetType().Name);
     }
 
+    /// <summary>Logs the disk's fault once when writes start failing and once when they work
+    /// again, and wakes the writer then (an API write got through: no need to wait out a back-off).</summary>
+    private void OnHealthChanged(StateFault? fault, string? reason)
+    {
+        if (fault is not null) DirectoryLog.StateUnwritable(_logger, reason ?? fault.ToString()!);
+        else
+        {
+            DirectoryLog.StateWritableAgain(_logger, PendingWrites);
+            _queue.Writer.TryWrite(new Retry());
+        }
+    }
+
     private async Task WriteAsync()
     {
-        await foreach (var e in _queue.Reader.ReadAllAsync().ConfigureAwait(false))
+        var reader = _queue.Reader;
+        var retryIn = TimeSpan.FromSeconds(1);
+        while (!_stopping.IsCancellationRequested)
         {
+            // Nothing pending: wait for events; the queue completes at shutdown.
+            if (_pending.Count == 0 && !await reader.WaitToReadAsync().ConfigureAwait(false)) return;
+            Drain(reader);
+            if (await TryWritePendingAsync().ConfigureAwait(false)) { retryIn = TimeSpan.FromSeconds(1); continue; }
+            await BackOffAsync(reader, retryIn).ConfigureAwait(false);
+            retryIn = retryIn * 2 > MaxRetryInterval ? MaxRetryInterval : retryIn * 2;
+        }
+    }
+
+    /// <summary>Moves what is queued into <see cref="_pending"/>: a later event of one kind for one
+    /// endpoint takes the earlier one's place (and keeps its turn); each flush keeps its own.</summary>
+    private void Drain(ChannelReader<Event> reader)
+    {
+        while (reader.TryRead(out var e))
+        {
+            if (e is Retry) continue;
+            var key = e is Flush ? (typeof(Flush), (++_flushes).ToString(System.Globalization.CultureInfo.InvariantCulture), "") : (e.GetType(), e.Network, e.Endpoint);
+            _pending[key] = e;
+        }
+        Volatile.Write(ref _pendingCount, _pending.Count(p => p.Value is not Flush));
+    }
+
+    /// <summary>Writes the pending events in order; false when the disk refused one, which stays first.</summary>
+    private async Task<bool> TryWritePendingAsync()
+    {
+        while (_pending.Count > 0)
+        {
+            var e = _pending.GetAt(0).Value;
             try
             {
                 switch (e)
@@ -84,12 +144,40 @@ internal sealed class DataPlaneEvents : INetworkEvents, IDisposable
                     case Flush f: f.Done.TrySetResult(); break;
                 }
             }
-            catch (OperationCanceledException) when (_stopping.IsCancellationRequested) { }
+            catch (StateUnwritableException) { return false; }   // the store's health logged it, once
+            catch (OperationCanceledException) when (_stopping.IsCancellationRequested) { return true; }
             catch (Exception ex) when (ex is not OutOfMemoryException)
             {
-                DirectoryLog.EventFailed(_logger, e.GetType().Name, ex);
+                DirectoryLog.EventFailed(_logger, e.GetType().Name, ex);   // the change's own fault: a retry would not cure it
+            }
+            _pending.RemoveAt(0);
+            Volatile.Write(ref _pendingCount, _pending.Count(p => p.Value is not Flush));
+        }
+        return true;
+    }
+
+    /// <summary>Waits <paramref name="delay"/> (or until a write gets through elsewhere), taking
+    /// in what the data plane reports meanwhile so the queue never fills behind a stalled disk.</summary>
+    private async Task BackOffAsync(ChannelReader<Event> reader, TimeSpan delay)
+    {
+        using var done = CancellationTokenSource.CreateLinkedTokenSource(_stopping.Token);
+        var wait = Task.Delay(delay, _time, done.Token);
+        try
+        {
+            while (!wait.IsCompleted)
+            {
+                var more = reader.WaitToReadAsync(done.Token).AsTask();
+                if (await Task.WhenAny(wait, more).ConfigureAwait(false) == more && !await more.ConfigureAwait(false))
+                {
+                    await wait.ConfigureAwait(false);   // shutting down: the last tries wait for Dispose's deadline
+                    break;
+                }
+                Drain(reader);
+                if (_store.Health.Fault is null) break;   // another write got through
             }
         }
+        catch (OperationCanceledException) { }
+        finally { done.Cancel(); }
     }
 
     private void WriteLease(LeaseChanged c)
@@ -156,10 +244,10 @@ internal sealed class DataPlaneEvents : INetworkEvents, IDisposable
         var (network, endpoint, declined) = (d.Network, d.Endpoint, d.Declined);
         var now = _time.GetUtcNow();
         if (_lastDecline.TryGetValue((network, endpoint), out var last) && now - last < DeclineInterval) return;
-        _lastDecline[(network, endpoint)] = now;
         using var gate = await _registry.EnterAsync(_stopping.Token).ConfigureAwait(false);
         if (!_registry.TryGet(network, out var net)) return;
         _store.Quarantine(network, declined, _time.GetUtcNow() + QuarantineTime);
+        _lastDecline[(network, endpoint)] = now;   // after the quarantine is stored: a refused write is tried again
         var leases = _store.Leases(network);
         var quarantined = EndpointPlanner.Quarantined(_store.Quarantined(network), _time.GetUtcNow());
         if (leases.FirstOrDefault(l => l.Endpoint == endpoint) is not { } lease) return;
@@ -184,9 +272,10 @@ internal sealed class DataPlaneEvents : INetworkEvents, IDisposable
 
     /// <summary>Drains the queue: the data plane is stopped first (the directory's dispose), so
     /// what it reported last is stored before the state store closes. A writer stuck on a hung
-    /// disk is given up on after a few seconds.</summary>
+    /// disk, or retrying against a full one, is given up on after a few seconds.</summary>
     public void Dispose()
     {
+        _store.Health.Changed -= OnHealthChanged;
         _queue.Writer.TryComplete();
         if (!_writer.Wait(TimeSpan.FromSeconds(5))) _stopping.Cancel();
     }

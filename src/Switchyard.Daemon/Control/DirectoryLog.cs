@@ -12,6 +12,8 @@ internal static partial class DirectoryLog
     public static partial void NetworkCreated(ILogger logger, string network, string subnet, string mode);
     [LoggerMessage(EventId = LogEvents.NetworkUpdated, Level = LogLevel.Information, Message = "Network {Network} updated: mode {Mode}, host loopback {HostLoopback}")]
     public static partial void NetworkUpdated(ILogger logger, string network, string mode, bool hostLoopback);
+    [LoggerMessage(EventId = LogEvents.NetworkMaxFlowsChanged, Level = LogLevel.Information, Message = "Network {Network} NAT flow cap: {MaxFlows}")]
+    public static partial void MaxFlowsChanged(ILogger logger, string network, int maxFlows);
     [LoggerMessage(EventId = LogEvents.EgressPolicyUpdated, Level = LogLevel.Information, Message = "Network {Network} egress policy: {Policy}")]
     public static partial void EgressUpdated(ILogger logger, string network, string policy);
     [LoggerMessage(EventId = LogEvents.NetworkRemoved, Level = LogLevel.Information, Message = "Network {Network} removed")]
@@ -46,6 +48,10 @@ internal static partial class DirectoryLog
     public static partial void EventDropped(ILogger logger, int count, string @event);
     [LoggerMessage(EventId = LogEvents.DataPlaneEventFailed, Level = LogLevel.Error, Message = "Writing a data-plane event ({Event}) failed")]
     public static partial void EventFailed(ILogger logger, string @event, Exception error);
+    [LoggerMessage(EventId = LogEvents.StateUnwritable, Level = LogLevel.Error, Message = "State writes fail: {Reason}. DHCP and the rest of the data plane go on from memory; leases are stored when the disk takes writes again, and API changes are refused until then (507)")]
+    public static partial void StateUnwritable(ILogger logger, string reason);
+    [LoggerMessage(EventId = LogEvents.StateWritableAgain, Level = LogLevel.Information, Message = "State writes work again; {Pending} data-plane write(s) that waited are being stored")]
+    public static partial void StateWritableAgain(ILogger logger, int pending);
     [LoggerMessage(EventId = LogEvents.HostResolversApplied, Level = LogLevel.Debug, Message = "New host resolvers applied to {Count} network(s) that follow them (caches flushed)")]
     public static partial void HostResolversApplied(ILogger logger, int count);
 }

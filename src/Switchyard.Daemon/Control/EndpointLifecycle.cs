@@ -38,11 +38,13 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
         var (mac, ip, evicted, previous) = EndpointPlanner.ChooseAddresses(r, target, leases, quarantined, lanMacs,
             () => MacAddress.LocallyAdministered(RandomNumberGenerator.GetBytes(6)));
 
-        var config = new EndpointConfig(r.Name, mac, target.Bridged ? default : ip, transport.LearnMac, shape.Aliases, shape.DefaultRoute, shape.Egress);
+        int? maxFlows = NetworkPlanner.CheckMaxFlows(r.MaxFlows, "--max-flows");
+        var config = new EndpointConfig(r.Name, mac, target.Bridged ? default : ip, transport.LearnMac, shape.Aliases, shape.DefaultRoute, shape.Egress,
+            maxFlows ?? 0);
         var row = new EndpointRow(network, r.Name, transport.ToJson(),
             JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
             time.GetUtcNow(), JsonSerializer.Serialize(shape.Aliases.ToList(), DaemonJsonContext.Default.ListString), shape.DefaultRoute,
-            StoredEgressPolicy.ToJson(shape.Egress));
+            StoredEgressPolicy.ToJson(shape.Egress), maxFlows);
         var lease = new LeaseRow(network, r.Name, mac, ip,
             previous is not null && previous.Ipv4 == ip ? previous.State : LeaseStatus.Reserved, previous?.Expires, time.GetUtcNow());
 
@@ -95,12 +97,18 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
     public void Detach(string network, string name)
     {
         var (net, e) = registry.FindEndpoint(network, name);
+        // Stored first: a disk that refuses the change (StateUnwritableException) leaves the
+        // endpoint attached and working, as the store still has it.
+        store.DeleteEndpoint(network, name);   // and its published ports
+        var lease = store.Leases(network).FirstOrDefault(l => l.Endpoint == name);
+        if (lease is not null)
+        {
+            try { store.UpsertLease(lease with { LastUsed = time.GetUtcNow() }); }
+            catch (StateUnwritableException) { }   // only the reservation's age: the detach stands
+        }
         ports.StopListening(e);   // its host ports close first: no new client for a guest that is leaving
         if (net.Live.Detach(name) is { } port) TransportFactory.Destroy(port.Transport, e.Transport);
         ResolvConfWriter.Remove(e);
-        store.DeleteEndpoint(network, name);   // and its published ports
-        var lease = store.Leases(network).FirstOrDefault(l => l.Endpoint == name);
-        if (lease is not null) store.UpsertLease(lease with { LastUsed = time.GetUtcNow() });
         registry.Write(() => net.Endpoints.Remove(name));
         DirectoryLog.EndpointDetached(logger, network, name);
     }
@@ -112,12 +120,19 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
         var lease = store.Leases(net.Row.Name).FirstOrDefault(l => l.Endpoint == row.Name);
         // A handed-over socket pair died with the previous daemon: the VM reconnects through
         // the handoff and gets its address back from the reservation, which stays.
-        if (lease is null || transport.Kind == TransportKind.Fd) { store.DeleteEndpoint(row.Network, row.Name); return; }
+        if (lease is null || transport.Kind == TransportKind.Fd)
+        {
+            // On a full disk the row stays (the next start deletes it): a restart must not fail on it.
+            try { store.DeleteEndpoint(row.Network, row.Name); }
+            catch (StateUnwritableException) { }
+            return;
+        }
         var aliases = JsonSerializer.Deserialize(row.AliasesJson, DaemonJsonContext.Default.ListString) ?? [];
         bool bridged = net.Mode == NetworkMode.Bridged;
         // A bridged guest whose LAN lease is still good goes on with it; otherwise it must ask the LAN again.
         var ipv4 = !bridged || lease.State == LeaseStatus.Bound && lease.Expires > time.GetUtcNow() ? lease.Ipv4 : default;
-        var config = new EndpointConfig(row.Name, lease.Mac, ipv4, transport.LearnMac, aliases, row.DefaultRoute, StoredEgressPolicy.FromJson(row.EgressJson));
+        var config = new EndpointConfig(row.Name, lease.Mac, ipv4, transport.LearnMac, aliases, row.DefaultRoute, StoredEgressPolicy.FromJson(row.EgressJson),
+            row.MaxFlows ?? 0);
         var record = new EndpointRecord { Row = row, Transport = transport, Config = config };
         try
         {

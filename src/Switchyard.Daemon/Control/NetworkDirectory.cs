@@ -52,6 +52,7 @@ internal sealed partial class NetworkDirectory : IDisposable
         // An edit of the policy applies live; with a mode change it would apply to a network about to be rebuilt.
         if (r.Mode is not null || r.HostLoopback is not null)
             throw ControlException.Invalid("change the egress policy and the mode or host loopback in separate requests");
+        if (r.MaxFlows is not null) _networks.Update(net, new NetworkUpdateRequest { MaxFlows = r.MaxFlows });
         _egress.Edit(net, edit);
         return net;
     }

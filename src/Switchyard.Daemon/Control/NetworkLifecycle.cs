@@ -6,6 +6,7 @@ using Switchyard.Daemon.Resolvers;
 using Switchyard.Daemon.Planning;
 using Switchyard.Daemon.State;
 using Switchyard.Network;
+using Switchyard.Network.Nat;
 using Switchyard.Network.Transports;
 using Switchyard.Packets;
 using Switchyard.Platform;
@@ -19,6 +20,9 @@ public sealed record DirectoryOptions(string ResolvConfPath, TimeSpan LeaseTime)
 
     /// <summary>How long an API change waits for another change to finish (see <see cref="NetworkRegistry.EnterAsync()"/>).</summary>
     public TimeSpan GateTimeout { get; init; } = TimeSpan.FromSeconds(30);
+
+    /// <summary>The daemon's file descriptors for NAT flows, shared by every network (docs/nat.md, "Fair shares").</summary>
+    public FdBudget Fds { get; init; } = FdBudget.Unlimited;
 }
 
 /// <summary>Networks: create, change mode or host loopback, delete, and restore at startup (the
@@ -88,6 +92,7 @@ internal sealed class NetworkLifecycle : IDisposable
     public NetworkRecord Update(NetworkRecord net, NetworkUpdateRequest r)
     {
         string name = net.Row.Name;
+        int? maxFlows = r.MaxFlows is null ? net.Row.MaxFlows : NetworkPlanner.CheckMaxFlows(r.MaxFlows, "maxFlows");
         var (mode, bridge) = r.Mode is null ? new ModeSpec(net.Row.Mode, net.Row.BridgeInterface) : ModeSpec.Parse(r.Mode);
         // To bridged: the same checks as a create (the default route's interface when none is named).
         if (mode == NetworkMode.Bridged && r.Mode is not null) bridge = _host.BridgeInterface(bridge).Name;
@@ -95,14 +100,27 @@ internal sealed class NetworkLifecycle : IDisposable
             throw ControlException.Invalid($"network '{name}' has an egress policy, which only a nat network can have; clear it first");
         if (mode == NetworkMode.Bridged && net.Row.Ipv6Prefix is not null)
             throw ControlException.Invalid($"network '{name}' has IPv6 ({net.Row.Ipv6Prefix}), which a bridged network cannot have");
-        var row = net.Row with { Mode = mode, BridgeInterface = bridge, HostLoopback = r.HostLoopback ?? net.Row.HostLoopback };
+        var row = net.Row with { Mode = mode, BridgeInterface = bridge, HostLoopback = r.HostLoopback ?? net.Row.HostLoopback, MaxFlows = maxFlows };
         if (row == net.Row) return net;
+        // The flow cap alone changes live; with a mode or host loopback change it comes with the rebuild.
+        if (row with { MaxFlows = net.Row.MaxFlows } == net.Row)
+        {
+            SetMaxFlows(net, maxFlows);
+            return net;
+        }
         int attached = _registry.Read(() => net.Endpoints.Count);
         if (attached > 0)
             throw ControlException.Conflict($"network '{name}' has {attached} endpoint(s) attached ({string.Join(", ", _registry.Read(() => net.Endpoints.Keys.ToList()))}); " +
                 $"detach them before changing its {(row.Mode != net.Row.Mode || row.BridgeInterface != net.Row.BridgeInterface ? "mode" : "host loopback")}");
         // A bridged network's uplink is opened before the old network goes: one that cannot be had is refused.
         var uplink = mode == NetworkMode.Bridged ? OpenUplink(bridge!, restoring: false) : null;
+        // Stored first: a disk that refuses the change leaves the old network running untouched.
+        try
+        {
+            _store.UpdateNetworkMode(name, row.Mode, row.BridgeInterface, row.HostLoopback);
+            if (row.MaxFlows != net.Row.MaxFlows) _store.UpdateNetworkMaxFlows(name, row.MaxFlows);
+        }
+        catch { uplink?.Dispose(); throw; }
         net.Live.Dispose();
         NetworkRecord updated;
         try { updated = Restore(row, uplink); }
@@ -110,11 +128,22 @@ internal sealed class NetworkLifecycle : IDisposable
         {
             uplink?.Dispose();
             Restore(net.Row);   // as it was: a refused change leaves the network working
+            try { _store.UpdateNetworkMode(name, net.Row.Mode, net.Row.BridgeInterface, net.Row.HostLoopback); }
+            catch (StateUnwritableException) { }   // the store keeps the new mode; the next restart applies it
             throw;
         }
-        _store.UpdateNetworkMode(name, row.Mode, row.BridgeInterface, row.HostLoopback);
         DirectoryLog.NetworkUpdated(_logger, name, ModeSpec.Name(row.Mode), row.HostLoopback);
         return updated;
+    }
+
+    /// <summary>A network's NAT flow cap changes live: new flows meet it at once, open ones stay.</summary>
+    private void SetMaxFlows(NetworkRecord net, int? maxFlows)
+    {
+        if (maxFlows == net.Row.MaxFlows) return;
+        _store.UpdateNetworkMaxFlows(net.Row.Name, maxFlows);
+        net.Row = net.Row with { MaxFlows = maxFlows };
+        if (net.Live.Nat is { } nat) nat.MaxFlows = maxFlows ?? NatEngine.DefaultMaxFlows;
+        DirectoryLog.MaxFlowsChanged(_logger, net.Row.Name, maxFlows ?? NatEngine.DefaultMaxFlows);
     }
 
     public void Delete(string name)
@@ -135,7 +164,7 @@ internal sealed class NetworkLifecycle : IDisposable
         var upstreams = JsonSerializer.Deserialize(row.DnsUpstreamsJson, DaemonJsonContext.Default.ListString) ?? [];
         var config = new NetworkConfig(row.Name, row.Mode, Ipv4Subnet.Parse(row.Subnet), row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
             ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback, StoredEgressPolicy.FromJson(row.EgressJson),
-            row.Ipv6Prefix is null ? null : Ipv6Prefix.Parse(row.Ipv6Prefix));
+            row.Ipv6Prefix is null ? null : Ipv6Prefix.Parse(row.Ipv6Prefix), row.MaxFlows ?? NatEngine.DefaultMaxFlows);
         string? uplinkError = null;
         if (row.Mode == NetworkMode.Bridged && uplink is null && row.BridgeInterface is { } bridge)
         {
@@ -148,7 +177,7 @@ internal sealed class NetworkLifecycle : IDisposable
                 DirectoryLog.BridgeRestoreFailed(_logger, row.Name, bridge, e.Message);
             }
         }
-        var live = new VirtualNetwork(config, _events, _loggers, uplink, _egressLog);
+        var live = new VirtualNetwork(config, _events, _loggers, uplink, _egressLog, fds: _options.Fds);
         var net = new NetworkRecord
         {
             Row = row, Live = live, DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0,

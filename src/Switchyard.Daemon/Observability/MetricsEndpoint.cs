@@ -21,7 +21,7 @@ internal sealed class MetricsEndpoint(NetworkRegistry registry, IStateStore stor
     private readonly ObjectPool<StringBuilder> _buffers = new DefaultObjectPoolProvider().CreateStringBuilderPool(16 * 1024, 4 * 1024 * 1024);
 
     /// <summary>The daemon's collectors, in the order their families appear.</summary>
-    public static IReadOnlyList<IMetricsCollector> DefaultCollectors(ApiRequestMetrics requests) =>
+    public static IReadOnlyList<IMetricsCollector> DefaultCollectors(ApiRequestMetrics requests, StateCollector state) =>
     [
         new BuildInfoCollector(),
         new NetworkCollector(),
@@ -31,16 +31,18 @@ internal sealed class MetricsEndpoint(NetworkRegistry registry, IStateStore stor
         new NatCollector(),
         new EgressCollector(),
         requests,
+        state,
         new ProcessCollector(),
     ];
 
     /// <summary>Adds <c>/metrics</c> and the API request counting middleware; call before any other
     /// middleware, so the status counted is the one the client got.</summary>
-    public static void Add(WebApplication app, NetworkRegistry registry, IStateStore store)
+    /// <param name="pendingWrites">The data plane's writes waiting for the disk (<see cref="DataPlaneEvents.PendingWrites"/>).</param>
+    public static void Add(WebApplication app, NetworkRegistry registry, IStateStore store, Func<int> pendingWrites)
     {
         var requests = new ApiRequestMetrics();
         app.Use(requests.Middleware);
-        new MetricsEndpoint(registry, store, DefaultCollectors(requests), TimeProvider.System).Map(app);
+        new MetricsEndpoint(registry, store, DefaultCollectors(requests, new StateCollector(store.Health, pendingWrites)), TimeProvider.System).Map(app);
     }
 
     public void Map(IEndpointRouteBuilder app)

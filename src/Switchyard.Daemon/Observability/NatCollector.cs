@@ -39,6 +39,36 @@ internal sealed class NatCollector : IMetricsCollector
         w.Family("switchyard_nat_published_connections_total", MetricType.Counter,
             "TCP connections accepted on published ports and handed to a guest.");
         foreach (var (name, nat) in nats) w.Sample(nat.Statistics.PublishedConnections, new Label("network", name));
+
+        FairShares(w, view);
+    }
+
+    private static readonly FlowRefusal[] Refusals = [FlowRefusal.EndpointLimit, FlowRefusal.NetworkLimit, FlowRefusal.Rate, FlowRefusal.FdBudget];
+
+    /// <summary>Each endpoint's share of its NAT (docs/nat.md, "Fair shares") and the daemon's fd budget.</summary>
+    private static void FairShares(PrometheusWriter w, ScrapeView view)
+    {
+        var shares = view.Networks.Where(n => n.Live.Nat is not null)
+            .SelectMany(n => n.Endpoints.Where(e => e.Port is not null).Select(e => (Network: n.Name, e.Name, Share: e.Port!.Flows)))
+            .ToList();
+        w.Family("switchyard_nat_endpoint_flows", MetricType.Gauge, "NAT flows an endpoint holds now, all protocols.");
+        foreach (var (network, endpoint, share) in shares)
+            w.Sample(share.Flows, new Label("network", network), new Label("endpoint", endpoint));
+        w.Family("switchyard_nat_endpoint_refused_total", MetricType.Counter,
+            "New flows refused an endpoint on fairness grounds, by reason (endpoint-limit, network-limit, rate, fd-budget).");
+        foreach (var (network, endpoint, share) in shares)
+            foreach (var r in Refusals)
+                w.Sample(share.Refused(r), new Label("network", network), new Label("endpoint", endpoint), new Label("reason", Api.Views.EndpointViews.Name(r)));
+        w.Family("switchyard_dns_endpoint_in_flight", MetricType.Gauge, "DNS queries of an endpoint the gateway is forwarding now.");
+        foreach (var (network, endpoint, share) in shares)
+            w.Sample(share.DnsInFlight, new Label("network", network), new Label("endpoint", endpoint));
+        if (view.Networks.Select(n => n.Live.Nat?.Fds).FirstOrDefault(f => f is not null) is not { } fds) return;
+        w.Family("switchyard_fd_budget", MetricType.Gauge,
+            "The daemon's file descriptors for NAT flows: limit (RLIMIT_NOFILE), reserve (kept for the API, state, DNS), capacity, used.");
+        w.Sample(fds.Limit, new Label("kind", "limit"));
+        w.Sample(fds.Reserve, new Label("kind", "reserve"));
+        w.Sample(fds.Capacity, new Label("kind", "capacity"));
+        w.Sample(fds.Used, new Label("kind", "used"));
     }
 
     private static void PerProtocol(PrometheusWriter w, List<(string Name, NatEngine Nat)> nats, string family, string help,

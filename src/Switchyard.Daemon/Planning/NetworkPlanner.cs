@@ -50,20 +50,34 @@ public static class NetworkPlanner
         foreach (var (k, _) in r.Labels ?? new Dictionary<string, string>())
             if (string.IsNullOrWhiteSpace(k) || k.Contains('=')) throw ControlException.Invalid($"invalid label key '{k}'");
         var egress = EgressRules.Parse(r.Egress, mode);
-        var ipv6 = r.Ipv6 is { } v6 ? PlanIpv6(r.Name, v6, mode, others, host) : (Ipv6Prefix?)null;
+        bool allowHost = r.AllowHostSubnet ?? false;
+        var ipv6 = r.Ipv6 is { } v6 ? PlanIpv6(r.Name, v6, mode, others, allowHost ? new NoRoutes(host) : host) : (Ipv6Prefix?)null;
 
         // The host's routes are read once per create, however many candidates PickSubnet tries.
+        // A subnet the caller gives may overlap them when asked to (allowHostSubnet); one we pick never does.
         var routes = host.Ipv4Routes();
         Ipv4Subnet subnet;
         if (r.Subnet is null) subnet = PickSubnet(others, routes);
-        else if (SubnetConflict(subnet = ParseSubnet(r.Subnet), others, routes) is { } conflict) throw ControlException.Conflict(conflict);
+        else if (SubnetConflict(subnet = ParseSubnet(r.Subnet), others, allowHost ? [] : routes) is { } conflict) throw ControlException.Conflict(conflict);
 
         var row = new NetworkRow(r.Name, mode, bridge, subnet.ToString(), mtu, domain,
             JsonSerializer.Serialize(upstreams, DaemonJsonContext.Default.ListString),
             JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
-            GatewayMacFor(r.Name).ToString(), now, r.HostLoopback ?? true, StoredEgressPolicy.ToJson(egress), ipv6?.ToString());
+            GatewayMacFor(r.Name).ToString(), now, r.HostLoopback ?? true, StoredEgressPolicy.ToJson(egress), ipv6?.ToString(),
+            CheckMaxFlows(r.MaxFlows, "--max-flows"));
         return new NetworkPlan(row, bridgeInterface);
     }
+
+    /// <summary>The most --max-flows may be: more than any host's fd limit would let a network hold.</summary>
+    public const int MaxMaxFlows = 1 << 20;
+
+    /// <summary>A flow cap as stored: null for "the default" (absent or 0), else 1 to <see cref="MaxMaxFlows"/>.</summary>
+    public static int? CheckMaxFlows(int? value, string what) => value switch
+    {
+        null or 0 => null,
+        < 0 or > MaxMaxFlows => throw ControlException.Invalid($"{what} {value} is out of range (1-{MaxMaxFlows}, or 0 for the default)"),
+        _ => value,
+    };
 
     /// <summary>Explicit resolvers (IP, IP:PORT, [IPv6]:PORT), or "none" alone.</summary>
     private static List<string> CheckUpstreams(IReadOnlyList<string> given)
@@ -88,7 +102,7 @@ public static class NetworkPlanner
         // addresses from the guests (NAT66 never forwards a network's own prefix).
         foreach (var (route, dev) in host.Ipv6Routes())
             if (route.Contains(ipv6.Network) || ipv6.Contains(route.Network))
-                throw ControlException.Conflict($"IPv6 prefix {ipv6} overlaps the host's route {route} on {dev}");
+                throw ControlException.Conflict($"IPv6 prefix {ipv6} overlaps the host's route {route} on {dev}, a range the host itself uses; choose another (or take it anyway with --allow-host-subnet)");
         return ipv6;
     }
 
@@ -97,6 +111,7 @@ public static class NetworkPlanner
         if (!Ipv4Subnet.TryParse(text, out var subnet, out var error)) throw ControlException.Invalid(error!);
         if (subnet.PrefixLength is < 8 or > 30)
             throw ControlException.Invalid($"subnet {text}: prefix length must be 8-30 (room for a gateway and guests)");
+        if (ReservedSubnets.Refusal(subnet) is { } reserved) throw ControlException.Invalid(reserved);
         return subnet;
     }
 
@@ -112,7 +127,7 @@ public static class NetworkPlanner
         {
             var route = new Ipv4Subnet(new Ipv4Address(network), prefix);
             if (prefix > 0 && route.Overlaps(subnet))
-                return $"subnet {subnet} overlaps the host route {route} on {iface}; choose another with --subnet";
+                return $"subnet {subnet} overlaps the host route {route} on {iface}, a range the host itself uses; choose another with --subnet (or take it anyway with --allow-host-subnet, and the guests shadow those hosts)";
         }
         return null;
     }
@@ -126,6 +141,14 @@ public static class NetworkPlanner
             if (SubnetConflict(candidate, others, routes) is null) return candidate;
         }
         throw ControlException.Conflict("no free 192.168.N.0/24 subnet is left; give one with --subnet");
+    }
+
+    /// <summary>The host as a plan that may overlap its routes sees it (allowHostSubnet).</summary>
+    private sealed class NoRoutes(IHostView host) : IHostView
+    {
+        public HostInterface BridgeInterface(string? name) => host.BridgeInterface(name);
+        public IReadOnlyList<(uint Network, int PrefixLength, string Interface)> Ipv4Routes() => [];
+        public IReadOnlyList<(Ipv6Prefix Prefix, string Interface)> Ipv6Routes() => [];
     }
 
     /// <summary>A stable, locally administered MAC per network name, so the gateway keeps its MAC

@@ -9,9 +9,13 @@ public interface IStateStore : IDisposable
 {
     string Path { get; }
 
+    /// <summary>Whether writes work; a write the disk refuses throws <see cref="StateUnwritableException"/>.</summary>
+    StateWriteHealth Health { get; }
+
     IReadOnlyList<NetworkRow> Networks();
     void InsertNetwork(NetworkRow n);
     void UpdateNetworkMode(string name, NetworkMode mode, string? bridgeInterface, bool hostLoopback);
+    void UpdateNetworkMaxFlows(string name, int? maxFlows);
     void UpdateNetworkEgress(string name, string? egressJson);
     void DeleteNetwork(string name);
 

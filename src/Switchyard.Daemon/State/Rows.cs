@@ -4,16 +4,16 @@ using Switchyard.Packets;
 namespace Switchyard.Daemon.State;
 
 /// <summary>A network. <paramref name="EgressJson"/>: its egress policy (<see cref="StoredEgressPolicy"/>), null for none;
-/// <paramref name="Ipv6Prefix"/>: its IPv6 /64, null for IPv4 only.</summary>
+/// <paramref name="Ipv6Prefix"/>: its IPv6 /64, null for IPv4 only; <paramref name="MaxFlows"/>: its NAT flow cap, null for the default.</summary>
 public sealed record NetworkRow(string Name, NetworkMode Mode, string? BridgeInterface, string Subnet, int Mtu, string Domain,
     string DnsUpstreamsJson, string LabelsJson, string GatewayMac, DateTimeOffset Created, bool HostLoopback = true, string? EgressJson = null,
-    string? Ipv6Prefix = null);
+    string? Ipv6Prefix = null, int? MaxFlows = null);
 
 /// <summary>An attached endpoint. <paramref name="AliasesJson"/>: its extra DNS names on the network;
 /// <paramref name="DefaultRoute"/>: whether its lease names the gateway as router; <paramref name="EgressJson"/>:
-/// its own egress policy, null for none.</summary>
+/// its own egress policy, null for none; <paramref name="MaxFlows"/>: its own NAT flow cap, null for the network's default share.</summary>
 public sealed record EndpointRow(string Network, string Name, string TransportJson, string LabelsJson, DateTimeOffset Created,
-    string AliasesJson = "[]", bool DefaultRoute = true, string? EgressJson = null);
+    string AliasesJson = "[]", bool DefaultRoute = true, string? EgressJson = null, int? MaxFlows = null);
 
 /// <summary>Where an address reservation stands: reserved for the name (attached, no DHCP yet, or
 /// after a decline), offered, bound or released by the guest's DHCP client.</summary>

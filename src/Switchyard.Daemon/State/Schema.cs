@@ -49,6 +49,11 @@ internal static class Schema
         """,
         // 6: a network's IPv6 /64 (NULL: IPv4 only).
         "ALTER TABLE networks ADD COLUMN ipv6_prefix TEXT;",
+        // 7: --max-flows, a network's NAT flow cap and an endpoint's own share (NULL: the default).
+        """
+        ALTER TABLE networks ADD COLUMN max_flows INTEGER;
+        ALTER TABLE endpoints ADD COLUMN max_flows INTEGER;
+        """,
     ];
 
     public static int Version => Migrations.Length;

@@ -46,25 +46,26 @@ public sealed class StateStore : IStateStore
     {
         lock (_lock)
         {
-            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress, ipv6_prefix FROM networks ORDER BY created, name");
+            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress, ipv6_prefix, max_flows FROM networks ORDER BY created, name");
             using var r = cmd.ExecuteReader();
             var list = new List<NetworkRow>();
             while (r.Read())
                 list.Add(new NetworkRow(r.GetString(0), Mode(r.GetString(1)), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetInt32(4),
                     r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), Time(r.GetString(9)), r.GetInt64(10) != 0,
-                    r.IsDBNull(11) ? null : r.GetString(11), r.IsDBNull(12) ? null : r.GetString(12)));
+                    r.IsDBNull(11) ? null : r.GetString(11), r.IsDBNull(12) ? null : r.GetString(12), r.IsDBNull(13) ? null : r.GetInt32(13)));
             return list;
         }
     }
 
     public void InsertNetwork(NetworkRow n)
     {
-        lock (_lock)
+        Write(() =>
         {
             using var cmd = Command("""
-                INSERT INTO networks (name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress, ipv6_prefix)
-                VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created, $loopback, $egress, $ipv6)
+                INSERT INTO networks (name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress, ipv6_prefix, max_flows)
+                VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created, $loopback, $egress, $ipv6, $maxflows)
                 """);
+            cmd.Parameters.AddWithValue("$maxflows", (object?)n.MaxFlows ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$egress", (object?)n.EgressJson ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$name", n.Name);
             cmd.Parameters.AddWithValue("$mode", StoredText.Of(n.Mode));
@@ -79,13 +80,13 @@ public sealed class StateStore : IStateStore
             cmd.Parameters.AddWithValue("$loopback", n.HostLoopback ? 1 : 0);
             cmd.Parameters.AddWithValue("$ipv6", (object?)n.Ipv6Prefix ?? DBNull.Value);
             cmd.ExecuteNonQuery();
-        }
+        });
     }
 
     /// <summary>A network's mode (with its bridge interface) and host loopback switch.</summary>
     public void UpdateNetworkMode(string name, NetworkMode mode, string? bridgeInterface, bool hostLoopback)
     {
-        lock (_lock)
+        Write(() =>
         {
             using var cmd = Command("UPDATE networks SET mode = $mode, bridge_interface = $bridge, host_loopback = $loopback WHERE name = $name");
             cmd.Parameters.AddWithValue("$name", name);
@@ -93,30 +94,42 @@ public sealed class StateStore : IStateStore
             cmd.Parameters.AddWithValue("$bridge", (object?)bridgeInterface ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$loopback", hostLoopback ? 1 : 0);
             cmd.ExecuteNonQuery();
-        }
+        });
+    }
+
+    /// <summary>A network's NAT flow cap (null: the default).</summary>
+    public void UpdateNetworkMaxFlows(string name, int? maxFlows)
+    {
+        Write(() =>
+        {
+            using var cmd = Command("UPDATE networks SET max_flows = $m WHERE name = $name");
+            cmd.Parameters.AddWithValue("$name", name);
+            cmd.Parameters.AddWithValue("$m", (object?)maxFlows ?? DBNull.Value);
+            cmd.ExecuteNonQuery();
+        });
     }
 
     /// <summary>A network's egress policy (JSON; null removes it).</summary>
     public void UpdateNetworkEgress(string name, string? egressJson)
     {
-        lock (_lock)
+        Write(() =>
         {
             using var cmd = Command("UPDATE networks SET egress = $egress WHERE name = $name");
             cmd.Parameters.AddWithValue("$name", name);
             cmd.Parameters.AddWithValue("$egress", (object?)egressJson ?? DBNull.Value);
             cmd.ExecuteNonQuery();
-        }
+        });
     }
 
     /// <summary>Deletes a network with its endpoints, published ports, leases and quarantine (ON DELETE CASCADE).</summary>
     public void DeleteNetwork(string name)
     {
-        lock (_lock)
+        Write(() =>
         {
             using var cmd = Command("DELETE FROM networks WHERE name = $name");
             cmd.Parameters.AddWithValue("$name", name);
             cmd.ExecuteNonQuery();
-        }
+        });
     }
 
     // ---- endpoints ----
@@ -125,13 +138,13 @@ public sealed class StateStore : IStateStore
     {
         lock (_lock)
         {
-            using var cmd = Command("SELECT network, name, transport, labels, created, aliases, default_route, egress FROM endpoints WHERE network = $n ORDER BY created, name");
+            using var cmd = Command("SELECT network, name, transport, labels, created, aliases, default_route, egress, max_flows FROM endpoints WHERE network = $n ORDER BY created, name");
             cmd.Parameters.AddWithValue("$n", network);
             using var r = cmd.ExecuteReader();
             var list = new List<EndpointRow>();
             while (r.Read())
                 list.Add(new EndpointRow(r.GetString(0), r.GetString(1), r.GetString(2), r.GetString(3), Time(r.GetString(4)), r.GetString(5), r.GetInt64(6) != 0,
-                    r.IsDBNull(7) ? null : r.GetString(7)));
+                    r.IsDBNull(7) ? null : r.GetString(7), r.IsDBNull(8) ? null : r.GetInt32(8)));
             return list;
         }
     }
@@ -141,7 +154,7 @@ public sealed class StateStore : IStateStore
     /// endpoint) when the subnet was full.</summary>
     public void InsertEndpoint(EndpointRow e, LeaseRow lease, string? evicted = null, IReadOnlyList<string>? published = null)
     {
-        lock (_lock)
+        Write(() =>
         {
             using var tx = _db.BeginTransaction();
             if (evicted is not null)
@@ -152,10 +165,11 @@ public sealed class StateStore : IStateStore
                 del.ExecuteNonQuery();
             }
             using (var cmd = Command("""
-                INSERT INTO endpoints (network, name, transport, labels, created, aliases, default_route, egress)
-                VALUES ($network, $name, $transport, $labels, $created, $aliases, $route, $egress)
+                INSERT INTO endpoints (network, name, transport, labels, created, aliases, default_route, egress, max_flows)
+                VALUES ($network, $name, $transport, $labels, $created, $aliases, $route, $egress, $maxflows)
                 """, tx))
             {
+                cmd.Parameters.AddWithValue("$maxflows", (object?)e.MaxFlows ?? DBNull.Value);
                 cmd.Parameters.AddWithValue("$egress", (object?)e.EgressJson ?? DBNull.Value);
                 cmd.Parameters.AddWithValue("$aliases", e.AliasesJson);
                 cmd.Parameters.AddWithValue("$route", e.DefaultRoute ? 1 : 0);
@@ -170,32 +184,32 @@ public sealed class StateStore : IStateStore
             foreach (var spec in published ?? [])
                 InsertPublishedPort(new PublishedPortRow(e.Network, e.Name, spec, e.Created), tx);
             tx.Commit();
-        }
+        });
     }
 
     /// <summary>Whether an endpoint's lease gives a default route (another endpoint of the same guest took it).</summary>
     public void SetDefaultRoute(string network, string name, bool defaultRoute)
     {
-        lock (_lock)
+        Write(() =>
         {
             using var cmd = Command("UPDATE endpoints SET default_route = $r WHERE network = $n AND name = $e");
             cmd.Parameters.AddWithValue("$r", defaultRoute ? 1 : 0);
             cmd.Parameters.AddWithValue("$n", network);
             cmd.Parameters.AddWithValue("$e", name);
             cmd.ExecuteNonQuery();
-        }
+        });
     }
 
     /// <summary>Deletes an endpoint with its published ports (ON DELETE CASCADE); its lease stays.</summary>
     public void DeleteEndpoint(string network, string name)
     {
-        lock (_lock)
+        Write(() =>
         {
             using var cmd = Command("DELETE FROM endpoints WHERE network = $n AND name = $e");
             cmd.Parameters.AddWithValue("$n", network);
             cmd.Parameters.AddWithValue("$e", name);
             cmd.ExecuteNonQuery();
-        }
+        });
     }
 
     // ---- published ports ----
@@ -215,21 +229,18 @@ public sealed class StateStore : IStateStore
         }
     }
 
-    public void InsertPublishedPort(PublishedPortRow p)
-    {
-        lock (_lock) InsertPublishedPort(p, null);
-    }
+    public void InsertPublishedPort(PublishedPortRow p) => Write(() => InsertPublishedPort(p, null));
 
     public void DeletePublishedPort(string network, string endpoint, string spec)
     {
-        lock (_lock)
+        Write(() =>
         {
             using var cmd = Command("DELETE FROM published_ports WHERE network = $n AND endpoint = $e AND spec = $s");
             cmd.Parameters.AddWithValue("$n", network);
             cmd.Parameters.AddWithValue("$e", endpoint);
             cmd.Parameters.AddWithValue("$s", spec);
             cmd.ExecuteNonQuery();
-        }
+        });
     }
 
     private void InsertPublishedPort(PublishedPortRow p, SqliteTransaction? tx)
@@ -260,20 +271,17 @@ public sealed class StateStore : IStateStore
         }
     }
 
-    public void UpsertLease(LeaseRow lease)
-    {
-        lock (_lock) UpsertLease(lease, null);
-    }
+    public void UpsertLease(LeaseRow lease) => Write(() => UpsertLease(lease, null));
 
     public void DeleteLease(string network, string endpoint)
     {
-        lock (_lock)
+        Write(() =>
         {
             using var cmd = Command("DELETE FROM leases WHERE network = $n AND endpoint = $e");
             cmd.Parameters.AddWithValue("$n", network);
             cmd.Parameters.AddWithValue("$e", endpoint);
             cmd.ExecuteNonQuery();
-        }
+        });
     }
 
     private void UpsertLease(LeaseRow l, SqliteTransaction? tx)
@@ -310,17 +318,39 @@ public sealed class StateStore : IStateStore
 
     public void Quarantine(string network, Ipv4Address ipv4, DateTimeOffset until)
     {
-        lock (_lock)
+        Write(() =>
         {
             using var cmd = Command("INSERT INTO quarantine VALUES ($n, $ip, $until) ON CONFLICT (network, ipv4) DO UPDATE SET until = excluded.until");
             cmd.Parameters.AddWithValue("$n", network);
             cmd.Parameters.AddWithValue("$ip", ipv4.ToString());
             cmd.Parameters.AddWithValue("$until", Text(until));
             cmd.ExecuteNonQuery();
-        }
+        });
     }
 
     // ---- plumbing ----
+
+    /// <summary>Whether writes work: one report when the disk starts refusing them and one when
+    /// it takes them again (see <see cref="StateWriteHealth"/>).</summary>
+    public StateWriteHealth Health { get; } = new();
+
+    /// <summary>One change under the lock. A disk that refuses it (full, read-only, failing) is a
+    /// <see cref="StateUnwritableException"/> naming why; SQLite has rolled the change back, and
+    /// the connection takes the next write once the disk does.</summary>
+    private void Write(Action change)
+    {
+        lock (_lock)
+        {
+            try { change(); }
+            catch (SqliteException e) when (StateUnwritableException.Classify(e) is { } fault)
+            {
+                var error = StateUnwritableException.From(fault, Path, e);
+                Health.Failed(error);
+                throw error;
+            }
+        }
+        Health.Succeeded();
+    }
 
     private SqliteCommand Command(string sql, SqliteTransaction? tx = null)
     {
@@ -346,7 +376,10 @@ public sealed class StateStore : IStateStore
     {
         lock (_lock)
         {
-            Exec("PRAGMA wal_checkpoint(TRUNCATE)");
+            // A full or read-only disk cannot take the checkpoint; the WAL keeps what it holds,
+            // and the next open replays it.
+            try { Exec("PRAGMA wal_checkpoint(TRUNCATE)"); }
+            catch (SqliteException e) when (StateUnwritableException.Classify(e) is not null) { }
             _db.Dispose();
         }
     }

@@ -28,8 +28,17 @@ public sealed class DnsServer
     private readonly DnsForwarder? _forwarder;
     private readonly EgressGuard? _egress;
 
-    public DnsServer(string domain, Ipv4Subnet subnet, ILocalNames names, DnsForwarder? forwarder, EgressGuard? egress = null, Ipv6Prefix? ipv6 = null)
+    private readonly Func<MacAddress, Nat.FlowShare?>? _shares;
+
+    /// <summary>Forwarded queries one guest may have in flight: a quarter of the forwarder's 1024.</summary>
+    public const int DefaultMaxInFlightPerGuest = 256;
+
+    /// <param name="shares">The asking guest's share (by MAC), whose queries in flight are bounded
+    /// by <see cref="MaxInFlightPerGuest"/>; null: no per-guest bound.</param>
+    public DnsServer(string domain, Ipv4Subnet subnet, ILocalNames names, DnsForwarder? forwarder, EgressGuard? egress = null, Ipv6Prefix? ipv6 = null,
+        Func<MacAddress, Nat.FlowShare?>? shares = null)
     {
+        _shares = shares;
         _prefix = ipv6;
         _domain = domain.TrimEnd('.');
         _subnet = subnet;
@@ -39,6 +48,14 @@ public sealed class DnsServer
     }
 
     public string Domain => _domain;
+
+    /// <summary>Forwarded queries one guest may have in flight; past it a query is REFUSED at once,
+    /// so one guest cannot take the forwarder's whole table (and its sockets) from the others.</summary>
+    public int MaxInFlightPerGuest { get; set; } = DefaultMaxInFlightPerGuest;
+
+    /// <summary>Queries refused because their guest had <see cref="MaxInFlightPerGuest"/> in flight.</summary>
+    public long RefusedInFlight => Volatile.Read(ref _refusedInFlight);
+    private long _refusedInFlight;
     public long Queries => Volatile.Read(ref _queries);
     private long _queries;
     /// <summary>Queries that did not parse (bad header, a question that runs off the end or loops).</summary>
@@ -86,13 +103,25 @@ public sealed class DnsServer
         if (_forwarder is null) { length = WriteError(header, q, DnsResponseCode.Refused, response.Span, edns); return null; }
         // A name the egress policy does not allow does not exist for this guest (RFC 8020: nothing below it either).
         if (_egress is not null && !_egress.CheckQuery(client, q.Name)) { length = WriteError(header, q, DnsResponseCode.NXDomain, response.Span, edns); return null; }
-        return ForwardAsync(query, response, header, q, edns, dnssecOk, client);
+        // One guest's queries in flight are bounded (RFC 1035 §4.1.1 REFUSED: policy, answered at once).
+        var share = _shares?.Invoke(client);
+        if (share is not null && !share.TryTakeDns(MaxInFlightPerGuest))
+        {
+            Interlocked.Increment(ref _refusedInFlight);
+            share.CountDnsRefused();
+            length = WriteError(header, q, DnsResponseCode.Refused, response.Span, edns);
+            return null;
+        }
+        return ForwardAsync(query, response, header, q, edns, dnssecOk, client, share);
     }
 
     private async ValueTask<int> ForwardAsync(ReadOnlyMemory<byte> query, Memory<byte> response, DnsHeader header, DnsQuestion q, bool edns, bool dnssecOk,
-        MacAddress client)
+        MacAddress client, Nat.FlowShare? share)
     {
-        var (n, cached) = await _forwarder!.ForwardWithSourceAsync(query, response, q, dnssecOk).ConfigureAwait(false);
+        int n;
+        bool cached;
+        try { (n, cached) = await _forwarder!.ForwardWithSourceAsync(query, response, q, dnssecOk).ConfigureAwait(false); }
+        finally { share?.ReturnDns(); }
         if (n > 0)
         {
             _egress?.Remember(client, q.Name, response.Span[..n]);

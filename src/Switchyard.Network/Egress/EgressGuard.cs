@@ -74,7 +74,8 @@ public sealed class GuestEgress(string endpoint)
 /// <summary>
 /// A network's egress enforcement (docs/egress.md): the gateway's DNS asks it before resolving a
 /// name upstream and tells it the answers; the NAT asks it before opening a flow and, for flows
-/// allowed by name, again with the TLS SNI or HTTP Host the guest's first bytes carry. A flow
+/// allowed by name, again with the TLS SNI the guest's first bytes carry or the Host of each of its
+/// plaintext HTTP requests. A flow
 /// must pass the network's policy and the guest's own. With no policy anywhere it costs one
 /// volatile read per new flow.
 /// </summary>
@@ -183,10 +184,11 @@ public sealed class EgressGuard
         return verdict.Allowed;
     }
 
-    /// <summary>A first-bytes inspection that ended without a name to check (the client sent
-    /// neither TLS nor HTTP in time, or the server spoke first); records a deny when it failed.</summary>
-    public void RecordInspectionFailure(MacAddress mac, IPEndPoint destination, string reason) =>
-        Record(_guests(mac), "tcp", destination, EgressVerdict.Deny(reason));
+    /// <summary>An inspection that refused the flow without a policy check of a name (a hello or request head that
+    /// never completed, was malformed or could not be framed, or whose target's authority disagreed with its Host:
+    /// <paramref name="name"/>); records the deny.</summary>
+    public void RecordInspectionFailure(MacAddress mac, IPEndPoint destination, string reason, string? name = null) =>
+        Record(_guests(mac), "tcp", destination, EgressVerdict.Deny(reason, name));
 
     /// <summary>The network's verdict, then the guest's own: both must allow; a deny says whose.</summary>
     private EgressVerdict Both(GuestEgress? guest, Func<EgressPolicy, EgressVerdict> check)

@@ -77,6 +77,16 @@ internal sealed class ByteRing
         return new ArraySegment<byte>(_buffer, _start, Math.Min(Count, Size - _start));
     }
 
+    /// <summary>The contiguous run of bytes that starts <paramref name="offset"/> bytes after the head: up to the
+    /// tail, or to the array's end when they wrap (then <see cref="CopyTo"/> gets the rest).</summary>
+    public ReadOnlySpan<byte> RunAt(int offset)
+    {
+        if (_buffer is null || offset >= Count) return default;
+        int size = Size;
+        int from = (_start + offset) % size;
+        return _buffer.AsSpan(from, Math.Min(Count - offset, size - from));
+    }
+
     /// <summary>Copies <paramref name="destination"/>.Length bytes starting <paramref name="offset"/>
     /// bytes after the head, wrapping around the array's end.</summary>
     public void CopyTo(int offset, Span<byte> destination)

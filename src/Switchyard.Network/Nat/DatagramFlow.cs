@@ -63,6 +63,10 @@ internal abstract class DatagramFlow : IThreadPoolWorkItem
     }
 
     public FlowKey Key { get; }
+
+    /// <summary>The endpoint's share this flow holds a place in (set before it enters its table;
+    /// the place is given back when it leaves).</summary>
+    internal FlowShare? Share { get; set; }
     /// <summary>Where the socket is connected on the host, and the source address the host's route
     /// gave it when it connected (null when it cannot be read); for the path check.</summary>
     public IPAddress HostRemote { get; private set; } = IPAddress.None;

@@ -61,14 +61,33 @@ public sealed partial class NatEngine
         SendUnreachable(guestMac, key, code, quote, fromGateway: true);
     }
 
-    /// <summary>Closes the flow that has been idle longest, if it has been idle a while; false when
-    /// every flow is live (the caller refuses the new one).</summary>
-    private bool EvictIdlest<T>(ConcurrentDictionary<FlowKey, T> table, NatProtocol protocol) where T : DatagramFlow
+    /// <summary>Takes a place for a new datagram flow. When the endpoint's share is full, its own
+    /// idlest flow of the protocol makes room; when the network's table is, the idlest of anyone's
+    /// does; then it tries once more, and a place an eviction freed may go to another thread first
+    /// (the counts, not the eviction, keep the cap). A refusal is counted, logged (rate-limited) and
+    /// answered with ICMP administratively prohibited from the gateway.</summary>
+    private bool AdmitDatagram<T>(FlowShare share, ConcurrentDictionary<FlowKey, T> table, NatProtocol protocol,
+        MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote) where T : DatagramFlow
+    {
+        var refusal = TryAdmit(share, protocol);
+        if (refusal is FlowRefusal.EndpointLimit or FlowRefusal.NetworkLimit
+            && EvictIdlest(table, protocol, refusal == FlowRefusal.EndpointLimit ? share : null))
+            refusal = TryAdmit(share, protocol);
+        if (refusal == FlowRefusal.None) return true;
+        CountRefusal(share, protocol, refusal);
+        Refuse(guestMac, key, quote);
+        return false;
+    }
+
+    /// <summary>Closes the flow (of <paramref name="owner"/>'s endpoint, or anyone's) that has been
+    /// idle longest, if it has been idle a while; false when every flow is live.</summary>
+    private bool EvictIdlest<T>(ConcurrentDictionary<FlowKey, T> table, NatProtocol protocol, FlowShare? owner) where T : DatagramFlow
     {
         T? idlest = null;
         long oldest = long.MaxValue;
         foreach (var entry in table)
         {
+            if (owner is not null && entry.Value.Share != owner) continue;
             long t = entry.Value.LastActive;
             if (t < oldest) { oldest = t; idlest = entry.Value; }
         }

@@ -24,9 +24,13 @@ public sealed partial class NatEngine
     internal long PingDeniedUntil;
 
     internal TimeSpan IcmpIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
-    internal int MaxIcmpFlows { get; set; } = DefaultMaxIcmpFlows;
+    internal int MaxIcmpFlows
+    {
+        get => _admission.ProtocolMax(NatProtocol.Icmp);
+        set => _admission.SetProtocolMax(NatProtocol.Icmp, value);
+    }
 
-    public int IcmpFlowCount => Volatile.Read(ref _icmpCount);
+    public int IcmpFlowCount => _admission.Count(NatProtocol.Icmp);
 
     internal IcmpEchoFlow[] IcmpFlowSnapshot() => [.. _icmp.Values];
 
@@ -63,21 +67,23 @@ public sealed partial class NatEngine
     private IcmpEchoFlow? OpenIcmp(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote)
     {
         if (!MayOpen(guestMac, key, quote, ProtocolType.Icmp, 0, out var target)) return null;
-        if (Volatile.Read(ref _icmpCount) >= MaxIcmpFlows && !EvictIdlest(_icmp, NatProtocol.Icmp))
-        {
-            Statistics.CountRefused(NatProtocol.Icmp);
-            Refuse(guestMac, key, quote);
-            return null;
-        }
+        var share = ShareOf(guestMac);
+        if (!AdmitDatagram(share, _icmp, NatProtocol.Icmp, guestMac, key, quote)) return null;
         var flow = IcmpEchoFlow.Open(this, key, guestMac, target, IcmpIdleTimeout.Ticks, out var kind, out var error);
         LogIcmpKind(kind);
-        if (flow is null) { OpenFailed(NatProtocol.Icmp, guestMac, key, quote, error); return null; }
+        if (flow is null)
+        {
+            Release(share, NatProtocol.Icmp);
+            OpenFailed(NatProtocol.Icmp, guestMac, key, quote, error);
+            return null;
+        }
+        flow.Share = share;
         if (!_icmp.TryAdd(key, flow))
         {
             flow.Close();
+            Release(share, NatProtocol.Icmp);
             return _icmp.TryGetValue(key, out var other) ? other : null;
         }
-        Interlocked.Increment(ref _icmpCount);
         Statistics.CountOpened(NatProtocol.Icmp);
         if (Volatile.Read(ref _disposed) != 0) { flow.Close(); return null; }
         flow.Start();
@@ -86,7 +92,7 @@ public sealed partial class NatEngine
 
     internal void Remove(IcmpEchoFlow flow)
     {
-        if (_icmp.TryRemove(new(flow.Key, flow))) Interlocked.Decrement(ref _icmpCount);
+        if (_icmp.TryRemove(new(flow.Key, flow))) Release(flow.Share, NatProtocol.Icmp);
     }
 
     /// <summary>Says once per network which ICMP socket pings go through (or that none can be had).</summary>

@@ -30,14 +30,28 @@ public sealed partial class NatEngine
     {
         var remote = (IPEndPoint)client.RemoteEndPoint!;
         var key = new FlowKey(guest.Ip, guestPort, InboundSource(remote.Address), (ushort)remote.Port);
-        if (_tcp.Count >= MaxTcpFlows || Volatile.Read(ref _disposed) != 0)
+        if (Volatile.Read(ref _disposed) != 0)
         {
             Statistics.CountRefused(NatProtocol.Tcp);
             TcpPortListener.Refuse(client);
             return;
         }
+        // A published port's connections count against the guest's share like its own.
+        var share = ShareOf(guest.Mac);
+        if (TryAdmit(share, NatProtocol.Tcp) is var refusal and not FlowRefusal.None)
+        {
+            CountRefusal(share, NatProtocol.Tcp, refusal);
+            TcpPortListener.Refuse(client);
+            return;
+        }
         var flow = TcpFlow.Inbound(this, key, guest.Mac, client);
-        if (!_tcp.TryAdd(key, flow)) { flow.Abort(); return; }
+        flow.Share = share;
+        if (!_tcp.TryAdd(key, flow))
+        {
+            flow.Abort();
+            Release(share, NatProtocol.Tcp);
+            return;
+        }
         Statistics.CountOpened(NatProtocol.Tcp);
         Statistics.CountPublished();
         flow.Start(null);

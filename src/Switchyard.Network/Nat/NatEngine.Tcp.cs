@@ -14,16 +14,13 @@ namespace Switchyard.Network.Nat;
 // builder of TCP frames toward guests. The protocol itself is TcpFlow's; docs/nat.md ("TCP").
 public sealed partial class NatEngine
 {
-    /// <summary>Flows per network and protocol; past this a guest gets RSTs or ICMP errors, not our fds.</summary>
-    internal const int MaxTcpFlows = 16384;
-
     private static readonly TimeSpan DelayedAck = TimeSpan.FromMilliseconds(1);
     private readonly ConcurrentDictionary<FlowKey, TcpFlow> _tcp = new();
     private readonly ITimer _ackTimer;
     private readonly ConcurrentQueue<TcpFlow> _delayedAcks = new();
     private int _ackTimerArmed;
 
-    public int TcpFlowCount => _tcp.Count;
+    public int TcpFlowCount => _admission.Count(NatProtocol.Tcp);
 
     private void HandleTcp(MacAddress guestMac, in Ipv4Packet ip, bool verifyL4)
     {
@@ -46,11 +43,18 @@ public sealed partial class NatEngine
             return;
         }
         if (Volatile.Read(ref _disposed) != 0) { SendReset(guestMac, key, seg); return; }
-        // A full table, or a destination this flow may not go to: refused at once, like a closed port.
-        if (_tcp.Count >= MaxTcpFlows
-            || CheckNewFlow(guestMac, key, ProtocolType.Tcp, seg.DestinationPort, out var target, out bool inspect) != FlowPath.Open)
+        // A destination this flow may not go to, or no room in the endpoint's share, the network's
+        // table or the daemon's fd budget: refused at once, like a closed port.
+        if (CheckNewFlow(guestMac, key, ProtocolType.Tcp, seg.DestinationPort, out var target, out bool inspect) != FlowPath.Open)
         {
             Statistics.CountRefused(NatProtocol.Tcp);
+            SendReset(guestMac, key, seg);
+            return;
+        }
+        var share = ShareOf(guestMac);
+        if (TryAdmit(share, NatProtocol.Tcp) is var refusal and not FlowRefusal.None)
+        {
+            CountRefusal(share, NatProtocol.Tcp, refusal);
             SendReset(guestMac, key, seg);
             return;
         }
@@ -59,17 +63,27 @@ public sealed partial class NatEngine
         catch (SocketException)
         {
             // No socket to be had (out of descriptors): the guest hears no, as from a full table.
+            Release(share, NatProtocol.Tcp);
             Statistics.CountRefused(NatProtocol.Tcp);
             _replies.Counters.CountDrop(DropReason.TransmitFailed);
             SendReset(guestMac, key, seg);
             return;
         }
-        if (!_tcp.TryAdd(key, flow)) { flow.Abort(); return; }
+        flow.Share = share;
+        if (!_tcp.TryAdd(key, flow))
+        {
+            flow.Abort();   // never in the table: its place is given back here
+            Release(share, NatProtocol.Tcp);
+            return;
+        }
         Statistics.CountOpened(NatProtocol.Tcp);
         flow.Start(remote);
     }
 
-    internal void Remove(TcpFlow flow) => _tcp.TryRemove(new(flow.Key, flow));
+    internal void Remove(TcpFlow flow)
+    {
+        if (_tcp.TryRemove(new(flow.Key, flow))) Release(flow.Share, NatProtocol.Tcp);
+    }
 
     /// <summary>Queues <paramref name="flow"/>'s ACK for the delayed-ACK flush, about 1 ms out.</summary>
     internal void AckLater(TcpFlow flow)

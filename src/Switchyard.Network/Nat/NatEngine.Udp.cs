@@ -17,7 +17,6 @@ public sealed partial class NatEngine
     internal const int DefaultMaxUdpFlows = 4096;
 
     private readonly ConcurrentDictionary<FlowKey, UdpFlow> _udp = new();
-    private int _udpCount, _icmpCount;
 
     /// <summary>How long a UDP flow lives without a datagram either way.</summary>
     internal TimeSpan UdpIdleTimeout { get; set; } = TimeSpan.FromSeconds(60);
@@ -25,9 +24,14 @@ public sealed partial class NatEngine
     /// <summary>The same for flows to a remote's port 53 (DNS: one query, one answer).</summary>
     internal TimeSpan DnsIdleTimeout { get; set; } = TimeSpan.FromSeconds(30);
 
-    internal int MaxUdpFlows { get; set; } = DefaultMaxUdpFlows;
+    /// <summary>The network's UDP table; an endpoint without its own cap may hold a quarter of it.</summary>
+    internal int MaxUdpFlows
+    {
+        get => _admission.ProtocolMax(NatProtocol.Udp);
+        set => _admission.SetProtocolMax(NatProtocol.Udp, value);
+    }
 
-    public int UdpFlowCount => Volatile.Read(ref _udpCount);
+    public int UdpFlowCount => _admission.Count(NatProtocol.Udp);
 
     private void HandleUdp(MacAddress guestMac, in Ipv4Packet ip, bool verifyL4)
     {
@@ -61,21 +65,23 @@ public sealed partial class NatEngine
     private UdpFlow? OpenUdp(MacAddress guestMac, in FlowKey key, ReadOnlySpan<byte> quote)
     {
         if (!MayOpen(guestMac, key, quote, ProtocolType.Udp, key.RemotePort, out var target)) return null;
-        if (Volatile.Read(ref _udpCount) >= MaxUdpFlows && !EvictIdlest(_udp, NatProtocol.Udp))
-        {
-            Statistics.CountRefused(NatProtocol.Udp);
-            Refuse(guestMac, key, quote);
-            return null;
-        }
+        var share = ShareOf(guestMac);
+        if (!AdmitDatagram(share, _udp, NatProtocol.Udp, guestMac, key, quote)) return null;
         long idle = (key.RemotePort == 53 ? DnsIdleTimeout : UdpIdleTimeout).Ticks;
         var flow = UdpFlow.Open(this, key, guestMac, new IPEndPoint(target, key.RemotePort), idle, out var error);
-        if (flow is null) { OpenFailed(NatProtocol.Udp, guestMac, key, quote, error); return null; }
+        if (flow is null)
+        {
+            Release(share, NatProtocol.Udp);
+            OpenFailed(NatProtocol.Udp, guestMac, key, quote, error);
+            return null;
+        }
+        flow.Share = share;
         if (!_udp.TryAdd(key, flow))
         {
-            flow.Close();   // not in the table: leaves the count alone
+            flow.Close();   // never in the table: its place is given back here
+            Release(share, NatProtocol.Udp);
             return _udp.TryGetValue(key, out var other) ? other : null;
         }
-        Interlocked.Increment(ref _udpCount);
         Statistics.CountOpened(NatProtocol.Udp);
         if (Volatile.Read(ref _disposed) != 0) { flow.Close(); return null; }
         flow.Start();
@@ -84,6 +90,6 @@ public sealed partial class NatEngine
 
     internal void Remove(UdpFlow flow)
     {
-        if (_udp.TryRemove(new(flow.Key, flow))) Interlocked.Decrement(ref _udpCount);
+        if (_udp.TryRemove(new(flow.Key, flow))) Release(flow.Share, NatProtocol.Udp);
     }
 }

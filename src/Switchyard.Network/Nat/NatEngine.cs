@@ -38,6 +38,9 @@ public readonly record struct NatPolicy(bool Outside, bool HostLoopback)
 /// </summary>
 public sealed partial class NatEngine : IDisposable
 {
+    /// <summary>The default of a network's <c>--max-flows</c>: NAT flows, all protocols.</summary>
+    public const int DefaultMaxFlows = FlowAdmission.DefaultMaxFlows;
+
     private static readonly TimeSpan TickPeriod = TimeSpan.FromMilliseconds(100);
     private readonly GuestReplies _replies;
     private readonly ILogger _logger;
@@ -49,9 +52,15 @@ public sealed partial class NatEngine : IDisposable
     /// <param name="replies">The gateway's sending side: the NAT answers guests from the gateway's port and addresses.</param>
     /// <param name="egress">The network's egress policy enforcement; it applies to the outside, not
     /// to the host's loopback (which <c>--no-host-loopback</c> governs). Null: no checks (tests).</param>
-    internal NatEngine(GuestReplies replies, NatPolicy policy, int mtu, EgressGuard? egress, ILogger logger, TimeProvider time)
+    /// <param name="shares">The endpoint a guest's MAC belongs to, as its share of the NAT (null: none
+    /// known, the flow counts against one share for every unknown sender).</param>
+    /// <param name="fds">The daemon's descriptor budget, shared by every network (null: unlimited).</param>
+    internal NatEngine(GuestReplies replies, NatPolicy policy, int mtu, EgressGuard? egress, ILogger logger, TimeProvider time,
+        Func<MacAddress, FlowShare?>? shares = null, FdBudget? fds = null)
     {
         _replies = replies;
+        _shares = shares ?? (static _ => null);
+        _admission = new FlowAdmission(fds ?? FdBudget.Unlimited);
         Policy = policy;
         Mtu = mtu;
         Egress = egress;
@@ -68,6 +77,30 @@ public sealed partial class NatEngine : IDisposable
     internal long NowTicks => (long)(_time.GetTimestamp() * _ticksPerTimestamp);
 
     public NatPolicy Policy { get; }
+
+    /// <summary>The network's cap on NAT flows, all protocols (<c>--max-flows</c>); endpoints
+    /// without their own get a quarter of it. Never more than half the daemon's fd budget.</summary>
+    public int MaxFlows
+    {
+        get => _admission.MaxFlows;
+        set => _admission.MaxFlows = value;
+    }
+
+    /// <summary><see cref="MaxFlows"/> as it binds now (the fd budget may hold it lower).</summary>
+    public int EffectiveMaxFlows => _admission.EffectiveMaxFlows;
+
+    /// <summary>The most flows <paramref name="share"/>'s endpoint may hold now.</summary>
+    public int EndpointMaxFlows(FlowShare share) => _admission.EndpointMax(share);
+
+    /// <summary>New flows per second (and burst) each endpoint may open.</summary>
+    public int NewFlowsPerSecond
+    {
+        get => _admission.NewFlowsPerSecond;
+        set => _admission.NewFlowsPerSecond = value;
+    }
+
+    /// <summary>The daemon's descriptor budget this NAT takes its flows' sockets from.</summary>
+    public FdBudget Fds => _admission.Fds;
 
     /// <summary>Flows opened, refused and evicted, bytes each way, published-port connections.</summary>
     public NatStatistics Statistics { get; } = new();
@@ -215,4 +248,41 @@ internal static partial class NatLog
 
     [LoggerMessage(EventId = LogEvents.PublishedAcceptFailed, Level = LogLevel.Warning, Message = "Accepting on published port {Spec} failed")]
     public static partial void AcceptFailed(ILogger logger, string spec, Exception error);
+
+    [LoggerMessage(EventId = LogEvents.NatFlowRefused, Level = LogLevel.Warning,
+        Message = "Endpoint {Endpoint}: new {Protocol} flow refused ({Reason}); it holds {Flows} flows; {Suppressed} more refusals since the last line")]
+    public static partial void FlowRefused(ILogger logger, string endpoint, NatProtocol protocol, FlowRefusal reason, int flows, long suppressed);
+}
+
+// Fair shares (docs/nat.md, "Fair shares"): every new flow is admitted against its endpoint's share,
+// the network's table and the daemon's fd budget, and a refusal is counted and logged (rate-limited).
+public sealed partial class NatEngine
+{
+    /// <summary>At most one refusal line per endpoint this often; the next says how many it left out.</summary>
+    private static readonly long RefusalLogPeriod = TimeSpan.FromSeconds(10).Ticks;
+
+    private readonly FlowAdmission _admission;
+    private readonly Func<MacAddress, FlowShare?> _shares;
+    private readonly FlowShare _strangers = new("(unknown)");
+
+    /// <summary>The share of the endpoint <paramref name="mac"/> belongs to.</summary>
+    private FlowShare ShareOf(MacAddress mac) => _shares(mac) ?? _strangers;
+
+    /// <summary>Takes a place for a new flow, without counting a refusal (the caller may evict and retry).</summary>
+    private FlowRefusal TryAdmit(FlowShare share, NatProtocol protocol) => _admission.TryAdmit(share, protocol, NowTicks);
+
+    private void Release(FlowShare? share, NatProtocol protocol)
+    {
+        if (share is not null) _admission.Release(share, protocol);
+    }
+
+    /// <summary>Counts a fairness refusal for the network and the endpoint, and logs it at most once
+    /// per endpoint every ten seconds (a flood must not become a flood of log lines).</summary>
+    private void CountRefusal(FlowShare share, NatProtocol protocol, FlowRefusal reason)
+    {
+        Statistics.CountRefused(protocol);
+        share.CountRefused(reason);
+        if (share.ShouldLog(NowTicks, RefusalLogPeriod, out long suppressed))
+            NatLog.FlowRefused(_logger, share.Endpoint, protocol, reason, share.Flows, suppressed);
+    }
 }

@@ -1,14 +1,16 @@
+using System.Buffers;
 using System.Net;
 using System.Net.Sockets;
 using Switchyard.Network.Egress;
 using Switchyard.Packets;
+using Switchyard.Packets.Http;
 using Switchyard.Network.Tcp;
 using Switchyard.Platform;
 
 namespace Switchyard.Network.Nat;
 
 // The guest side of a flow: its segments (handshake, ACKs, data, FIN, RST) and the egress
-// check of its first bytes. Runs on the guest port's receive thread, under the flow's lock.
+// check of its bytes (the first ones, or every HTTP request head). Runs on the guest port's receive thread, under the flow's lock.
 internal sealed partial class TcpFlow
 {
     public void OnGuestSegment(MacAddress guestMac, in TcpSegment seg)
@@ -82,9 +84,9 @@ internal sealed partial class TcpFlow
             _guestFin = true;
             _rcvNxt++;
             mustAck = true;
-            if (_inspection is not null && _toHost.Count > 0)
+            if (_inspection is not null && _held > 0)
             {
-                // It stopped sending before naming a server.
+                // It stopped sending in the middle of a hello or request head.
                 _inspection.Fail(_guestMac, "incomplete-hello");
                 _inspection = null;
                 ResetGuest();
@@ -159,30 +161,64 @@ internal sealed partial class TcpFlow
         return sent + queued;
     }
 
-    /// <summary>Keeps the guest's first bytes from the host until the egress check decides: on
-    /// allow they go out as queued, on deny the guest gets a RST and the host peer one too.</summary>
+    /// <summary>Keeps the guest's bytes from the host until the egress check releases them (a hello or
+    /// request head once it is complete and allowed, body bytes as they come): released bytes go out as
+    /// queued; on deny the guest gets a RST and the host peer one too. Held bytes are the queue's last
+    /// <see cref="_held"/>, examined in place (copied only when they wrap around the ring's end).</summary>
     private int HoldForInspection(ReadOnlySpan<byte> data)
     {
         int queued = _toHost.Write(data);
-        var held = _toHost.ReadableSegment();   // nothing was consumed yet: the stream from its first byte, in one run
-        switch (_inspection!.Examine(_guestMac, held, Now))
+        _held += queued;
+        while (_held > 0)
         {
-            case ServerNameInspection.Outcome.Allowed:
+            var held = _toHost.RunAt(_toHost.Count - _held);
+            byte[]? copy = null;
+            int wanted = Math.Min(_held, HttpRequestHead.MaxHeadLength);
+            if (held.Length < wanted)
+            {
+                // A head that wraps: the parsers want it in one piece (rare: only behind unsent bytes).
+                copy = ArrayPool<byte>.Shared.Rent(wanted);
+                _toHost.CopyTo(_toHost.Count - _held, copy.AsSpan(0, wanted));
+                held = copy.AsSpan(0, wanted);
+            }
+            var outcome = _inspection!.Examine(_guestMac, held, Now, out int release);
+            if (copy is not null) ArrayPool<byte>.Shared.Return(copy);
+            if (outcome == ServerNameInspection.Outcome.Denied)
+            {
                 _inspection = null;
-                StartWrite();
-                break;
-            case ServerNameInspection.Outcome.Denied:
-                _inspection = null;
-                ResetGuest();
+                _held -= release;
+                RefuseHeld();
                 return 0;
+            }
+            if (outcome == ServerNameInspection.Outcome.Allowed)
+            {
+                _inspection = null;
+                _held = 0;
+                break;
+            }
+            _held -= release;
+            if (release == 0) break;   // the rest waits for more bytes
         }
+        StartWrite();
         return queued;
+    }
+
+    /// <summary>The egress check refused what is held: the guest gets a RST. Requests released before the
+    /// refused one (a pipelined allowed request) still reach the server, followed by a FIN: a RST would drop
+    /// them from the socket's send buffer. With nothing released the host peer gets a RST too.</summary>
+    private void RefuseHeld()
+    {
+        bool released = _toHost.Count > _held;
+        StartWrite();
+        if (!released || _state != State.Established) { ResetGuest(); return; }
+        _engine.SendTcp(new TcpReply(Key, _guestMac, _sndNxt, _rcvNxt, TcpFlags.Rst | TcpFlags.Ack, 0, ipId: _ipId++));
+        Close(reset: false);
     }
 
     /// <summary>The host spoke before the guest sent anything: a server-first protocol (SSH, SMTP),
     /// with no name to read. The address was vetted when the flow opened.</summary>
     private void EndInspectionIfServerFirst()
     {
-        if (_inspection is not null && _toHost.Count == 0) _inspection = null;
+        if (_inspection is { Started: false } && _toHost.Count == 0) _inspection = null;
     }
 }

@@ -90,10 +90,10 @@ internal sealed partial class TcpFlow
     /// <summary>Drains <see cref="_toHost"/> with async sends, one contiguous run at a time.</summary>
     private void StartWrite()
     {
-        while (!_writing && _toHost.Count > 0 && _inspection is null)
+        while (!_writing && _toHost.Count > _held)
         {
-            var run = _toHost.ReadableSegment();
-            _writeArgs.SetBuffer(run.Array, run.Offset, run.Count);
+            var run = _toHost.ReadableSegment();   // held bytes (egress) are the queue's last: never sent
+            _writeArgs.SetBuffer(run.Array, run.Offset, Math.Min(run.Count, _toHost.Count - _held));
             _writing = true;
             bool pending;
             try { pending = _socket.SendAsync(_writeArgs); }
@@ -101,7 +101,7 @@ internal sealed partial class TcpFlow
             if (pending) return;
             if (!WriteDone()) return;
         }
-        if (!_writing && _toHost.Count == 0 && _guestFin && _inspection is null) ShutdownHostWrite();
+        if (!_writing && _toHost.Count == 0 && _guestFin) ShutdownHostWrite();
     }
 
     private void ShutdownHostWrite()

@@ -64,8 +64,10 @@ internal sealed partial class TcpFlow
     private readonly SocketAsyncEventArgs _writeArgs = new();
     private readonly byte[]? _synQuote;
     private byte[]? _readBuffer;   // the guest's SYN (IP header + 8 bytes), quoted by ICMP errors
-    // Egress: the guest's first bytes wait in _toHost until they name an allowed server (null: no check).
+    // Egress: the guest's bytes wait in _toHost until they name an allowed server (null: no check);
+    // the last _held bytes of _toHost are not yet released to the host (.GuestSegments).
     private ServerNameInspection? _inspection;
+    private int _held;
 
     private State _state;
     private MacAddress _guestMac;
@@ -83,6 +85,10 @@ internal sealed partial class TcpFlow
     private ushort _ipId;
 
     public FlowKey Key { get; }
+
+    /// <summary>The endpoint's share this flow holds a place in (set before it enters its table;
+    /// the place is given back when it leaves).</summary>
+    internal FlowShare? Share { get; set; }
 
     /// <summary>For a flow we connected out: the remote and the local address the host chose,
     /// which the engine's path check compares against the host's routes now.</summary>

@@ -7,10 +7,23 @@ namespace Switchyard.Network.Transports;
 
 /// <summary>A VM on a unix datagram socket, one frame per datagram: QEMU's <c>-netdev dgram</c>,
 /// vfkit's unixgram, Virtualization.framework's VZFileHandleNetworkDeviceAttachment. The daemon
-/// binds a path; the peer is a path given up front (<c>--dgram-peer</c>) or learnt from the first
-/// datagram's source. Sends go to the peer's path each time, so a peer that is not there yet, or
-/// goes away and comes back, only costs the frames sent meanwhile (counted as transmit failures).
-/// Errors on the data path are results (SocketError), never exceptions.</summary>
+/// binds a path; the peer is a path given up front (<c>--dgram-peer</c>) or learnt from the
+/// datagrams' source. Errors on the data path are results (SocketError), never exceptions.
+///
+/// A given peer is fixed: the socket is connect()ed to it (the kernel then refuses datagrams from
+/// anyone else), a peer that is not there yet or goes away and comes back at the same path only
+/// costs the frames sent meanwhile (transmit failures), and connecting is retried every
+/// <see cref="RetryAfter"/>.
+///
+/// A learnt peer FOLLOWS the VM process (issue 16): vfkit binds a new socket path each time it
+/// starts (<c>vfkit-PID-RAND.sock</c> next to ours), connects it to our path and says "VFKT"
+/// first; a peer learnt once and kept would never hear from a restarted vfkit again. So the socket
+/// stays unconnected (sends are sendto to the peer's path) and the rule is: datagrams from the
+/// current peer are frames; a datagram from another named sender is dropped while the current
+/// peer is still bound (a second process cannot take over a running VM's port), and becomes the
+/// new peer once the current one is gone: our last send to it failed, or a connect probe finds
+/// no socket bound at its path. Probes run at most once per <see cref="RetryAfter"/>, so a
+/// stranger's flood costs a timestamp read per datagram, not a syscall.</summary>
 public sealed class DgramTransport : IFrameTransport, IReportingTransport
 {
     /// <summary>vfkit and Apple's documentation ask for send buffers of about 1 MiB and receive
@@ -29,9 +42,14 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
     private readonly TimeProvider _time;
     private readonly long _retryAfterTicks;
     private readonly CancellationTokenSource _stop = new();
+    private readonly bool _fixedPeer;
+    private readonly Telemetry.LogRateLimit _logLimit;
     private volatile SocketAddress? _peer;
     private long _retryAt; // a _time timestamp
+    private long _probeAt; // a _time timestamp: when a stranger may next make us probe the peer
     private volatile bool _connected;
+    /// <summary>A learnt peer our last send could not reach (its socket is gone).</summary>
+    private volatile bool _peerGone;
     private readonly Lock _connectLock = new();
     private Task? _loop;
 
@@ -52,6 +70,8 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
         }
         catch (SocketException) { /* the system's limits apply */ }
         if (peer is not null) _peer = new UnixDomainSocketEndPoint(Path.GetFullPath(peer)).Serialize();
+        _fixedPeer = peer is not null;
+        _logLimit = TransportLog.Limit(logger, path ?? "socket pair", _time);
         Status = new TransportStatus(pair ? "connected" : _peer is null ? "waiting-for-peer" : "connected");
     }
 
@@ -61,7 +81,7 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
         new(UnixSocketPaths.Listen(path, SocketType.Dgram), Path.GetFullPath(path), peer, pair: false, maxFrame, logger, time);
 
     /// <summary>The daemon's end of a connected socket pair whose other end the VM process holds.</summary>
-    public static DgramTransport FromSocket(Socket connected, int maxFrame, ILogger logger) => new(connected, null, null, pair: true, maxFrame, logger, null);
+    public static DgramTransport FromSocket(Socket connected, int maxFrame, ILogger logger, TimeProvider? time = null) => new(connected, null, null, pair: true, maxFrame, logger, time);
 
     public string Kind => _pair ? "fd" : "dgram";
     public bool SupportsOffload => false;
@@ -88,7 +108,7 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
             catch (SocketException e)
             {
                 // ECONNREFUSED here is the kernel reporting an earlier send to a peer that is gone.
-                TransportLog.ConnectionLost(_logger, _path ?? "socket pair", e.SocketErrorCode.ToString());
+                if (_logLimit.ShouldLog()) TransportLog.ConnectionLost(_logger, _path ?? "socket pair", e.SocketErrorCode.ToString());
                 if (_pair) { PeerGone(); return; }
                 continue;
             }
@@ -98,19 +118,61 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
                 Status.ProtocolError($"datagram of {n} bytes is larger than {_maxFrame}");
                 continue;
             }
-            if (!_pair && _peer is null && from.Size > 2)
-            {
-                // Learn the peer from the first datagram that came from a bound path (QEMU's local.path).
-                var learnt = new SocketAddress(AddressFamily.Unix, from.Size);
-                from.Buffer[..from.Size].CopyTo(learnt.Buffer);
-                _peer = learnt;
-                Status.Connected();
-                TransportLog.Connected(_logger, _path!);
-            }
+            if (!_pair && !_fixedPeer && !AcceptFrom(from)) continue;
             try { onFrame(buffer.AsSpan(0, n), VirtioNetHeader.None); }
-            catch (Exception e) when (e is not OutOfMemoryException) { TransportLog.FrameFailed(_logger, _path ?? "socket pair", e); }
+            catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, _path ?? "socket pair", e); }
         }
     }
+
+    /// <summary>The learnt-peer rule (see the type's summary): true when the datagram from
+    /// <paramref name="from"/> is a frame of this endpoint's VM. Runs on the receive loop only.</summary>
+    private bool AcceptFrom(SocketAddress from)
+    {
+        var peer = _peer;
+        bool named = from.Size > 2; // an unbound sender has only the family: no path to answer
+        if (peer is null)
+        {
+            // Learn the peer from the first datagram that came from a bound path (QEMU's local.path, vfkit's socket).
+            if (named) Follow(from, previous: null);
+            return true;
+        }
+        if (named && from.Buffer.Span[..from.Size].SequenceEqual(peer.Buffer.Span[..peer.Size]))
+        {
+            _peerGone = false; // it speaks: it is there again (QEMU restarted on the same path)
+            return true;
+        }
+        if (named)
+        {
+            long now = _time.GetTimestamp();
+            if (_peerGone || (now >= Volatile.Read(ref _probeAt) && !Switchyard.Platform.UnixSocketProbe.IsBound(peer)))
+            {
+                Follow(from, peer);
+                return true;
+            }
+            Volatile.Write(ref _probeAt, now + _retryAfterTicks);
+        }
+        if (_logLimit.ShouldLog())
+            TransportLog.PeerIgnored(_logger, _path!, named ? Describe(from) : "an unbound socket", Describe(peer));
+        return false;
+    }
+
+    private void Follow(SocketAddress from, SocketAddress? previous)
+    {
+        var learnt = new SocketAddress(AddressFamily.Unix, from.Size);
+        from.Buffer[..from.Size].CopyTo(learnt.Buffer);
+        _peer = learnt;
+        _peerGone = false;
+        Volatile.Write(ref _retryAt, 0);
+        Status.Connected();
+        if (!_logLimit.ShouldLog()) return;
+        if (previous is null) TransportLog.Connected(_logger, _path!);
+        else TransportLog.PeerFollowed(_logger, _path!, Describe(learnt), Describe(previous));
+    }
+
+    private static string Describe(SocketAddress address) =>
+        address.Size > 2 ? AnyPath.Create(address).ToString() ?? "?" : "an unbound socket";
+
+    private static readonly UnixDomainSocketEndPoint AnyPath = new("/");
 
     public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
@@ -121,6 +183,7 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
             try { _socket.Send(frame, SocketFlags.None, out error); }
             catch (ObjectDisposedException) { return false; }
         }
+        else if (!_fixedPeer) return SendToLearntPeer(frame);
         else
         {
             // The socket is connect()ed to the peer, so sends report errors as results (no
@@ -148,6 +211,30 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
         }
     }
 
+    /// <summary>sendto the learnt peer: the socket stays unconnected, so a restarted VM process
+    /// on a new path can still reach us (see the type's summary).</summary>
+    private bool SendToLearntPeer(ReadOnlySpan<byte> frame)
+    {
+        if (_peer is not { } peer) return false;
+        if (_peerGone && _time.GetTimestamp() < Volatile.Read(ref _retryAt)) return false;
+        Switchyard.Platform.IoResult result;
+        try { result = Switchyard.Platform.NonBlockingSocket.SendTo(_socket, frame, peer); }
+        catch (ObjectDisposedException) { return false; }
+        if (!result.Failed && !result.WouldBlock)
+        {
+            _peerGone = false;
+            if (Status.State != "connected") Status.Connected();
+            return true;
+        }
+        // Full (EAGAIN, ENOBUFS) or too big: the VM is not reading fast enough; drop, as a full NIC ring would.
+        if (result.WouldBlock || result.Error is SocketError.NoBufferSpaceAvailable or SocketError.MessageSize) return false;
+        // ENOENT, ECONNREFUSED, EPERM (its socket now talks to someone else): gone for us.
+        _peerGone = true;
+        if (Status.State == "connected") Status.Disconnected("waiting-for-peer");
+        Volatile.Write(ref _retryAt, _time.GetTimestamp() + _retryAfterTicks);
+        return false;
+    }
+
     /// <summary>connect()s the bound socket to the peer's path: sends then come from our path (a
     /// VM whose own socket is connected to us accepts nothing else) and fail as results.</summary>
     private bool TryConnectPeer()
@@ -173,7 +260,7 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
     {
         if (Status.State == "closed") return;
         Status.Disconnected("closed");
-        TransportLog.Disconnected(_logger, "socket pair");
+        if (_logLimit.ShouldLog()) TransportLog.Disconnected(_logger, "socket pair");
         Closed?.Invoke();
     }
 
@@ -184,6 +271,7 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
         _socket.Dispose();
         try { _loop?.Wait(TimeSpan.FromSeconds(2)); } catch (AggregateException) { }
         if (_path is not null) UnixSocketPaths.Remove(_path);
+        _logLimit.Dispose();
         Status.State = "closed";
     }
 }

@@ -21,13 +21,15 @@ internal sealed class StreamConnection : IDisposable
     private readonly int _maxFrame;
     private readonly ILogger _logger;
     private readonly string _name;
+    private readonly Telemetry.LogRateLimit _logLimit;
     private readonly Pipe _send = new(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
     private readonly Lock _sendLock = new();
     private long _backlog;
     private volatile bool _closed;
 
-    public StreamConnection(Socket socket, int maxFrame, ILogger logger, string name)
+    public StreamConnection(Socket socket, int maxFrame, ILogger logger, string name, Telemetry.LogRateLimit logLimit)
     {
+        _logLimit = logLimit;
         _socket = socket;
         _maxFrame = maxFrame;
         _logger = logger;
@@ -57,7 +59,7 @@ internal sealed class StreamConnection : IDisposable
             {
                 int n;
                 try { n = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false); }
-                catch (SocketException e) { TransportLog.ConnectionLost(_logger, _name, e.SocketErrorCode.ToString()); return null; }
+                catch (SocketException e) { if (_logLimit.ShouldLog()) TransportLog.ConnectionLost(_logger, _name, e.SocketErrorCode.ToString()); return null; }
                 catch (ObjectDisposedException) { return null; }
                 if (n == 0)
                 {
@@ -93,7 +95,7 @@ internal sealed class StreamConnection : IDisposable
             }
             // A bug in handling one frame must not end the connection's receive loop.
             try { onFrame(data.Slice(pos + StreamFraming.PrefixLength, (int)length), VirtioNetHeader.None); }
-            catch (Exception e) when (e is not OutOfMemoryException) { TransportLog.FrameFailed(_logger, _name, e); }
+            catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, _name, e); }
             pos += StreamFraming.PrefixLength + (int)length;
         }
     }

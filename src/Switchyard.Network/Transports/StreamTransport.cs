@@ -18,13 +18,17 @@ public sealed class StreamTransport : IFrameTransport, IReportingTransport
     private readonly Socket? _handedOver;
     private readonly int _maxFrame;
     private readonly ILogger _logger;
+    private readonly Telemetry.LogRateLimit _logLimit;
     private readonly CancellationTokenSource _stop = new();
     private Socket? _listener;
     private volatile StreamConnection? _current;
     private Task? _loop;
 
-    private StreamTransport(string? listen, string? connect, Socket? handedOver, int maxFrame, ILogger logger, string initialState)
+    private StreamTransport(string? listen, string? connect, Socket? handedOver, int maxFrame, ILogger logger, string initialState, TimeProvider? time)
     {
+        // Every line about this VM's connection goes through one limit: a VM that reconnects with
+        // bad framing in a loop must not fill the disk with "dropped" warnings (issue 16).
+        _logLimit = TransportLog.Limit(logger, listen ?? connect ?? "socket pair", time ?? TimeProvider.System);
         _listenPath = listen;
         _connectPath = connect;
         _handedOver = handedOver;
@@ -34,17 +38,17 @@ public sealed class StreamTransport : IFrameTransport, IReportingTransport
     }
 
     /// <summary>Binds and listens on <paramref name="path"/> now, so a bad path fails the attach.
-    /// A stale socket file is replaced.</summary>
-    public static StreamTransport Listen(string path, int maxFrame, ILogger logger)
+    /// A stale socket file is replaced; a live one is an error.</summary>
+    /// <param name="time">The clock of the log rate limit (default: the system's).</param>
+    public static StreamTransport Listen(string path, int maxFrame, ILogger logger, TimeProvider? time = null)
     {
-        var t = new StreamTransport(path, null, null, maxFrame, logger, "listening");
-        t._listener = UnixSocketPaths.Listen(path, SocketType.Stream);
-        return t;
+        var listener = UnixSocketPaths.Listen(path, SocketType.Stream);
+        return new StreamTransport(path, null, null, maxFrame, logger, "listening", time) { _listener = listener };
     }
 
-    public static StreamTransport Connect(string path, int maxFrame, ILogger logger) => new(null, path, null, maxFrame, logger, "connecting");
+    public static StreamTransport Connect(string path, int maxFrame, ILogger logger, TimeProvider? time = null) => new(null, path, null, maxFrame, logger, "connecting", time);
 
-    public static StreamTransport FromSocket(Socket connected, int maxFrame, ILogger logger) => new(null, null, connected, maxFrame, logger, "connected");
+    public static StreamTransport FromSocket(Socket connected, int maxFrame, ILogger logger, TimeProvider? time = null) => new(null, null, connected, maxFrame, logger, "connected", time);
 
     public string Kind => _handedOver is not null ? "fd" : "stream";
     public bool SupportsOffload => false;
@@ -68,7 +72,7 @@ public sealed class StreamTransport : IFrameTransport, IReportingTransport
             Socket client;
             try { client = await _listener!.AcceptAsync(_stop.Token).ConfigureAwait(false); }
             catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; }
-            catch (SocketException e) { TransportLog.ConnectionLost(_logger, _listenPath!, e.SocketErrorCode.ToString()); continue; }
+            catch (SocketException e) { if (_logLimit.ShouldLog()) TransportLog.ConnectionLost(_logger, _listenPath!, e.SocketErrorCode.ToString()); continue; }
             await Serve(client, onFrame, _listenPath!, "listening").ConfigureAwait(false);
         }
     }
@@ -104,10 +108,10 @@ public sealed class StreamTransport : IFrameTransport, IReportingTransport
     /// waiting in its backlog: one VM per endpoint, as on a real NIC.</summary>
     private async Task Serve(Socket socket, FrameHandler onFrame, string where, string stateAfter)
     {
-        using var connection = new StreamConnection(socket, _maxFrame, _logger, where);
+        using var connection = new StreamConnection(socket, _maxFrame, _logger, where, _logLimit);
         _current = connection;
         Status.Connected();
-        TransportLog.Connected(_logger, where);
+        if (_logLimit.ShouldLog()) TransportLog.Connected(_logger, where);
         string? error;
         using (_stop.Token.Register(connection.Dispose))
             error = await connection.RunAsync(onFrame).ConfigureAwait(false);
@@ -116,9 +120,9 @@ public sealed class StreamTransport : IFrameTransport, IReportingTransport
         if (error is not null)
         {
             Status.ProtocolError(error);
-            TransportLog.ProtocolError(_logger, where, error);
+            if (_logLimit.ShouldLog()) TransportLog.ProtocolError(_logger, where, error);
         }
-        else TransportLog.Disconnected(_logger, where);
+        else if (_logLimit.ShouldLog()) TransportLog.Disconnected(_logger, where);
     }
 
     public void Dispose()
@@ -130,6 +134,7 @@ public sealed class StreamTransport : IFrameTransport, IReportingTransport
         _handedOver?.Dispose();
         try { _loop?.Wait(TimeSpan.FromSeconds(2)); } catch (AggregateException) { }
         if (_listenPath is not null) UnixSocketPaths.Remove(_listenPath);
+        _logLimit.Dispose();
         Status.State = "closed";
     }
 }

@@ -25,4 +25,20 @@ internal static partial class TransportLog
 
     [LoggerMessage(EventId = LogEvents.FrameHandlingFailed, Level = LogLevel.Error, Message = "Handling a frame from {Device} failed; the frame is dropped")]
     public static partial void FrameFailed(ILogger logger, string device, Exception error);
+
+    [LoggerMessage(EventId = LogEvents.TransportLogSuppressed, Level = LogLevel.Warning,
+        Message = "VM on {Where}: {Count} more log lines like the ones above were suppressed in the last {Seconds} s (its transport counters count every event)")]
+    public static partial void Suppressed(ILogger logger, string where, long count, double seconds);
+
+    [LoggerMessage(EventId = LogEvents.DgramPeerIgnored, Level = LogLevel.Warning,
+        Message = "VM on {Where}: a datagram from {Sender} was dropped; the endpoint's peer {Peer} is still bound")]
+    public static partial void PeerIgnored(ILogger logger, string where, string sender, string peer);
+
+    [LoggerMessage(EventId = LogEvents.DgramPeerFollowed, Level = LogLevel.Information,
+        Message = "VM on {Where} is now at {Peer} (its previous socket {Previous} went away)")]
+    public static partial void PeerFollowed(ILogger logger, string where, string peer, string previous);
+
+    /// <summary>A per-endpoint limit whose summary goes to this log.</summary>
+    public static Telemetry.LogRateLimit Limit(ILogger logger, string where, TimeProvider time) =>
+        new(time, (count, window) => Suppressed(logger, where, count, window.TotalSeconds));
 }

@@ -1,20 +1,27 @@
 using System.Net.Sockets;
+using Switchyard.Platform;
 
 namespace Switchyard.Network.Transports;
 
 /// <summary>Unix socket files the daemon binds for VMs.</summary>
 internal static class UnixSocketPaths
 {
-    /// <summary>Binds <paramref name="path"/> (listening for streams). A leftover socket file
-    /// nobody answers on is replaced; a live one, or any other file, is an error.</summary>
+    /// <summary>Binds <paramref name="path"/> (listening for streams). A leftover socket file no
+    /// socket is bound to is replaced; a file a live process has any socket bound to (stream,
+    /// datagram, listening or not: see <see cref="UnixSocketProbe"/>), or any other file, is an
+    /// error: unlinking it would silently cut that process off from its clients.</summary>
     public static Socket Listen(string path, SocketType type)
     {
         var full = Path.GetFullPath(path);
         if (File.Exists(full) || Directory.Exists(full))
         {
             if (!Switchyard.Platform.FileKind.IsSocket(full)) throw new IOException($"{full} exists and is not a socket");
-            if (type == SocketType.Stream && Answers(full)) throw new IOException($"something is already listening on {full}");
-            File.Delete(full);
+            switch (UnixSocketProbe.Probe(full, out var detail))
+            {
+                case UnixSocketState.Stale: File.Delete(full); break;
+                case UnixSocketState.Absent: break;
+                default: throw new IOException($"{full} is in use: {detail}; stop that process or choose another path");
+            }
         }
         // The directory must exist: the daemon creates no directories where a request says.
         if (!Directory.Exists(Path.GetDirectoryName(full))) throw new IOException($"directory {Path.GetDirectoryName(full)} does not exist");
@@ -35,12 +42,5 @@ internal static class UnixSocketPaths
     public static void Remove(string path)
     {
         try { if (Switchyard.Platform.FileKind.IsSocket(path)) File.Delete(path); } catch (IOException) { } catch (UnauthorizedAccessException) { }
-    }
-
-    private static bool Answers(string path)
-    {
-        using var probe = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
-        try { probe.Connect(new UnixDomainSocketEndPoint(path)); return true; }
-        catch (SocketException) { return false; }
     }
 }

@@ -12,5 +12,8 @@ internal static partial class Interop
 
         [LibraryImport(Libraries.Libc, EntryPoint = "send", SetLastError = true)]
         internal static unsafe partial nint Send(SafeSocketHandle fd, byte* buffer, nuint length, int flags);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "sendto", SetLastError = true)]
+        internal static unsafe partial nint SendTo(SafeSocketHandle fd, byte* buffer, nuint length, int flags, byte* address, int addressLength);
     }
 }

@@ -25,9 +25,11 @@ internal sealed class BlockingStore(IStateStore inner) : IStateStore
     }
 
     public string Path => inner.Path;
+    public StateWriteHealth Health => inner.Health;
     public IReadOnlyList<NetworkRow> Networks() => inner.Networks();
     public void InsertNetwork(NetworkRow n) { Write(); inner.InsertNetwork(n); }
     public void UpdateNetworkMode(string name, NetworkMode mode, string? bridgeInterface, bool hostLoopback) { Write(); inner.UpdateNetworkMode(name, mode, bridgeInterface, hostLoopback); }
+    public void UpdateNetworkMaxFlows(string name, int? maxFlows) { Write(); inner.UpdateNetworkMaxFlows(name, maxFlows); }
     public void UpdateNetworkEgress(string name, string? egressJson) { Write(); inner.UpdateNetworkEgress(name, egressJson); }
     public void DeleteNetwork(string name) { Write(); inner.DeleteNetwork(name); }
     public IReadOnlyList<EndpointRow> Endpoints(string network) => inner.Endpoints(network);

@@ -34,6 +34,30 @@ public sealed class CollectorTests
     }
 
     [Fact]
+    public void State_health_is_a_gauge_a_counter_and_the_writes_that_wait()
+    {
+        var health = new Switchyard.Daemon.State.StateWriteHealth();
+        int pending = 0;
+        var collector = new StateCollector(health, () => pending);
+        string Scrape()
+        {
+            var sb = new StringBuilder();
+            collector.Collect(new PrometheusWriter(sb), null!);
+            return sb.ToString();
+        }
+        Assert.Contains("switchyard_state_writable 1\n", Scrape());
+        health.Failed(Switchyard.Daemon.State.StateUnwritableException.From(Switchyard.Daemon.State.StateFault.Full, "/s/state.db",
+            new Microsoft.Data.Sqlite.SqliteException("database or disk is full", 13)));
+        pending = 3;
+        var text = Scrape();
+        Assert.Contains("switchyard_state_writable 0\n", text);
+        Assert.Contains("switchyard_state_write_failures_total 1\n", text);
+        Assert.Contains("switchyard_state_pending_writes 3\n", text);
+        health.Succeeded();
+        Assert.Contains("switchyard_state_writable 1\n", Scrape());
+    }
+
+    [Fact]
     public void Api_requests_count_unknown_methods_as_other()
     {
         var requests = new ApiRequestMetrics();

@@ -76,6 +76,29 @@ public sealed class NetworkPlannerTests
     }
 
     [Fact]
+    public void A_range_the_host_uses_is_taken_only_when_asked_and_never_over_another_network_or_a_reserved_range()
+    {
+        var host = new Host(v4: [(Ipv4Address.Parse("192.168.1.0").Value, 24, "wlan0")], v6: [(Ipv6Prefix.Parse("fd00:1::/64"), "wlan0")]);
+        var e = Refused(ControlError.Conflict, () => Plan(new NetworkCreateRequest { Name = "b", Subnet = "192.168.1.0/24" }, [], host));
+        Assert.Contains("a range the host itself uses", e.Message);
+        Assert.Contains("--allow-host-subnet", e.Message);
+        Assert.Contains("--allow-host-subnet", Refused(ControlError.Conflict, () =>
+            Plan(new NetworkCreateRequest { Name = "b", Subnet = "10.1.0.0/24", Ipv6 = "fd00:1::/64" }, [], host)).Message);
+
+        var row = Plan(new NetworkCreateRequest { Name = "b", Subnet = "192.168.1.0/24", Ipv6 = "fd00:1::/64", AllowHostSubnet = true }, [], host).Row;
+        Assert.Equal("192.168.1.0/24", row.Subnet);
+        Assert.Equal("fd00:1::/64", row.Ipv6Prefix);
+        // The opt-in is for the host's ranges only.
+        var others = new[] { new ExistingNetwork("a", Ipv4Subnet.Parse("192.168.1.0/24"), null) };
+        Assert.Contains("overlaps network 'a'", Refused(ControlError.Conflict, () =>
+            Plan(new NetworkCreateRequest { Name = "b", Subnet = "192.168.1.0/25", AllowHostSubnet = true }, others, host)).Message);
+        Assert.Contains("loopback", Refused(ControlError.Invalid, () =>
+            Plan(new NetworkCreateRequest { Name = "b", Subnet = "127.0.0.0/24", AllowHostSubnet = true }, [], host)).Message);
+        // A subnet we pick never overlaps the host, asked or not.
+        Assert.NotEqual("192.168.1.0/24", Plan(new NetworkCreateRequest { Name = "b", AllowHostSubnet = true }, [], new Host(v4: [(Ipv4Address.Parse("192.168.64.0").Value, 24, "eth0")])).Row.Subnet);
+    }
+
+    [Fact]
     public void Ipv6_prefixes_conflict_with_other_networks_and_host_routes()
     {
         var prefix = Ipv6Prefix.Parse("fd00:1::/64");
@@ -96,6 +119,43 @@ public sealed class NetworkPlannerTests
         {
             Name = name, Mtu = mtu, Domain = domain, DnsUpstreams = upstream is null ? null : [upstream],
         })).Message);
+
+    [Theory]
+    [InlineData("127.0.0.0/24", "127.0.0.0/8, loopback")]
+    [InlineData("127.255.0.0/16", "127.0.0.0/8, loopback")]
+    [InlineData("224.0.0.0/24", "224.0.0.0/4, multicast")]
+    [InlineData("239.255.255.0/24", "224.0.0.0/4, multicast")]
+    [InlineData("255.255.255.0/24", "240.0.0.0/4, reserved")]
+    [InlineData("240.0.0.0/8", "240.0.0.0/4, reserved")]
+    [InlineData("0.0.0.0/8", "0.0.0.0/8, 'this network'")]
+    [InlineData("0.1.2.0/24", "0.0.0.0/8, 'this network'")]
+    [InlineData("169.254.1.0/24", "169.254.0.0/16, link-local")]
+    [InlineData("169.0.0.0/8", "169.254.0.0/16, link-local")]   // a wide subnet that takes the range in
+    public void A_reserved_subnet_is_refused_saying_why(string subnet, string why)
+    {
+        var e = Refused(ControlError.Invalid, () => Plan(new NetworkCreateRequest { Name = "lab", Subnet = subnet }));
+        Assert.StartsWith($"subnet {subnet} is in {why}", e.Message);
+        Assert.Contains("choose another with --subnet", e.Message);
+    }
+
+    [Theory]
+    [InlineData("10.0.0.0/8")]
+    [InlineData("172.16.0.0/12")]
+    [InlineData("192.168.100.0/24")]
+    [InlineData("100.64.0.0/24")]
+    [InlineData("1.0.0.0/24")]
+    [InlineData("223.255.255.0/24")]
+    public void Unicast_subnets_next_to_reserved_ranges_are_taken(string subnet) =>
+        Assert.Equal(subnet, Plan(new NetworkCreateRequest { Name = "lab", Subnet = subnet }).Row.Subnet);
+
+    [Theory]
+    [InlineData("ff02::/64", "multicast (ff00::/8")]
+    [InlineData("fe80::/64", "link-local (fe80::/10")]
+    [InlineData("febf:1:2:3::/64", "link-local (fe80::/10")]
+    [InlineData("::/64", "in ::/8")]
+    [InlineData("::ffff:0:0/64", "host bits")]
+    public void A_reserved_ipv6_prefix_is_refused_saying_why(string prefix, string why) =>
+        Assert.Contains(why, Refused(ControlError.Invalid, () => Plan(new NetworkCreateRequest { Name = "lab", Ipv6 = prefix })).Message);
 
     [Fact]
     public void A_name_taken_is_a_conflict_and_egress_is_for_nat_only()

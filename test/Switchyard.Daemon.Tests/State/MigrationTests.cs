@@ -27,8 +27,7 @@ public sealed class MigrationTests : IDisposable
     public void The_store_reads_every_row_of_the_previous_schema()
     {
         using var store = new StateStore(Db);
-        Assert.Equal(6, store.ReadSchemaVersion());
-        Assert.Equal(StateStore.SchemaVersion, store.ReadSchemaVersion());
+        Assert.Equal(StateStore.SchemaVersion, store.ReadSchemaVersion());   // 6 brought up to date at open
 
         var networks = store.Networks().ToDictionary(n => n.Name);
         Assert.Equal(["default", "hostnet", "intnet", "natnet"], networks.Keys.Order());
@@ -103,7 +102,7 @@ public sealed class MigrationTests : IDisposable
             }
             // Nothing was migrated (the schema is the same), and nothing lost on the way out.
             using var again = new StateStore(Db);
-            Assert.Equal(6, again.ReadSchemaVersion());
+            Assert.Equal(StateStore.SchemaVersion, again.ReadSchemaVersion());
             Assert.Equal(4, again.Networks().Count);
         }
         finally

@@ -45,4 +45,39 @@ public sealed class QemuDgramTests
         Assert.True(vm.Ping(net.Gateway), "vm1 -> gateway " + vm.Output);
         Assert.Equal(lease["ip"], vm.Dig($"@{net.Gateway}", $"vm1.{net.Domain}", "+short"));
     }
+
+    /// <summary>Issue 16, finding 8c: a VM process that comes back on a NEW socket path, as vfkit
+    /// does on every start, is followed once the old one is gone. Before, the daemon kept the peer
+    /// it learnt first (and stayed connected to it, so the kernel refused the new process's
+    /// datagrams): the restarted VM got no lease.</summary>
+    [LinuxRootFact]
+    public async Task A_vm_that_comes_back_on_a_new_socket_path_is_followed()
+    {
+        await using var daemon = await TestDaemon.StartAsync();
+        var net = await daemon.CreateNetworkAsync(["none"]);
+        string ours = Path.Combine(daemon.Directory, "vm1.sock");
+        // The VM keeps its MAC across restarts (vfkit: --device virtio-net,mac=...): both runs send from it.
+        var mac = RawFrames.RandomMac();
+        await Vm.AttachAsync(daemon, net.Name, "vm1", Vm.DgramListen(ours), mac);
+        using (var first = WithMac(QemuRelay.Start(Vm.QemuDgram(Path.Combine(daemon.Directory, "vm1-a.sock"), ours)), mac))
+        {
+            first.Dhcp();
+            Assert.True(first.Ping(net.Gateway), "first run -> gateway " + first.Output);
+        } // killed with SIGKILL: its socket file stays behind, no socket bound to it
+
+        using var second = WithMac(QemuRelay.Start(Vm.QemuDgram(Path.Combine(daemon.Directory, "vm1-b.sock"), ours)), mac);
+        var lease = second.Dhcp();
+        var ep = await daemon.Client.GetEndpointAsync(net.Name, "vm1");
+        Assert.Equal(ep.Ipv4, lease["ip"]);
+        Assert.Equal("connected", ep.Transport.State);
+        Assert.True(second.Ping(net.Gateway), "second run -> gateway " + second.Output);
+    }
+
+    private static QemuRelay WithMac(QemuRelay relay, string mac)
+    {
+        relay.Namespace.Ip("link", "set", QemuRelay.Interface, "down");
+        relay.Namespace.Ip("link", "set", QemuRelay.Interface, "address", mac);
+        relay.Namespace.Ip("link", "set", QemuRelay.Interface, "up");
+        return relay;
+    }
 }

@@ -38,6 +38,10 @@ public sealed class ByteRingTests
                     var copy = new byte[rng.Next(0, reference.Count - offset + 1)];
                     ring.CopyTo(offset, copy);
                     Assert.Equal(reference.GetRange(offset, copy.Length), copy);
+                    // RunAt: the contiguous bytes from the offset, up to the tail or the array's end.
+                    var run = ring.RunAt(offset);
+                    Assert.InRange(run.Length, 1, reference.Count - offset);
+                    Assert.Equal(reference.GetRange(offset, run.Length), run.ToArray());
                     break;
             }
             Assert.Equal(reference.Count, ring.Count);
@@ -54,5 +58,22 @@ public sealed class ByteRingTests
         Assert.True(ring.HasBuffer);
         ring.Consume(100_000);
         Assert.False(ring.HasBuffer);
+    }
+
+    [Fact]
+    public void RunAt_stops_at_the_wrap_and_the_rest_follows_from_the_start()
+    {
+        var ring = new ByteRing(1000);
+        ring.Write(new byte[900]);
+        ring.Consume(800);
+        byte[] data = [.. Enumerable.Range(0, 300).Select(i => (byte)i)];
+        ring.Write(data);   // 100 old bytes, then 300 new ones across the array's end
+        int size = ring.RunAt(0).Length + ring.RunAt(ring.RunAt(0).Length).Length;
+        Assert.Equal(400, size);
+        Assert.True(ring.RunAt(100).Length < 300, "the new bytes wrap");
+        var whole = new byte[300];
+        ring.CopyTo(100, whole);
+        Assert.Equal(data, whole);
+        Assert.True(ring.RunAt(400).IsEmpty);
     }
 }

@@ -273,6 +273,8 @@ public sealed class UdpNatTests : IDisposable
     public void A_full_table_closes_the_idlest_flow_and_refuses_when_all_are_live()
     {
         _net.Nat!.MaxUdpFlows = 2;
+        Assert.True(_net.TryGetEndpoint("alpha", out var alpha));
+        alpha.Flows.MaxFlows = 2;   // the whole (tiny) table, not the default quarter of it
         SendToGateway(40070, _server.Port, [1]);
         SendToGateway(40071, _server.Port, [2]);
         Assert.Equal(2, _net.Nat.UdpFlowCount);

@@ -33,15 +33,30 @@ public sealed class HttpRequestHeadTests
     }
 
     [Theory]
-    [InlineData("GET http://allowed.example/path HTTP/1.1\r\nHost: other.example\r\n\r\n", "allowed.example")]
-    [InlineData("GET HTTP://Allowed.Example:8080?q HTTP/1.1\r\nHost: other.example\r\n\r\n", "allowed.example")]
+    [InlineData("GET http://allowed.example/path HTTP/1.1\r\nHost: allowed.example\r\n\r\n", "allowed.example")]
+    [InlineData("GET HTTP://Allowed.Example:8080?q HTTP/1.1\r\nHost: ALLOWED.example.:8080\r\n\r\n", "allowed.example")]
+    [InlineData("GET http://allowed.example/ HTTP/1.1\r\nHost:\r\n\r\n", "allowed.example")] // empty Host
     [InlineData("GET https://[2001:db8::2]/ HTTP/1.1\r\n\r\n", "2001:db8::2")] // no Host at all
-    [InlineData("CONNECT allowed.example:443 HTTP/1.1\r\nHost: other.example:443\r\n\r\n", "allowed.example")]
-    public void Request_target_authority_wins(string head, string expected)
+    [InlineData("CONNECT allowed.example:443 HTTP/1.1\r\nHost: allowed.example:443\r\n\r\n", "allowed.example")]
+    [InlineData("CONNECT allowed.example:443 HTTP/1.1\r\n\r\n", "allowed.example")]
+    public void Request_target_authority_is_the_name_when_host_agrees(string head, string expected)
     {
         // RFC 9112 §3.2.2 (absolute-form) and §3.2.3 (CONNECT's authority-form).
         Assert.Equal(ServerNameResult.Found, Parse(head, out string? host));
         Assert.Equal(expected, host);
+    }
+
+    /// <summary>Issue 16 finding 7: a server that reads Host despite RFC 9112 §3.2.2 would serve the other name.</summary>
+    [Theory]
+    [InlineData("GET http://allowed.example/path HTTP/1.1\r\nHost: blocked.example\r\n\r\n", "allowed.example")]
+    [InlineData("GET HTTP://Allowed.Example:8080?q HTTP/1.1\r\nHost: other.example:8080\r\n\r\n", "Allowed.Example")]
+    [InlineData("CONNECT allowed.example:443 HTTP/1.1\r\nHost: other.example:443\r\n\r\n", "allowed.example")]
+    [InlineData("GET http://[2001:db8::2]/ HTTP/1.1\r\nHost: [2001:db8::3]\r\n\r\n", "2001:db8::2")]
+    public void Request_target_authority_that_disagrees_with_host_is_a_mismatch(string head, string target)
+    {
+        Assert.Equal(HttpHeadStatus.AuthorityMismatch, HttpRequestHead.TryParse(Bytes(head), out var info));
+        Assert.Equal(target, Encoding.ASCII.GetString(info.Host));
+        Assert.Equal(ServerNameResult.Malformed, Parse(head, out _));
     }
 
     [Theory]
@@ -128,7 +143,8 @@ public sealed class HttpRequestHeadTests
 
     [Theory]
     [InlineData("GET / HTTP/1.1\r\nHost: allowed.example:8080\r\nUser-Agent: test\r\n\r\n", ServerNameResult.Found)]
-    [InlineData("GET http://allowed.example/ HTTP/1.1\nHost: x.example\n\n", ServerNameResult.Found)]
+    [InlineData("GET http://allowed.example/ HTTP/1.1\nHost: allowed.example\n\n", ServerNameResult.Found)]
+    [InlineData("\r\n\r\nGET / HTTP/1.1\r\nHost: allowed.example\r\n\r\n", ServerNameResult.Found)]
     [InlineData("GET / HTTP/1.1\r\nHost: [2001:db8::1]\r\n\r\n", ServerNameResult.Found)]
     [InlineData("GET / HTTP/1.1\r\nAccept: */*\r\n\r\n", ServerNameResult.Absent)]
     public void Every_proper_prefix_needs_more(string head, ServerNameResult final)

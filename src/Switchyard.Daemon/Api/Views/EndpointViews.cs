@@ -3,6 +3,7 @@ using Switchyard.Client;
 using Switchyard.Daemon.Control;
 using Switchyard.Daemon.Planning;
 using Switchyard.Daemon.State;
+using Switchyard.Network.Nat;
 using Switchyard.Network.Transports;
 using Switchyard.Packets;
 
@@ -58,6 +59,7 @@ internal sealed class EndpointViews(NetworkRegistry registry, IStateStore store)
             Egress = NetworkViews.Egress(e.Config.Egress),
             EgressDecisions = e.Port is { Egress: var g } && (g.Allowed > 0 || g.Denied > 0 || n.Live.Egress.Active)
                 ? new EgressCounters { Allowed = g.Allowed, Denied = g.Denied } : null,
+            Flows = n.Live.Nat is { } nat && e.Port is { Flows: var share } ? Flows(nat, share) : null,
             DefaultRoute = e.Port?.DefaultRoute ?? e.Config.DefaultRoute,
             Transport = e.Port?.Transport is IReportingTransport { Status: var st }
                 ? transport with { State = st.State, Connects = st.Connects, ProtocolErrors = st.ProtocolErrors, LastError = st.LastError }
@@ -76,6 +78,27 @@ internal sealed class EndpointViews(NetworkRegistry registry, IStateStore store)
             Created = e.Row.Created,
         };
     }
+
+    private static readonly FlowRefusal[] Refusals = [FlowRefusal.EndpointLimit, FlowRefusal.NetworkLimit, FlowRefusal.Rate, FlowRefusal.FdBudget];
+
+    /// <summary>The wire names of refusal reasons (also /metrics' reason label).</summary>
+    public static string Name(FlowRefusal reason) => reason switch
+    {
+        FlowRefusal.EndpointLimit => "endpoint-limit",
+        FlowRefusal.NetworkLimit => "network-limit",
+        FlowRefusal.Rate => "rate",
+        FlowRefusal.FdBudget => "fd-budget",
+        _ => "none",
+    };
+
+    private static EndpointFlows Flows(NatEngine nat, FlowShare share) => new()
+    {
+        MaxFlows = nat.EndpointMaxFlows(share),
+        Configured = share.MaxFlows > 0 ? share.MaxFlows : null,
+        Tcp = share.FlowsOf(NatProtocol.Tcp), Udp = share.FlowsOf(NatProtocol.Udp), Icmp = share.FlowsOf(NatProtocol.Icmp),
+        DnsInFlight = share.DnsInFlight, DnsRefused = share.DnsRefused,
+        Refused = Refusals.ToDictionary(Name, share.Refused),
+    };
 
     private static LeaseInfo Lease(LeaseRow l, bool attached) => new()
     {

@@ -23,6 +23,9 @@ internal sealed class NetworkViews(NetworkRegistry registry)
         return registry.Read(() => Describe(n, warnings));
     }
 
+    /// <summary>A share with no cap of its own: what the network's default share is.</summary>
+    private static readonly Switchyard.Network.Nat.FlowShare DefaultShare = new("");
+
     private static NetworkInfo Describe(NetworkRecord n, List<string>? warnings)
     {
         var live = n.Live;
@@ -56,7 +59,12 @@ internal sealed class NetworkViews(NetworkRegistry registry)
                 DnsUpstreamFailures = fwd?.Failed ?? 0,
                 DnsCacheEntries = fwd?.Cache.Count ?? 0,
             },
-            Nat = live.Nat is { } nat ? new NatCounters { TcpFlows = nat.TcpFlowCount, UdpFlows = nat.UdpFlowCount, IcmpFlows = nat.IcmpFlowCount } : null,
+            Nat = live.Nat is { } nat ? new NatCounters
+            {
+                TcpFlows = nat.TcpFlowCount, UdpFlows = nat.UdpFlowCount, IcmpFlows = nat.IcmpFlowCount,
+                MaxFlows = nat.EffectiveMaxFlows, EndpointMaxFlows = nat.EndpointMaxFlows(DefaultShare), NewFlowsPerSecond = nat.NewFlowsPerSecond,
+            } : null,
+            MaxFlows = n.Row.MaxFlows,
             Warnings = warnings,
             Egress = Egress(live.Egress.Policy),
         };
