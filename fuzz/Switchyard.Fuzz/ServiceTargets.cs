@@ -126,6 +126,36 @@ internal static class ServiceTargets
             Targets.Sink += (int)result + (host?.Length ?? 0);
             if (result == ServerNameResult.Found && (host is null || host.Length == 0)) throw new InvalidOperationException("Found without a host");
         }
+        HttpStream(input);
+    }
+
+    /// <summary>The whole stream as the egress check walks it: each request head parsed, its body
+    /// (Content-Length or chunked) skipped by <see cref="HttpRequestFraming"/>, the next head read.</summary>
+    private static void HttpStream(ReadOnlySpan<byte> input)
+    {
+        var framing = new HttpRequestFraming();
+        int pos = 0;
+        // Each round takes at least one byte or ends; the bound only guards the harness.
+        for (int round = 0; round <= input.Length + 2 && pos < input.Length; round++)
+        {
+            if (framing.AtHead)
+            {
+                var status = HttpRequestHead.TryParse(input[pos..], out var head);
+                Targets.Sink += (int)status;
+                if (status != HttpHeadStatus.Complete) return;
+                if (head.Length <= 0 || head.Length > input.Length - pos) throw new InvalidOperationException($"a head of {head.Length} bytes at {pos} of {input.Length}");
+                Targets.Sink += head.Host.Length + head.ContentLength + (head.Chunked ? 1 : 0) + (head.Connect ? 2 : 0) + (head.Upgrade ? 4 : 0);
+                framing.Begin(head);
+                pos += head.Length;
+                continue;
+            }
+            if (framing.IsOpaque) return;
+            int taken = framing.Consume(input[pos..]);
+            if (taken < 0) return;
+            if (taken > input.Length - pos) throw new InvalidOperationException($"framing took {taken} of {input.Length - pos} bytes");
+            if (taken == 0 && !framing.AtHead && !framing.IsOpaque) return;
+            pos += taken;
+        }
     }
 
     /// <summary>The whole input, and a few of its prefixes (where a segment boundary might fall).</summary>
