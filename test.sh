@@ -13,9 +13,10 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 # the outside world's servers and their clients (nginx, iperf3, socat, curl), prometheus (promtool
 # checks /metrics, and a real server scrapes it), chromium and chromium-driver (the dashboard in a
 # real browser), tmux (a real terminal for `yard top`), and clang and zlib1g-dev for the NativeAOT
-# build of the daemon (packaging/build-native.sh).
+# build of the daemon (packaging/build-native.sh), and afl++ for the coverage-guided fuzzing of the
+# wire parsers (fuzz/run.sh, which installs the sharpfuzz tool from NuGet itself).
 packages=(clang zlib1g-dev busybox-static dnsutils dnsmasq-base iputils-ping iproute2 tcpdump python3 procps qemu-system-x86 cpio xz-utils
-  nginx-light iperf3 socat curl prometheus chromium chromium-driver tmux)
+  nginx-light iperf3 socat curl prometheus chromium chromium-driver tmux afl++)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then
@@ -37,8 +38,16 @@ export YARD_NATIVE
 log=$(mktemp)
 trap 'rm -f "$log"' EXIT
 set +e
+# Every wire parser under AFL++ for a few seconds (docs/fuzzing.md); a full run only, not with --filter.
+# FUZZ_SECONDS=0 skips it; a crash fails the run and its input is kept in fuzz/out/findings.
+fuzz_rc=0
+if [ $# -eq 0 ] && [ "${FUZZ_SECONDS:-2}" != 0 ]; then
+  fuzz/run.sh "${FUZZ_SECONDS:-2}"
+  fuzz_rc=$?
+fi
 dotnet test Switchyard.slnx -c Release --no-build "$@" 2>&1 | tee "$log"
 rc=${PIPESTATUS[0]}
+[ "$rc" -eq 0 ] && rc=$fuzz_rc
 set -e
 # One closing line for the whole suite, summed over the test assemblies.
 awk '/(Passed|Failed)!  - Failed:/ { gsub(",", ""); for (i = 1; i <= NF; i++) { if ($i == "Failed:") f += $(i+1); if ($i == "Passed:") p += $(i+1); if ($i == "Skipped:") s += $(i+1) } }

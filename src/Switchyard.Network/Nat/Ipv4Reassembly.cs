@@ -34,6 +34,7 @@ internal sealed class Ipv4Reassembly
         public int HeaderLength;        // 0 until the first fragment (offset 0) arrived
         public int TotalLength = -1;    // payload bytes, once the last fragment (no MF) arrived
         public int Received;
+        public int End;                 // where the furthest fragment received so far ends
         public readonly ulong[] Seen = new ulong[(Blocks + 63) / 64];   // 8-byte blocks received
     }
 
@@ -71,9 +72,14 @@ internal sealed class Ipv4Reassembly
                 if (e.TotalLength >= 0 && e.TotalLength != offset + data.Length) { Free(e); return Result.Dropped; }
                 e.TotalLength = offset + data.Length;
             }
-            if ((e.TotalLength >= 0 && offset + data.Length > e.TotalLength) || !Mark(e.Seen, offset, data.Length))
+            // Past the end, or overlapping: the whole datagram goes. "Past the end" holds for the
+            // fragments that came before the last one too: counted in Received, they would let a
+            // datagram with a hole pass for complete, and the hole would go out holding whatever
+            // the pooled buffer held before (found by fuzz/run.sh's reassembly target's invariant).
+            e.End = Math.Max(e.End, offset + data.Length);
+            if ((e.TotalLength >= 0 && e.End > e.TotalLength) || !Mark(e.Seen, offset, data.Length))
             {
-                Free(e);   // past the end, or overlapping: the whole datagram goes
+                Free(e);
                 return Result.Dropped;
             }
             data.CopyTo(e.Buffer.AsSpan(PayloadStart + offset));
@@ -84,6 +90,9 @@ internal sealed class Ipv4Reassembly
                 fragment.Header.CopyTo(e.Buffer.AsSpan(PayloadStart - e.HeaderLength));
             }
             if (e.TotalLength < 0 || e.Received != e.TotalLength || e.HeaderLength == 0) return Result.Pending;
+            // RFC 791 §3.1: Total Length, header included, is 16 bits. A first fragment with options
+            // leaves less room than MaxPayload assumed.
+            if (e.HeaderLength + e.TotalLength > ushort.MaxValue) { Free(e); return Result.Dropped; }
 
             start = PayloadStart - e.HeaderLength;
             length = e.HeaderLength + e.TotalLength;
@@ -136,6 +145,7 @@ internal sealed class Ipv4Reassembly
         free.HeaderLength = 0;
         free.TotalLength = -1;
         free.Received = 0;
+        free.End = 0;
         Array.Clear(free.Seen);
         _inUse++;
         return free;

@@ -84,21 +84,20 @@ internal sealed class StreamConnection : IDisposable
     {
         error = null;
         int pos = 0;
-        while (data.Length - pos >= 4)
+        while (true)
         {
-            uint length = BinaryPrimitives.ReadUInt32BigEndian(data[pos..]);
-            if (length == 0 || length > (uint)_maxFrame)
+            var status = StreamFraming.TryRead(data[pos..], _maxFrame, out uint length);
+            if (status == StreamFrameStatus.NeedMore) return pos;
+            if (status == StreamFrameStatus.BadLength)
             {
                 error = $"frame length {length} is outside 1..{_maxFrame}";
                 return pos;
             }
-            if (data.Length - pos - 4 < length) break;
             // A bug in handling one frame must not end the connection's receive loop.
-            try { onFrame(data.Slice(pos + 4, (int)length), VirtioNetHeader.None); }
+            try { onFrame(data.Slice(pos + StreamFraming.PrefixLength, (int)length), VirtioNetHeader.None); }
             catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, _name, e); }
-            pos += 4 + (int)length;
+            pos += StreamFraming.PrefixLength + (int)length;
         }
-        return pos;
     }
 
     public bool TrySend(ReadOnlySpan<byte> frame)

@@ -127,4 +127,65 @@ public sealed class ReassemblyTests
         r.Clear();
         Assert.Equal(0, r.InProgress);
     }
+    /// <summary>One IPv4 fragment of UDP from a guest, with a header of <paramref name="headerLength"/>
+    /// bytes (options are zero, End of Option List), not in a frame.</summary>
+    private static byte[] RawFragment(int offset, byte[] data, bool more, int headerLength = 20)
+    {
+        var p = new byte[headerLength + data.Length];
+        p[0] = (byte)(0x40 | headerLength / 4);
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(2), (ushort)p.Length);
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(4), 0x1234);
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(6), (ushort)((offset >> 3) | (more ? 0x2000 : 0)));
+        p[8] = 64;
+        p[9] = IpProtocol.Udp;
+        IpA.Write(p.AsSpan(12));
+        Ipv4Address.Parse("192.0.2.7").Write(p.AsSpan(16));
+        BinaryPrimitives.WriteUInt16BigEndian(p.AsSpan(10), Checksum.Compute(p.AsSpan(0, headerLength)));
+        data.CopyTo(p.AsSpan(headerLength));
+        return p;
+    }
+
+    private static Ipv4Reassembly.Result AddRaw(Ipv4Reassembly r, byte[] packet, out byte[]? buffer)
+    {
+        Assert.True(Ipv4Packet.TryParse(packet, out var ip));
+        return r.Add(ip, 0, out buffer, out _, out _);
+    }
+
+    /// <summary>Fuzzing regression (fuzz/run.sh's reassembly target, 850 inputs in): a fragment that ends past
+    /// where the last fragment later says the datagram ends was counted as received, so fragments
+    /// [0,48), [112,160) and then the last [96,108) passed for a complete 108-byte payload, and
+    /// bytes 48..96, which no fragment carried, went out holding the pooled buffer's old contents.</summary>
+    [Fact]
+    public void A_fragment_past_the_end_the_last_one_sets_drops_the_datagram_rather_than_leave_a_hole()
+    {
+        var r = new Ipv4Reassembly();
+        var data = Enumerable.Range(0, 160).Select(i => (byte)i).ToArray();
+        Assert.Equal(Ipv4Reassembly.Result.Pending, AddRaw(r, RawFragment(0, data[..48], more: true), out _));
+        Assert.Equal(Ipv4Reassembly.Result.Pending, AddRaw(r, RawFragment(112, data[112..160], more: true), out _));
+        Assert.Equal(Ipv4Reassembly.Result.Dropped, AddRaw(r, RawFragment(96, data[96..108], more: false), out var buffer));
+        Assert.Null(buffer);
+        Assert.Equal(0, r.InProgress);
+    }
+
+    /// <summary>Found reading the reassembly for its fuzz target (the target checks it, but 45
+    /// fragments are beyond what AFL++ builds): MaxPayload assumes a 20-byte header, so a first
+    /// fragment with 40 bytes of options made a 65,572-byte "datagram" whose Total Length wrapped
+    /// around 16 bits.</summary>
+    [Fact]
+    public void A_datagram_whose_header_and_payload_pass_65535_bytes_is_dropped()
+    {
+        const int payload = 65512, piece = 1480;
+        var r = new Ipv4Reassembly();
+        var result = Ipv4Reassembly.Result.Pending;
+        for (int offset = 0; offset < payload; offset += piece)
+        {
+            int n = Math.Min(piece, payload - offset);
+            bool more = offset + n < payload;
+            result = AddRaw(r, RawFragment(offset, new byte[n], more, headerLength: offset == 0 ? 60 : 20), out var buffer);
+            if (more) Assert.Equal(Ipv4Reassembly.Result.Pending, result);
+            if (buffer is not null) Ipv4Reassembly.Return(buffer);
+        }
+        Assert.Equal(Ipv4Reassembly.Result.Dropped, result);
+        Assert.Equal(0, r.InProgress);
+    }
 }
