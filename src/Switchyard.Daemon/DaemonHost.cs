@@ -129,8 +129,11 @@ public static class DaemonHost
             else DaemonLog.FileLimit(logger, fileLimits.Before, fileLimits.Soft, fds.Reserve, fds.Capacity);
             if (HttpListenAddress(app) is { } http) DaemonLog.HttpListening(logger, $"http://{http}/");
         });
+        // After a burst of NAT flows drains, memory goes back to the system (MemoryReturn's comment).
+        var memoryReturn = new MemoryReturn(() => fds.Used, MemoryReturn.Collect, TimeProvider.System, logger);
         lifetime.ApplicationStopped.Register(() =>
         {
+            memoryReturn.Dispose();
             // Transports close, persistent TAPs stay for the next start; state is flushed.
             plane.Dispose();
             store.Dispose();

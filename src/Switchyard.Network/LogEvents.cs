@@ -99,4 +99,5 @@ public static class LogEvents
     public const int NetworkMaxFlowsChanged = 322;
     public const int OpenFileLimitRaised = 325;
     public const int OpenFileLimitNotRaised = 326;
+    public const int MemoryReturned = 327;
 }

@@ -1,0 +1,68 @@
+using Microsoft.Extensions.Logging;
+using Switchyard.Network;
+
+namespace Switchyard.Daemon.Control;
+
+/// <summary>
+/// Gives memory back to the system once a burst of NAT flows has drained (issue 16: a flood took
+/// the daemon from 60 to 167 MB and it stayed at 120-150 MB after the flows closed). The GC keeps
+/// the segments a burst grew into, and the shared array pool keeps the buffers the flows rented,
+/// until memory is tight; neither happens on a host with room to spare. So every
+/// <see cref="Interval"/> this looks at how many NAT flows the daemon holds (one descriptor each,
+/// <see cref="FdBudget.Used"/>): when the count has fallen to half its peak or less, by at least
+/// <see cref="MinimumDrain"/> flows, it runs one aggressive, compacting collection, which also
+/// trims the pools and decommits the free segments. Nothing runs while the count is steady or
+/// growing, so a busy daemon pays nothing; a drained one pays one pause of a few milliseconds.
+/// </summary>
+public sealed class MemoryReturn : IDisposable
+{
+    /// <summary>How often the flow count is looked at.</summary>
+    public static readonly TimeSpan Interval = TimeSpan.FromSeconds(5);
+
+    /// <summary>Fewer flows than this gone is not worth a pause: each idle flow costs some KB.</summary>
+    public const int MinimumDrain = 256;
+
+    private readonly Func<int> _flows;
+    private readonly Action _collect;
+    private readonly ILogger _logger;
+    private readonly ITimer _timer;
+    private int _peak;
+
+    /// <param name="flows">The NAT flows the daemon holds now.</param>
+    /// <param name="collect">What gives memory back; <see cref="Collect"/> in the daemon.</param>
+    public MemoryReturn(Func<int> flows, Action collect, TimeProvider time, ILogger logger)
+    {
+        _flows = flows;
+        _collect = collect;
+        _logger = logger;
+        _timer = time.CreateTimer(_ => Check(), null, Interval, Interval);
+    }
+
+    /// <summary>How many times memory was given back (for tests and the log).</summary>
+    public int Collections { get; private set; }
+
+    /// <summary>The daemon's collection: blocking, compacting, and <see cref="GCCollectionMode.Aggressive"/>,
+    /// the one mode that decommits free memory and trims the array pools at once.</summary>
+    public static void Collect() => GC.Collect(GC.MaxGeneration, GCCollectionMode.Aggressive, blocking: true, compacting: true);
+
+    internal void Check()
+    {
+        int now = _flows();
+        if (now > _peak) { _peak = now; return; }
+        if (_peak - now < MinimumDrain || now > _peak / 2) return;
+        long before = Environment.WorkingSet;
+        _collect();
+        Collections++;
+        MemoryReturnLog.Returned(_logger, _peak, now, before >> 20, Environment.WorkingSet >> 20);
+        _peak = now;
+    }
+
+    public void Dispose() => _timer.Dispose();
+}
+
+internal static partial class MemoryReturnLog
+{
+    [LoggerMessage(EventId = LogEvents.MemoryReturned, Level = LogLevel.Information,
+        Message = "NAT flows drained from {Peak} to {Now}: memory given back ({Before} MB -> {After} MB resident)")]
+    public static partial void Returned(ILogger logger, int peak, int now, long before, long after);
+}
