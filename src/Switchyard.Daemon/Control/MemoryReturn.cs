@@ -10,7 +10,7 @@ namespace Switchyard.Daemon.Control;
 /// until memory is tight; neither happens on a host with room to spare. So every
 /// <see cref="Interval"/> this looks at how many NAT flows the daemon holds (one descriptor each,
 /// <see cref="FdBudget.Used"/>): when the count has fallen to half its peak or less, by at least
-/// <see cref="MinimumDrain"/> flows, it runs one aggressive, compacting collection, which also
+/// <see cref="MinimumDrain"/> flows, and stopped falling (closing flows still hold theirs), it runs one aggressive, compacting collection, which also
 /// trims the pools and decommits the free segments. Nothing runs while the count is steady or
 /// growing, so a busy daemon pays nothing; a drained one pays one pause of a few milliseconds.
 /// </summary>
@@ -26,7 +26,7 @@ public sealed class MemoryReturn : IDisposable
     private readonly Action _collect;
     private readonly ILogger _logger;
     private readonly ITimer _timer;
-    private int _peak;
+    private int _peak, _last;
 
     /// <param name="flows">The NAT flows the daemon holds now.</param>
     /// <param name="collect">What gives memory back; <see cref="Collect"/> in the daemon.</param>
@@ -47,9 +47,11 @@ public sealed class MemoryReturn : IDisposable
 
     internal void Check()
     {
-        int now = _flows();
+        int now = _flows(), last = _last;
+        _last = now;
         if (now > _peak) { _peak = now; return; }
-        if (_peak - now < MinimumDrain || now > _peak / 2) return;
+        // Drained, and settled: a count still falling means closing flows still hold their memory.
+        if (_peak - now < MinimumDrain || now > _peak / 2 || now < last) return;
         long before = Environment.WorkingSet;
         _collect();
         Collections++;
