@@ -14,9 +14,11 @@ cd "$(dirname "${BASH_SOURCE[0]}")"
 # checks /metrics, and a real server scrapes it), chromium and chromium-driver (the dashboard in a
 # real browser), tmux (a real terminal for `yard top`), and clang and zlib1g-dev for the NativeAOT
 # build of the daemon (packaging/build-native.sh), and afl++ for the coverage-guided fuzzing of the
-# wire parsers (fuzz/run.sh, which installs the sharpfuzz tool from NuGet itself).
+# wire parsers (fuzz/run.sh, which installs the sharpfuzz tool from NuGet itself), and the container
+# runtimes our plugins plug into: podman (CNI backend) with runc, and dockerd (docker.io).
 packages=(clang zlib1g-dev busybox-static dnsutils dnsmasq-base iputils-ping iproute2 tcpdump python3 procps qemu-system-x86 cpio xz-utils
-  nginx-light iperf3 socat curl prometheus chromium chromium-driver tmux afl++)
+  nginx-light iperf3 socat curl prometheus chromium chromium-driver tmux afl++
+  podman runc docker.io)
 missing=()
 for p in "${packages[@]}"; do dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p"); done
 if [ ${#missing[@]} -gt 0 ]; then

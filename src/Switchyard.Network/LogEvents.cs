@@ -82,6 +82,11 @@ public static class LogEvents
     public const int CallerUnknown = 143;
     // 150-159: egress checks of HTTP requests (issue 16).
 
+    // 160-169: the CNI plugin's daemon side (issue 12).
+    // 170-179: the Docker remote network driver (issue 12).
+    // 180-189: the UDP transport and vfkit's handshake (issue 12).
+    // 190-199: housekeeping: prune, filters, labels (issue 12).
+
     // 200-249: the gateway's services.
     public const int DnsAnswerFailed = 200;
     public const int RouterAdvertisementFailed = 201;
