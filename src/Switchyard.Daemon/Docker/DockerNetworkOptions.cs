@@ -43,7 +43,7 @@ internal static class DockerNetworkOptions
         }
 
         var subnet = Pool(r.IPv4Data);
-        return new DockerNetworkSpec
+        var spec = new DockerNetworkSpec
         {
             Subnet = subnet.ToString(),
             Mode = mode,
@@ -51,6 +51,15 @@ internal static class DockerNetworkOptions
             Mtu = Mtu(generic),
             DnsUpstreams = generic.TryGetValue("dns-upstream", out var dns) ? List(dns) : null,
         };
+        // The network is made only once dockerd knows its name (after this call has answered):
+        // everything the planner would refuse is refused here, where `docker network create` shows it.
+        EgressRules.Parse(spec.Egress, ModeSpec.Parse(spec.Mode).Mode);
+        if (spec.Mtu is { } m && (m < Network.NetworkConfig.MinMtu || m > Network.NetworkConfig.MaxMtu))
+            throw ControlException.Invalid($"MTU {m} is out of range ({Network.NetworkConfig.MinMtu}-{Network.NetworkConfig.MaxMtu})");
+        foreach (var u in spec.DnsUpstreams ?? [])
+            if (!Resolvers.HostResolvers.TryParseUpstream(u, out _))
+                throw ControlException.Invalid($"invalid dns-upstream '{u}': expected IP or IP:PORT");
+        return spec;
     }
 
     /// <summary>The one IPv4 pool; its gateway must be the subnet's first address, which is where
