@@ -49,10 +49,10 @@ public sealed class DockerDriverTests(DockerEngine docker) : IClassFixture<Docke
             Assert.Equal(Inspect(container, "{{range .NetworkSettings.Networks}}{{.EndpointID}}{{end}}"), ep.Labels?["com.docker.endpoint.id"]);
         }
 
-        var ping = docker.Exec(a, "ping", "-c", "2", "-W", "3", b);
+        var ping = docker.Exec(a, $"ping -c 2 -W 3 {b}");
         Assert.True(ping.ExitCode == 0, ping.StdOut + ping.StdErr);
-        var outside = docker.Exec(a, "wget", "-q", "-O", "-", "-T", "5", world.Url());
-        Assert.True(outside.ExitCode == 0, outside.StdErr);
+        var outside = docker.Exec(a, $"timeout 10 wget -q -O - {world.Url()}");
+        Assert.True(outside.ExitCode == 0, $"exit {outside.ExitCode}: {outside.StdErr}");
         Assert.Equal(world.IndexPage, outside.StdOut);
 
         using var http = new HttpClient { Timeout = TimeSpan.FromSeconds(10) };
@@ -84,13 +84,13 @@ public sealed class DockerDriverTests(DockerEngine docker) : IClassFixture<Docke
         Assert.Equal("deny", net.Egress?.Default);
 
         string c = docker.Run(name, gateway, Unique("sandbox"));
-        var allowed = docker.Exec(c, "wget", "-q", "-O", "-", "-T", "5", world.Url());
-        Assert.True(allowed.ExitCode == 0, allowed.StdErr);
+        var allowed = docker.Exec(c, $"timeout 10 wget -q -O - {world.Url()}");
+        Assert.True(allowed.ExitCode == 0, $"exit {allowed.ExitCode}: {allowed.StdErr}");
         Assert.Equal(world.IndexPage, allowed.StdOut);
 
-        var blockedAddress = docker.Exec(c, "wget", "-q", "-O", "-", "-T", "5", $"http://{other.NamespaceAddress}/");
+        var blockedAddress = docker.Exec(c, $"timeout 10 wget -q -O - http://{other.NamespaceAddress}/");
         Assert.NotEqual(0, blockedAddress.ExitCode);
-        var blockedName = docker.Exec(c, "nslookup", "blocked.example.com");
+        var blockedName = docker.Exec(c, "nslookup blocked.example.com");
         Assert.NotEqual(0, blockedName.ExitCode);
         Assert.DoesNotContain("Address 1: ", blockedName.StdOut.Split("Name:").Last(), StringComparison.Ordinal);
 
@@ -140,7 +140,7 @@ public sealed class DockerDriverTests(DockerEngine docker) : IClassFixture<Docke
         string c = docker.Run(name, gateway, Unique("guest"));
         var ep = (await docker.Yard.ListEndpointsAsync(name)).Single();
         Assert.Equal(Inspect(c, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}"), ep.Ipv4);
-        var ping = docker.Exec(c, "ping", "-c", "1", "-W", "3", gateway);
+        var ping = docker.Exec(c, $"ping -c 1 -W 3 {gateway}");
         Assert.True(ping.ExitCode == 0, ping.StdOut + ping.StdErr);
 
         docker.Docker(["rm", "-f", c]);

@@ -54,8 +54,9 @@ public sealed class DockerEngine : IAsyncLifetime
     public Command.Result Docker(IEnumerable<string> args, bool check = true, int timeoutMs = 60_000) =>
         Command.Run(Client, ["-H", "unix://" + DockerSocket, .. args], check, timeoutMs);
 
-    /// <summary>Runs a command in a running container.</summary>
-    public Command.Result Exec(string container, params string[] args) => Docker(["exec", container, .. args], check: false);
+    /// <summary>Runs a shell command line in a running container. (Debian's static busybox wget dies of SIGSEGV
+    /// with -T: bound it with `timeout` instead.)</summary>
+    public Command.Result Exec(string container, string script) => Docker(["exec", container, "sh", "-c", script], check: false);
 
     /// <summary>Starts a container on <paramref name="network"/> that resolves through our gateway (Docker's embedded
     /// DNS forwards there), running <paramref name="command"/> (default: sleep); returns its name.</summary>
@@ -84,7 +85,7 @@ public sealed class DockerEngine : IAsyncLifetime
         System.IO.Directory.CreateDirectory(Path.Combine(root, "www"));
         System.IO.Directory.CreateDirectory(Path.Combine(root, "etc"));
         File.Copy("/usr/bin/busybox", Path.Combine(root, "bin", "busybox"));
-        foreach (var applet in new[] { "sh", "ping", "wget", "nslookup", "ip", "cat", "sleep", "httpd", "echo" })
+        foreach (var applet in new[] { "sh", "ping", "wget", "nslookup", "ip", "cat", "sleep", "httpd", "echo", "timeout" })
             File.CreateSymbolicLink(Path.Combine(root, "bin", applet), "busybox");
         File.WriteAllText(Path.Combine(root, "www", "index.html"), "switchyard in docker\n");
         var tar = Path.Combine(Directory, "rootfs.tar");
