@@ -249,7 +249,7 @@ internal sealed class RemoteDriver(NetworkDirectory directory, NetworkRegistry r
                 if (b.Spec.Mode is { } mode && Planning.ModeSpec.Parse(mode).Mode != existing.Mode)
                     throw ControlException.Conflict($"Switchyard network '{name}' exists in mode {Planning.ModeSpec.Name(existing.Mode)}, not {mode}");
                 if (b.Spec.Egress is not null || b.Spec.Mtu is not null || b.Spec.DnsUpstreams is not null)
-                    throw ControlException.Conflict($"Switchyard network '{name}' exists: it is adopted as it is; change its egress policy with 'yard egress', and leave -o egress/allow/deny/mtu/dns-upstream out");
+                    throw ControlException.Conflict($"Switchyard network '{name}' exists: it is adopted as it is (change it with 'yard network update'); leave -o egress/allow/deny/mtu/dns-upstream out");
             }
             else
             {
