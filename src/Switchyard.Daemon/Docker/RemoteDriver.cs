@@ -110,7 +110,8 @@ internal sealed class RemoteDriver(NetworkDirectory directory, NetworkRegistry r
         {
             // Docker deletes after failures too: an endpoint that is not there is already deleted.
             if (BoundName(r.NetworkID) is not { } network || !registry.TryGetEndpoint(network, name, out _)) return;
-            await directory.DetachAsync(Caller.Daemon, network, name).ConfigureAwait(false);
+            // The address is Docker's IPAM's: it goes back with the endpoint, so the next container may have it.
+            await directory.DetachAsync(Caller.Daemon, network, name, keepReservation: false).ConfigureAwait(false);
         }
         DockerLog.EndpointDeleted(logger, r.EndpointID[..12], name);
     }

@@ -64,8 +64,13 @@ public sealed class DockerDriverTests(DockerEngine docker) : IClassFixture<Docke
         }, TimeSpan.FromSeconds(10), () => $"-p 127.0.0.1:{hostPort}:80 does not answer");
         Assert.Equal("switchyard in docker\n", body);
 
-        // docker rm takes the endpoints (and their TAPs, and the published port) away; docker network rm the network.
-        docker.Docker(["rm", "-f", a, b]);
+        // docker rm takes the endpoints (and their TAPs, and the published port) away, and gives the address back
+        // to Docker's IPAM: the next container may have it. docker network rm takes the network away.
+        string aAddress = Inspect(a, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
+        docker.Docker(["rm", "-f", a]);
+        string again = docker.Run(name, gateway, Unique("again"), ["--ip", aAddress]);
+        Assert.Contains(await docker.Yard.ListEndpointsAsync(name), e => e.Ipv4 == aAddress && e.Labels?["com.docker.endpoint.id"] == Inspect(again, "{{range .NetworkSettings.Networks}}{{.EndpointID}}{{end}}"));
+        docker.Docker(["rm", "-f", again, b]);
         Assert.Empty(await docker.Yard.ListEndpointsAsync(name));
         Assert.DoesNotContain(Command.Run("ip", ["-o", "link"]).StdOut.Split('\n'), l => l.Contains(" sy", StringComparison.Ordinal) && endpoints.Any(e => l.Contains(e.Transport.Ifname!, StringComparison.Ordinal)));
         Assert.ThrowsAny<Exception>(() => new TcpClient().Connect(IPAddress.Loopback, hostPort));
