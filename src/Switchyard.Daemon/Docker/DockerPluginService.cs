@@ -114,7 +114,8 @@ internal sealed class DockerPluginService : IHostedService, IAsyncDisposable
         // Allocate/FreeNetwork are swarm's (global scope) calls on a manager; a local driver has nothing to allocate.
         Route(app, "/NetworkDriver.AllocateNetwork", json.AllocateNetworkRequest, _ => Task.FromResult<DriverResponse>(new AllocateNetworkResponse()), json.AllocateNetworkResponse);
         Route(app, "/NetworkDriver.FreeNetwork", json.NetworkRequest, _ => Task.FromResult(new DriverResponse()), json.DriverResponse);
-        app.MapFallback((RequestDelegate)(c => Write(c, 404, new DriverResponse { Err = $"no such plugin call: {c.Request.Method} {c.Request.Path}" }, DockerJsonContext.Default.DriverResponse)));
+        // "{*path}": every call has a dot in its name, which MapFallback's default pattern ({*path:nonfile}) skips.
+        app.MapFallback("{*path}", (RequestDelegate)(c => Write(c, 404, new DriverResponse { Err = $"no such plugin call: {c.Request.Method} {c.Request.Path}" }, DockerJsonContext.Default.DriverResponse)));
     }
 
     private void Route<TRequest, TResponse>(WebApplication app, string path, JsonTypeInfo<TRequest> request, Func<TRequest, Task<DriverResponse>> handle,
