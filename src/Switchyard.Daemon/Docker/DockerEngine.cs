@@ -46,12 +46,6 @@ internal sealed class DockerEngine : IDockerEngine, IDisposable
         _http = new HttpClient(handler) { BaseAddress = new Uri("http://docker/"), Timeout = TimeSpan.FromSeconds(5) };
     }
 
-    /// <summary><c>unix:///PATH</c> (Docker's own spelling, as in DOCKER_HOST) or a plain path.</summary>
-    public static string SocketPathOf(string dockerHost) =>
-        dockerHost.StartsWith("unix://", StringComparison.Ordinal) ? dockerHost["unix://".Length..]
-        : dockerHost.Contains("://", StringComparison.Ordinal) ? throw new ArgumentException($"--docker-host {dockerHost}: only unix:// sockets are supported")
-        : dockerHost;
-
     public async Task<string?> NetworkNameAsync(string networkId, CancellationToken cancel)
     {
         HttpResponseMessage response;

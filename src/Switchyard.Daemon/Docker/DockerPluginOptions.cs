@@ -14,6 +14,15 @@ public sealed record DockerPluginOptions
     /// <summary>How long to wait for dockerd to know a new network's ID before naming it docker-ID12.</summary>
     public TimeSpan NameWait { get; init; } = TimeSpan.FromSeconds(10);
 
+    /// <summary>dockerd's socket path from <see cref="DockerHost"/>: <c>unix:///PATH</c> (Docker's own
+    /// spelling, as in DOCKER_HOST) or a plain path; other schemes are refused.</summary>
+    public string DockerSocketPath => SocketPathOf(DockerHost);
+
+    public static string SocketPathOf(string dockerHost) =>
+        dockerHost.StartsWith("unix://", StringComparison.Ordinal) ? dockerHost["unix://".Length..]
+        : dockerHost.Contains("://", StringComparison.Ordinal) ? throw new ArgumentException($"--docker-host {dockerHost}: only unix:// sockets are supported")
+        : dockerHost;
+
     /// <summary>The name <c>docker network create -d</c> takes: the socket's file name without <c>.sock</c>.</summary>
     public string DriverName => Path.GetFileNameWithoutExtension(SocketPath);
 }

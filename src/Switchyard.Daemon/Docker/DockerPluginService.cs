@@ -31,7 +31,7 @@ internal sealed class DockerPluginService : IHostedService, IAsyncDisposable
     {
         _options = options;
         _logger = loggers.CreateLogger(DockerLog.Category);
-        _engine = new DockerEngine(DockerEngine.SocketPathOf(options.DockerHost));
+        _engine = new DockerEngine(options.DockerSocketPath);
         _driver = new RemoteDriver(plane.Directory, plane.Registry, new DockerBindings(stateDirectory), _engine, _logger, options.NameWait);
     }
 
@@ -46,7 +46,7 @@ internal sealed class DockerPluginService : IHostedService, IAsyncDisposable
             throw new DaemonStartException($"--docker-plugin-socket {path} is too long for a unix socket (at most 103 bytes)");
         if (!options.SocketPath.EndsWith(".sock", StringComparison.Ordinal))
             throw new DaemonStartException($"--docker-plugin-socket {path}: dockerd finds plugin sockets by the .sock suffix (NAME.sock)");
-        try { DockerEngine.SocketPathOf(options.DockerHost); }
+        try { _ = options.DockerSocketPath; }
         catch (ArgumentException e) { throw new DaemonStartException(e.Message, e); }
         try { Directory.CreateDirectory(Path.GetDirectoryName(path)!); }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)

@@ -12,7 +12,7 @@ namespace Switchyard.IntegrationTests.Docker;
 /// TAPs that Docker moves into them with the address its IPAM chose, reach each other and the outside through the
 /// NAT, publish ports with -p, and are held to an egress allowlist. Bad options are Docker errors and make nothing.
 /// </summary>
-public sealed class DockerDriverTests(DockerEngine docker) : IClassFixture<DockerEngine>
+public sealed class DockerDriverTests(DockerdFixture docker) : IClassFixture<DockerdFixture>
 {
     private static string Unique(string prefix) => $"{prefix}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
 
@@ -159,7 +159,7 @@ public sealed class DockerDriverTests(DockerEngine docker) : IClassFixture<Docke
         string clash = Unique("dk-own");
         await docker.Yard.CreateNetworkAsync(new NetworkCreateRequest { Name = clash, Subnet = Subnet() });
         docker.Docker(["network", "create", "-d", docker.Driver, "--subnet", subnet, clash]);
-        var run = docker.Docker(["run", "-d", "--name", Unique("guest"), "--network", clash, DockerEngine.Image, "sleep", "600"], check: false);
+        var run = docker.Docker(["run", "-d", "--name", Unique("guest"), "--network", clash, DockerdFixture.Image, "sleep", "600"], check: false);
         Assert.NotEqual(0, run.ExitCode);
         Assert.Contains("exists with subnet", run.StdErr, StringComparison.Ordinal);
         Assert.Empty(await docker.Yard.ListEndpointsAsync(clash));

@@ -17,8 +17,8 @@ public sealed class DockerFactAttribute : FactAttribute
         if (!OperatingSystem.IsLinux()) return "Linux";
         if (!Environment.IsPrivilegedProcess) return "root";
         if (!File.Exists("/dev/net/tun")) return "/dev/net/tun";
-        if (DockerEngine.Dockerd is null) return "dockerd (apt-get install docker.io)";
-        if (!File.Exists(DockerEngine.Client)) return $"the docker client at {DockerEngine.Client} (docker.io)";
+        if (DockerdFixture.Dockerd is null) return "dockerd (apt-get install docker.io)";
+        if (!File.Exists(DockerdFixture.Client)) return $"the docker client at {DockerdFixture.Client} (docker.io)";
         return null;
     }
 }

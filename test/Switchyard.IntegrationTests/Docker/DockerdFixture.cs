@@ -15,7 +15,7 @@ namespace Switchyard.IntegrationTests.Docker;
 /// containers and networks, stops dockerd by its PID (SIGTERM: it unmounts and stops its containerd), stops the
 /// daemon, removes the plugin socket and deletes the directory.
 /// </summary>
-public sealed class DockerEngine : IAsyncLifetime
+public sealed class DockerdFixture : IAsyncLifetime
 {
     public const string Client = "/usr/bin/docker";
     public const string Image = "sy-busybox:1";
