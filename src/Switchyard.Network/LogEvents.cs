@@ -93,6 +93,7 @@ public static class LogEvents
     public const int DockerEndpointCreated = 176;
     public const int DockerEndpointDeleted = 177;
     public const int DockerCallFailed = 178;
+    public const int DockerEndpointReattached = 179;
     // 180-189: the UDP transport and vfkit's handshake (issue 12).
     // 190-199: housekeeping: prune, filters, labels (issue 12).
 

@@ -25,4 +25,6 @@ internal static partial class DockerLog
     public static partial void EndpointDeleted(ILogger logger, string endpointId, string endpoint);
     [LoggerMessage(EventId = LogEvents.DockerCallFailed, Level = LogLevel.Warning, Message = "Docker {Call} refused: {Reason}")]
     public static partial void CallFailed(ILogger logger, string call, string reason);
+    [LoggerMessage(EventId = LogEvents.DockerEndpointReattached, Level = LogLevel.Information, Message = "Docker endpoint {Endpoint} on {Network} after the restart: {Outcome}")]
+    public static partial void Reattach(ILogger logger, string network, string endpoint, string outcome);
 }

@@ -28,10 +28,74 @@ internal sealed class RemoteDriver(NetworkDirectory directory, NetworkRegistry r
 
     public static CapabilitiesResponse Capabilities => new() { Scope = "local", ConnectivityScope = "local" };
 
-    /// <summary>Networks whose name was not known when the daemon stopped: looked up again.</summary>
+    /// <summary>After a start: networks whose name was not known when the daemon stopped are looked
+    /// up again, and running containers get their interfaces back (<see cref="ReattachAsync"/>).</summary>
     public void Resume()
     {
         foreach (var b in bindings.All.Where(b => b.Name is null)) StartNaming(b.NetworkId);
+        Track(Task.Run(ReattachAsync));
+    }
+
+    /// <summary>
+    /// A container's interface is a TAP the daemon held open: it went away when the daemon stopped,
+    /// and the restored endpoint has a new TAP in the daemon's namespace that no Join will move. For
+    /// each such endpoint in a running container (dockerd's Engine API says which, and its sandbox),
+    /// the endpoint is attached again straight into the sandbox as <c>eth0</c>, configured as Docker
+    /// had it (same MAC, address and default route), and persistent, so later restarts find it there.
+    /// A container on several networks cannot be told which ethN was ours: it is left for a
+    /// <c>docker restart</c>, and the log says so.
+    /// </summary>
+    private async Task ReattachAsync()
+    {
+        foreach (var b in bindings.All)
+        {
+            if (b.Name is not { } network || !registry.TryGet(network, out var net)) continue;
+            var waiting = registry.Read(() => net.Endpoints.Values
+                .Where(e => e.Transport is { Kind: State.TransportKind.Tap, Netns: null, NetnsPath: null })
+                .Select(e => e.Row.Name).ToHashSet());
+            if (waiting.Count == 0) continue;
+            IReadOnlyList<JoinedEndpoint> joined;
+            try { joined = await engine.JoinedAsync(b.NetworkId, CancellationToken.None).ConfigureAwait(false); }
+            catch (DockerEngineUnavailableException e)
+            {
+                DockerLog.Reattach(logger, network, string.Join(", ", waiting), $"not reattached, dockerd cannot be asked ({e.Message}); restart the containers");
+                continue;
+            }
+            foreach (var j in joined)
+            {
+                var name = DockerNetworkOptions.EndpointName(j.EndpointId);
+                if (!waiting.Contains(name)) continue;
+                if (j.Networks != 1)
+                {
+                    DockerLog.Reattach(logger, network, name, "not reattached: its container is on several networks; docker restart it");
+                    continue;
+                }
+                try
+                {
+                    using (await LockAsync().ConfigureAwait(false))
+                    {
+                        if (!registry.TryGetEndpoint(network, name, out var found)) continue;
+                        var e = found.Endpoint;
+                        var request = new EndpointAttachRequest
+                        {
+                            Name = name,
+                            Transport = new TransportSpec { Kind = "tap", NetnsPath = j.SandboxKey, Ifname = "eth0", Configure = true },
+                            Ip = e.Config.Ipv4.ToString(),
+                            Mac = e.Config.Mac.ToString(),
+                            DefaultRoute = net.Mode != NetworkMode.Internal,
+                            Labels = JsonSerializer.Deserialize(e.Row.LabelsJson, DaemonJsonContext.Default.DictionaryStringString),
+                        };
+                        await directory.DetachAsync(Caller.Daemon, network, name, keepReservation: true).ConfigureAwait(false);
+                        await directory.AttachAsync(Caller.Daemon, network, request).ConfigureAwait(false);
+                    }
+                    DockerLog.Reattach(logger, network, name, $"eth0 in {j.SandboxKey} again");
+                }
+                catch (Exception e) when (e is ControlException or IOException or UnauthorizedAccessException)
+                {
+                    DockerLog.Reattach(logger, network, name, $"not reattached: {e.Message}; docker restart its container");
+                }
+            }
+        }
     }
 
     public async Task CreateNetworkAsync(CreateNetworkRequest r)
@@ -223,6 +287,11 @@ internal sealed class RemoteDriver(NetworkDirectory directory, NetworkRegistry r
                 DockerLog.NetworkNotMade(logger, id[..12], e.Message);
             }
         });
+        Track(task);
+    }
+
+    private void Track(Task task)
+    {
         lock (_pending)
         {
             _pending.RemoveAll(t => t.IsCompleted);

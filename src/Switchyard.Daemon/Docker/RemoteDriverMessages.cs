@@ -143,7 +143,36 @@ internal sealed record EngineNetwork
     public string? Name { get; init; }
     public string? Id { get; init; }
     public string? Driver { get; init; }
+    /// <summary>The containers joined, by container ID.</summary>
+    public Dictionary<string, EngineNetworkContainer>? Containers { get; init; }
 }
+
+internal sealed record EngineNetworkContainer
+{
+    public string? EndpointID { get; init; }
+}
+
+/// <summary>The part of dockerd's <c>GET /containers/{id}/json</c> answer the driver reads.</summary>
+internal sealed record EngineContainer
+{
+    public EngineContainerState? State { get; init; }
+    public EngineNetworkSettings? NetworkSettings { get; init; }
+}
+
+internal sealed record EngineContainerState
+{
+    public bool Running { get; init; }
+}
+
+internal sealed record EngineNetworkSettings
+{
+    /// <summary>The container's network namespace, e.g. /var/run/docker/netns/1a2b3c4d5e6f.</summary>
+    public string? SandboxKey { get; init; }
+    public Dictionary<string, JsonElement>? Networks { get; init; }
+}
+
+/// <summary>A Docker endpoint in a running container, as dockerd describes it.</summary>
+internal sealed record JoinedEndpoint(string EndpointId, string SandboxKey, int Networks);
 
 [JsonSourceGenerationOptions(DefaultIgnoreCondition = JsonIgnoreCondition.Never, PropertyNameCaseInsensitive = true)]
 [JsonSerializable(typeof(DriverResponse))]
@@ -160,4 +189,5 @@ internal sealed record EngineNetwork
 [JsonSerializable(typeof(List<PortBinding>))]
 [JsonSerializable(typeof(Dictionary<string, DockerNetworkBinding>))]
 [JsonSerializable(typeof(EngineNetwork))]
+[JsonSerializable(typeof(EngineContainer))]
 internal sealed partial class DockerJsonContext : JsonSerializerContext;

@@ -144,5 +144,8 @@ public sealed class RemoteDriverTests : IDisposable
             if (Unavailable) throw new DockerEngineUnavailableException("no dockerd here");
             return Task.FromResult(Interlocked.Increment(ref Calls) < KnownAfter ? null : Names.GetValueOrDefault(networkId));
         }
+
+        public Task<IReadOnlyList<JoinedEndpoint>> JoinedAsync(string networkId, CancellationToken cancel) =>
+            Unavailable ? throw new DockerEngineUnavailableException("no dockerd here") : Task.FromResult<IReadOnlyList<JoinedEndpoint>>([]);
     }
 }

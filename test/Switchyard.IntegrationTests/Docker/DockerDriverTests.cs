@@ -167,6 +167,33 @@ public sealed class DockerDriverTests(DockerdFixture docker) : IClassFixture<Doc
         await docker.Yard.DeleteNetworkAsync(clash);
     }
 
+    [DockerFact]
+    public async Task A_running_container_gets_its_interface_back_when_the_daemon_restarts()
+    {
+        string name = Unique("dk-restart"), subnet = Subnet(), gateway = Gateway(subnet);
+        docker.Docker(["network", "create", "-d", docker.Driver, "--subnet", subnet, name]);
+        string a = docker.Run(name, gateway, Unique("a"));
+        string address = Inspect(a, "{{range .NetworkSettings.Networks}}{{.IPAddress}}{{end}}");
+
+        await docker.RestartDaemonAsync();
+        // The TAP went with the old daemon; the new one puts a persistent one into the running container.
+        await Eventually.UntilAsync(() => docker.Exec(a, $"ping -c 1 -W 1 {gateway}").ExitCode == 0, TimeSpan.FromSeconds(20),
+            () => "no way to the gateway after the restart: " + docker.Exec(a, "ip addr; ip route").StdOut);
+        var ep = (await docker.Yard.ListEndpointsAsync(name)).Single();
+        Assert.Equal(address, ep.Ipv4);
+        Assert.Equal("up", ep.State);
+        Assert.Equal("eth0", ep.Transport.Ifname);
+        Assert.Contains($"inet {address}/24", docker.Exec(a, "ip addr show eth0").StdOut, StringComparison.Ordinal);
+        Assert.Contains($"default via {gateway}", docker.Exec(a, "ip route").StdOut, StringComparison.Ordinal);
+
+        // A second restart finds the (now persistent) TAP in the container; docker rm still takes everything away.
+        await docker.RestartDaemonAsync();
+        await Eventually.UntilAsync(() => docker.Exec(a, $"ping -c 1 -W 1 {gateway}").ExitCode == 0, TimeSpan.FromSeconds(20));
+        docker.Docker(["rm", "-f", a]);
+        Assert.Empty(await docker.Yard.ListEndpointsAsync(name));
+        docker.Docker(["network", "rm", name]);
+    }
+
     private string Inspect(string container, string format) => docker.Docker(["inspect", "-f", format, container]).StdOut.Trim();
 
     private static int FreePort()

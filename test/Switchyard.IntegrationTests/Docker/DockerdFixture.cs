@@ -106,6 +106,17 @@ public sealed class DockerdFixture : IAsyncLifetime
         Yard = new SwitchyardClient(YardSocket);
     }
 
+    /// <summary>Stops the Switchyard daemon and starts it again on the same state (dockerd keeps running).</summary>
+    public async Task RestartDaemonAsync()
+    {
+        var app = _daemon!;
+        _daemon = null;
+        using (var cts = new CancellationTokenSource(TimeSpan.FromSeconds(30)))
+            await app.StopAsync(cts.Token);
+        await app.DisposeAsync();
+        await StartDaemonAsync();
+    }
+
     /// <summary>The Switchyard network a Docker network became, once the driver has named it.</summary>
     public async Task<NetworkInfo> NetworkAsync(string name)
     {
