@@ -47,7 +47,7 @@ internal static class EndpointCommands
         var aliases = new Option<string[]>("--alias") { Description = "An extra DNS name for the guest on this network, repeatable" };
         var defaultRoute = new Option<bool>("--default-route") { Description = "This network gives the guest its default route (and resolver); its other networks stop. Default: only the first network a namespace is attached to" };
         var noDefaultRoute = new Option<bool>("--no-default-route") { Description = "This network gives the guest no default route" };
-        var labels = ListOptions.Label();
+        var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable: a note to find the endpoint by (endpoint ls --filter label=KEY=VALUE)" };
         var maxFlows = NetworkCommands.MaxFlowsOption("The most NAT flows this guest may hold (default: a quarter of the network's --max-flows)");
         var format = Output.FormatOption();
         var cmd = new Command("attach", "Attach a guest to a network")

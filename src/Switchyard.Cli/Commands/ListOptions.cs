@@ -3,9 +3,9 @@ using Switchyard.Client;
 
 namespace Switchyard.Cli.Commands;
 
-/// <summary>The options that select and tag things: <c>--filter KEY=VALUE</c> of the listings and
-/// prune, and <c>--label KEY=VALUE</c> of create and attach. Both are checked at parse time, so a
-/// malformed one is a usage error before any daemon call.</summary>
+/// <summary><c>--filter KEY=VALUE</c> of the listings and prune, checked at parse time with the
+/// daemon's own rules (<see cref="ListFilter"/>), so a malformed one is a usage error before any
+/// daemon call.</summary>
 internal static class ListOptions
 {
     /// <summary>--filter, repeatable, with the keys of one kind of thing (<see cref="ListFilter.NetworkKeys"/>, <see cref="ListFilter.EndpointKeys"/>).</summary>
@@ -30,16 +30,4 @@ internal static class ListOptions
 
     public const string EndpointFilterHelp = "Only endpoints that match, repeatable: label=KEY or label=KEY=VALUE (every label given must match), "
         + "network=NAME, name=TEXT (a part of the name); different keys must all match";
-
-    /// <summary>--label KEY=VALUE, repeatable; the daemon checks the rest (no spaces or control characters, sizes).</summary>
-    public static Option<string[]> Label()
-    {
-        var option = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable (a label to find it by: --filter label=KEY=VALUE)", HelpName = "KEY=VALUE" };
-        option.Validators.Add(r =>
-        {
-            foreach (var l in r.GetValueOrDefault<string[]>() ?? [])
-                if (l.IndexOf('=') <= 0) r.AddError($"--label: invalid label '{l}': expected KEY=VALUE");
-        });
-        return option;
-    }
 }

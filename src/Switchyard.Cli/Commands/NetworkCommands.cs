@@ -28,7 +28,7 @@ internal static class NetworkCommands
         var domain = new Option<string?>("--domain") { Description = "DNS domain of the guests (default NAME.internal)" };
         var dns = new Option<string[]>("--dns-upstream") { Description = "Upstream resolver IP[:PORT], repeatable; 'none' for no forwarding (default: the host's resolvers, from the daemon's --resolv-conf file, followed as it changes)" };
         var noHostLoopback = new Option<bool>("--no-host-loopback") { Description = "Do not let guests reach the host's 127.0.0.1 through the gateway's address (and host.DOMAIN); nat and host modes have it on by default" };
-        var labels = ListOptions.Label();
+        var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable: a note to find the network by (network ls|prune --filter label=KEY=VALUE)" };
         var maxFlows = MaxFlowsOption("The most NAT flows (TCP, UDP and ICMP sockets together) the network may hold; each guest may hold a quarter of it unless attached with its own --max-flows (default 16384, never more than half the daemon's file descriptor budget)");
         var ipv6 = new Option<string?>("--ipv6")
         {
