@@ -63,6 +63,19 @@ public sealed class HousekeepingApiTests : IAsyncLifetime
     }
 
     [Fact]
+    public async Task Prune_keeps_a_network_another_runtime_made()
+    {
+        await Create("docker-made", "10.90.4.0/24", labels: new() { ["switchyard.created-by"] = "docker", ["com.docker.network.id"] = "abc" });
+        await Create("mine", "10.90.5.0/24");
+        var result = await Client.PruneNetworksAsync();
+        Assert.Equal(["mine"], result.Removed);
+        var kept = Assert.Single(result.Kept!);
+        Assert.Equal("docker-made", kept.Name);
+        Assert.Contains("made by docker", kept.Reason);
+        Assert.Equal(["default", "docker-made"], await NetworkNames());
+    }
+
+    [Fact]
     public async Task Prune_takes_the_list_filters()
     {
         await Create("lab-1", "10.91.1.0/24", labels: new() { ["team"] = "lab" });

@@ -9,6 +9,11 @@ namespace Switchyard.Daemon.Planning;
 /// and a listing readable.</summary>
 public static class LabelRules
 {
+    /// <summary>The label of a network another runtime made and owns (the Docker driver sets it to
+    /// <c>docker</c>): prune keeps such a network, which that runtime still counts on; it goes with
+    /// the runtime's own remove (<c>docker network rm</c>).</summary>
+    public const string CreatedBy = "switchyard.created-by";
+
     public const int MaxLabels = 64;
     public const int MaxKeyLength = 128;
     public const int MaxValueLength = 1024;
