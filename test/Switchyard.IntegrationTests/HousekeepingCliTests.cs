@@ -84,7 +84,7 @@ public sealed class HousekeepingCliTests
         // network ls --filter: labels AND, one key's terms OR, keys AND.
         Assert.Equal([labA, labB], Names(Yard(daemon, "network", "ls", "--filter", "label=team=lab", "--format", "json"), "name"));
         Assert.Equal([labB], Names(Yard(daemon, "network", "ls", "--filter", "label=team=lab", "--filter", "label=tier", "--format", "json"), "name"));
-        Assert.Equal([labB], Names(Yard(daemon, "network", "ls", "-f", "mode=internal", "--format", "json"), "name"));
+        Assert.Equal([labB], Names(Yard(daemon, "network", "ls", "-f", "mode=internal", "-f", "mode=host", "--format", "json"), "name"));
         Assert.Equal(new[] { busy, "default", labA }.Order().ToList(), Names(Yard(daemon, "network", "ls", "-f", "mode=nat", "--format", "json"), "name"));
         var table = Yard(daemon, "network", "ls", "--filter", $"name={labA}");
         Assert.True(table.ExitCode == 0, table.StdErr);
@@ -97,6 +97,7 @@ public sealed class HousekeepingCliTests
         // endpoint ls --filter.
         Assert.Equal([$"{busy}/web"], Names(Yard(daemon, "endpoint", "ls", "--filter", "label=role=web", "--format", "json"), "network", "name"));
         Assert.Equal([$"{busy}/vm", $"{busy}/web"], Names(Yard(daemon, "endpoint", "ls", "--filter", $"network={busy}", "--format", "json"), "network", "name"));
+        Assert.Equal([$"{busy}/web"], Names(Yard(daemon, "endpoint", "ls", "--filter", $"network={busy}", "--filter", "label=owner", "--format", "json"), "network", "name"));
         Assert.Empty(Names(Yard(daemon, "endpoint", "ls", "--filter", $"network={labA}", "--format", "json"), "name"));
         Assert.Equal([$"{busy}/vm"], Names(Yard(daemon, "endpoint", "ls", busy, "-f", "label=role=db", "--format", "json"), "network", "name"));
 
@@ -115,8 +116,8 @@ public sealed class HousekeepingCliTests
         Assert.Contains(labA, confirmed.StdOut);
         Assert.DoesNotContain(await daemon.Client.ListNetworksAsync(), n => n.Name == labA);
 
-        // --force: every network without endpoints goes, except default; the busy one stays.
-        var forced = Yard(daemon, "network", "prune", "--force", "--format", "json");
+        // --force: the networks without endpoints that match go; the busy one stays whatever its labels.
+        var forced = Yard(daemon, "network", "prune", "--force", "--filter", "label=team=lab", "--format", "json");
         Assert.True(forced.ExitCode == 0, forced.StdErr);
         using (var doc = JsonDocument.Parse(forced.StdOut))
             Assert.Equal([labB], doc.RootElement.GetProperty("removed").EnumerateArray().Select(e => e.GetString()!));
