@@ -21,7 +21,8 @@ public sealed class HousekeepingApiTests : IAsyncLifetime
     }
 
     private Task<NetworkInfo> Create(string name, string subnet, string? mode = null, Dictionary<string, string>? labels = null) =>
-        Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name, Subnet = subnet, Mode = mode, Labels = labels, DnsUpstreams = ["none"] });
+        // AllowHostSubnet: the test never routes to the subnet, and another test's host route must not fail it.
+        Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name, Subnet = subnet, Mode = mode, Labels = labels, DnsUpstreams = ["none"], AllowHostSubnet = true });
 
     /// <summary>A dgram endpoint: needs no root and no namespace.</summary>
     private Task<EndpointInfo> Attach(string network, string name, Dictionary<string, string>? labels = null) =>

@@ -61,9 +61,10 @@ public sealed class HousekeepingCliTests
         using var ns = TestNamespace.Create("sy-house");
         string octet = Random.Shared.Next(0, 250).ToString();
         string labA = TestDaemon.UniqueName("laba"), labB = TestDaemon.UniqueName("labb"), busy = TestDaemon.UniqueName("busy");
+        // --allow-host-subnet: nothing here routes to these subnets, and another test's host route must not fail it.
         void Create(string name, int third, params string[] more)
         {
-            var r = Yard(daemon, ["network", "create", name, "--subnet", $"10.{250 + third}.{octet}.0/24", "--dns-upstream", "none", .. more]);
+            var r = Yard(daemon, ["network", "create", name, "--subnet", $"10.{250 + third}.{octet}.0/24", "--dns-upstream", "none", "--allow-host-subnet", .. more]);
             Assert.True(r.ExitCode == 0, r.StdErr);
         }
         Create(labA, 0, "--label", "team=lab");
