@@ -15,7 +15,7 @@ internal static class NetworkPruneCommand
         var filter = ListOptions.Filter(ListFilter.NetworkKeys, "Only networks that match, repeatable: label=KEY or label=KEY=VALUE, mode=MODE, name=TEXT (as network ls --filter)",
             shortAlias: false);
         var format = Output.FormatOption();
-        var cmd = new Command("prune", "Remove every network without endpoints, except default") { force, filter, format };
+        var cmd = new Command("prune", "Remove every network without endpoints, except default and those the Docker driver made (docker network rm removes them); asks first on a terminal") { force, filter, format };
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
         {
             var selected = ListOptions.Read(parse, filter, ListFilter.NetworkKeys);
