@@ -95,6 +95,9 @@ public static class LogEvents
     public const int DockerCallFailed = 178;
     public const int DockerEndpointReattached = 179;
     // 180-189: the UDP transport and vfkit's handshake (issue 12).
+    public const int UdpPeerLearnt = 180;
+    public const int UdpPeerIgnored = 181;
+    public const int VfkitHandshake = 182;
     // 190-199: housekeeping: prune, filters, labels (issue 12).
 
     // 200-249: the gateway's services.
