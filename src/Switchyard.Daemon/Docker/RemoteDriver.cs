@@ -303,7 +303,11 @@ internal sealed class RemoteDriver(NetworkDirectory directory, NetworkRegistry r
     private async Task<string> NetworkNameAsync(string networkId)
     {
         var id = DockerNetworkOptions.CheckId(networkId);
-        if (BoundName(id) is { } known) return known;
+        if (BoundName(id) is { } known)
+        {
+            if (registry.TryGet(known, out _)) return known;
+            return await RemakeAsync(id, known).ConfigureAwait(false);
+        }
         string? dockerName = await LookUpNameAsync(id).ConfigureAwait(false);
         using (await LockAsync().ConfigureAwait(false))
         {
@@ -327,6 +331,24 @@ internal sealed class RemoteDriver(NetworkDirectory directory, NetworkRegistry r
             }
             bindings.Set(b with { Name = name, Adopted = adopted });
             DockerLog.NetworkMade(logger, id[..12], dockerName ?? "(unknown)", name, adopted ? "adopted" : "created");
+            return name;
+        }
+    }
+
+    /// <summary>The Switchyard network of a Docker network was removed behind Docker's back (<c>yard
+    /// network rm</c>, <c>yard network prune</c> while no container was on it): Docker still has the
+    /// network, so it is made again from the options Docker gave. An adopted one was the user's: not
+    /// remade, the error says how to go on.</summary>
+    private async Task<string> RemakeAsync(string id, string name)
+    {
+        using (await LockAsync().ConfigureAwait(false))
+        {
+            var b = bindings.Find(id) ?? throw ControlException.NotFound($"Docker network {id[..12]} is not served by this driver");
+            if (registry.TryGet(name, out _)) return name;
+            if (b.Adopted)
+                throw ControlException.NotFound($"Switchyard network '{name}', which Docker network {id[..12]} adopted, was removed; create it again (yard network create {name} --subnet {b.Spec.Subnet}) or docker network rm this one");
+            await directory.CreateNetworkAsync(Caller.Daemon, DockerNetworkOptions.ToCreateRequest(name, b.Spec, id)).ConfigureAwait(false);
+            DockerLog.NetworkMade(logger, id[..12], name, name, "made again: it had been removed outside Docker");
             return name;
         }
     }

@@ -51,6 +51,27 @@ public sealed class RemoteDriverTests : IDisposable
     }
 
     [Fact]
+    public async Task A_network_removed_outside_docker_is_made_again_for_the_next_container()
+    {
+        var driver = Driver();
+        _engine.Names[Id] = "lab";
+        await driver.CreateNetworkAsync(Create());
+        await driver.IdleAsync();
+        await _plane.Directory.DeleteNetworkAsync(Caller.Daemon, "lab");   // as `yard network prune` would
+        // The endpoint itself needs a TAP (root): here it is enough that the network is back before it.
+        try
+        {
+            await driver.CreateEndpointAsync(new EndpointRequest
+            {
+                NetworkID = Id, EndpointID = Id, Interface = new EndpointInterface { Address = "10.30.0.2/24" },
+            });
+        }
+        catch (ControlException) { }
+        Assert.True(_plane.Registry.TryGet("lab", out var again));
+        Assert.Equal("10.30.0.0/24", again.Live.Config.Subnet.ToString());
+    }
+
+    [Fact]
     public async Task Without_an_answer_from_dockerd_the_network_is_docker_id12()
     {
         _engine.Unavailable = true;

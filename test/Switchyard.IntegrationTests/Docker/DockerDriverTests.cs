@@ -191,6 +191,13 @@ public sealed class DockerDriverTests(DockerdFixture docker) : IClassFixture<Doc
         await Eventually.UntilAsync(() => docker.Exec(a, $"ping -c 1 -W 1 {gateway}").ExitCode == 0, TimeSpan.FromSeconds(20));
         docker.Docker(["rm", "-f", a]);
         Assert.Empty(await docker.Yard.ListEndpointsAsync(name));
+
+        // Removed behind Docker's back (yard network rm, or prune while empty): the next container makes it again.
+        await docker.Yard.DeleteNetworkAsync(name);
+        string b = docker.Run(name, gateway, Unique("b"));
+        Assert.Equal(subnet, (await docker.NetworkAsync(name)).Subnet);
+        Assert.Equal(0, docker.Exec(b, $"ping -c 1 -W 3 {gateway}").ExitCode);
+        docker.Docker(["rm", "-f", b]);
         docker.Docker(["network", "rm", name]);
     }
 
