@@ -38,16 +38,19 @@ public sealed class CniPodmanTests
         string web = TestDaemon.UniqueName("web");
         int port = FreePort();
 
-        var run = podman.Run(web, net.Name, net.Gateway, detach: true, ["-p", $"{port}:80"], "/bin/httpd", "-f", "-p", "80", "-h", "/www");
+        var run = podman.Run(web, net.Name, net.Gateway, detach: true, ["-p", $"{port}:80", "--network-alias", "www"], "/bin/httpd", "-f", "-p", "80", "-h", "/www");
         Assert.True(run.ExitCode == 0, $"podman run: {run.StdErr}");
         var ep = Assert.Single(await daemon.Client.ListEndpointsAsync(net.Name));
+        // The container's name, podman's --network-alias and its short id (podman adds it) all resolve.
         Assert.Contains(web, ep.Aliases!);
+        Assert.Contains("www", ep.Aliases!);
+        Assert.Contains(run.StdOut.Trim()[..12], ep.Aliases!);
         Assert.Equal(run.StdOut.Trim(), ep.Labels!["cni.container-id"]);
         Assert.Equal([$"0.0.0.0:{port}:80/tcp"], ep.Published!);
 
         // Another container finds it by name, and the outside by name through the NAT.
         var client = podman.Run(TestDaemon.UniqueName("cli"), net.Name, net.Gateway, detach: false, [],
-            "/bin/sh", "-c", $"ping -c 2 -W 5 {web} && timeout 10 wget -qO- http://{web}/ && timeout 10 wget -qO- http://{EgressWorld.AllowedName}/");
+            "/bin/sh", "-c", $"ping -c 2 -W 5 {web} && timeout 10 wget -qO- http://www/ && timeout 10 wget -qO- http://{EgressWorld.AllowedName}/");
         Assert.True(client.ExitCode == 0, $"client: {client.StdOut} {client.StdErr}");
         Assert.Contains("2 packets received", client.StdOut);
         Assert.Contains("inside", client.StdOut);
