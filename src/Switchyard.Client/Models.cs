@@ -189,13 +189,17 @@ public sealed record TransportSpec
 {
     /// <summary>"tap" (a namespace or a TAP device), "stream" (unix stream socket, 4-byte
     /// big-endian length before each frame), "dgram" (unix datagram socket, a frame per
-    /// datagram) or "fd" (a socket pair handed to the caller).</summary>
+    /// datagram), "udp" (a UDP socket, a frame per datagram: QEMU -netdev dgram/socket with inet
+    /// addresses, libvirt type='udp') or "fd" (a socket pair handed to the caller).</summary>
     public required string Kind { get; init; }
-    /// <summary>stream, dgram: the path the daemon binds and the VM connects or sends to.</summary>
+    /// <summary>stream, dgram: the path the daemon binds and the VM connects or sends to. udp: the
+    /// address and port the daemon binds, <c>ADDR:PORT</c>, <c>[V6ADDR]:PORT</c> or <c>PORT</c>
+    /// (loopback); shown as <c>127.0.0.1:5000</c> or <c>[::1]:5000</c>.</summary>
     public string? Listen { get; init; }
     /// <summary>stream: the path of a socket the VM listens on; the daemon connects and reconnects.</summary>
     public string? Connect { get; init; }
-    /// <summary>dgram: the VM's own socket path (default: learnt from its first datagram).</summary>
+    /// <summary>dgram: the VM's own socket path; udp: the VM's <c>ADDR:PORT</c> (default: learnt
+    /// from its first datagram).</summary>
     public string? Peer { get; init; }
     /// <summary>fd: the socket pair is SOCK_STREAM (length-prefixed frames) instead of SOCK_DGRAM.</summary>
     public bool Stream { get; init; }
@@ -206,6 +210,10 @@ public sealed record TransportSpec
     public long? Connects { get; init; }
     public long? ProtocolErrors { get; init; }
     public string? LastError { get; init; }
+    /// <summary>dgram, udp: where frames go now, given or learnt (read only; null until known).</summary>
+    public string? CurrentPeer { get; init; }
+    /// <summary>dgram, udp: datagrams dropped for coming from a source other than the peer (read only).</summary>
+    public long? ForeignDatagrams { get; init; }
     /// <summary>tap: the name of a network namespace in /run/netns.</summary>
     public string? Netns { get; init; }
     /// <summary>tap: a namespace path such as /proc/PID/ns/net.</summary>

@@ -85,6 +85,9 @@ public static class LogEvents
     // 160-169: the CNI plugin's daemon side (issue 12).
     // 170-179: the Docker remote network driver (issue 12).
     // 180-189: the UDP transport and vfkit's handshake (issue 12).
+    public const int UdpPeerLearnt = 180;
+    public const int UdpPeerIgnored = 181;
+    public const int VfkitHandshake = 182;
     // 190-199: housekeeping: prune, filters, labels (issue 12).
 
     // 200-249: the gateway's services.

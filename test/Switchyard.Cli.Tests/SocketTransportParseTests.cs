@@ -12,6 +12,8 @@ public sealed class SocketTransportParseTests
     [InlineData("--stream-listen", "/tmp/vm.sock")]
     [InlineData("--stream-connect", "/tmp/vm.sock")]
     [InlineData("--dgram-listen", "/tmp/vm.sock")]
+    [InlineData("--udp-listen", "127.0.0.1:40001")]
+    [InlineData("--udp-listen", "40001")]
     public void One_socket_target_parses(string option, string path) =>
         Assert.Empty(Parse("endpoint", "attach", "net", "vm", option, path).Errors);
 
@@ -19,7 +21,16 @@ public sealed class SocketTransportParseTests
     public void A_dgram_peer_parses_with_dgram_listen() =>
         Assert.Empty(Parse("endpoint", "attach", "net", "vm", "--dgram-listen", "/tmp/a", "--dgram-peer", "/tmp/b", "--mac", "52:54:00:12:34:56").Errors);
 
+    [Fact]
+    public void A_udp_peer_parses_with_udp_listen() =>
+        Assert.Empty(Parse("endpoint", "attach", "net", "vm", "--udp-listen", "[::1]:40001", "--udp-peer", "[::1]:40002").Errors);
+
     [Theory]
+    [InlineData("--udp-listen", "40001", "--dgram-listen", "/tmp/b")]
+    [InlineData("--udp-listen", "40001", "--netns", "ns")]
+    [InlineData("--udp-peer", "127.0.0.1:40002")]
+    [InlineData("--dgram-listen", "/tmp/a", "--udp-peer", "127.0.0.1:40002")]
+    [InlineData("--udp-listen", "40001", "--dgram-peer", "/tmp/b")]
     [InlineData("--stream-listen", "/tmp/a", "--netns", "ns")]
     [InlineData("--stream-listen", "/tmp/a", "--dgram-listen", "/tmp/b")]
     [InlineData("--stream-connect", "/tmp/a", "--stream-listen", "/tmp/b")]

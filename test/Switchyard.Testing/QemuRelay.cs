@@ -41,26 +41,41 @@ public sealed class QemuRelay : IDisposable
     /// <summary>Starts QEMU with <c>-netdev <paramref name="socketNetdev"/></c> (which must say id=s0). A
     /// <paramref name="launcher"/> (e.g. `dotnet yard.dll connect NET NAME --`) runs inside the namespace and execs
     /// QEMU, so the PID stays QEMU's.</summary>
-    public static QemuRelay Start(string socketNetdev, IReadOnlyList<string>? launcher = null)
+    public static QemuRelay Start(string socketNetdev, IReadOnlyList<string>? launcher = null) => Start(socketNetdev, launcher, inHostNamespace: false);
+
+    /// <summary>Like <see cref="Start(string, IReadOnlyList{string}?)"/>, but QEMU itself runs in the host's network
+    /// namespace, so its UDP sockets share loopback with the daemon (-netdev dgram/socket with inet addresses). QEMU
+    /// makes its TAP in the host's namespace under a unique name; the TAP is then moved into the test's namespace and
+    /// renamed tap0 (QEMU's fd keeps working across the move).</summary>
+    public static QemuRelay StartInHostNamespace(string socketNetdev) => Start(socketNetdev, null, inHostNamespace: true);
+
+    private static QemuRelay Start(string socketNetdev, IReadOnlyList<string>? launcher, bool inHostNamespace)
     {
         var ns = TestNamespace.Create("sy-qemu");
         string scratch = Directory.CreateTempSubdirectory("sy-q-").FullName;
         ChildProcess? process = null;
         try
         {
-            process = ChildProcess.Start("ip",
+            string tap = inHostNamespace ? "syq" + Convert.ToHexString(System.Security.Cryptography.RandomNumberGenerator.GetBytes(5)).ToLowerInvariant() : Interface;
+            string[] qemu =
             [
-                "netns", "exec", ns.Name, .. launcher ?? [],
                 "qemu-system-x86_64", "-M", "none", "-nographic", "-nodefaults",
-                "-netdev", $"tap,id=t0,ifname={Interface},script=no,downscript=no",
+                "-netdev", $"tap,id=t0,ifname={tap},script=no,downscript=no",
                 "-netdev", socketNetdev,
                 "-netdev", "hubport,id=h0,hubid=0,netdev=t0",
                 "-netdev", "hubport,id=h1,hubid=0,netdev=s0",
-            ]);
+            ];
+            process = inHostNamespace ? ChildProcess.Start(qemu[0], qemu[1..]) : ChildProcess.Start("ip", ["netns", "exec", ns.Name, .. launcher ?? [], .. qemu]);
             var relay = new QemuRelay(ns, process, scratch);
             try
             {
-                relay.WaitForTap();
+                if (inHostNamespace)
+                {
+                    relay.WaitForTap(tap, inTestNamespace: false);
+                    Command.Run("ip", ["link", "set", tap, "netns", ns.Name]);
+                    ns.Ip("link", "set", tap, "name", Interface);
+                }
+                else relay.WaitForTap(Interface, inTestNamespace: true);
                 ns.Ip("link", "set", Interface, "up");
                 return relay;
             }
@@ -78,16 +93,16 @@ public sealed class QemuRelay : IDisposable
         }
     }
 
-    private void WaitForTap()
+    private void WaitForTap(string name, bool inTestNamespace)
     {
         var deadline = Stopwatch.StartNew();
         for (int i = 0; i < 300 && deadline.Elapsed < TimeSpan.FromSeconds(30); i++)
         {
             if (_process.HasExited) throw new InvalidOperationException($"QEMU exited with {_process.ExitCode}: {Output}");
-            if (Command.Run("ip", ["-n", Namespace.Name, "link", "show", Interface], check: false).ExitCode == 0) return;
+            if (Command.Run("ip", [.. inTestNamespace ? new[] { "-n", Namespace.Name } : [], "link", "show", name], check: false).ExitCode == 0) return;
             Thread.Sleep(100);
         }
-        throw new TimeoutException($"{Interface} did not appear in {Namespace.Name}: {Output}");
+        throw new TimeoutException($"{name} did not appear{(inTestNamespace ? " in " + Namespace.Name : "")}: {Output}");
     }
 
     /// <summary>DHCP on tap0 through QEMU; returns udhcpc's environment (ip, router, dns, ...).</summary>

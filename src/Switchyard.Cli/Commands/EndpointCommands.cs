@@ -37,6 +37,8 @@ internal static class EndpointCommands
         var streamConnect = new Option<string?>("--stream-connect") { Description = "Connect to a VM listening on this unix socket, reconnecting while it is away" };
         var dgramListen = new Option<string?>("--dgram-listen") { Description = "Bind this unix datagram socket, a frame per datagram (QEMU -netdev dgram, vfkit, VZFileHandleNetworkDeviceAttachment)" };
         var dgramPeer = new Option<string?>("--dgram-peer") { Description = "The VM's own datagram socket path (default: learnt from its datagrams, and followed when the VM comes back on a new path once the old one is gone, as vfkit does)" };
+        var udpListen = new Option<string?>("--udp-listen") { Description = "Bind this UDP [ADDR:]PORT, a frame per datagram (QEMU -netdev dgram/socket with inet addresses, libvirt <interface type='udp'>); a port alone listens on 127.0.0.1, another address only when given" };
+        var udpPeer = new Option<string?>("--udp-peer") { Description = "The VM's own UDP [ADDR:]PORT (default: learnt from its first datagram); datagrams from any other source are dropped and counted" };
         var ifname = new Option<string?>("--ifname") { Description = "Interface name inside the namespace (default eth0, or the next free ethN when the namespace is already on another network)" };
         var mac = new Option<string?>("--mac") { Description = "The guest's MAC (default: kept from an earlier attach, else random)" };
         var ip = new Option<string?>("--ip") { Description = "Pin the guest's IPv4 address (default: kept from an earlier attach, else the first free)" };
@@ -52,17 +54,18 @@ internal static class EndpointCommands
         var format = Output.FormatOption();
         var cmd = new Command("attach", "Attach a guest to a network")
         {
-            network, name, netns, netnsPath, tap, streamListen, streamConnect, dgramListen, dgramPeer, ifname, mac, ip, configure, publish, aliases,
+            network, name, netns, netnsPath, tap, streamListen, streamConnect, dgramListen, dgramPeer, udpListen, udpPeer, ifname, mac, ip, configure, publish, aliases,
             defaultRoute, noDefaultRoute, maxFlows, labels, format,
         };
         var egress = new EgressCommands.PolicyOptions();
         egress.AddTo(cmd);
         cmd.Validators.Add(r =>
         {
-            int given = new[] { r.GetValue(netns), r.GetValue(netnsPath), r.GetValue(tap), r.GetValue(streamListen), r.GetValue(streamConnect), r.GetValue(dgramListen) }
+            int given = new[] { r.GetValue(netns), r.GetValue(netnsPath), r.GetValue(tap), r.GetValue(streamListen), r.GetValue(streamConnect), r.GetValue(dgramListen), r.GetValue(udpListen) }
                 .Count(v => v is not null);
-            if (given != 1) r.AddError("give exactly one of --netns NS, --netns-path PATH, --tap IFNAME, --stream-listen PATH, --stream-connect PATH or --dgram-listen PATH");
+            if (given != 1) r.AddError("give exactly one of --netns NS, --netns-path PATH, --tap IFNAME, --stream-listen PATH, --stream-connect PATH, --dgram-listen PATH or --udp-listen [ADDR:]PORT");
             if (r.GetValue(dgramPeer) is not null && r.GetValue(dgramListen) is null) r.AddError("--dgram-peer goes with --dgram-listen");
+            if (r.GetValue(udpPeer) is not null && r.GetValue(udpListen) is null) r.AddError("--udp-peer goes with --udp-listen");
             if (r.GetValue(tap) is not null && r.GetValue(ifname) is not null) r.AddError("--ifname applies to --netns/--netns-path; --tap already names the device");
             if (r.GetValue(defaultRoute) && r.GetValue(noDefaultRoute)) r.AddError("give --default-route or --no-default-route, not both");
         });
@@ -79,11 +82,12 @@ internal static class EndpointCommands
                 Egress = egress.Read(parse),
                 MaxFlows = parse.GetValue(maxFlows),
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
-                Transport = (parse.GetValue(streamListen), parse.GetValue(streamConnect), parse.GetValue(dgramListen)) switch
+                Transport = (parse.GetValue(streamListen), parse.GetValue(streamConnect), parse.GetValue(dgramListen), parse.GetValue(udpListen)) switch
                 {
-                    (string path, _, _) => new TransportSpec { Kind = "stream", Listen = path },
-                    (_, string path, _) => new TransportSpec { Kind = "stream", Connect = path },
-                    (_, _, string path) => new TransportSpec { Kind = "dgram", Listen = path, Peer = parse.GetValue(dgramPeer) },
+                    (string path, _, _, _) => new TransportSpec { Kind = "stream", Listen = path },
+                    (_, string path, _, _) => new TransportSpec { Kind = "stream", Connect = path },
+                    (_, _, string path, _) => new TransportSpec { Kind = "dgram", Listen = path, Peer = parse.GetValue(dgramPeer) },
+                    (_, _, _, string address) => new TransportSpec { Kind = "udp", Listen = address, Peer = parse.GetValue(udpPeer) },
                     _ => new TransportSpec
                     {
                         Kind = "tap",
@@ -136,6 +140,7 @@ internal static class EndpointCommands
         "stream" when t.Listen is not null => $"stream listen {t.Listen} ({t.State})",
         "stream" => $"stream connect {t.Connect} ({t.State})",
         "dgram" => $"dgram {t.Listen} ({t.State})",
+        "udp" => $"udp {t.Listen}{(t.CurrentPeer is { } peer ? " <-> " + peer : "")} ({t.State})",
         _ => $"{t.Kind} ({t.State})",
     };
 

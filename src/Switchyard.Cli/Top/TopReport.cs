@@ -42,7 +42,7 @@ internal sealed record TopNetwork
 internal sealed record TopEndpoint
 {
     public required string Name { get; init; }
-    /// <summary>tap, stream, dgram or fd.</summary>
+    /// <summary>tap, stream, dgram, udp or fd.</summary>
     public required string Transport { get; init; }
     /// <summary>up or down.</summary>
     public required string State { get; init; }

@@ -93,7 +93,24 @@ internal sealed class CallerPolicy(uint daemonUid, IAccessFacts facts)
                 break;
             case TransportKind.Fd:
                 break;   // a socket pair: no path, nothing of the host's
+            case TransportKind.Udp:
+                CheckUdp(c, t);
+                break;
         }
+    }
+
+    /// <summary>A member's UDP endpoint is the member's own business: it listens on loopback above
+    /// the privileged ports (as a published port must), and frames go only to a loopback peer, so
+    /// the daemon never sends a network's traffic to another host on a member's word.</summary>
+    private void CheckUdp(Caller c, StoredTransport t)
+    {
+        var listen = Planning.UdpEndpoints.Parse(t.Listen!);
+        if (!IsLoopback(listen.Address))
+            throw Deny(c, $"listen for UDP on {t.Listen}", "a port on a non-loopback address is open to other hosts; members may listen on 127.0.0.1 or ::1");
+        if (listen.Port < FirstUnprivilegedPort)
+            throw Deny(c, $"listen for UDP on {t.Listen}", $"ports below {FirstUnprivilegedPort} are the host's privileged ports");
+        if (t.Peer is { } peer && !IsLoopback(Planning.UdpEndpoints.Parse(peer).Address))
+            throw Deny(c, $"send frames to {peer}", "members may send an endpoint's frames to a loopback peer only");
     }
 
     /// <summary>The caller must own the user namespace that owns the network namespace, or one of

@@ -77,7 +77,7 @@ internal sealed partial class NetworkDirectory : IDisposable
         _registry.Find(network);   // 404 for an unknown network before the caller's rights are judged
         _callers.CheckAttach(caller, r);
         var attached = _endpoints.Attach(network, r, (spec, config, net) => _endpoints.Transports.Create(spec, config, net, restoring: false));
-        if (!_callers.IsPrivileged(caller) && attached.Endpoint.Transport.Listen is { } socket) GiveSocket(caller, network, r.Name, socket);
+        if (!_callers.IsPrivileged(caller) && attached.Endpoint.Transport is { Kind: not TransportKind.Udp, Listen: { } socket }) GiveSocket(caller, network, r.Name, socket);
         return attached;
     }
 

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Switchyard.Daemon.Planning;
 using Switchyard.Daemon.State;
 using Switchyard.Network;
 using Switchyard.Network.Transports;
@@ -22,6 +23,8 @@ internal sealed class TransportFactory(ILoggerFactory loggers)
                 case TransportKind.Stream when spec.Listen is not null: return StreamTransport.Listen(spec.Listen, maxFrame, _logger);
                 case TransportKind.Stream: return StreamTransport.Connect(spec.Connect!, maxFrame, _logger);
                 case TransportKind.Dgram: return DgramTransport.Listen(spec.Listen!, spec.Peer, maxFrame, _logger);
+                case TransportKind.Udp:
+                    return UdpTransport.Listen(UdpEndpoints.Parse(spec.Listen!), spec.Peer is { } peer ? UdpEndpoints.Parse(peer) : null, maxFrame, _logger);
                 case TransportKind.Fd: throw ControlException.Unavailable(restoring, "an fd endpoint is made by the fd handoff (yard connect); its socket pair does not outlive the daemon");
             }
         }

@@ -16,7 +16,7 @@ public static class TransportPlanner
         if (spec is null) throw ControlException.Invalid("a transport is required (e.g. {\"kind\": \"tap\", \"netns\": \"NS\"})");
         if (spec.Kind != "tap" && (spec.Netns ?? spec.NetnsPath ?? spec.Ifname) is not null || spec.Configure && spec.Kind != "tap")
             throw ControlException.Invalid("--netns, --netns-path, --tap, --ifname and --configure apply to the tap transport only");
-        if (spec.Kind != "dgram" && spec.Peer is not null) throw ControlException.Invalid("--dgram-peer applies to --dgram-listen only");
+        if (spec.Kind is not ("dgram" or "udp") && spec.Peer is not null) throw ControlException.Invalid("--dgram-peer applies to --dgram-listen only, --udp-peer to --udp-listen");
         switch (spec.Kind)
         {
             case "tap":
@@ -43,18 +43,22 @@ public static class TransportPlanner
             case "dgram":
                 if (spec.Listen is null || spec.Connect is not null) throw ControlException.Invalid("a dgram endpoint needs --dgram-listen PATH");
                 return new StoredTransport { Kind = TransportKind.Dgram, Listen = FullPath(spec.Listen), Peer = FullPath(spec.Peer), Stream = spec.Stream, LearnMac = !macGiven };
+            case "udp":
+                if (spec.Listen is null || spec.Connect is not null) throw ControlException.Invalid("a udp endpoint needs --udp-listen [ADDR:]PORT");
+                string listen = UdpEndpoints.NormalizeListen(spec.Listen);
+                return new StoredTransport { Kind = TransportKind.Udp, Listen = listen, Peer = spec.Peer is null ? null : UdpEndpoints.NormalizePeer(spec.Peer, listen), LearnMac = !macGiven };
             case "fd":
                 if (spec.Listen is not null || spec.Connect is not null) throw ControlException.Invalid("an fd endpoint takes no socket path");
                 return new StoredTransport { Kind = TransportKind.Fd, Stream = spec.Stream, LearnMac = !macGiven };
             default:
-                throw ControlException.Invalid($"unknown transport '{spec.Kind}' (use tap, stream, dgram or fd)");
+                throw ControlException.Invalid($"unknown transport '{spec.Kind}' (use tap, stream, dgram, udp or fd)");
         }
     }
 
     /// <summary>The wire form of a stored transport (the view adds the live status).</summary>
     public static TransportSpec ToSpec(StoredTransport t) => new()
     {
-        Kind = t.Kind switch { TransportKind.Tap => "tap", TransportKind.Stream => "stream", TransportKind.Dgram => "dgram", _ => "fd" },
+        Kind = t.Kind switch { TransportKind.Tap => "tap", TransportKind.Stream => "stream", TransportKind.Dgram => "dgram", TransportKind.Udp => "udp", _ => "fd" },
         Listen = t.Listen, Connect = t.Connect, Peer = t.Peer, Stream = t.Stream, LearnMac = t.LearnMac,
         Netns = t.Netns, NetnsPath = t.NetnsPath, Ifname = t.Ifname, Configure = t.Configure,
     };

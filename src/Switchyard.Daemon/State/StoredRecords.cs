@@ -16,6 +16,9 @@ public enum TransportKind
     [JsonStringEnumMemberName("dgram")] Dgram,
     /// <summary>One end of a socket pair handed to the caller (the fd handoff).</summary>
     [JsonStringEnumMemberName("fd")] Fd,
+    /// <summary>A UDP socket, a frame per datagram (QEMU -netdev dgram/socket with inet addresses, libvirt type='udp').
+    /// Listen and Peer hold ADDR:PORT instead of paths.</summary>
+    [JsonStringEnumMemberName("udp")] Udp,
 }
 
 /// <summary>An endpoint's transport as the daemon stores it (the <c>transport</c> column): the

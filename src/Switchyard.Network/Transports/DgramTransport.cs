@@ -72,7 +72,7 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
         if (peer is not null) _peer = new UnixDomainSocketEndPoint(Path.GetFullPath(peer)).Serialize();
         _fixedPeer = peer is not null;
         _logLimit = TransportLog.Limit(logger, path ?? "socket pair", _time);
-        Status = new TransportStatus(pair ? "connected" : _peer is null ? "waiting-for-peer" : "connected");
+        Status = new TransportStatus(pair ? "connected" : _peer is null ? "waiting-for-peer" : "connected") { Peer = peer is null ? null : Path.GetFullPath(peer) };
     }
 
     /// <summary>Binds <paramref name="path"/> now, so a bad path fails the attach.</summary>
@@ -119,6 +119,16 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
                 continue;
             }
             if (!_pair && !_fixedPeer && !AcceptFrom(from)) continue;
+            if (n == VfkitMagic.Length && !_pair && buffer.AsSpan(0, n).SequenceEqual(VfkitMagic))
+            {
+                // vfkit's hello (crc-org/vfkit pkg/vf/virtionet.go, connectUnixPath): the first
+                // datagram of a vfkit started with virtio-net,unixSocketPath= is "VFKT", sent from
+                // its own socket so the far end learns where to send. vfkit expects no answer
+                // (gvisor-tap-vsock's AcceptVfkit only reads it); it is no frame, so it stops here.
+                // A learnt peer has just been learnt or followed from it by AcceptFrom above.
+                if (_logLimit.ShouldLog()) TransportLog.VfkitHandshake(_logger, _path!, from.Size > 2 ? Describe(from) : "an unbound socket");
+                continue;
+            }
             try { onFrame(buffer.AsSpan(0, n), VirtioNetHeader.None); }
             catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, _path ?? "socket pair", e); }
         }
@@ -151,6 +161,7 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
             }
             Volatile.Write(ref _probeAt, now + _retryAfterTicks);
         }
+        Status.Foreign();
         if (_logLimit.ShouldLog())
             TransportLog.PeerIgnored(_logger, _path!, named ? Describe(from) : "an unbound socket", Describe(peer));
         return false;
@@ -162,6 +173,7 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
         from.Buffer[..from.Size].CopyTo(learnt.Buffer);
         _peer = learnt;
         _peerGone = false;
+        Status.Peer = Describe(learnt);
         Volatile.Write(ref _retryAt, 0);
         Status.Connected();
         if (!_logLimit.ShouldLog()) return;
@@ -173,6 +185,9 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
         address.Size > 2 ? AnyPath.Create(address).ToString() ?? "?" : "an unbound socket";
 
     private static readonly UnixDomainSocketEndPoint AnyPath = new("/");
+
+    /// <summary>The 4 bytes vfkit sends first; an Ethernet frame is at least 14, so it is never one.</summary>
+    private static ReadOnlySpan<byte> VfkitMagic => "VFKT"u8;
 
     public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {

@@ -38,6 +38,16 @@ internal static partial class TransportLog
         Message = "VM on {Where} is now at {Peer} (its previous socket {Previous} went away)")]
     public static partial void PeerFollowed(ILogger logger, string where, string peer, string previous);
 
+    [LoggerMessage(EventId = LogEvents.UdpPeerLearnt, Level = LogLevel.Information, Message = "VM on {Where} is at {Peer} (learnt from its first datagram)")]
+    public static partial void UdpPeerLearnt(ILogger logger, string where, string peer);
+
+    [LoggerMessage(EventId = LogEvents.UdpPeerIgnored, Level = LogLevel.Warning,
+        Message = "VM on {Where}: a datagram from {Sender} was dropped; only its peer {Peer} may send frames")]
+    public static partial void UdpPeerIgnored(ILogger logger, string where, string sender, string peer);
+
+    [LoggerMessage(EventId = LogEvents.VfkitHandshake, Level = LogLevel.Information, Message = "VM on {Where}: vfkit said hello (VFKT) from {Peer}")]
+    public static partial void VfkitHandshake(ILogger logger, string where, string peer);
+
     /// <summary>A per-endpoint limit whose summary goes to this log.</summary>
     public static Telemetry.LogRateLimit Limit(ILogger logger, string where, TimeProvider time) =>
         new(time, (count, window) => Suppressed(logger, where, count, window.TotalSeconds));

@@ -46,6 +46,13 @@ public sealed class DgramPeerFollowTests : IDisposable
         return s;
     }
 
+    /// <summary>Waits until the transport's peer is the socket <paramref name="name"/> (learnt from its hello).</summary>
+    private static async Task PeerBecomes(DgramTransport t, string name)
+    {
+        for (int i = 0; i < 400 && t.Status.Peer?.EndsWith("/" + name, StringComparison.Ordinal) != true; i++) await Task.Delay(10);
+        Assert.EndsWith("/" + name, t.Status.Peer);
+    }
+
     private async Task FramesReach(int count)
     {
         for (int i = 0; i < 400 && Volatile.Read(ref _frames) < count; i++) await Task.Delay(10);
@@ -66,7 +73,7 @@ public sealed class DgramPeerFollowTests : IDisposable
     {
         var t = Listen();
         var first = Vfkit("vfkit-1.sock");
-        await FramesReach(1);
+        await PeerBecomes(t, "vfkit-1.sock");
         Assert.True(Send(t));
         Assert.True(Receives(first));
 
@@ -75,10 +82,11 @@ public sealed class DgramPeerFollowTests : IDisposable
         first.Dispose();
         File.Delete(Path.Combine(_dir, "vfkit-1.sock"));
         var second = Vfkit("vfkit-2.sock");
-        await FramesReach(2);
+        await PeerBecomes(t, "vfkit-2.sock");
         Assert.True(Send(t));
         Assert.True(Receives(second));
         Assert.Equal("connected", t.Status.State);
+        Assert.Equal(0, Volatile.Read(ref _frames)); // the hellos are no frames
         Assert.Contains(_log.Lines, l => l.Id.Id == LogEvents.DgramPeerFollowed && l.Text.Contains("vfkit-2.sock", StringComparison.Ordinal));
     }
 
@@ -88,14 +96,14 @@ public sealed class DgramPeerFollowTests : IDisposable
     {
         var t = Listen();
         var first = Vfkit("vfkit-1.sock");
-        await FramesReach(1);
+        await PeerBecomes(t, "vfkit-1.sock");
         first.Dispose();
         UnixSockets.CreateStale(Path.Combine(_dir, "vfkit-1.sock"));
         Assert.False(Send(t)); // ECONNREFUSED: the peer is gone
         Assert.Equal("waiting-for-peer", t.Status.State);
 
         var second = Vfkit("vfkit-2.sock");
-        await FramesReach(2);
+        await PeerBecomes(t, "vfkit-2.sock");
         Assert.True(Send(t));
         Assert.True(Receives(second));
     }
@@ -107,12 +115,13 @@ public sealed class DgramPeerFollowTests : IDisposable
     {
         var t = Listen();
         var vm = Vfkit("vm.sock");
-        await FramesReach(1);
+        await PeerBecomes(t, "vm.sock");
         var stranger = UnixSockets.Bind(Path.Combine(_dir, "stranger.sock"), SocketType.Dgram);
         _owned.Add(stranger);
         for (int i = 0; i < 50; i++) stranger.SendTo(Frame, new UnixDomainSocketEndPoint(Ours));
         vm.Send(Frame); // after the stranger's: once it arrives, theirs have been handled
-        await FramesReach(2);
+        await FramesReach(1);
+        Assert.Equal(50, t.Status.ForeignDatagrams);
 
         Assert.True(Send(t));
         Assert.True(Receives(vm));
@@ -120,6 +129,21 @@ public sealed class DgramPeerFollowTests : IDisposable
         Assert.Throws<SocketException>(() => stranger.Receive(new byte[2048]));
         var ignored = _log.Lines.Count(l => l.Id.Id == LogEvents.DgramPeerIgnored);
         Assert.InRange(ignored, 1, Switchyard.Network.Telemetry.LogRateLimit.DefaultBurst);
+    }
+
+    /// <summary>vfkit's hello is consumed, logged once and never reaches the switch; the frames
+    /// after it do, and the hello from a given peer is consumed too.</summary>
+    [Fact]
+    public async Task The_vfkit_hello_is_not_a_frame()
+    {
+        var t = Listen();
+        var vm = Vfkit("vfkit-9.sock");
+        await PeerBecomes(t, "vfkit-9.sock");
+        vm.Send(Frame);
+        vm.Send(Frame);
+        await FramesReach(2);
+        Assert.Equal(0, t.Status.ProtocolErrors);
+        Assert.Contains(_log.Lines, l => l.Id.Id == LogEvents.VfkitHandshake && l.Text.Contains("vfkit-9.sock", StringComparison.Ordinal));
     }
 
     /// <summary>A given --dgram-peer is fixed: the rule applies to learnt peers only, and the

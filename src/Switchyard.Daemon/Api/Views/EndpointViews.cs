@@ -62,7 +62,11 @@ internal sealed class EndpointViews(NetworkRegistry registry, IStateStore store)
             Flows = n.Live.Nat is { } nat && e.Port is { Flows: var share } ? Flows(nat, share) : null,
             DefaultRoute = e.Port?.DefaultRoute ?? e.Config.DefaultRoute,
             Transport = e.Port?.Transport is IReportingTransport { Status: var st }
-                ? transport with { State = st.State, Connects = st.Connects, ProtocolErrors = st.ProtocolErrors, LastError = st.LastError }
+                ? transport with
+                {
+                    State = st.State, Connects = st.Connects, ProtocolErrors = st.ProtocolErrors, LastError = st.LastError,
+                    CurrentPeer = st.Peer, ForeignDatagrams = e.Transport.Kind is TransportKind.Udp or TransportKind.Dgram ? st.ForeignDatagrams : null,
+                }
                 : transport,
             State = e.Port is null ? "down" : "up",
             Error = e.Error,
