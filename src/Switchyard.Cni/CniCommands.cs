@@ -41,6 +41,7 @@ internal sealed class CniCommands(SwitchyardClient client, CniEnvironment env, N
         string netns = CniEnvironment.Require(env.Netns, "CNI_NETNS");
         string ifname = CniEnvironment.Require(env.Ifname, "CNI_IFNAME");
         string name = EndpointName();
+        if (!File.Exists(netns)) throw new CniException(CniErrors.InvalidEnvironment, $"CNI_NETNS {netns} does not exist");
         if (conf.PrevResult is not { } prev || prev.ValueKind != System.Text.Json.JsonValueKind.Object)
             throw new CniException(CniErrors.InvalidConfig, "CHECK needs prevResult", "the runtime passes ADD's result as prevResult");
         CniResult? previous;

@@ -67,6 +67,12 @@ internal sealed class CniPlugin(CniEnvironment env, Func<string?, SwitchyardClie
             Write(stdout, new CniError { CniVersion = version, Code = e.Code, Msg = e.Message, Details = e.Details }, Output.CniError);
             return 1;
         }
+        catch (Exception e) when (e is IOException or UnauthorizedAccessException or HttpRequestException or OperationCanceledException)
+        {
+            // Whatever else fails (reading a namespace, a connection cut mid-answer) is still an error object, never a stack trace.
+            Write(stdout, new CniError { CniVersion = version, Code = CniErrors.IoFailure, Msg = e.Message, Details = e.GetType().Name }, Output.CniError);
+            return 1;
+        }
     }
 
     private static void RequireVersion(string version, string minimum, string command)

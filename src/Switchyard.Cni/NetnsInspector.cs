@@ -37,7 +37,7 @@ internal static class NetnsInspector
         {
             if (Interop.Libc.SetNs(ns, Interop.Libc.CLONE_NEWNET) != 0)
                 throw new CniException(CniErrors.InvalidEnvironment, $"cannot enter network namespace {netnsPath}",
-                    $"setns: errno {System.Runtime.InteropServices.Marshal.GetLastPInvokeError()}");
+                    Errno(System.Runtime.InteropServices.Marshal.GetLastPInvokeError()));
         }
         var nic = NetworkInterface.GetAllNetworkInterfaces().FirstOrDefault(n => n.Name == ifname);
         if (nic is null) return new NetnsView(false, null, [], null);
@@ -47,6 +47,14 @@ internal static class NetnsInspector
             .Select(a => $"{a.Address}/{a.PrefixLength}").ToList();
         return new NetnsView(true, mac, cidrs, DefaultGateway(ifname));
     }
+
+    private static string Errno(int errno) => errno switch
+    {
+        1 => "setns: EPERM (the plugin needs CAP_SYS_ADMIN)",
+        9 => "setns: EBADF",
+        22 => "setns: EINVAL (not a network namespace)",
+        _ => $"setns: errno {errno} ({System.Runtime.InteropServices.Marshal.GetPInvokeErrorMessage(errno)})",
+    };
 
     /// <summary>/proc/net/route: Iface, Destination, Gateway, ... in host-order hex; the default
     /// route has destination 00000000.</summary>

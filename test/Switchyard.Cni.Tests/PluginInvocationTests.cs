@@ -177,6 +177,7 @@ public sealed class PluginInvocationTests
         AssertError(CniPluginRunner.Run("ADD", Env("errors", ns.Path, args: "junk"), conf), CniErrors.InvalidEnvironment, "CNI_ARGS");
         AssertError(CniPluginRunner.Run("FROB", env, conf), CniErrors.InvalidEnvironment, "FROB");
         AssertError(CniPluginRunner.Run("CHECK", env, conf), CniErrors.InvalidConfig, "prevResult");
+        AssertError(CniPluginRunner.Run("CHECK", Env("errors", "/proc/999999999/ns/net"), WithPrev(conf, "{}")), CniErrors.InvalidEnvironment, "CNI_NETNS");
         AssertError(CniPluginRunner.Run("ADD", env, Conf(net.Name, daemon.SocketPath, edit: o => o["runtimeConfig"] = new JsonObject
         {
             ["portMappings"] = new JsonArray(new JsonObject { ["hostPort"] = 80, ["containerPort"] = 80, ["protocol"] = "sctp" }),
