@@ -14,6 +14,7 @@ internal sealed class CniCommands(SwitchyardClient client, CniEnvironment env, N
         if (!File.Exists(netns))
             throw new CniException(CniErrors.InvalidEnvironment, $"CNI_NETNS {netns} does not exist", "the container's network namespace must be a file (/proc/PID/ns/net or a bind mount of it)");
         var net = await GetNetworkAsync();
+        if (request.Aliases is not null || request.Publish is not null) await RemoveStaleAsync(request);
         // An ADD retried after a runtime failure, without a DEL between: the earlier endpoint goes,
         // then the attach starts from nothing (the name is the same, so it is this attachment's).
         try { await client.DetachEndpointAsync(network, request.Name); }
@@ -98,6 +99,21 @@ internal sealed class CniCommands(SwitchyardClient client, CniEnvironment env, N
             catch (Exception e) when (DaemonErrors.IsNotFound(e)) { }
             catch (Exception e) { throw DaemonErrors.From(e, $"detaching stale endpoint {ep.Name}"); }
         }
+    }
+
+    private async Task RemoveStaleAsync(EndpointAttachRequest request)
+    {
+        try
+        {
+            var endpoints = await client.ListEndpointsAsync(network);
+            foreach (var stale in StaleAttachments.Blocking(endpoints, request, conf.Name ?? network, File.Exists))
+            {
+                await Console.Error.WriteLineAsync($"switchyard: removing endpoint {stale.Name}: its namespace {stale.Transport.NetnsPath} is gone and it holds a name or port this container needs");
+                try { await client.DetachEndpointAsync(network, stale.Name); }
+                catch (Exception e) when (DaemonErrors.IsNotFound(e)) { }
+            }
+        }
+        catch (Exception e) when (e is not CniException) { throw DaemonErrors.From(e, "removing stale endpoints"); }
     }
 
     private string EndpointName() =>

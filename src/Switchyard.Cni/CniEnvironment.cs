@@ -14,9 +14,12 @@ internal sealed record CniEnvironment(string? Command, string? ContainerId, stri
 
     public static CniEnvironment FromProcess() => From(Environment.GetEnvironmentVariable);
 
-    /// <summary>The container's name as the runtime tells it: podman and Kubernetes pass
-    /// <c>K8S_POD_NAME</c> in CNI_ARGS (podman sets it to the container's name).</summary>
-    public string? ContainerName => Args.TryGetValue("K8S_POD_NAME", out var n) && n.Length > 0 ? n : null;
+    /// <summary>The container's name as the runtime tells it: podman passes <c>K8S_POD_NAME</c> in
+    /// CNI_ARGS, set to the container's name. Not under Kubernetes (which also passes
+    /// <c>K8S_POD_NAMESPACE</c>): pod names are unique per namespace only, so two pods could claim
+    /// one DNS name and the second would fail to start; the cluster's own DNS names pods there.</summary>
+    public string? ContainerName =>
+        Args.TryGetValue("K8S_POD_NAME", out var n) && n.Length > 0 && !Args.ContainsKey("K8S_POD_NAMESPACE") ? n : null;
 
     /// <summary>CNI_ARGS: <c>KEY=VALUE</c> pairs separated by ';' (spec: "alphanumeric key-value
     /// pairs separated by semi-colons"). A pair without '=' is malformed input: error 4.</summary>

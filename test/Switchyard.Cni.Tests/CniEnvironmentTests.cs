@@ -26,4 +26,11 @@ public sealed class CniEnvironmentTests
         Assert.Null(env.ContainerId);
         Assert.Equal("ADD", env.Command);
     }
+
+    [Fact]
+    public void Kubernetes_pod_names_are_not_dns_names()
+    {
+        var env = CniEnvironment.From(k => k == "CNI_ARGS" ? "K8S_POD_NAMESPACE=team;K8S_POD_NAME=web" : null);
+        Assert.Null(env.ContainerName);
+    }
 }

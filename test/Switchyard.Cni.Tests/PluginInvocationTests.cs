@@ -156,6 +156,34 @@ public sealed class PluginInvocationTests
     }
 
     [LinuxRootFact]
+    public async Task A_container_gone_without_del_does_not_block_its_successor()
+    {
+        await using var daemon = await TestDaemon.StartAsync();
+        var net = await daemon.CreateNetworkAsync(["none"], prefix: "cni");
+        using var live = TestNamespace.Create("sy-cni");
+        using var next = TestNamespace.Create("sy-cni");
+        int port = FreePort();
+        string conf = Conf(net.Name, daemon.SocketPath, edit: o => o["runtimeConfig"] = new JsonObject
+        {
+            ["portMappings"] = new JsonArray(new JsonObject { ["hostPort"] = port, ["containerPort"] = 80, ["hostIP"] = "127.0.0.1" }),
+        });
+        var gone = TestNamespace.Create("sy-cni");
+        Assert.Equal(0, CniPluginRunner.Run("ADD", Env("old", gone.Path, args: "K8S_POD_NAME=web"), conf).ExitCode);
+        gone.Dispose();   // the container went away, and nobody called DEL
+
+        // A name a live container holds stays its: the rival's ADD fails.
+        Assert.Equal(0, CniPluginRunner.Run("ADD", Env("holder", live.Path, args: "K8S_POD_NAME=api"), Conf(net.Name, daemon.SocketPath)).ExitCode);
+        AssertError(CniPluginRunner.Run("ADD", Env("rival", next.Path, args: "K8S_POD_NAME=api"), Conf(net.Name, daemon.SocketPath)), CniErrors.DaemonRefused);
+        // The successor with the gone container's name and port: the stale endpoint goes, the ADD succeeds.
+        var add = CniPluginRunner.Run("ADD", Env("new", next.Path, args: "K8S_POD_NAME=web"), conf);
+        Assert.True(add.ExitCode == 0, add.StdOut);
+        Assert.Contains("is gone", add.StdErr);
+        var endpoints = await daemon.Client.ListEndpointsAsync(net.Name);
+        Assert.Equal(new[] { EndpointNames.For("holder", "eth0"), EndpointNames.For("new", "eth0") }.Order(), endpoints.Select(e => e.Name).Order());
+        Assert.Equal([$"127.0.0.1:{port}:80/tcp"], endpoints.Single(e => e.Name == EndpointNames.For("new", "eth0")).Published!);
+    }
+
+    [LinuxRootFact]
     public async Task Every_error_is_a_cni_error_object()
     {
         await using var daemon = await TestDaemon.StartAsync();
