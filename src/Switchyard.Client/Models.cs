@@ -385,6 +385,7 @@ public sealed record ProblemInfo
 [JsonSerializable(typeof(NetworkUpdateRequest))]
 [JsonSerializable(typeof(List<EgressEvent>))]
 [JsonSerializable(typeof(List<NetworkInfo>))]
+[JsonSerializable(typeof(NetworkPruneResult))]
 [JsonSerializable(typeof(EndpointAttachRequest))]
 [JsonSerializable(typeof(PublishRequest))]
 [JsonSerializable(typeof(EndpointInfo))]

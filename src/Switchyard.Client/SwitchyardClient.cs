@@ -49,10 +49,19 @@ public sealed class SwitchyardClient : IDisposable
     public Task<NetworkInfo> UpdateNetworkAsync(string name, NetworkUpdateRequest request, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Patch, $"networks/{Esc(name)}", JsonContent.Create(request, Json.NetworkUpdateRequest), Json.NetworkInfo, ct);
     public Task DeleteNetworkAsync(string name, CancellationToken ct = default) => SendAsync(HttpMethod.Delete, $"networks/{Esc(name)}", null, ct);
+    /// <summary>The networks that pass <paramref name="filter"/> (label, mode, name; see <see cref="ListFilter"/>).</summary>
+    public Task<List<NetworkInfo>> ListNetworksAsync(ListFilter? filter, CancellationToken ct = default) =>
+        GetAsync("networks" + (filter?.ToQuery() ?? ""), Json.ListNetworkInfo, ct);
+    /// <summary>Removes every network without endpoints that passes <paramref name="filter"/>, except <c>default</c>.</summary>
+    public Task<NetworkPruneResult> PruneNetworksAsync(ListFilter? filter = null, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, "networks/prune" + (filter?.ToQuery() ?? ""), null, Json.NetworkPruneResult, ct);
 
     /// <summary>All endpoints, or one network's.</summary>
     public Task<List<EndpointInfo>> ListEndpointsAsync(string? network = null, CancellationToken ct = default) =>
         GetAsync(network is null ? "endpoints" : $"networks/{Esc(network)}/endpoints", Json.ListEndpointInfo, ct);
+    /// <summary>All endpoints, or one network's, that pass <paramref name="filter"/> (label, name, network; see <see cref="ListFilter"/>).</summary>
+    public Task<List<EndpointInfo>> ListEndpointsAsync(string? network, ListFilter? filter, CancellationToken ct = default) =>
+        GetAsync((network is null ? "endpoints" : $"networks/{Esc(network)}/endpoints") + (filter?.ToQuery() ?? ""), Json.ListEndpointInfo, ct);
     public Task<EndpointInfo> GetEndpointAsync(string network, string name, CancellationToken ct = default) =>
         GetAsync($"networks/{Esc(network)}/endpoints/{Esc(name)}", Json.EndpointInfo, ct);
     public Task<EndpointInfo> AttachEndpointAsync(string network, EndpointAttachRequest request, CancellationToken ct = default) =>

@@ -38,7 +38,7 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         var paths = doc["paths"]!.AsObject();
         foreach (var route in new[] { "/version", "/health", "/networks", "/networks/{name}", "/endpoints", "/networks/{network}/endpoints",
                      "/networks/{network}/endpoints/{name}", "/networks/{network}/leases",
-                     "/networks/{network}/endpoints/{name}/published", "/networks/{network}/endpoints/{name}/published/{spec}", "/interfaces", "/networks/{network}/flows" })
+                     "/networks/{network}/endpoints/{name}/published", "/networks/{network}/endpoints/{name}/published/{spec}", "/interfaces", "/networks/{network}/flows", "/networks/prune" })
             Assert.True(paths.ContainsKey(route), $"{route} is missing from the OpenAPI document");
         Assert.NotNull(paths["/networks"]!["post"]!["requestBody"]);
         Assert.NotNull(paths["/networks"]!["post"]!["responses"]!["409"]);
@@ -47,5 +47,9 @@ public sealed class OpenApiDocumentTests : IAsyncLifetime
         Assert.NotNull(paths["/networks/{network}/endpoints/{name}/published"]!["post"]!["responses"]!["409"]);
         Assert.NotNull(paths["/networks/{network}/endpoints/{name}/published/{spec}"]!["delete"]!["responses"]!["404"]);
         Assert.NotNull(paths["/networks/{network}/flows"]!["get"]!["responses"]!["400"]);
+        // The list filters are query parameters (issue 12), documented on each listing and on prune.
+        foreach (var (route, method, key) in new[] { ("/networks", "get", "mode"), ("/networks/prune", "post", "label"), ("/endpoints", "get", "network"),
+                     ("/networks/{network}/endpoints", "get", "label") })
+            Assert.Contains(paths[route]![method]!["parameters"]!.AsArray(), p => p!["name"]!.GetValue<string>() == key && p["in"]!.GetValue<string>() == "query");
     }
 }

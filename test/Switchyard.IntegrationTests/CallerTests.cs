@@ -143,6 +143,36 @@ public sealed class CallerTests
         finally { Command.Run("ip", ["link", "del", hostIf], check: false); }
     }
 
+    /// <summary>Prune (issue 12) as a member: the networks it may remove go, a bridged one (root's to
+    /// remove) is kept and named with the reason, and the prune is no 403 for the rest.</summary>
+    [LinuxRootFact]
+    public async Task A_members_prune_keeps_a_bridged_network()
+    {
+        await using var f = await Fixture.StartAsync();
+        using var lanNs = TestNamespace.Create("sy-cal");
+        string hostIf = TestDaemon.UniqueName("sycp");
+        Command.Run("ip", ["link", "add", hostIf, "type", "veth", "peer", "name", "eth9", "netns", lanNs.Name]);
+        try
+        {
+            Command.Run("ip", ["link", "set", hostIf, "up"]);
+            lanNs.Ip("link", "set", "eth9", "up");
+            string bridged = TestDaemon.UniqueName("br");
+            await f.Daemon.Client.CreateNetworkAsync(new NetworkCreateRequest { Name = bridged, Mode = $"bridged:{hostIf}" });
+            var empty = await f.Daemon.CreateNetworkAsync(["none"], prefix: "cal");
+
+            var (status, text) = f.Member.Call("POST", "/networks/prune");
+            Assert.True(status == 200, $"prune as uid {f.Member.Uid}: {status}: {text}");
+            using var result = JsonDocument.Parse(text);
+            Assert.Equal([empty.Name], result.RootElement.GetProperty("removed").EnumerateArray().Select(e => e.GetString()!));
+            var kept = Assert.Single(result.RootElement.GetProperty("kept").EnumerateArray());
+            Assert.Equal(bridged, kept.GetProperty("name").GetString());
+            Assert.Contains("bridged", kept.GetProperty("reason").GetString());
+            Assert.Equal([bridged, "default"], (await f.Daemon.Client.ListNetworksAsync()).Select(n => n.Name).Order());
+            await f.Daemon.Client.DeleteNetworkAsync(bridged);
+        }
+        finally { Command.Run("ip", ["link", "del", hostIf], check: false); }
+    }
+
     [LinuxRootFact]
     public async Task A_member_may_not_plant_a_socket_in_a_root_only_directory()
     {

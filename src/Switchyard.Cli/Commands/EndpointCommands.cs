@@ -49,7 +49,7 @@ internal static class EndpointCommands
         var aliases = new Option<string[]>("--alias") { Description = "An extra DNS name for the guest on this network, repeatable" };
         var defaultRoute = new Option<bool>("--default-route") { Description = "This network gives the guest its default route (and resolver); its other networks stop. Default: only the first network a namespace is attached to" };
         var noDefaultRoute = new Option<bool>("--no-default-route") { Description = "This network gives the guest no default route" };
-        var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
+        var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable: a note to find the endpoint by (endpoint ls --filter label=KEY=VALUE)" };
         var maxFlows = NetworkCommands.MaxFlowsOption("The most NAT flows this guest may hold (default: a quarter of the network's --max-flows)");
         var format = Output.FormatOption();
         var cmd = new Command("attach", "Attach a guest to a network")
@@ -114,11 +114,12 @@ internal static class EndpointCommands
     {
         var network = new Argument<string?>("NETWORK") { Arity = ArgumentArity.ZeroOrOne, Description = "Only this network's endpoints" };
         var format = Output.FormatOption();
-        var cmd = new Command("ls", "List endpoints") { network, format };
+        var filter = ListOptions.Filter(ListFilter.EndpointKeys, ListOptions.EndpointFilterHelp);
+        var cmd = new Command("ls", "List endpoints") { network, filter, format };
         cmd.Aliases.Add("list");
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
         {
-            var list = await client.ListEndpointsAsync(parse.GetValue(network), ct);
+            var list = await client.ListEndpointsAsync(parse.GetValue(network), ListOptions.Read(parse, filter, ListFilter.EndpointKeys), ct);
             if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListEndpointInfo); return 0; }
             Output.Table(["NETWORK", "NAME", "IPV4", "MAC", "TRANSPORT", "STATE", "LEASE", "PUBLISHED"],
                 list.Select(e => (IReadOnlyList<string>)[e.Network, e.Name, e.Ipv4, e.Mac, Describe(e.Transport), e.State, e.Lease?.State ?? "-", DescribePublished(e)]));

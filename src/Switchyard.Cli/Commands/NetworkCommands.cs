@@ -14,6 +14,7 @@ internal static class NetworkCommands
         cmd.Subcommands.Add(Inspect());
         cmd.Subcommands.Add(Leases());
         cmd.Subcommands.Add(Remove());
+        cmd.Subcommands.Add(NetworkPruneCommand.Build());
         return cmd;
     }
 
@@ -27,7 +28,7 @@ internal static class NetworkCommands
         var domain = new Option<string?>("--domain") { Description = "DNS domain of the guests (default NAME.internal)" };
         var dns = new Option<string[]>("--dns-upstream") { Description = "Upstream resolver IP[:PORT], repeatable; 'none' for no forwarding (default: the host's resolvers, from the daemon's --resolv-conf file, followed as it changes)" };
         var noHostLoopback = new Option<bool>("--no-host-loopback") { Description = "Do not let guests reach the host's 127.0.0.1 through the gateway's address (and host.DOMAIN); nat and host modes have it on by default" };
-        var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable" };
+        var labels = new Option<string[]>("--label") { Description = "KEY=VALUE, repeatable: a note to find the network by (network ls|prune --filter label=KEY=VALUE)" };
         var maxFlows = MaxFlowsOption("The most NAT flows (TCP, UDP and ICMP sockets together) the network may hold; each guest may hold a quarter of it unless attached with its own --max-flows (default 16384, never more than half the daemon's file descriptor budget)");
         var ipv6 = new Option<string?>("--ipv6")
         {
@@ -147,11 +148,12 @@ internal static class NetworkCommands
     private static Command List()
     {
         var format = Output.FormatOption();
-        var cmd = new Command("ls", "List networks") { format };
+        var filter = ListOptions.Filter(ListFilter.NetworkKeys, ListOptions.NetworkFilterHelp);
+        var cmd = new Command("ls", "List networks") { filter, format };
         cmd.Aliases.Add("list");
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
         {
-            var list = await client.ListNetworksAsync(ct);
+            var list = await client.ListNetworksAsync(ListOptions.Read(parse, filter, ListFilter.NetworkKeys), ct);
             if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListNetworkInfo); return 0; }
             Output.Table(["NAME", "MODE", "SUBNET", "GATEWAY", "MTU", "DOMAIN", "HOST-LOOPBACK", "ENDPOINTS"],
                 list.Select(n => (IReadOnlyList<string>)[n.Name, n.BridgeInterface is { } b ? $"{n.Mode}:{b}" : n.Mode,

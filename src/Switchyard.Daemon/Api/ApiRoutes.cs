@@ -46,8 +46,16 @@ public static class ApiRoutes
             .Produces<List<HostInterfaceInfo>>().WithName("ListInterfaces")
             .WithSummary("The host's interfaces: kind, MAC, MTU, state, addresses, and whether a bridged network can use each");
 
-        app.MapGet("/networks", () => Results.Json(networks.List(), SwitchyardJsonContext.Default.ListNetworkInfo))
-            .Produces<List<NetworkInfo>>().WithName("ListNetworks").ServedOnHttpListener().WithSummary("All networks");
+        app.MapGet("/networks", (HttpRequest request) => Results.Json(networks.List(Filter(request, ListFilter.NetworkKeys)), SwitchyardJsonContext.Default.ListNetworkInfo))
+            .Produces<List<NetworkInfo>>().ProducesProblem(400).WithFilters(ListFilter.NetworkKeys).WithName("ListNetworks").ServedOnHttpListener()
+            .WithSummary("All networks, or those that pass the filters");
+        app.MapPost("/networks/prune", async (HttpRequest request) =>
+        {
+            var filter = Filter(request, ListFilter.NetworkKeys);
+            var result = await directory.PruneNetworksAsync(CallerIdentity.Of(request.HttpContext), n => NetworkViews.Passes(filter, n));
+            return Results.Json(result, SwitchyardJsonContext.Default.NetworkPruneResult);
+        }).Produces<NetworkPruneResult>().ProducesProblem(400).WithFilters(ListFilter.NetworkKeys).WithName("PruneNetworks")
+            .WithSummary("Remove every network without endpoints (except default) that passes the filters; networks the caller may not remove are kept, with the reason");
         app.MapPost("/networks", async (HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkCreateRequest);
@@ -70,11 +78,16 @@ public static class ApiRoutes
         }).Produces(StatusCodes.Status204NoContent).ProducesProblem(404).ProducesProblem(409)
             .ProducesProblem(403).WithName("DeleteNetwork").WithSummary("Remove a network without endpoints");
 
-        app.MapGet("/endpoints", () => Results.Json(endpoints.List(null), SwitchyardJsonContext.Default.ListEndpointInfo))
-            .Produces<List<EndpointInfo>>().WithName("ListAllEndpoints").ServedOnHttpListener().WithSummary("Endpoints of every network");
-        app.MapGet("/networks/{network}/endpoints", (string network) =>
-            Results.Json(endpoints.List(network), SwitchyardJsonContext.Default.ListEndpointInfo))
-            .Produces<List<EndpointInfo>>().ProducesProblem(404).WithName("ListEndpoints").ServedOnHttpListener().WithSummary("A network's endpoints");
+        app.MapGet("/endpoints", (HttpRequest request) =>
+            Results.Json(endpoints.List(null, Filter(request, ListFilter.EndpointKeys)), SwitchyardJsonContext.Default.ListEndpointInfo))
+            .Produces<List<EndpointInfo>>().ProducesProblem(400).WithFilters(ListFilter.EndpointKeys).WithName("ListAllEndpoints").ServedOnHttpListener()
+            .WithSummary("Endpoints of every network, or those that pass the filters");
+        app.MapGet("/networks/{network}/endpoints", (string network, HttpRequest request) =>
+        {
+            plane.Registry.Find(network);   // 404 for an unknown network, before the query is judged
+            return Results.Json(endpoints.List(network, Filter(request, ListFilter.EndpointKeys)), SwitchyardJsonContext.Default.ListEndpointInfo);
+        }).Produces<List<EndpointInfo>>().ProducesProblem(400).ProducesProblem(404).WithFilters(ListFilter.EndpointKeys).WithName("ListEndpoints")
+            .ServedOnHttpListener().WithSummary("A network's endpoints, or those that pass the filters");
         app.MapPost("/networks/{network}/endpoints", async (string network, HttpRequest request) =>
         {
             var body = await ReadBody(request, SwitchyardJsonContext.Default.EndpointAttachRequest);
@@ -172,6 +185,45 @@ public static class ApiRoutes
         catch (OperationCanceledException) { }   // the client went away
         catch (IOException) { }
     }
+
+    /// <summary>The list filters of a request: its query parameters (each may repeat), checked as
+    /// the CLI checks <c>--filter</c>; an unknown key or a bad value is a 400 that names it.</summary>
+    private static ListFilter Filter(HttpRequest request, IReadOnlyList<string> keys)
+    {
+        var terms = request.Query.SelectMany(q => q.Value.Select(v => new KeyValuePair<string, string>(q.Key, v ?? "")));
+        if (!ListFilter.TryCreate(terms, keys, out var filter, out var error)) throw ApiException.BadRequest(error);
+        return filter;
+    }
+
+    private static readonly Dictionary<string, string> FilterHelp = new()
+    {
+        ["label"] = "KEY (the label is set) or KEY=VALUE; repeated, every one must match",
+        ["mode"] = "nat, host, internal or bridged; repeated, any may match",
+        ["name"] = "a part of the name; repeated, any may match",
+        ["network"] = "a network's name, exactly; repeated, any may match",
+    };
+
+    /// <summary>Documents the filter query parameters in OpenAPI (read from the query as a whole, not bound one by one).</summary>
+    private static RouteHandlerBuilder WithFilters(this RouteHandlerBuilder builder, IReadOnlyList<string> keys) =>
+        builder.AddOpenApiOperationTransformer((operation, context, ct) =>
+        {
+            operation.Parameters ??= [];
+            foreach (var key in keys)
+                operation.Parameters.Add(new Microsoft.OpenApi.OpenApiParameter
+                {
+                    Name = key,
+                    In = Microsoft.OpenApi.ParameterLocation.Query,
+                    Description = FilterHelp[key] + ". Different keys must all match.",
+                    Schema = new Microsoft.OpenApi.OpenApiSchema
+                    {
+                        Type = Microsoft.OpenApi.JsonSchemaType.Array,
+                        Items = new Microsoft.OpenApi.OpenApiSchema { Type = Microsoft.OpenApi.JsonSchemaType.String },
+                    },
+                    Style = Microsoft.OpenApi.ParameterStyle.Form,
+                    Explode = true,
+                });
+            return Task.CompletedTask;
+        });
 
     /// <summary>Documents a JSON request body in OpenAPI without <c>Accepts</c>, whose content-type
     /// matching would turn a body without Content-Type into a 404 instead of the 400 it deserves.</summary>

@@ -71,6 +71,40 @@ internal sealed partial class NetworkDirectory : IDisposable
         _networks.Delete(name);
     }
 
+    /// <summary>Removes every network that has no endpoints and passes <paramref name="select"/>,
+    /// except <c>default</c> (as <c>docker network prune</c> keeps its predefined networks), all under
+    /// one hold of the gate, so no attach slips in between the check and the removal. A network the
+    /// caller may not remove, or one another runtime made and still counts on (a Docker network
+    /// without containers), is kept and named with the reason, not an error for the rest.</summary>
+    public async Task<NetworkPruneResult> PruneNetworksAsync(Caller caller, Func<NetworkRecord, bool> select)
+    {
+        using var gate = await _registry.EnterAsync().ConfigureAwait(false);
+        var removed = new List<string>();
+        var kept = new List<PruneKept>();
+        foreach (var net in _registry.Snapshot())
+        {
+            string name = net.Row.Name;
+            if (name == NetworkPlanner.DefaultNetwork || _registry.Read(() => net.Endpoints.Count) > 0 || !select(net)) continue;
+            if (OwnedBy(net) is { } owner)
+            {
+                kept.Add(new PruneKept { Name = name, Reason = $"made by {owner} (label {LabelRules.CreatedBy}), which still counts on it: remove it there" });
+                continue;
+            }
+            try { _callers.CheckDeleteNetwork(caller, net.Mode); }
+            catch (ControlException e) when (e.Kind == ControlError.Forbidden)
+            {
+                kept.Add(new PruneKept { Name = name, Reason = e.Message });
+                continue;
+            }
+            _networks.Delete(name);
+            removed.Add(name);
+        }
+        return new NetworkPruneResult { Removed = removed, Kept = kept.Count == 0 ? null : kept };
+    }
+
+    private static string? OwnedBy(NetworkRecord net) =>
+        System.Text.Json.JsonSerializer.Deserialize(net.Row.LabelsJson, DaemonJsonContext.Default.DictionaryStringString)?.GetValueOrDefault(LabelRules.CreatedBy);
+
     public async Task<EndpointRef> AttachAsync(Caller caller, string network, EndpointAttachRequest r)
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);

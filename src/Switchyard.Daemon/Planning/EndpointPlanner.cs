@@ -34,6 +34,7 @@ public static class EndpointPlanner
         if (Names.CheckLabel("endpoint", r.Name) is { } nameError) throw ControlException.Invalid(nameError);
         if (Names.Reserved.Contains(r.Name)) throw ControlException.Invalid($"'{r.Name}' is reserved for the gateway; choose another endpoint name");
         if (net.Endpoints.ContainsKey(r.Name)) throw ControlException.Conflict($"endpoint '{r.Name}' is already attached to network '{net.Name}'");
+        LabelRules.Check(r.Labels, $"endpoint '{r.Name}'");
         var aliases = CheckAliases(net, r.Name, r.Aliases ?? []);
         var egress = EgressRules.Parse(r.Egress, net.Mode);
         var transport = TransportPlanner.Normalize(r.Transport, macGiven: r.Mac is not null);

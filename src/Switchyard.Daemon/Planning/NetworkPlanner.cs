@@ -47,8 +47,7 @@ public static class NetworkPlanner
         string domain = (r.Domain ?? $"{r.Name}.internal").TrimEnd('.').ToLowerInvariant();
         if (Names.CheckDomain(domain) is { } domainError) throw ControlException.Invalid(domainError);
         var upstreams = CheckUpstreams(r.DnsUpstreams ?? []);
-        foreach (var (k, _) in r.Labels ?? new Dictionary<string, string>())
-            if (string.IsNullOrWhiteSpace(k) || k.Contains('=')) throw ControlException.Invalid($"invalid label key '{k}'");
+        LabelRules.Check(r.Labels, $"network '{r.Name}'");
         var egress = EgressRules.Parse(r.Egress, mode);
         bool allowHost = r.AllowHostSubnet ?? false;
         var ipv6 = r.Ipv6 is { } v6 ? PlanIpv6(r.Name, v6, mode, others, allowHost ? new NoRoutes(host) : host) : (Ipv6Prefix?)null;

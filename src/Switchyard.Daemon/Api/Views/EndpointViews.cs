@@ -13,15 +13,23 @@ namespace Switchyard.Daemon.Api.Views;
 /// and the reservation from the store (read before the registry's lock is taken: no I/O under it).</summary>
 internal sealed class EndpointViews(NetworkRegistry registry, IStateStore store)
 {
-    public List<EndpointInfo> List(string? network)
+    public List<EndpointInfo> List(string? network) => List(network, ListFilter.None);
+
+    /// <summary>All endpoints, or one network's, that pass <paramref name="filter"/>; a network the
+    /// filter rules out is not read at all.</summary>
+    public List<EndpointInfo> List(string? network, ListFilter filter)
     {
+        var wanted = filter.Terms.Where(t => t.Key == "network").Select(t => t.Value).ToList();
         var nets = network is null ? registry.Snapshot() : [registry.Find(network)];
-        return nets.SelectMany(n =>
+        return nets.Where(n => wanted.Count == 0 || wanted.Contains(n.Row.Name)).SelectMany(n =>
         {
             var leases = store.Leases(n.Row.Name);
-            return registry.Read(() => n.Endpoints.Values.Select(e => Describe(n, e, leases)).ToList());
+            return registry.Read(() => n.Endpoints.Values.Where(e => Passes(filter, n, e)).Select(e => Describe(n, e, leases)).ToList());
         }).ToList();
     }
+
+    private static bool Passes(ListFilter filter, NetworkRecord n, EndpointRecord e) => filter.IsEmpty
+        || filter.Matches(e.Row.Name, null, n.Row.Name, JsonSerializer.Deserialize(e.Row.LabelsJson, DaemonJsonContext.Default.DictionaryStringString));
 
     public EndpointInfo Get(string network, string name) => Describe(registry.FindEndpoint(network, name));
 

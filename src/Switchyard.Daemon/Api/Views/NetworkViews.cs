@@ -15,6 +15,13 @@ internal sealed class NetworkViews(NetworkRegistry registry)
 {
     public List<NetworkInfo> List() => registry.Snapshot().Select(Describe).ToList();
 
+    /// <summary>The networks that pass <paramref name="filter"/>.</summary>
+    public List<NetworkInfo> List(ListFilter filter) => registry.Snapshot().Where(n => Passes(filter, n)).Select(Describe).ToList();
+
+    /// <summary>Whether a network passes a filter: by its name, mode and labels as stored.</summary>
+    public static bool Passes(ListFilter filter, NetworkRecord n) => filter.IsEmpty
+        || filter.Matches(n.Row.Name, ModeSpec.Name(n.Row.Mode), null, JsonSerializer.Deserialize(n.Row.LabelsJson, DaemonJsonContext.Default.DictionaryStringString));
+
     public NetworkInfo Get(string name) => Describe(registry.Find(name));
 
     public NetworkInfo Describe(NetworkRecord n)
