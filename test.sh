@@ -32,6 +32,7 @@ dotnet restore Switchyard.slnx -v quiet
 dotnet build Switchyard.slnx -c Release --no-restore -v quiet -clp:ErrorsOnly -nologo
 # The platform analyzer (CA1416) fails this build if Linux-only interop leaks into shared code.
 dotnet build src/Switchyard.Cli/Switchyard.Cli.csproj -c Release -r osx-arm64 -v quiet -clp:ErrorsOnly -nologo -o "$(mktemp -d)"
+dotnet build src/Switchyard.Cni/Switchyard.Cni.csproj -c Release -r osx-arm64 -v quiet -clp:ErrorsOnly -nologo -o "$(mktemp -d)"
 
 # The daemon as shipped: the NativeAOT build (clang, zlib1g-dev), exercised by NativeDaemonTests.
 YARD_NATIVE=$(packaging/build-native.sh)

@@ -113,6 +113,7 @@ public static class LogEvents
     public const int IcmpEchoRawSockets = 310;
     public const int IcmpEchoUnavailable = 311;
     // 320-339: fair shares and the fd budget (issue 16).
+    // 400-419 (after the NAT's block): VXLAN uplinks and multi-host networks (issue 14).
     public const int NatFlowRefused = 320;
     public const int NetworkMaxFlowsChanged = 322;
     public const int OpenFileLimitRaised = 325;

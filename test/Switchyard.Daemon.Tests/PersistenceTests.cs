@@ -88,9 +88,10 @@ public sealed class PersistenceTests
     public async Task Existing_state_without_marker_gets_no_default()
     {
         // A state.db with networks (e.g. from before the marker existed) is not fresh.
+        // Another test's outside namespace may route 10.251.0.0/24 on this host meanwhile; this test is not about that.
         await using var d = new ApiDaemon();
         await d.StartAsync();
-        await d.Client.CreateNetworkAsync(new NetworkCreateRequest { Name = "mine", Subnet = "10.251.0.0/24" });
+        await d.Client.CreateNetworkAsync(new NetworkCreateRequest { Name = "mine", Subnet = "10.251.0.0/24", AllowHostSubnet = true });
         await d.Client.DeleteNetworkAsync("default");
         await d.StopAsync();
         File.Delete(Path.Combine(d.StateDirectory, ".initialized"));

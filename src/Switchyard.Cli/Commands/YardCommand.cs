@@ -23,6 +23,7 @@ public static class YardCommand
         root.Subcommands.Add(EgressCommands.Build());
         root.Subcommands.Add(TopCommand.Build());
         root.Subcommands.Add(ConnectCommand.Build());
+        root.Subcommands.Add(CniCommand.Build());
         root.Subcommands.Add(VersionCommand.Build());
         root.Subcommands.Add(DemoCommand.Build());
         return root;

@@ -93,4 +93,5 @@ internal sealed record TopFlow
 [JsonSourceGenerationOptions(JsonSerializerDefaults.Web, DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull, WriteIndented = true,
     IgnoreReadOnlyProperties = true)]
 [JsonSerializable(typeof(TopReport))]
+[JsonSerializable(typeof(List<string>))]
 internal sealed partial class CliJsonContext : JsonSerializerContext;
