@@ -142,7 +142,7 @@ internal static class DockerNetworkOptions
     {
         public const string NetworkId = "com.docker.network.id";
         public const string EndpointId = "com.docker.endpoint.id";
-        public const string Driver = "switchyard.created-by";
+        public const string Driver = Planning.LabelRules.CreatedBy;   // network prune keeps what a runtime made
     }
 
     /// <summary>A Docker network name as a Switchyard network name (a DNS label: the network's domain
