@@ -109,4 +109,11 @@ public static class LogEvents
     public const int OpenFileLimitRaised = 325;
     public const int OpenFileLimitNotRaised = 326;
     public const int MemoryReturned = 327;
+
+    // 400-404: the tunnel's data plane (Vxlan/VxlanTunnel.cs).
+    public const int VxlanListening = 400;
+    public const int VxlanDropped = 401;
+    public const int VxlanReceiveError = 402;
+    public const int VxlanUnderlayTooSmall = 403;
+    public const int VxlanPeersChanged = 404;
 }
