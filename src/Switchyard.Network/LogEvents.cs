@@ -119,5 +119,4 @@ public static class LogEvents
     // 405-409: VXLAN networks in the control plane (Daemon/Control).
     public const int VxlanPeersUpdated = 405;
     public const int VxlanRestoreFailed = 406;
-    public const int VxlanOversizeAnswered = 407;
 }
