@@ -82,45 +82,48 @@ public sealed class VxlanApiTests
     }
 
     [Fact]
-    public async Task The_gateway_answers_a_host_behind_the_tunnel()
+    public async Task Frames_cross_the_tunnel_both_ways_beside_the_gateway()
     {
         await using var d = new ApiDaemon();
         await d.StartAsync();
-        using var peer = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
-        peer.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+        using var peer = UdpOn(IPAddress.Loopback);
+        using var vm = UdpOn(IPAddress.Loopback);
         var peerAddress = (IPEndPoint)peer.LocalEndPoint!;
-        int local = FreePort();
+        int local = FreePort(), vmListen = FreePort();
         string name = Unique("vxgw");
-        var n = await d.Client.CreateNetworkAsync(new NetworkCreateRequest
+        await d.Client.CreateNetworkAsync(new NetworkCreateRequest
         {
             Name = name, Subnet = "10.231.0.0/24", AllowHostSubnet = true,
             Vxlan = new VxlanSpec { Vni = 77, Local = $"127.0.0.1:{local}", Peers = [peerAddress.ToString()] },
         });
         var tunnel = new IPEndPoint(IPAddress.Loopback, local);
+        var vmMac = MacAddress.Parse("02:00:00:00:77:01");
+        var endpoint = await d.Client.AttachEndpointAsync(name, new EndpointAttachRequest
+        {
+            Name = "vm", Mac = vmMac.ToString(),
+            Transport = new TransportSpec { Kind = "udp", Listen = $"127.0.0.1:{vmListen}", Peer = vm.LocalEndPoint!.ToString() },
+        });
 
-        // A remote guest asks who has the gateway's address, encapsulated as another host's VTEP would.
-        var remoteMac = MacAddress.Parse("02:00:00:aa:bb:cc");
-        var gateway = Ipv4Address.Parse(n.Gateway);
-        var datagram = new byte[VxlanHeader.Length + EthernetFrame.HeaderLength + ArpPacket.Length];
-        VxlanHeader.Write(datagram, 77);
-        int at = VxlanHeader.Length + EthernetFrame.WriteHeader(datagram.AsSpan(VxlanHeader.Length), MacAddress.Broadcast, remoteMac, EtherType.Arp);
-        ArpPacket.Write(datagram.AsSpan(at), ArpPacket.OpRequest, remoteMac, Ipv4Address.Parse("10.231.0.200"), MacAddress.Zero, gateway);
-        await peer.SendToAsync(datagram, tunnel);
-
-        // The reply comes back through the tunnel, to the VTEP the asker was learnt behind, with the VNI.
-        var buffer = new byte[2048];
-        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
-        var got = await peer.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
-        Assert.Equal(tunnel, got.RemoteEndPoint);
-        Assert.Equal(VxlanParseStatus.Ok, VxlanHeader.TryParse(buffer.AsSpan(0, got.ReceivedBytes), out var header));
+        // A local guest's broadcast goes to the gateway and, replicated, to the peer with the VNI (RFC 7348 section 5).
+        var arp = new byte[EthernetFrame.HeaderLength + ArpPacket.Length];
+        int n = EthernetFrame.WriteHeader(arp, MacAddress.Broadcast, vmMac, EtherType.Arp);
+        ArpPacket.Write(arp.AsSpan(n), ArpPacket.OpRequest, vmMac, Ipv4Address.Parse(endpoint.Ipv4), MacAddress.Zero, Ipv4Address.Parse("10.231.0.200"));
+        await vm.SendToAsync(arp, new IPEndPoint(IPAddress.Loopback, vmListen));
+        var (from, datagram) = await Receive(peer, _ => true);
+        Assert.Equal(tunnel, from);
+        Assert.Equal(VxlanParseStatus.Ok, VxlanHeader.TryParse(datagram, out var header));
         Assert.Equal(77u, header.Vni);
-        Assert.True(EthernetFrame.TryParse(header.Payload, out var eth));
-        Assert.Equal(remoteMac, eth.Destination);
-        Assert.Equal(EtherType.Arp, eth.EtherType);
-        Assert.True(ArpPacket.TryParse(eth.Payload, out var reply));
-        Assert.Equal(ArpPacket.OpReply, reply.Operation);
-        Assert.Equal(gateway, reply.SenderIp);
-        Assert.Equal(MacAddress.Parse(n.GatewayMac), reply.SenderMac);
+        Assert.Equal(arp, header.Payload.ToArray());
+
+        // A remote guest's unicast to it comes up through the tunnel to the guest alone.
+        var remoteMac = MacAddress.Parse("02:00:00:aa:bb:cc");
+        var inbound = new byte[VxlanHeader.Length + EthernetFrame.HeaderLength + 5];
+        VxlanHeader.Write(inbound, 77);
+        int at = VxlanHeader.Length + EthernetFrame.WriteHeader(inbound.AsSpan(VxlanHeader.Length), vmMac, remoteMac, 0x88B5);   // IEEE local experimental
+        "hello"u8.CopyTo(inbound.AsSpan(at));
+        await peer.SendToAsync(inbound, tunnel);
+        var (_, frame) = await Receive(vm, f => f.Length > 13 && f[12] == 0x88 && f[13] == 0xB5);
+        Assert.Equal(inbound[VxlanHeader.Length..], frame);
 
         var c = (await d.Client.GetNetworkAsync(name)).Vxlan!.Counters!;
         Assert.Equal(1, c.DatagramsIn);
@@ -129,17 +132,35 @@ public sealed class VxlanApiTests
         Assert.True(c.SentPerPeer[peerAddress.ToString()] >= 1);
 
         // Not a peer: dropped and counted, and the families are on /metrics.
-        using (var stranger = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
-        {
-            stranger.Bind(new IPEndPoint(IPAddress.Parse("127.0.0.2"), 0));
-            await stranger.SendToAsync(datagram, tunnel);
-        }
+        using (var stranger = UdpOn(IPAddress.Parse("127.0.0.2")))
+            await stranger.SendToAsync(inbound, tunnel);
         await Eventually(async () => (await d.Client.GetNetworkAsync(name)).Vxlan!.Counters!.Dropped["not-a-peer"] == 1);
         var metrics = await d.Raw.GetStringAsync("metrics");
         Assert.Contains($"switchyard_vxlan_drops_total{{network=\"{name}\",reason=\"not-a-peer\"}} 1", metrics);
         // Every datagram taken off the socket counts in, dropped or not.
         Assert.Contains($"switchyard_vxlan_datagrams_total{{network=\"{name}\",direction=\"in\"}} 2", metrics);
         Assert.Contains($"switchyard_vxlan_peer_datagrams_total{{network=\"{name}\",peer=\"{peerAddress}\"}}", metrics);
+        await d.Client.DetachEndpointAsync(name, "vm");
+    }
+
+    private static Socket UdpOn(IPAddress address)
+    {
+        var s = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);
+        s.Bind(new IPEndPoint(address, 0));
+        return s;
+    }
+
+    /// <summary>The first datagram that passes <paramref name="wanted"/>, within 10 s.</summary>
+    private static async Task<(IPEndPoint From, byte[] Data)> Receive(Socket socket, Func<byte[], bool> wanted)
+    {
+        var buffer = new byte[65536];
+        using var timeout = new CancellationTokenSource(TimeSpan.FromSeconds(10));
+        while (true)
+        {
+            var got = await socket.ReceiveFromAsync(buffer, new IPEndPoint(IPAddress.Any, 0), timeout.Token);
+            var data = buffer[..got.ReceivedBytes];
+            if (wanted(data)) return ((IPEndPoint)got.RemoteEndPoint, data);
+        }
     }
 
     [Fact]
