@@ -116,4 +116,7 @@ public static class LogEvents
     public const int VxlanReceiveError = 402;
     public const int VxlanUnderlayTooSmall = 403;
     public const int VxlanPeersChanged = 404;
+    // 405-409: VXLAN networks in the control plane (Daemon/Control).
+    public const int VxlanPeersUpdated = 405;
+    public const int VxlanRestoreFailed = 406;
 }

@@ -39,8 +39,10 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
 
-    /// <param name="uplink">A bridged network's way to the LAN (null for other modes, or when the
-    /// interface could not be opened at restore: the guests then reach only each other).</param>
+    /// <param name="uplink">A bridged network's way to the LAN, or any network's VXLAN tunnel to other
+    /// hosts (null for none, or when it could not be opened at restore: the guests then reach only each
+    /// other). On a nat, host or internal network it is a port next to the gateway's, so the gateway
+    /// serves the guests behind it too (docs/multi-host.md).</param>
     /// <param name="audit">Where egress decisions are recorded (the daemon's audit log); null: nowhere.</param>
     /// <param name="fds">The daemon's descriptor budget every network's NAT flows take from (null: unlimited).</param>
     /// <param name="time">The clock of every timer in the network (NAT idle times and retransmissions,
@@ -72,27 +74,32 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
             ? replies => new NatEngine(replies, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, Egress, logger, time, shares, fds) { MaxFlows = config.MaxFlows }
             : null;
         Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger, time, ipv6, nat);
-        if (config.Mode == NetworkMode.Bridged)
+        // A bridged network's gateway services are off: the LAN's (or the gateway host's) DHCP server
+        // and router serve the guests, and a second DHCP server on the same segment would race theirs.
+        bool bridged = config.Mode == NetworkMode.Bridged;
+        if (!bridged) Switch.AddPort(Gateway);
+        if (uplink is not null)
         {
-            // Gateway services are off: the LAN's DHCP server and router serve the guests, and a
-            // second DHCP server on the same segment would race the LAN's.
-            if (uplink is not null)
+            Uplink = new UplinkPort(uplink);
+            uplink.SetGuests([]);
+            Switch.AddPort(Uplink);
+            var port = Uplink;
+            uplink.Start((frame, in offload) =>
             {
-                Uplink = new UplinkPort(uplink);
-                uplink.SetGuests([]);
-                Switch.AddPort(Uplink);
-                var port = Uplink;
-                uplink.Start((frame, in offload) =>
-                {
-                    SnoopDhcp(frame);
-                    Switch.Forward(port, frame, offload);
-                });
-            }
+                // A frame from beyond the uplink that claims a local guest's or the gateway's MAC as its
+                // source would move that MAC onto the uplink in the switch's table (AF_PACKET's filter
+                // drops these already; a VXLAN peer's frames have not been filtered).
+                if (frame.Length < 12 || IsOurs(MacAddress.Read(frame[6..12]))) return;
+                if (bridged) SnoopDhcp(frame);
+                Switch.Forward(port, frame, offload);
+            });
         }
-        else Switch.AddPort(Gateway);
     }
 
-    /// <summary>The bridged network's port to the LAN; null for other modes.</summary>
+    /// <summary>Whether a MAC is one of this host's: a local guest's or the gateway's.</summary>
+    private bool IsOurs(MacAddress mac) => mac == Config.GatewayMac || _byMac.ContainsKey(mac);
+
+    /// <summary>The port to the LAN (bridged) or to other hosts (a VXLAN tunnel); null without one.</summary>
     public UplinkPort? Uplink { get; private set; }
 
     /// <summary>A DHCPACK from the LAN pins the guest's IPv4 source address (see <see cref="DhcpSnooping"/>).</summary>

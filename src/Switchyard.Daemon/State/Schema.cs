@@ -54,6 +54,8 @@ internal static class Schema
         ALTER TABLE networks ADD COLUMN max_flows INTEGER;
         ALTER TABLE endpoints ADD COLUMN max_flows INTEGER;
         """,
+        // 8: a network's VXLAN uplink (JSON StoredVxlan: VNI, local address, peers; NULL: none). Issue 14.
+        "ALTER TABLE networks ADD COLUMN vxlan TEXT;",
     ];
 
     public static int Version => Migrations.Length;
