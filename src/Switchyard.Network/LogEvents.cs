@@ -109,4 +109,8 @@ public static class LogEvents
     public const int OpenFileLimitRaised = 325;
     public const int OpenFileLimitNotRaised = 326;
     public const int MemoryReturned = 327;
+
+    // 410-414: the gateway host's service of guests behind a tunnel (dynamic pool, remote leases).
+    public const int TunnelGuestsServed = 410;
+    public const int RemoteLeaseChanged = 411;
 }
