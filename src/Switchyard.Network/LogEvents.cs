@@ -113,4 +113,5 @@ public static class LogEvents
     // 410-414: the gateway host's service of guests behind a tunnel (dynamic pool, remote leases).
     public const int TunnelGuestsServed = 410;
     public const int RemoteLeaseChanged = 411;
+    public const int DhcpRangeChanged = 412;
 }

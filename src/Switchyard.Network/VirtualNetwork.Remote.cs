@@ -13,12 +13,12 @@ public sealed partial class VirtualNetwork
 {
     private TunnelGuard? _tunnelGuard;
 
-    /// <summary>The pool when the network has a range and serves DHCP itself (not bridged). Its leases
-    /// go to the owner to be stored; an address moved or declined takes its NAT flows with it.</summary>
+    /// <summary>Every network that serves DHCP itself (not bridged) has a pool, silent until it has a
+    /// range. Its leases go to the owner to be stored; an address moved or declined takes its NAT flows with it.</summary>
     private DhcpPool? CreatePool(NetworkConfig config, TimeProvider time)
     {
-        if (config.DhcpRange is not { } range || config.Mode == NetworkMode.Bridged) return null;
-        var pool = new DhcpPool(range, config.LeaseTime, time, IsEndpointAddress, IsNetworkName);
+        if (config.Mode == NetworkMode.Bridged) return null;
+        var pool = new DhcpPool(config.DhcpRange, config.LeaseTime, time, IsEndpointAddress, IsNetworkName);
         pool.Changed += lease => _events.OnRemoteLeaseChanged(config.Name, lease);
         pool.AddressRetired += address => Nat?.ForgetGuest(address);
         return pool;
@@ -27,8 +27,24 @@ public sealed partial class VirtualNetwork
     /// <summary>Leases of guests with no endpoint, as stored; nothing when the network has no pool.</summary>
     public void RestoreRemoteLeases(IEnumerable<RemoteLease> leases) => Dhcp.Pool?.Restore(leases);
 
+    /// <summary>The dynamic pool's range now (null: none); endpoint addresses are never chosen from it.</summary>
+    public DhcpRange? DhcpRange => Dhcp.Pool?.Range;
+
+    /// <summary>Changes the dynamic pool's range live (see <see cref="DhcpPool.SetRange"/>).</summary>
+    public void SetDhcpRange(DhcpRange? range) => Dhcp.Pool?.SetRange(range);
+
     /// <summary>The guests behind the uplink that hold or held a lease of the pool (API listings).</summary>
     public IReadOnlyCollection<RemoteGuest> RemoteGuests => Dhcp.Pool?.Guests ?? [];
+
+    /// <summary>Pool leases held now (offered or bound, not expired).</summary>
+    public int RemoteLeaseCount
+    {
+        get
+        {
+            long now = _time.GetUtcNow().UtcTicks;
+            return RemoteGuests.Count(g => g.IsBound(now) || (g.State == LeaseState.Offered && g.Expires.UtcTicks > now));
+        }
+    }
 
     private RemoteGuest? RemoteGuestOf(MacAddress mac) => Dhcp.Pool is { } pool && pool.TryGet(mac, out var guest) ? guest : null;
 
@@ -77,6 +93,6 @@ public sealed partial class VirtualNetwork
             }
             Switch.Forward(port, frame, offload);   // counts it, and drops what does not parse
         });
-        NetworkLog.TunnelAttached(_logger, uplink.Interface, Dhcp.Pool?.Range.ToString() ?? "none");
+        NetworkLog.TunnelAttached(_logger, uplink.Interface, Dhcp.Pool?.Range?.ToString() ?? "none");
     }
 }

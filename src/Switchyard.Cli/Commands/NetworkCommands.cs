@@ -44,8 +44,9 @@ internal static class NetworkCommands
                 return value;
             },
         };
+        var dhcpRange = DhcpRangeOption("Addresses the gateway's DHCP server gives to guests it has no endpoint for (guests on other hosts, behind a VXLAN tunnel), e.g. 10.0.0.128-10.0.0.254; endpoint addresses never come from it (default: the upper half of the subnet when the network has a tunnel, else none)");
         var format = Output.FormatOption();
-        var cmd = new Command("create", "Create a network") { name, mode, subnet, allowHostSubnet, mtu, domain, dns, noHostLoopback, ipv6, maxFlows, labels, format };
+        var cmd = new Command("create", "Create a network") { name, mode, subnet, allowHostSubnet, mtu, domain, dns, noHostLoopback, ipv6, maxFlows, dhcpRange, labels, format };
         var egress = new EgressCommands.PolicyOptions();
         egress.AddTo(cmd);
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
@@ -64,6 +65,7 @@ internal static class NetworkCommands
                 MaxFlows = parse.GetValue(maxFlows),
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
                 AllowHostSubnet = parse.GetValue(allowHostSubnet) ? true : null,
+                DhcpRange = parse.GetValue(dhcpRange),
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
             else if (info.BridgeInterface is { } iface) Console.WriteLine($"{info.Name}: bridged to {iface} (the LAN's DHCP server configures the guests), MTU {info.Mtu}{EgressNote(info)}");
@@ -86,10 +88,11 @@ internal static class NetworkCommands
         var removeDeny = EgressCommands.Rules("--remove-deny", "Remove a deny rule; repeatable");
         var clearEgress = new Option<bool>("--clear-egress") { Description = "Remove the egress policy" };
         var maxFlows = MaxFlowsOption("The network's NAT flow cap (0: back to the default 16384); applies to new flows at once, with guests attached");
+        var dhcpRange = DhcpRangeOption("FIRST-LAST, or 'default': the addresses for guests behind the network's tunnel; applies at once, with guests attached (leases outside it end at their next renewal; a range over endpoints' addresses is refused)");
         var format = Output.FormatOption();
-        var cmd = new Command("update", "Change a network's mode, host loopback, egress policy or NAT flow cap")
+        var cmd = new Command("update", "Change a network's mode, host loopback, egress policy, NAT flow cap or DHCP range")
         {
-            name, mode, hostLoopback, egressDefault, allow, removeAllow, deny, removeDeny, clearEgress, maxFlows, format,
+            name, mode, hostLoopback, egressDefault, allow, removeAllow, deny, removeDeny, clearEgress, maxFlows, dhcpRange, format,
         };
         EgressUpdate? ReadEgress(ParseResult r)
         {
@@ -110,7 +113,8 @@ internal static class NetworkCommands
             bool egress = result.GetValue(egressDefault) is not null || result.GetValue(clearEgress)
                 || new[] { allow, removeAllow, deny, removeDeny }.Any(o => result.GetValue(o) is { Length: > 0 });
             bool other = result.GetValue(mode) is not null || result.GetValue(hostLoopback) is not null;
-            if (!egress && !other && result.GetValue(maxFlows) is null) result.AddError("nothing to change: give --mode, --host-loopback, --max-flows or an egress change");
+            if (!egress && !other && result.GetValue(maxFlows) is null && result.GetValue(dhcpRange) is null)
+                result.AddError("nothing to change: give --mode, --host-loopback, --max-flows, --dhcp-range or an egress change");
             if (egress && other) result.AddError("change the egress policy and the mode or host loopback in separate commands");
         });
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
@@ -121,12 +125,25 @@ internal static class NetworkCommands
                 HostLoopback = parse.GetValue(hostLoopback),
                 Egress = ReadEgress(parse),
                 MaxFlows = parse.GetValue(maxFlows),
+                DhcpRange = parse.GetValue(dhcpRange),
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
-            else Console.WriteLine($"{info.Name}: mode {info.Mode}{LoopbackNote(info)}{EgressNote(info)}");
+            else Console.WriteLine($"{info.Name}: mode {info.Mode}{LoopbackNote(info)}{EgressNote(info)}{(info.DhcpRange is { } range ? $", DHCP range {range}" : "")}");
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>--dhcp-range FIRST-LAST: its shape is checked here (the subnet is the daemon's to check).</summary>
+    internal static Option<string?> DhcpRangeOption(string description)
+    {
+        var option = new Option<string?>("--dhcp-range") { Description = description, HelpName = "FIRST-LAST" };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } v && v != "default" && v.Split('-') is not [{ Length: > 0 }, { Length: > 0 }])
+                r.AddError($"--dhcp-range must be FIRST-LAST (e.g. 10.0.0.128-10.0.0.254), not '{v}'");
+        });
+        return option;
     }
 
     /// <summary>--max-flows N: checked here, so a bad value is a usage error before any daemon call.</summary>
@@ -191,8 +208,10 @@ internal static class NetworkCommands
         {
             var list = await client.ListLeasesAsync(parse.GetValue(name)!, ct);
             if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListLeaseInfo); return 0; }
+            // Guests behind a tunnel have no endpoint: their DNS name (or "(remote)") stands in its column.
             Output.Table(["ENDPOINT", "IPV4", "MAC", "STATE", "EXPIRES", "ATTACHED"],
-                list.Select(l => (IReadOnlyList<string>)[l.Endpoint, l.Ipv4, l.Mac, l.State, l.Expires?.ToLocalTime().ToString("u") ?? "-", l.Attached ? "yes" : "no"]));
+                list.Select(l => (IReadOnlyList<string>)[l.Remote ? $"{l.HostName ?? "-"} (remote)" : l.Endpoint, l.Ipv4, l.Mac, l.State,
+                    l.Expires?.ToLocalTime().ToString("u") ?? "-", l.Remote ? "-" : l.Attached ? "yes" : "no"]));
             return 0;
         }));
         return cmd;

@@ -6,6 +6,7 @@ using Switchyard.Daemon.Resolvers;
 using Switchyard.Daemon.Planning;
 using Switchyard.Daemon.State;
 using Switchyard.Network;
+using Switchyard.Network.Dhcp;
 using Switchyard.Network.Nat;
 using Switchyard.Network.Transports;
 using Switchyard.Packets;
@@ -101,6 +102,8 @@ internal sealed class NetworkLifecycle : IDisposable
         if (mode == NetworkMode.Bridged && net.Row.Ipv6Prefix is not null)
             throw ControlException.Invalid($"network '{name}' has IPv6 ({net.Row.Ipv6Prefix}), which a bridged network cannot have");
         var row = net.Row with { Mode = mode, BridgeInterface = bridge, HostLoopback = r.HostLoopback ?? net.Row.HostLoopback, MaxFlows = maxFlows };
+        if (r.DhcpRange is not null) net = SetDhcpRange(net, r.DhcpRange, mode);
+        row = row with { DhcpRange = net.Row.DhcpRange };
         if (row == net.Row) return net;
         // The flow cap alone changes live; with a mode or host loopback change it comes with the rebuild.
         if (row with { MaxFlows = net.Row.MaxFlows } == net.Row)
@@ -136,6 +139,22 @@ internal sealed class NetworkLifecycle : IDisposable
         return updated;
     }
 
+    /// <summary>A network's dynamic pool changes live: leases outside the new range are forgotten
+    /// (their guests' next renewal gets a NAK); a range over endpoint reservations is refused.</summary>
+    private NetworkRecord SetDhcpRange(NetworkRecord net, string text, NetworkMode mode)
+    {
+        var subnet = net.Live.Config.Subnet;
+        var stored = DhcpRanges.Check(text, subnet, mode);
+        if (stored == net.Row.DhcpRange) return net;
+        var range = DhcpRanges.Effective(subnet, stored, mode, hasTunnel: net.Live.Uplink?.Transport is Switchyard.Network.Vxlan.IVxlanTunnel);
+        if (range is { } r) DhcpRanges.CheckFree(net.Row.Name, r, _store.Leases(net.Row.Name));
+        _store.UpdateNetworkDhcpRange(net.Row.Name, stored);
+        net.Row = net.Row with { DhcpRange = stored };
+        net.Live.SetDhcpRange(range);
+        DirectoryLog.DhcpRangeChanged(_logger, net.Row.Name, range?.ToString() ?? "none");
+        return net;
+    }
+
     /// <summary>A network's NAT flow cap changes live: new flows meet it at once, open ones stay.</summary>
     private void SetMaxFlows(NetworkRecord net, int? maxFlows)
     {
@@ -162,9 +181,11 @@ internal sealed class NetworkLifecycle : IDisposable
     public NetworkRecord Restore(NetworkRow row, IUplinkTransport? uplink = null)
     {
         var upstreams = JsonSerializer.Deserialize(row.DnsUpstreamsJson, DaemonJsonContext.Default.ListString) ?? [];
-        var config = new NetworkConfig(row.Name, row.Mode, Ipv4Subnet.Parse(row.Subnet), row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
+        var subnet = Ipv4Subnet.Parse(row.Subnet);
+        var config = new NetworkConfig(row.Name, row.Mode, subnet, row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
             ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback, StoredEgressPolicy.FromJson(row.EgressJson),
-            row.Ipv6Prefix is null ? null : Ipv6Prefix.Parse(row.Ipv6Prefix), row.MaxFlows ?? NatEngine.DefaultMaxFlows);
+            row.Ipv6Prefix is null ? null : Ipv6Prefix.Parse(row.Ipv6Prefix), row.MaxFlows ?? NatEngine.DefaultMaxFlows,
+            DhcpRanges.Effective(subnet, row.DhcpRange, row.Mode, hasTunnel: uplink is Switchyard.Network.Vxlan.IVxlanTunnel));
         string? uplinkError = null;
         if (row.Mode == NetworkMode.Bridged && uplink is null && row.BridgeInterface is { } bridge)
         {
@@ -183,6 +204,9 @@ internal sealed class NetworkLifecycle : IDisposable
             Row = row, Live = live, DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0,
             UplinkError = uplinkError,
         };
+        // The pool's guests keep their addresses (and names) across restarts, like endpoints.
+        live.RestoreRemoteLeases(_store.RemoteLeases(row.Name).Select(l => new RemoteLease(l.Mac, l.Ipv4, l.HostName,
+            l.State == LeaseStatus.Bound ? LeaseState.Bound : LeaseState.Released, l.Expires)));
         _registry.Set(net);
         foreach (var e in _store.Endpoints(row.Name)) _endpoints.Restore(net, e);
         return net;

@@ -36,16 +36,35 @@ public sealed class DhcpPool
     /// pinned there before the range was set); checked at allocation.</param>
     /// <param name="nameTaken">Whether a host name is already the network's (an endpoint's name or
     /// alias, "gateway", "host"): a client asking for it gets no DNS name, never the endpoint's.</param>
-    public DhcpPool(DhcpRange range, TimeSpan leaseTime, TimeProvider time, Func<Ipv4Address, bool> reserved, Func<string, bool> nameTaken)
+    /// <param name="range">The addresses to give; null: none yet (the pool stays silent until <see cref="SetRange"/>).</param>
+    public DhcpPool(DhcpRange? range, TimeSpan leaseTime, TimeProvider time, Func<Ipv4Address, bool> reserved, Func<string, bool> nameTaken)
     {
-        Range = range;
+        _range = range;
         _leaseTime = leaseTime;
         _time = time;
         _reserved = reserved;
         _nameTaken = nameTaken;
     }
 
-    public DhcpRange Range { get; }
+    private DhcpRange? _range;
+
+    /// <summary>The addresses the pool gives; null: none (clients without an endpoint get no answer).</summary>
+    public DhcpRange? Range
+    {
+        get { lock (_lock) return _range; }
+    }
+
+    /// <summary>Changes the range live (<c>yard network update --dhcp-range</c>): leases outside the
+    /// new one are forgotten (their guests' renewals get a NAK, and they DISCOVER a new address).</summary>
+    public void SetRange(DhcpRange? range)
+    {
+        lock (_lock)
+        {
+            _range = range;
+            foreach (var guest in _byMac.Values)
+                if (range is not { } r || !r.Contains(guest.Address)) Forget(guest);
+        }
+    }
 
     /// <summary>A lease was bound, renewed, released or given up (declined, or its address taken by
     /// another client: <see cref="LeaseState.Declined"/> then means "forget this MAC's lease").
@@ -96,7 +115,9 @@ public sealed class DhcpPool
         lock (_lock)
         {
             _byMac.TryGetValue(mac, out var guest);
-            bool own = guest is not null && guest.Address == wanted && !IsQuarantined(wanted.Value, now);
+            // An address an endpoint was pinned to meanwhile is no longer the guest's: NAK, and it DISCOVERs another.
+            bool own = guest is not null && guest.Address == wanted && _range is { } range && range.Contains(wanted)
+                && !IsQuarantined(wanted.Value, now) && !_reserved(wanted);
             // A client we have no record of (its lease was offered by us before a restart that lost it,
             // or it moved from another gateway) may keep a free address of the range: INIT-REBOOT.
             if (!own && !IsFree(wanted, now)) return false;
@@ -140,7 +161,7 @@ public sealed class DhcpPool
         {
             foreach (var l in leases)
             {
-                if (!Range.Contains(l.Address) || _byAddress.ContainsKey(l.Address.Value) || _byMac.ContainsKey(l.Mac)) continue;
+                if (_range is not { } range || !range.Contains(l.Address) || _byAddress.ContainsKey(l.Address.Value) || _byMac.ContainsKey(l.Mac)) continue;
                 var guest = new RemoteGuest(l.Mac);
                 guest.Set(l.Address, l.HostName, l.State, l.Expires);
                 _byMac[l.Mac] = guest;
@@ -171,10 +192,12 @@ public sealed class DhcpPool
 
     private bool TryChoose(RemoteGuest? guest, Ipv4Address? requested, DateTimeOffset now, out Ipv4Address address)
     {
-        if (guest is not null && !IsQuarantined(guest.Address.Value, now) && !_reserved(guest.Address)) { address = guest.Address; return true; }
+        address = default;
+        if (_range is not { } range) return false;
+        if (guest is not null && range.Contains(guest.Address) && !IsQuarantined(guest.Address.Value, now) && !_reserved(guest.Address)) { address = guest.Address; return true; }
         if (requested is { } r && IsFree(r, now)) { address = r; return true; }
         RemoteGuest? oldest = null;
-        for (uint a = Range.First.Value; a <= Range.Last.Value && a != 0; a++)
+        for (uint a = range.First.Value; a <= range.Last.Value && a != 0; a++)
         {
             var candidate = new Ipv4Address(a);
             if (IsQuarantined(a, now) || _reserved(candidate)) continue;
@@ -187,7 +210,7 @@ public sealed class DhcpPool
 
     /// <summary>In the range, not quarantined or reserved, and held by nobody (an expired or released record gives way).</summary>
     private bool IsFree(Ipv4Address a, DateTimeOffset now) =>
-        Range.Contains(a) && !IsQuarantined(a.Value, now) && !_reserved(a)
+        _range is { } range && range.Contains(a) && !IsQuarantined(a.Value, now) && !_reserved(a)
         && (!_byAddress.TryGetValue(a.Value, out var holder) || !holder.Holds(now.UtcTicks));
 
     private bool IsQuarantined(uint a, DateTimeOffset now)

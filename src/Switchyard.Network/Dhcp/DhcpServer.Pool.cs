@@ -11,6 +11,7 @@ public sealed partial class DhcpServer
     private int HandlePooled(DhcpPool pool, in DhcpMessageReader msg, DhcpMessageType type, MacAddress client, Span<byte> reply, out bool broadcast)
     {
         broadcast = false;
+        if (pool.Range is null) return 0;   // no range: not ours, as without a pool
         var hostName = HostNameOption.ToLabel(msg.HostName);
         switch (type)
         {
