@@ -100,7 +100,7 @@ public sealed class DhcpPool
             // An offer never shortens a bound lease the client still holds (a DISCOVER in INIT-REBOOT's stead).
             var state = guest is not null && guest.Address == offered && guest.IsBound(now.UtcTicks) ? LeaseState.Bound : LeaseState.Offered;
             var expires = state == LeaseState.Bound ? guest!.Expires : now + OfferHold;
-            Assign(mac, guest, offered, NameFor(mac, hostName, now), state, expires, now);
+            Assign(mac, guest, offered, NameFor(mac, hostName, now, count: false), state, expires, now);
             return true;
         }
     }
@@ -122,7 +122,7 @@ public sealed class DhcpPool
             // or it moved from another gateway) may keep a free address of the range: INIT-REBOOT.
             if (!own && !IsFree(wanted, now)) return false;
             // Renewals without option 12 keep the name they had.
-            var name = hostName is null && own ? guest!.HostName : NameFor(mac, hostName, now);
+            var name = hostName is null && own ? guest!.HostName : NameFor(mac, hostName, now, count: true);
             Assign(mac, guest, wanted, name, LeaseState.Bound, expires, now);
             Changed?.Invoke(_byMac[mac].ToLease());
             return true;
@@ -245,8 +245,9 @@ public sealed class DhcpPool
         Changed?.Invoke(guest.ToLease() with { State = LeaseState.Declined });
     }
 
-    /// <summary>The client's label unless the network or another guest holding an address has it.</summary>
-    private string? NameFor(MacAddress mac, string? label, DateTimeOffset now)
+    /// <summary>The client's label unless the network or another guest holding an address has it;
+    /// a refusal is counted once per binding (<paramref name="count"/>), not per offer too.</summary>
+    private string? NameFor(MacAddress mac, string? label, DateTimeOffset now, bool count)
     {
         if (label is null) return null;
         bool taken = _nameTaken(label);
@@ -254,7 +255,7 @@ public sealed class DhcpPool
             foreach (var g in _byMac.Values)
                 if (g.Mac != mac && g.Holds(now.UtcTicks) && string.Equals(g.HostName, label, StringComparison.OrdinalIgnoreCase)) { taken = true; break; }
         if (!taken) return label;
-        Interlocked.Increment(ref _namesRefused);
+        if (count) Interlocked.Increment(ref _namesRefused);
         return null;
     }
 }

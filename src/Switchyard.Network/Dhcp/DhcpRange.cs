@@ -14,12 +14,11 @@ public readonly record struct DhcpRange(Ipv4Address First, Ipv4Address Last)
 
     /// <summary>The default when a network has a tunnel and no <c>--dhcp-range</c>: the upper half of
     /// the subnet's hosts (10.0.0.128-10.0.0.254 of a /24), so IPAM's lowest-free-first endpoint
-    /// addresses and the pool grow towards each other. Null for a subnet too small to split
-    /// (fewer than two addresses after the gateway).</summary>
+    /// addresses and the pool grow towards each other. Null for a subnet with no address after the gateway.</summary>
     public static DhcpRange? UpperHalf(Ipv4Subnet subnet)
     {
         uint firstFree = subnet.FirstHost.Value + 1, last = subnet.LastHost.Value;
-        if (subnet.PrefixLength > 30 || last <= firstFree) return null;
+        if (subnet.PrefixLength > 30 || last < firstFree) return null;
         uint size = subnet.BroadcastAddress.Value - subnet.Network.Value + 1;
         uint first = Math.Max(subnet.Network.Value + size / 2, firstFree);
         return new DhcpRange(new Ipv4Address(first), new Ipv4Address(last));
