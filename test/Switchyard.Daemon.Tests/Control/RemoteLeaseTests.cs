@@ -71,6 +71,10 @@ public sealed class RemoteLeaseTests : IDisposable
         Assert.InRange(row.Expires, DateTimeOffset.UtcNow + TimeSpan.FromMinutes(59), DateTimeOffset.UtcNow + TimeSpan.FromHours(1));
         var listed = Assert.Single(new EndpointViews(_plane.Registry, _store).Leases("vx"), l => l.Remote);
         Assert.Equal(("far-box", "bound", ""), (listed.HostName, listed.State, listed.Endpoint));
+        var metrics = new System.Text.StringBuilder();
+        new Switchyard.Daemon.Observability.DhcpCollector().Collect(new Switchyard.Daemon.Observability.PrometheusWriter(metrics),
+            Switchyard.Daemon.Observability.ScrapeView.Take(_plane.Registry, _store, DateTimeOffset.UtcNow));
+        Assert.Contains("switchyard_dhcp_pool_leases{network=\"vx\"} 1\n", metrics.ToString());
 
         _plane.Dispose();
         _plane = NewPlane();
