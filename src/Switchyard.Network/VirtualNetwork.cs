@@ -46,8 +46,10 @@ public sealed partial class VirtualNetwork : IDhcpBindings, ILocalNames, IDispos
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
 
-    /// <param name="uplink">A bridged network's way to the LAN (null for other modes, or when the
-    /// interface could not be opened at restore: the guests then reach only each other).</param>
+    /// <param name="uplink">A bridged network's way to the LAN, or any network's VXLAN tunnel to other
+    /// hosts (null for none, or when it could not be opened at restore: the guests then reach only each
+    /// other). On a nat, host or internal network it is a port next to the gateway's, so the gateway
+    /// serves the guests behind it too (docs/multi-host.md).</param>
     /// <param name="audit">Where egress decisions are recorded (the daemon's audit log); null: nowhere.</param>
     /// <param name="fds">The daemon's descriptor budget every network's NAT flows take from (null: unlimited).</param>
     /// <param name="time">The clock of every timer in the network (NAT idle times and retransmissions,
@@ -80,31 +82,33 @@ public sealed partial class VirtualNetwork : IDhcpBindings, ILocalNames, IDispos
             ? replies => new NatEngine(replies, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, Egress, logger, time, shares, fds) { MaxFlows = config.MaxFlows }
             : null;
         Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger, time, ipv6, nat);
-        if (config.Mode == NetworkMode.Bridged)
-        {
-            // Gateway services are off: the LAN's DHCP server and router serve the guests, and a
-            // second DHCP server on the same segment would race the LAN's.
-            if (uplink is not null)
-            {
-                Uplink = new UplinkPort(uplink);
-                uplink.SetGuests([]);
-                Switch.AddPort(Uplink);
-                var port = Uplink;
-                uplink.Start((frame, in offload) =>
-                {
-                    SnoopDhcp(frame);
-                    Switch.Forward(port, frame, offload);
-                });
-            }
-        }
-        else
+        // A bridged network's gateway services are off: the LAN's (or the gateway host's) DHCP server
+        // and router serve the guests, and a second DHCP server on the same segment would race theirs.
+        if (config.Mode != NetworkMode.Bridged)
         {
             Switch.AddPort(Gateway);
+            // A gateway host's VXLAN tunnel: a port beside the gateway's, behind its TunnelGuard.
             if (uplink is not null) AttachTunnel(uplink);
+        }
+        else if (uplink is not null)
+        {
+            Uplink = new UplinkPort(uplink);
+            uplink.SetGuests([]);
+            Switch.AddPort(Uplink);
+            var port = Uplink;
+            uplink.Start((frame, in offload) =>
+            {
+                // A frame from beyond the uplink that claims a local guest's MAC as its source would
+                // move that MAC onto the uplink in the switch's table (AF_PACKET's filter drops these
+                // already; a VXLAN tunnel (bridged:vxlan) drops them too, but no uplink is trusted to).
+                if (frame.Length < 12 || _byMac.ContainsKey(MacAddress.Read(frame[6..12]))) return;
+                SnoopDhcp(frame);
+                Switch.Forward(port, frame, offload);
+            });
         }
     }
 
-    /// <summary>The bridged network's port to the LAN; null for other modes.</summary>
+    /// <summary>The port to the LAN (bridged) or to other hosts (a VXLAN tunnel); null without one.</summary>
     public UplinkPort? Uplink { get; private set; }
 
     /// <summary>A DHCPACK from the LAN pins the guest's IPv4 source address (see <see cref="DhcpSnooping"/>).</summary>

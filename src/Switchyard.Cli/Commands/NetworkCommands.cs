@@ -21,10 +21,10 @@ internal static class NetworkCommands
     private static Command Create()
     {
         var name = new Argument<string>("NAME") { Description = "The network's name (also its default DNS domain NAME.internal)" };
-        var mode = new Option<string?>("--mode") { Description = "nat (default), host, internal, bridged or bridged:IFACE (guests join the LAN of IFACE, default the interface of the host's default route; see yard interfaces)" };
+        var mode = new Option<string?>("--mode") { Description = "nat (default), host, internal, bridged or bridged:IFACE (guests join the LAN of IFACE, default the interface of the host's default route; see yard interfaces), or bridged:vxlan (join a network another host's gateway serves, over --vxlan)" };
         var subnet = new Option<string?>("--subnet") { Description = "IPv4 CIDR, e.g. 10.10.0.0/24 (default: the first free 192.168.N.0/24); loopback, link-local, multicast, 0.0.0.0/8 and 240.0.0.0/4 are refused, and so are ranges the host routes unless --allow-host-subnet" };
         var allowHostSubnet = new Option<bool>("--allow-host-subnet") { Description = "Take --subnet (and --ipv6) even where it overlaps a range the host itself routes (its LAN, a VPN): the guests then shadow those hosts" };
-        var mtu = new Option<int?>("--mtu") { Description = "MTU of the guests' links, 576-65520 (default 1500)" };
+        var mtu = new Option<int?>("--mtu") { Description = "MTU of the guests' links, 576-65520 (default 1500; with --vxlan the underlay route's MTU minus 50, 70 on an IPv6 underlay)" };
         var domain = new Option<string?>("--domain") { Description = "DNS domain of the guests (default NAME.internal)" };
         var dns = new Option<string[]>("--dns-upstream") { Description = "Upstream resolver IP[:PORT], repeatable; 'none' for no forwarding (default: the host's resolvers, from the daemon's --resolv-conf file, followed as it changes)" };
         var noHostLoopback = new Option<bool>("--no-host-loopback") { Description = "Do not let guests reach the host's 127.0.0.1 through the gateway's address (and host.DOMAIN); nat and host modes have it on by default" };
@@ -49,6 +49,8 @@ internal static class NetworkCommands
         var cmd = new Command("create", "Create a network") { name, mode, subnet, allowHostSubnet, mtu, domain, dns, noHostLoopback, ipv6, maxFlows, dhcpRange, labels, format };
         var egress = new EgressCommands.PolicyOptions();
         egress.AddTo(cmd);
+        var vxlan = new VxlanOptions();
+        vxlan.AddTo(cmd);
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
         {
             var info = await client.CreateNetworkAsync(new NetworkCreateRequest
@@ -65,11 +67,14 @@ internal static class NetworkCommands
                 MaxFlows = parse.GetValue(maxFlows),
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
                 AllowHostSubnet = parse.GetValue(allowHostSubnet) ? true : null,
+                Vxlan = vxlan.Read(parse),
                 DhcpRange = parse.GetValue(dhcpRange),
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
             else if (info.BridgeInterface is { } iface) Console.WriteLine($"{info.Name}: bridged to {iface} (the LAN's DHCP server configures the guests), MTU {info.Mtu}{EgressNote(info)}");
-            else Console.WriteLine($"{info.Name}: {info.Subnet} gateway {info.Gateway}{(info.Ipv6Prefix is null ? "" : $", {info.Ipv6Prefix} gateway {info.Ipv6Gateway}")}, mode {info.Mode}{LoopbackNote(info)}, domain {info.Domain}{EgressNote(info)}");
+            else if (info.Mode == "bridged" && info.Vxlan is { } joined) Console.WriteLine($"{info.Name}: joined over {VxlanOptions.Note(joined)} (the gateway host's DHCP server configures the guests), MTU {info.Mtu}");
+            else Console.WriteLine($"{info.Name}: {info.Subnet} gateway {info.Gateway}{(info.Ipv6Prefix is null ? "" : $", {info.Ipv6Prefix} gateway {info.Ipv6Gateway}")}, mode {info.Mode}{LoopbackNote(info)}, domain {info.Domain}{EgressNote(info)}"
+                + (info.Vxlan is { } tunnel ? $", {VxlanOptions.Note(tunnel)}, MTU {info.Mtu}" : ""));
             foreach (var warning in info.Warnings ?? []) Console.Error.WriteLine($"yard: warning: {warning}");
             return 0;
         }));
@@ -88,12 +93,21 @@ internal static class NetworkCommands
         var removeDeny = EgressCommands.Rules("--remove-deny", "Remove a deny rule; repeatable");
         var clearEgress = new Option<bool>("--clear-egress") { Description = "Remove the egress policy" };
         var maxFlows = MaxFlowsOption("The network's NAT flow cap (0: back to the default 16384); applies to new flows at once, with guests attached");
+        var addPeer = new Option<string[]>("--vxlan-peer") { Description = "Add a remote VTEP ADDR[:PORT] (port default 4789) to the network's VXLAN tunnel, live; repeatable", HelpName = "ADDR[:PORT]" };
+        var removePeer = new Option<string[]>("--remove-vxlan-peer") { Description = "Remove a remote VTEP from the network's VXLAN tunnel (MACs learnt behind it are forgotten); repeatable", HelpName = "ADDR[:PORT]" };
         var dhcpRange = DhcpRangeOption("FIRST-LAST, or 'default': the addresses for guests behind the network's tunnel; applies at once, with guests attached (leases outside it end at their next renewal; a range over endpoints' addresses is refused)");
         var format = Output.FormatOption();
-        var cmd = new Command("update", "Change a network's mode, host loopback, egress policy, NAT flow cap or DHCP range")
+        var cmd = new Command("update", "Change a network's mode, host loopback, egress policy, NAT flow cap, DHCP range or VXLAN peers")
         {
-            name, mode, hostLoopback, egressDefault, allow, removeAllow, deny, removeDeny, clearEgress, maxFlows, dhcpRange, format,
+            name, mode, hostLoopback, egressDefault, allow, removeAllow, deny, removeDeny, clearEgress, maxFlows, dhcpRange, addPeer, removePeer, format,
         };
+        VxlanUpdate? ReadVxlan(ParseResult r) =>
+            r.GetValue(addPeer) is not { Length: > 0 } && r.GetValue(removePeer) is not { Length: > 0 } ? null
+            : new VxlanUpdate
+            {
+                AddPeers = r.GetValue(addPeer) is { Length: > 0 } a ? a : null,
+                RemovePeers = r.GetValue(removePeer) is { Length: > 0 } d ? d : null,
+            };
         EgressUpdate? ReadEgress(ParseResult r)
         {
             var u = new EgressUpdate
@@ -113,9 +127,11 @@ internal static class NetworkCommands
             bool egress = result.GetValue(egressDefault) is not null || result.GetValue(clearEgress)
                 || new[] { allow, removeAllow, deny, removeDeny }.Any(o => result.GetValue(o) is { Length: > 0 });
             bool other = result.GetValue(mode) is not null || result.GetValue(hostLoopback) is not null;
-            if (!egress && !other && result.GetValue(maxFlows) is null && result.GetValue(dhcpRange) is null)
-                result.AddError("nothing to change: give --mode, --host-loopback, --max-flows, --dhcp-range or an egress change");
+            bool peers = result.GetValue(addPeer) is { Length: > 0 } || result.GetValue(removePeer) is { Length: > 0 };
+            if (!egress && !other && !peers && result.GetValue(maxFlows) is null && result.GetValue(dhcpRange) is null)
+                result.AddError("nothing to change: give --mode, --host-loopback, --max-flows, --dhcp-range, --vxlan-peer, --remove-vxlan-peer or an egress change");
             if (egress && other) result.AddError("change the egress policy and the mode or host loopback in separate commands");
+            if (peers && other) result.AddError("change the VXLAN peers and the mode or host loopback in separate commands");
         });
         cmd.SetAction((parse, ct) => Output.WithClient(parse, async client =>
         {
@@ -125,10 +141,11 @@ internal static class NetworkCommands
                 HostLoopback = parse.GetValue(hostLoopback),
                 Egress = ReadEgress(parse),
                 MaxFlows = parse.GetValue(maxFlows),
+                Vxlan = ReadVxlan(parse),
                 DhcpRange = parse.GetValue(dhcpRange),
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
-            else Console.WriteLine($"{info.Name}: mode {info.Mode}{LoopbackNote(info)}{EgressNote(info)}{(info.DhcpRange is { } range ? $", DHCP range {range}" : "")}");
+            else Console.WriteLine($"{info.Name}: mode {info.Mode}{LoopbackNote(info)}{EgressNote(info)}{(info.DhcpRange is { } range ? $", DHCP range {range}" : "")}{(info.Vxlan is { } tunnel ? $", {VxlanOptions.Note(tunnel)}" : "")}");
             return 0;
         }));
         return cmd;
@@ -173,7 +190,7 @@ internal static class NetworkCommands
             var list = await client.ListNetworksAsync(ListOptions.Read(parse, filter, ListFilter.NetworkKeys), ct);
             if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListNetworkInfo); return 0; }
             Output.Table(["NAME", "MODE", "SUBNET", "GATEWAY", "MTU", "DOMAIN", "HOST-LOOPBACK", "ENDPOINTS"],
-                list.Select(n => (IReadOnlyList<string>)[n.Name, n.BridgeInterface is { } b ? $"{n.Mode}:{b}" : n.Mode,
+                list.Select(n => (IReadOnlyList<string>)[n.Name, n.BridgeInterface is { } b ? $"{n.Mode}:{b}" : n.Mode == "bridged" && n.Vxlan is not null ? "bridged:vxlan" : n.Mode,
                     // A bridged network's addresses are the LAN's: its own subnet and gateway serve nobody.
                     n.Mode == "bridged" ? "-" : n.Subnet, n.Mode == "bridged" ? "-" : n.Gateway, n.Mtu.ToString(), n.Domain, n.HostLoopback ? "yes" : "no", n.Endpoints.ToString()]));
             return 0;

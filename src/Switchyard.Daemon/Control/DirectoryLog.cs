@@ -16,6 +16,10 @@ internal static partial class DirectoryLog
     public static partial void MaxFlowsChanged(ILogger logger, string network, int maxFlows);
     [LoggerMessage(EventId = LogEvents.EgressPolicyUpdated, Level = LogLevel.Information, Message = "Network {Network} egress policy: {Policy}")]
     public static partial void EgressUpdated(ILogger logger, string network, string policy);
+    [LoggerMessage(EventId = LogEvents.VxlanPeersUpdated, Level = LogLevel.Information, Message = "Network {Network} VXLAN peers: {Peers}")]
+    public static partial void VxlanPeersChanged(ILogger logger, string network, string peers);
+    [LoggerMessage(EventId = LogEvents.VxlanRestoreFailed, Level = LogLevel.Error, Message = "Network {Network} is restored without its VXLAN tunnel on {Local}; its guests reach only each other until the daemon restarts with the address free: {Error}")]
+    public static partial void VxlanRestoreFailed(ILogger logger, string network, string local, string error);
     [LoggerMessage(EventId = LogEvents.NetworkRemoved, Level = LogLevel.Information, Message = "Network {Network} removed")]
     public static partial void NetworkRemoved(ILogger logger, string network);
     [LoggerMessage(EventId = LogEvents.EndpointAttached, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} attached: {Ip} {Mac} over {Transport}")]

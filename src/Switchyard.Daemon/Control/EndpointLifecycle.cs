@@ -177,7 +177,8 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
     private Dictionary<MacAddress, string> MacsOnLan(NetworkRecord net)
     {
         var macs = new Dictionary<MacAddress, string>();
-        var others = registry.Snapshot().Where(n => n != net && n.Row.BridgeInterface == net.Row.BridgeInterface && n.Mode == NetworkMode.Bridged);
+        // bridged:vxlan networks have no interface: each is its own segment, shared with no other here.
+        var others = registry.Snapshot().Where(n => n != net && n.Row.BridgeInterface is not null && n.Row.BridgeInterface == net.Row.BridgeInterface && n.Mode == NetworkMode.Bridged);
         foreach (var other in others)
         {
             foreach (var l in store.Leases(other.Row.Name)) macs.TryAdd(l.Mac, $"endpoint '{l.Endpoint}' of network '{other.Row.Name}'");

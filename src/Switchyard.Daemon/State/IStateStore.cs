@@ -17,6 +17,7 @@ public interface IStateStore : IDisposable
     void UpdateNetworkMode(string name, NetworkMode mode, string? bridgeInterface, bool hostLoopback);
     void UpdateNetworkMaxFlows(string name, int? maxFlows);
     void UpdateNetworkEgress(string name, string? egressJson);
+    void UpdateNetworkVxlan(string name, string? vxlanJson);
     void DeleteNetwork(string name);
 
     IReadOnlyList<EndpointRow> Endpoints(string network);

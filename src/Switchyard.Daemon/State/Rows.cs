@@ -5,10 +5,12 @@ namespace Switchyard.Daemon.State;
 
 /// <summary>A network. <paramref name="EgressJson"/>: its egress policy (<see cref="StoredEgressPolicy"/>), null for none;
 /// <paramref name="Ipv6Prefix"/>: its IPv6 /64, null for IPv4 only; <paramref name="MaxFlows"/>: its NAT flow cap, null for the default;
-/// <paramref name="DhcpRange"/>: its --dhcp-range (FIRST-LAST), null for the default (<see cref="Planning.DhcpRanges"/>).</summary>
+/// <paramref name="DhcpRange"/>: its --dhcp-range (FIRST-LAST), null for the default (<see cref="Planning.DhcpRanges"/>);
+/// <paramref name="VxlanJson"/>: its VXLAN uplink (<see cref="StoredVxlan"/>), null for none. A bridged network with a
+/// tunnel and no <paramref name="BridgeInterface"/> is <c>bridged:vxlan</c>.</summary>
 public sealed record NetworkRow(string Name, NetworkMode Mode, string? BridgeInterface, string Subnet, int Mtu, string Domain,
     string DnsUpstreamsJson, string LabelsJson, string GatewayMac, DateTimeOffset Created, bool HostLoopback = true, string? EgressJson = null,
-    string? Ipv6Prefix = null, int? MaxFlows = null, string? DhcpRange = null);
+    string? Ipv6Prefix = null, int? MaxFlows = null, string? DhcpRange = null, string? VxlanJson = null);
 
 /// <summary>An attached endpoint. <paramref name="AliasesJson"/>: its extra DNS names on the network;
 /// <paramref name="DefaultRoute"/>: whether its lease names the gateway as router; <paramref name="EgressJson"/>:

@@ -39,6 +39,7 @@ internal sealed class FullStore(IStateStore inner) : IStateStore
     public void UpdateNetworkMode(string name, NetworkMode mode, string? bridgeInterface, bool hostLoopback) => Write(() => inner.UpdateNetworkMode(name, mode, bridgeInterface, hostLoopback));
     public void UpdateNetworkMaxFlows(string name, int? maxFlows) => Write(() => inner.UpdateNetworkMaxFlows(name, maxFlows));
     public void UpdateNetworkEgress(string name, string? egressJson) => Write(() => inner.UpdateNetworkEgress(name, egressJson));
+    public void UpdateNetworkVxlan(string name, string? vxlanJson) => Write(() => inner.UpdateNetworkVxlan(name, vxlanJson));
     public void DeleteNetwork(string name) => Write(() => inner.DeleteNetwork(name));
     public IReadOnlyList<EndpointRow> Endpoints(string network) => inner.Endpoints(network);
     public void InsertEndpoint(EndpointRow e, LeaseRow lease, string? evicted = null, IReadOnlyList<string>? published = null) => Write(() => inner.InsertEndpoint(e, lease, evicted, published));
