@@ -37,6 +37,19 @@ internal static class TransportTargets
         Frame(input);
     }
 
+    /// <summary>The VNI the "vxlan" seeds carry (fuzz/make-corpus.py).</summary>
+    public const uint VxlanVni = 4242;
+
+    /// <summary>One datagram from a VXLAN peer (RFC 7348): the tunnel's header, VNI, length and
+    /// source checks (VxlanTunnel.Decapsulate), and the inner frame on to dgram's path (an uplink
+    /// port has no guard, but the frame still reaches DHCP snooping and the parsers).</summary>
+    public static void Vxlan(ReadOnlySpan<byte> input)
+    {
+        var drop = Network.Vxlan.VxlanTunnel.Decapsulate(input, VxlanVni, MaxFrame, out var frame, out var source);
+        Targets.Sink += (drop is { } d ? (int)d + 1 : 0) + (long)(source.Value & 0xFF);
+        if (drop is null) Frame(frame);
+    }
+
     /// <summary>One read from a TAP with IFF_VNET_HDR: the 10-byte virtio_net_hdr, then the frame;
     /// an offload job is done in software (checksum completion, TCP segmentation) and every frame
     /// that makes goes to the switch.</summary>
@@ -60,7 +73,7 @@ internal static class TransportTargets
     /// <summary>A guest's frame as the switch handles it: the port guard first (a learning guard
     /// takes the frame's source MAC, so the checks behind the MAC check are reached), DHCP
     /// snooping, then every parser above Ethernet.</summary>
-    private static void Frame(ReadOnlySpan<byte> frame)
+    internal static void Frame(ReadOnlySpan<byte> frame)
     {
         if (EthernetFrame.TryParse(frame, out var eth))
         {
