@@ -42,6 +42,10 @@ public sealed record NetworkCreateRequest
     /// joins a network another host's gateway serves. Without <see cref="Mtu"/>, the MTU is the
     /// underlay route's minus the encapsulation (50 bytes on IPv4, 70 on IPv6).</summary>
     public VxlanSpec? Vxlan { get; init; }
+    /// <summary>FIRST-LAST: the addresses the gateway's DHCP server gives to clients it has no endpoint
+    /// for (guests on other hosts, behind a VXLAN tunnel). Null: the upper half of the subnet when the
+    /// network has a tunnel, else none. Endpoint addresses never come from it. See docs/multi-host.md.</summary>
+    public string? DhcpRange { get; init; }
 }
 
 /// <summary>An egress policy. Rules are <c>DOMAIN</c>, <c>*.DOMAIN</c> (its subdomains) or
@@ -107,6 +111,9 @@ public sealed record NetworkUpdateRequest
     public int? MaxFlows { get; init; }
     /// <summary>VXLAN peers added or removed, live (endpoints attached or not).</summary>
     public VxlanUpdate? Vxlan { get; init; }
+    /// <summary>A new dynamic DHCP range (FIRST-LAST), or "default"; applies at once. Leases outside
+    /// the new range end at their next renewal; a range holding endpoint reservations is refused (409).</summary>
+    public string? DhcpRange { get; init; }
 }
 
 public sealed record NetworkInfo
@@ -147,6 +154,10 @@ public sealed record NetworkInfo
     public int? MaxFlows { get; init; }
     /// <summary>The network's VXLAN uplink to other hosts: settings and counters (null: none).</summary>
     public VxlanInfo? Vxlan { get; init; }
+    /// <summary>The dynamic DHCP range in use for guests behind a tunnel (null: none).</summary>
+    public string? DhcpRange { get; init; }
+    /// <summary>Leases of that range now held (offered or bound, not expired).</summary>
+    public int? RemoteLeases { get; init; }
 }
 
 /// <summary>Flows the network's NAT holds open right now, one host socket each, and its caps.</summary>
@@ -309,6 +320,11 @@ public sealed record LeaseInfo
     public required string State { get; init; }
     public DateTimeOffset? Expires { get; init; }
     public required bool Attached { get; init; }
+    /// <summary>A lease of the dynamic range: a guest with no endpoint (behind a tunnel); its
+    /// <see cref="Endpoint"/> is empty and it is known by <see cref="Mac"/>.</summary>
+    public bool Remote { get; init; }
+    /// <summary>A remote guest's DNS name (from its DHCP host name; null: none, or taken).</summary>
+    public string? HostName { get; init; }
 }
 
 public sealed record PortCountersInfo

@@ -119,4 +119,8 @@ public static class LogEvents
     // 405-409: VXLAN networks in the control plane (Daemon/Control).
     public const int VxlanPeersUpdated = 405;
     public const int VxlanRestoreFailed = 406;
+    // 410-414: the gateway host's service of guests behind a tunnel (dynamic pool, remote leases).
+    public const int TunnelGuestsServed = 410;
+    public const int RemoteLeaseChanged = 411;
+    public const int DhcpRangeChanged = 412;
 }

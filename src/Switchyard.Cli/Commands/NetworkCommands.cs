@@ -44,8 +44,9 @@ internal static class NetworkCommands
                 return value;
             },
         };
+        var dhcpRange = DhcpRangeOption("Addresses the gateway's DHCP server gives to guests it has no endpoint for (guests on other hosts, behind a VXLAN tunnel), e.g. 10.0.0.128-10.0.0.254; endpoint addresses never come from it (default: the upper half of the subnet when the network has a tunnel, else none)");
         var format = Output.FormatOption();
-        var cmd = new Command("create", "Create a network") { name, mode, subnet, allowHostSubnet, mtu, domain, dns, noHostLoopback, ipv6, maxFlows, labels, format };
+        var cmd = new Command("create", "Create a network") { name, mode, subnet, allowHostSubnet, mtu, domain, dns, noHostLoopback, ipv6, maxFlows, dhcpRange, labels, format };
         var egress = new EgressCommands.PolicyOptions();
         egress.AddTo(cmd);
         var vxlan = new VxlanOptions();
@@ -67,6 +68,7 @@ internal static class NetworkCommands
                 Labels = Output.ParseLabels(parse.GetValue(labels)),
                 AllowHostSubnet = parse.GetValue(allowHostSubnet) ? true : null,
                 Vxlan = vxlan.Read(parse),
+                DhcpRange = parse.GetValue(dhcpRange),
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
             else if (info.BridgeInterface is { } iface) Console.WriteLine($"{info.Name}: bridged to {iface} (the LAN's DHCP server configures the guests), MTU {info.Mtu}{EgressNote(info)}");
@@ -93,10 +95,11 @@ internal static class NetworkCommands
         var maxFlows = MaxFlowsOption("The network's NAT flow cap (0: back to the default 16384); applies to new flows at once, with guests attached");
         var addPeer = new Option<string[]>("--vxlan-peer") { Description = "Add a remote VTEP ADDR[:PORT] (port default 4789) to the network's VXLAN tunnel, live; repeatable", HelpName = "ADDR[:PORT]" };
         var removePeer = new Option<string[]>("--remove-vxlan-peer") { Description = "Remove a remote VTEP from the network's VXLAN tunnel (MACs learnt behind it are forgotten); repeatable", HelpName = "ADDR[:PORT]" };
+        var dhcpRange = DhcpRangeOption("FIRST-LAST, or 'default': the addresses for guests behind the network's tunnel; applies at once, with guests attached (leases outside it end at their next renewal; a range over endpoints' addresses is refused)");
         var format = Output.FormatOption();
-        var cmd = new Command("update", "Change a network's mode, host loopback, egress policy, NAT flow cap or VXLAN peers")
+        var cmd = new Command("update", "Change a network's mode, host loopback, egress policy, NAT flow cap, DHCP range or VXLAN peers")
         {
-            name, mode, hostLoopback, egressDefault, allow, removeAllow, deny, removeDeny, clearEgress, maxFlows, addPeer, removePeer, format,
+            name, mode, hostLoopback, egressDefault, allow, removeAllow, deny, removeDeny, clearEgress, maxFlows, dhcpRange, addPeer, removePeer, format,
         };
         VxlanUpdate? ReadVxlan(ParseResult r) =>
             r.GetValue(addPeer) is not { Length: > 0 } && r.GetValue(removePeer) is not { Length: > 0 } ? null
@@ -125,7 +128,8 @@ internal static class NetworkCommands
                 || new[] { allow, removeAllow, deny, removeDeny }.Any(o => result.GetValue(o) is { Length: > 0 });
             bool other = result.GetValue(mode) is not null || result.GetValue(hostLoopback) is not null;
             bool peers = result.GetValue(addPeer) is { Length: > 0 } || result.GetValue(removePeer) is { Length: > 0 };
-            if (!egress && !other && !peers && result.GetValue(maxFlows) is null) result.AddError("nothing to change: give --mode, --host-loopback, --max-flows, --vxlan-peer, --remove-vxlan-peer or an egress change");
+            if (!egress && !other && !peers && result.GetValue(maxFlows) is null && result.GetValue(dhcpRange) is null)
+                result.AddError("nothing to change: give --mode, --host-loopback, --max-flows, --dhcp-range, --vxlan-peer, --remove-vxlan-peer or an egress change");
             if (egress && other) result.AddError("change the egress policy and the mode or host loopback in separate commands");
             if (peers && other) result.AddError("change the VXLAN peers and the mode or host loopback in separate commands");
         });
@@ -138,12 +142,25 @@ internal static class NetworkCommands
                 Egress = ReadEgress(parse),
                 MaxFlows = parse.GetValue(maxFlows),
                 Vxlan = ReadVxlan(parse),
+                DhcpRange = parse.GetValue(dhcpRange),
             }, ct);
             if (parse.GetValue(format) == "json") Output.Json(info, SwitchyardJsonContext.Default.NetworkInfo);
-            else Console.WriteLine($"{info.Name}: mode {info.Mode}{LoopbackNote(info)}{EgressNote(info)}{(info.Vxlan is { } tunnel ? $", {VxlanOptions.Note(tunnel)}" : "")}");
+            else Console.WriteLine($"{info.Name}: mode {info.Mode}{LoopbackNote(info)}{EgressNote(info)}{(info.DhcpRange is { } range ? $", DHCP range {range}" : "")}{(info.Vxlan is { } tunnel ? $", {VxlanOptions.Note(tunnel)}" : "")}");
             return 0;
         }));
         return cmd;
+    }
+
+    /// <summary>--dhcp-range FIRST-LAST: its shape is checked here (the subnet is the daemon's to check).</summary>
+    internal static Option<string?> DhcpRangeOption(string description)
+    {
+        var option = new Option<string?>("--dhcp-range") { Description = description, HelpName = "FIRST-LAST" };
+        option.Validators.Add(r =>
+        {
+            if (r.GetValueOrDefault<string?>() is { } v && v != "default" && v.Split('-') is not [{ Length: > 0 }, { Length: > 0 }])
+                r.AddError($"--dhcp-range must be FIRST-LAST (e.g. 10.0.0.128-10.0.0.254), not '{v}'");
+        });
+        return option;
     }
 
     /// <summary>--max-flows N: checked here, so a bad value is a usage error before any daemon call.</summary>
@@ -208,8 +225,10 @@ internal static class NetworkCommands
         {
             var list = await client.ListLeasesAsync(parse.GetValue(name)!, ct);
             if (parse.GetValue(format) == "json") { Output.Json(list, SwitchyardJsonContext.Default.ListLeaseInfo); return 0; }
+            // Guests behind a tunnel have no endpoint: their DNS name (or "(remote)") stands in its column.
             Output.Table(["ENDPOINT", "IPV4", "MAC", "STATE", "EXPIRES", "ATTACHED"],
-                list.Select(l => (IReadOnlyList<string>)[l.Endpoint, l.Ipv4, l.Mac, l.State, l.Expires?.ToLocalTime().ToString("u") ?? "-", l.Attached ? "yes" : "no"]));
+                list.Select(l => (IReadOnlyList<string>)[l.Remote ? $"{l.HostName ?? "-"} (remote)" : l.Endpoint, l.Ipv4, l.Mac, l.State,
+                    l.Expires?.ToLocalTime().ToString("u") ?? "-", l.Remote ? "-" : l.Attached ? "yes" : "no"]));
             return 0;
         }));
         return cmd;

@@ -32,6 +32,12 @@ internal static partial class DirectoryLog
     public static partial void EndpointRestoreFailed(ILogger logger, string network, string endpoint, string reason);
     [LoggerMessage(EventId = LogEvents.LeaseChanged, Level = LogLevel.Information, Message = "Lease {Network}/{Endpoint} {Ip}: {State}")]
     public static partial void LeaseChanged(ILogger logger, string network, string endpoint, string ip, string state);
+
+    [LoggerMessage(EventId = LogEvents.DhcpRangeChanged, Level = LogLevel.Information, Message = "Network {Network}: DHCP range for guests behind its tunnel is now {Range}")]
+    public static partial void DhcpRangeChanged(ILogger logger, string network, string range);
+
+    [LoggerMessage(EventId = LogEvents.RemoteLeaseChanged, Level = LogLevel.Information, Message = "Lease {Network}/{Mac} (behind the tunnel, name {HostName}) {Ip}: {State}")]
+    public static partial void RemoteLeaseChanged(ILogger logger, string network, string mac, string ip, string hostName, string state);
     [LoggerMessage(EventId = LogEvents.MacLearned, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} uses the VM's own MAC {Mac}")]
     public static partial void MacLearned(ILogger logger, string network, string endpoint, string mac);
     [LoggerMessage(EventId = LogEvents.MacClash, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} sends from {Mac}, which attached endpoint {Other} already uses; DHCP answers only one of them")]

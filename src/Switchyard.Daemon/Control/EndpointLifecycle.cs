@@ -152,7 +152,8 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
 
     /// <summary>The network as an endpoint plan sees it.</summary>
     private EndpointTarget Target(NetworkRecord net) => new(net.Row.Name, net.Mode, net.Live.Config.Subnet, net.Live.Config.GatewayMac,
-        net.Row.BridgeInterface, registry.Read(() => net.Endpoints.ToDictionary(e => e.Key, e => (IReadOnlyList<string>)(e.Value.Config.Aliases ?? []))));
+        net.Row.BridgeInterface, registry.Read(() => net.Endpoints.ToDictionary(e => e.Key, e => (IReadOnlyList<string>)(e.Value.Config.Aliases ?? []))),
+        net.Live.DhcpRange);
 
     /// <summary>The endpoints, on any network, of the guest <paramref name="transport"/> belongs to:
     /// tap endpoints in the same namespace. Socket transports cannot tell one VM from another.</summary>

@@ -7,6 +7,7 @@ using Switchyard.Daemon.Resolvers;
 using Switchyard.Daemon.Planning;
 using Switchyard.Daemon.State;
 using Switchyard.Network;
+using Switchyard.Network.Dhcp;
 using Switchyard.Network.Nat;
 using Switchyard.Network.Transports;
 using Switchyard.Network.Vxlan;
@@ -106,7 +107,7 @@ internal sealed class NetworkLifecycle : IDisposable
             if (r.Mode is not null || r.HostLoopback is not null)
                 throw ControlException.Invalid("change the VXLAN peers and the mode or host loopback in separate requests");
             EditPeers(net, peers);
-            if (r.MaxFlows is null) return net;
+            if (r.MaxFlows is null && r.DhcpRange is null) return net;
         }
         int? maxFlows = r.MaxFlows is null ? net.Row.MaxFlows : NetworkPlanner.CheckMaxFlows(r.MaxFlows, "maxFlows");
         var (mode, bridge, toVxlan) = r.Mode is null ? new ModeSpec(net.Row.Mode, net.Row.BridgeInterface, net.JoinsOverVxlan) : ModeSpec.Parse(r.Mode);
@@ -118,6 +119,8 @@ internal sealed class NetworkLifecycle : IDisposable
         if (mode == NetworkMode.Bridged && net.Row.Ipv6Prefix is not null)
             throw ControlException.Invalid($"network '{name}' has IPv6 ({net.Row.Ipv6Prefix}), which a bridged network cannot have");
         var row = net.Row with { Mode = mode, BridgeInterface = bridge, HostLoopback = r.HostLoopback ?? net.Row.HostLoopback, MaxFlows = maxFlows };
+        if (r.DhcpRange is not null) net = SetDhcpRange(net, r.DhcpRange, mode);
+        row = row with { DhcpRange = net.Row.DhcpRange };
         if (row == net.Row) return net;
         // The flow cap alone changes live; with a mode or host loopback change it comes with the rebuild.
         if (row with { MaxFlows = net.Row.MaxFlows } == net.Row)
@@ -186,6 +189,22 @@ internal sealed class NetworkLifecycle : IDisposable
         DirectoryLog.VxlanPeersChanged(_logger, net.Row.Name, next.Peers.Count == 0 ? "none" : string.Join(", ", next.Peers));
     }
 
+    /// <summary>A network's dynamic pool changes live: leases outside the new range are forgotten
+    /// (their guests' next renewal gets a NAK); a range over endpoint reservations is refused.</summary>
+    private NetworkRecord SetDhcpRange(NetworkRecord net, string text, NetworkMode mode)
+    {
+        var subnet = net.Live.Config.Subnet;
+        var stored = DhcpRanges.Check(text, subnet, mode);
+        if (stored == net.Row.DhcpRange) return net;
+        var range = DhcpRanges.Effective(subnet, stored, mode, hasTunnel: net.Row.VxlanJson is not null);
+        if (range is { } r) DhcpRanges.CheckFree(net.Row.Name, r, _store.Leases(net.Row.Name));
+        _store.UpdateNetworkDhcpRange(net.Row.Name, stored);
+        net.Row = net.Row with { DhcpRange = stored };
+        net.Live.SetDhcpRange(range);
+        DirectoryLog.DhcpRangeChanged(_logger, net.Row.Name, range?.ToString() ?? "none");
+        return net;
+    }
+
     /// <summary>A network's NAT flow cap changes live: new flows meet it at once, open ones stay.</summary>
     private void SetMaxFlows(NetworkRecord net, int? maxFlows)
     {
@@ -212,9 +231,11 @@ internal sealed class NetworkLifecycle : IDisposable
     public NetworkRecord Restore(NetworkRow row, IUplinkTransport? uplink = null)
     {
         var upstreams = JsonSerializer.Deserialize(row.DnsUpstreamsJson, DaemonJsonContext.Default.ListString) ?? [];
-        var config = new NetworkConfig(row.Name, row.Mode, Ipv4Subnet.Parse(row.Subnet), row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
+        var subnet = Ipv4Subnet.Parse(row.Subnet);
+        var config = new NetworkConfig(row.Name, row.Mode, subnet, row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
             ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback, StoredEgressPolicy.FromJson(row.EgressJson),
-            row.Ipv6Prefix is null ? null : Ipv6Prefix.Parse(row.Ipv6Prefix), row.MaxFlows ?? NatEngine.DefaultMaxFlows);
+            row.Ipv6Prefix is null ? null : Ipv6Prefix.Parse(row.Ipv6Prefix), row.MaxFlows ?? NatEngine.DefaultMaxFlows,
+            DhcpRanges.Effective(subnet, row.DhcpRange, row.Mode, hasTunnel: row.VxlanJson is not null));
         string? uplinkError = null;
         if (uplink is null && StoredVxlan.FromJson(row.VxlanJson) is { } vxlan)
         {
@@ -244,6 +265,9 @@ internal sealed class NetworkLifecycle : IDisposable
             Row = row, Live = live, DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0,
             UplinkError = uplinkError,
         };
+        // The pool's guests keep their addresses (and names) across restarts, like endpoints.
+        live.RestoreRemoteLeases(_store.RemoteLeases(row.Name).Select(l => new RemoteLease(l.Mac, l.Ipv4, l.HostName,
+            l.State == LeaseStatus.Bound ? LeaseState.Bound : LeaseState.Released, l.Expires)));
         _registry.Set(net);
         foreach (var e in _store.Endpoints(row.Name)) _endpoints.Restore(net, e);
         return net;

@@ -76,7 +76,7 @@ public static class NetworkPlanner
             JsonSerializer.Serialize(upstreams, DaemonJsonContext.Default.ListString),
             JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
             GatewayMacFor(r.Name).ToString(), now, r.HostLoopback ?? true, StoredEgressPolicy.ToJson(egress), ipv6?.ToString(),
-            CheckMaxFlows(r.MaxFlows, "--max-flows"), vxlan?.ToJson());
+            CheckMaxFlows(r.MaxFlows, "--max-flows"), DhcpRanges.Check(r.DhcpRange, subnet, mode), vxlan?.ToJson());
         return new NetworkPlan(row, bridgeInterface);
     }
 

@@ -33,6 +33,14 @@ public interface IStateStore : IDisposable
     void UpsertLease(LeaseRow lease);
     void DeleteLease(string network, string endpoint);
 
+    /// <summary>A network's --dhcp-range (null: the default).</summary>
+    void UpdateNetworkDhcpRange(string name, string? range);
+
+    /// <summary>Leases of the dynamic pool (clients with no endpoint), by MAC.</summary>
+    IReadOnlyList<RemoteLeaseRow> RemoteLeases(string network);
+    void UpsertRemoteLease(RemoteLeaseRow lease);
+    void DeleteRemoteLease(string network, MacAddress mac);
+
     IReadOnlyList<(Ipv4Address Ipv4, DateTimeOffset Until)> Quarantined(string network);
     void Quarantine(string network, Ipv4Address ipv4, DateTimeOffset until);
 }

@@ -51,6 +51,10 @@ internal sealed class FullStore(IStateStore inner) : IStateStore
     public IReadOnlyList<LeaseRow> Leases(string network) => inner.Leases(network);
     public void UpsertLease(LeaseRow lease) => Write(() => inner.UpsertLease(lease));
     public void DeleteLease(string network, string endpoint) => Write(() => inner.DeleteLease(network, endpoint));
+    public void UpdateNetworkDhcpRange(string name, string? range) => Write(() => inner.UpdateNetworkDhcpRange(name, range));
+    public IReadOnlyList<RemoteLeaseRow> RemoteLeases(string network) => inner.RemoteLeases(network);
+    public void UpsertRemoteLease(RemoteLeaseRow lease) => Write(() => inner.UpsertRemoteLease(lease));
+    public void DeleteRemoteLease(string network, MacAddress mac) => Write(() => inner.DeleteRemoteLease(network, mac));
     public IReadOnlyList<(Ipv4Address Ipv4, DateTimeOffset Until)> Quarantined(string network) => inner.Quarantined(network);
     public void Quarantine(string network, Ipv4Address ipv4, DateTimeOffset until) => Write(() => inner.Quarantine(network, ipv4, until));
     public void Dispose() => inner.Dispose();

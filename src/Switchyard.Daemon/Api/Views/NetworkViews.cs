@@ -72,6 +72,8 @@ internal sealed class NetworkViews(NetworkRegistry registry)
                 MaxFlows = nat.EffectiveMaxFlows, EndpointMaxFlows = nat.EndpointMaxFlows(DefaultShare), NewFlowsPerSecond = nat.NewFlowsPerSecond,
             } : null,
             MaxFlows = n.Row.MaxFlows,
+            DhcpRange = live.DhcpRange?.ToString(),
+            RemoteLeases = live.DhcpRange is null ? null : live.RemoteLeaseCount,
             Warnings = warnings,
             Egress = Egress(live.Egress.Policy),
             Vxlan = Vxlan(n),
