@@ -65,7 +65,7 @@ public sealed class VxlanKernelInteropTests
             using var alpha = await Guest.AttachAsync(daemon.Client, net.Name, "alpha");
             var alphaLease = alpha.Dhcp();
 
-            var lease = Udhcpc.Run(remote.Name, "eth0", scratch);
+            var lease = Udhcpc.Run(remote.Name, "eth0", scratch, hostName: "Kernel_Guest");
             string remoteIp = lease["ip"];
             Assert.Equal(net.Gateway, lease["router"]);
             Assert.NotEqual(alphaLease["ip"], remoteIp);
@@ -74,6 +74,11 @@ public sealed class VxlanKernelInteropTests
             var page = Command.Run("ip", ["netns", "exec", remote.Name, "curl", "-sS", "--fail", "--connect-timeout", "10", "--max-time", "20", outside.Url()], timeoutMs: 30_000);
             Assert.Equal(outside.IndexPage, page.StdOut);
             Assert.True(alpha.Ping(remoteIp), "alpha -> the kernel's guest");
+            // And by the name its DHCP host name gave it (option 12, made a DNS label), a lease of the gateway's dynamic pool.
+            Assert.Equal(remoteIp, alpha.Dig("+short", "kernel-guest." + net.Domain, "@" + net.Gateway));
+            Assert.True(alpha.Ping("kernel-guest"), "alpha -> the kernel's guest by name");
+            var pooled = Assert.Single(await daemon.Client.ListLeasesAsync(net.Name), l => l.Remote);
+            Assert.Equal(("kernel-guest", remoteIp, "bound"), (pooled.HostName, pooled.Ipv4, pooled.State));
 
             var info = (await daemon.Client.GetNetworkAsync(net.Name)).Vxlan;
             Assert.NotNull(info);
