@@ -5,10 +5,9 @@ namespace Switchyard.Testing;
 public static class Udhcpc
 {
     /// <summary>One `busybox udhcpc -q` run on <paramref name="ifname"/> (5 tries, 1 s apart); returns the environment
-    /// of its last bound/renew event. <paramref name="scratch"/> is a directory the caller owns and deletes.
-    /// <paramref name="hostname"/>: sent as DHCP option 12 (RFC 2132 §3.14), the name a gateway's DNS
-    /// gives a client it has no endpoint for (a guest behind a VXLAN port, docs/multi-host.md).</summary>
-    public static IReadOnlyDictionary<string, string> Run(string netns, string ifname, string scratch, string? hostname = null)
+    /// of its last bound/renew event. <paramref name="scratch"/> is a directory the caller owns and deletes.</summary>
+    /// <param name="hostName">Sent as option 12 (RFC 2132 section 3.14) when given: the gateway's DNS then knows the guest by it.</param>
+    public static IReadOnlyDictionary<string, string> Run(string netns, string ifname, string scratch, string? hostName = null)
     {
         string script = Path.Combine(scratch, "udhcpc.script");
         string env = Path.Combine(scratch, "udhcpc.env");
@@ -17,7 +16,7 @@ public static class Udhcpc
         File.Delete(env);
         Command.Run("ip", ["netns", "exec", netns, "env", $"YARD_NETNS={netns}", $"YARD_ENV={env}",
             "busybox", "udhcpc", "-i", ifname, "-f", "-q", "-n", "-t", "15", "-T", "1", "-s", script,
-            .. (hostname is null ? (string[])[] : ["-x", $"hostname:{hostname}"])], timeoutMs: 30_000);
+            .. (hostName is null ? Array.Empty<string>() : ["-x", $"hostname:{hostName}"])], timeoutMs: 30_000);
         var result = new Dictionary<string, string>();
         foreach (var line in File.ReadAllLines(env))
         {
