@@ -48,6 +48,17 @@ internal static class TransportTargets
         var drop = Network.Vxlan.VxlanTunnel.Decapsulate(input, VxlanVni, MaxFrame, out var frame, out var source);
         Targets.Sink += (drop is { } d ? (int)d + 1 : 0) + (long)(source.Value & 0xFF);
         if (drop is null) Frame(frame);
+        // The tunnel's too-big answer reads a guest's frame (whatever its size): the bytes after the
+        // header stand for one; a reply it writes must parse as the ICMP it claims to be.
+        if (input.Length <= VxlanHeader.Length) return;
+        Span<byte> reply = stackalloc byte[TooBigReply.MaxLength];
+        int n = TooBigReply.TryWrite(input[VxlanHeader.Length..], 1400, reply);
+        if (n == 0) return;
+        if (n > reply.Length || !EthernetFrame.TryParse(reply[..n], out var eth)) throw new InvalidOperationException("the too-big reply is no Ethernet frame");
+        bool ok = eth.EtherType == EtherType.IPv4
+            ? Ipv4Packet.TryParse(eth.Payload, out var v4) && v4.IsHeaderChecksumValid && IcmpPacket.TryParse(v4.Payload, out var icmp) && icmp.IsChecksumValid
+            : Ipv6Packet.TryParse(eth.Payload, out var v6) && Icmpv6Packet.TryParse(v6.Payload, out var icmp6) && icmp6.IsChecksumValid(v6.Source, v6.Destination);
+        if (!ok) throw new InvalidOperationException("the too-big reply does not parse as checksummed ICMP");
     }
 
     /// <summary>One read from a TAP with IFF_VNET_HDR: the 10-byte virtio_net_hdr, then the frame;

@@ -143,6 +143,23 @@ public sealed class VxlanApiTests
         await d.Client.DetachEndpointAsync(name, "vm");
     }
 
+    [Fact]
+    public async Task An_ipv6_underlay_costs_seventy_bytes_and_keeps_one_family()
+    {
+        await using var d = new ApiDaemon();
+        await d.StartAsync();
+        using var holder = UdpOn(IPAddress.IPv6Loopback);
+        int port = ((IPEndPoint)holder.LocalEndPoint!).Port;
+        holder.Dispose();
+        string name = Unique("vx6");
+        // (Without --vxlan-local it would be [::1]:4789, the planner's tests show; a free port here.)
+        var n = await d.Client.CreateNetworkAsync(new NetworkCreateRequest { Name = name, Vxlan = new VxlanSpec { Vni = 6, Local = $"[::1]:{port}", Peers = [$"[::1]:{port + 1}"] } });
+        Assert.Equal($"[::1]:{port}", n.Vxlan!.Local);
+        Assert.Equal("up", n.Vxlan.State);
+        Assert.Equal(Math.Min(HostRoutes.RouteMtu(IPAddress.IPv6Loopback)!.Value - 70, VxlanPlanner.MaxMtu), n.Mtu);
+        await Problems.Expect(HttpStatusCode.BadRequest, () => d.Client.UpdateNetworkAsync(name, new NetworkUpdateRequest { Vxlan = new VxlanUpdate { AddPeers = ["127.0.0.1"] } }));
+    }
+
     private static Socket UdpOn(IPAddress address)
     {
         var s = new Socket(address.AddressFamily, SocketType.Dgram, ProtocolType.Udp);

@@ -70,7 +70,7 @@ public sealed class VxlanKernelInteropTests
             Assert.Equal(net.Gateway, lease["router"]);
             Assert.NotEqual(alphaLease["ip"], remoteIp);
 
-            Assert.Contains(" 0% packet loss", remote.Exec("ping", "-c", "2", "-W", "3", "alpha").StdOut);
+            Assert.Contains(" 2 received", remote.Exec("ping", "-c", "2", "-i", "0.2", "-w", "10", "alpha").StdOut);
             var page = Command.Run("ip", ["netns", "exec", remote.Name, "curl", "-sS", "--fail", "--connect-timeout", "10", "--max-time", "20", outside.Url()], timeoutMs: 30_000);
             Assert.Equal(outside.IndexPage, page.StdOut);
             Assert.True(alpha.Ping(remoteIp), "alpha -> the kernel's guest");

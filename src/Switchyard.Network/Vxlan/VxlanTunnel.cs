@@ -6,12 +6,6 @@ using Switchyard.Packets;
 
 namespace Switchyard.Network.Vxlan;
 
-/// <summary>Called with a frame the tunnel dropped because, encapsulated, it would not fit the
-/// underlay (RFC 7348 section 4.3: VTEPs must not fragment), and the inner MTU that would fit, so
-/// the network can answer the guest with an ICMP fragmentation-needed (RFC 1191) or Packet Too
-/// Big (RFC 8201). Runs on the sending thread; the span is valid only during the call.</summary>
-public delegate void OversizeFrameHandler(ReadOnlySpan<byte> frame, int mtu);
-
 /// <summary>A network's VXLAN port (RFC 7348) over one ordinary UDP socket: no privilege, plain
 /// sockets (macOS builds it too). Frames the switch sends are encapsulated (section 5) and go to
 /// the VTEP their destination MAC was learnt behind, or, for broadcast, multicast and unknown
@@ -21,13 +15,25 @@ public delegate void OversizeFrameHandler(ReadOnlySpan<byte> frame, int mtu);
 /// only from configured peers (by IP address, any source port), with our VNI and a well-formed
 /// header; every other one is dropped and counted by reason (<see cref="Counters"/>).
 ///
+/// A frame too big for the tunnel (over the network's MTU: a TCP segmentation job cut to an MSS
+/// the network's MTU does not allow, since the switch already drops plain frames over it) is
+/// dropped, counted, and answered as the Linux kernel's vxlan device answers on a bridged link:
+/// an ICMP fragmentation-needed (RFC 1191) or Packet Too Big (RFC 8201) from the destination,
+/// handed up like a frame from a peer (<see cref="TooBigReply"/>), at most one per
+/// <see cref="TooBigReplyInterval"/> (one is all path MTU discovery needs; a 64 KiB job would
+/// otherwise earn one per segment).
+///
 /// Threading: the receive loop is the only writer of the learning table; senders (any switch
 /// thread) read it and the peer list without locks, and allocate nothing per frame (a per-thread
-/// buffer holds the encapsulated datagram).</summary>
+/// buffer holds the encapsulated datagram). The frame handler given to <see cref="Start"/> runs on
+/// the receive loop, and also on a sender's thread for a too-big reply.</summary>
 public sealed class VxlanTunnel : IVxlanTunnel
 {
     /// <summary>As for the UDP transport: a burst should not overflow the kernel's defaults.</summary>
     private const int SendBuffer = 1 << 20, ReceiveBuffer = 4 << 20;
+
+    /// <summary>The least time between two too-big replies.</summary>
+    public static readonly TimeSpan TooBigReplyInterval = TimeSpan.FromMilliseconds(100);
 
     [ThreadStatic] private static byte[]? t_datagram;
 
@@ -44,6 +50,9 @@ public sealed class VxlanTunnel : IVxlanTunnel
     private readonly Lock _peersLock = new();
     private volatile VxlanPeer[] _peers;
     private volatile HashSet<MacAddress> _guests = [];
+    private readonly long _replyIntervalTicks;
+    private long _nextReplyAt = long.MinValue; // a _time timestamp
+    private FrameHandler? _onFrame;
     private Task? _loop;
 
     private VxlanTunnel(Socket socket, VxlanSettings settings, int mtu, ILogger logger, TimeProvider time, TimeSpan agingTime)
@@ -55,6 +64,7 @@ public sealed class VxlanTunnel : IVxlanTunnel
         _logger = logger;
         _time = time;
         _table = new VtepTable(time, agingTime);
+        _replyIntervalTicks = (long)(TooBigReplyInterval.TotalSeconds * time.TimestampFrequency);
         Settings = settings with { Local = (IPEndPoint)socket.LocalEndPoint! };
         Interface = $"vxlan {Settings.Vni} on {Settings.Local}";
         _peers = [.. settings.Peers.Select(p => new VxlanPeer(p))];
@@ -117,9 +127,6 @@ public sealed class VxlanTunnel : IVxlanTunnel
     /// <summary>Frames from TAP guests arrive segmented and checksummed (UplinkPort does it in software).</summary>
     public bool SupportsOffload => false;
 
-    /// <summary>Told when a frame does not fit the underlay (see <see cref="OversizeFrameHandler"/>).</summary>
-    public OversizeFrameHandler? Oversize { get; set; }
-
     public VxlanCounters Counters
     {
         get
@@ -151,7 +158,11 @@ public sealed class VxlanTunnel : IVxlanTunnel
 
     public void SetGuests(IReadOnlyCollection<MacAddress> macs) => _guests = [.. macs];
 
-    public void Start(FrameHandler onFrame) => _loop = ReceiveLoop(onFrame);
+    public void Start(FrameHandler onFrame)
+    {
+        _onFrame = onFrame;
+        _loop = ReceiveLoop(onFrame);
+    }
 
     private async Task ReceiveLoop(FrameHandler onFrame)
     {
@@ -236,7 +247,7 @@ public sealed class VxlanTunnel : IVxlanTunnel
         if (frame.Length > _maxFrame)
         {
             _counters.Drop(VxlanDrop.TooBig);
-            Oversize?.Invoke(frame, _mtu);
+            ReplyTooBig(frame);
             return false;
         }
         var buffer = t_datagram;
@@ -255,6 +266,19 @@ public sealed class VxlanTunnel : IVxlanTunnel
         bool any = false;
         foreach (var peer in peers) any |= SendTo(peer, datagram, frame);
         return any;
+    }
+
+    /// <summary>Answers a frame over the MTU with ICMP, at most once per <see cref="TooBigReplyInterval"/>.</summary>
+    private void ReplyTooBig(ReadOnlySpan<byte> frame)
+    {
+        if (_onFrame is not { } deliver) return;
+        long now = _time.GetTimestamp(), due = Volatile.Read(ref _nextReplyAt);
+        if (now < due || Interlocked.CompareExchange(ref _nextReplyAt, now + _replyIntervalTicks, due) != due) return;
+        Span<byte> reply = stackalloc byte[TooBigReply.MaxLength];
+        int n = TooBigReply.TryWrite(frame, _mtu, reply);
+        if (n == 0) return;
+        try { deliver(reply[..n], VirtioNetHeader.None); }
+        catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, Interface, e); }
     }
 
     private bool SendTo(VxlanPeer peer, ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> frame)

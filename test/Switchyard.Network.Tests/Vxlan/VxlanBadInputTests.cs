@@ -91,15 +91,35 @@ public sealed class VxlanBadInputTests : IDisposable
     }
 
     [Fact]
-    public void A_frame_over_the_mtu_is_not_sent_and_the_network_is_told()
+    public void A_frame_over_the_mtu_is_not_sent_and_its_sender_gets_fragmentation_needed_from_the_destination()
     {
-        int told = 0, mtu = 0;
-        _tunnel.Tunnel.Oversize = (frame, m) => { told = frame.Length; mtu = m; };
-        var big = VxlanTestBed.Frame(Broadcast, Guest, VxlanTestBed.Mtu + 14 + 4 + 1);
+        var guestIp = Ipv4Address.Parse("10.9.0.2");
+        var remoteIp = Ipv4Address.Parse("10.9.0.3");
+        var big = new byte[VxlanTestBed.Mtu + 14 + 4 + 1];
+        int tcpLength = big.Length - EthernetFrameWriter.L4Offset;
+        big[EthernetFrameWriter.L4Offset + 12] = 0x50;   // a TCP header's data offset
+        EthernetFrameWriter.FinishIpv4(big, new MacAddress(Remote), new MacAddress(Guest), guestIp, remoteIp, IpProtocol.Tcp, tcpLength);
+
         Assert.False(_tunnel.Tunnel.TrySend(big, VirtioNetHeader.None));
-        Assert.Equal((big.Length, VxlanTestBed.Mtu), (told, mtu));
         Assert.Equal(1, _tunnel.Tunnel.Counters.DroppedTooBig);
         Assert.Equal(0, _tunnel.Tunnel.Counters.DatagramsOut);
+        var reply = _tunnel.Next();   // handed up like a frame from a peer, so the switch takes it to the guest
+        var p = PacketDotNet.Packet.ParsePacket(PacketDotNet.LinkLayers.Ethernet, reply);
+        var ip = p.Extract<PacketDotNet.IPv4Packet>();
+        var icmp = p.Extract<PacketDotNet.IcmpV4Packet>();
+        Assert.Equal((remoteIp.ToString(), guestIp.ToString()), (ip.SourceAddress.ToString(), ip.DestinationAddress.ToString()));
+        Assert.Equal(PacketDotNet.IcmpV4TypeCode.UnreachableFragmentationNeeded, icmp.TypeCode);
+        Assert.Equal(VxlanTestBed.Mtu, (reply[EthernetFrameWriter.L4Offset + 6] << 8) | reply[EthernetFrameWriter.L4Offset + 7]);
+        Assert.True(icmp.ValidIcmpChecksum);
+
+        // One reply is all path MTU discovery needs: the rest of a segmentation job gets none.
+        Assert.False(_tunnel.Tunnel.TrySend(big, VirtioNetHeader.None));
+        _tunnel.NothingMore();
+        _bed.Clock.Advance(VxlanTunnel.TooBigReplyInterval);
+        Assert.False(_tunnel.Tunnel.TrySend(big, VirtioNetHeader.None));
+        _tunnel.Next();
+        Assert.Equal(3, _tunnel.Tunnel.Counters.DroppedTooBig);
+
         // The largest frame that fits goes out.
         Assert.True(_tunnel.Tunnel.TrySend(VxlanTestBed.Frame(Broadcast, Guest, VxlanTestBed.Mtu + 14 + 4), VirtioNetHeader.None));
     }
