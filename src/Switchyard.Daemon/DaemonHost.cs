@@ -46,6 +46,7 @@ public static class DaemonHost
             catch (ArgumentException e) { throw new DaemonStartException($"--group: {e.Message}", e); }
         }
         PrepareSocket(options.SocketPath, options.SocketGroup);
+        if (options.DockerPlugin is { } docker) Docker.DockerPluginService.PrepareSocket(docker);
         try
         {
             if (!Directory.Exists(options.StateDirectory) && !OperatingSystem.IsWindows())
@@ -95,6 +96,12 @@ public static class DaemonHost
         builder.Services.AddSingleton<IStateStore>(store);
         builder.Services.AddSingleton(sp => new ControlPlane(store, new DirectoryOptions(options.ResolvConfPath, options.LeaseTime) { Fds = fds },
             sp.GetRequiredService<ILoggerFactory>()));
+        if (options.DockerPlugin is { } plugin)
+        {
+            builder.Services.AddSingleton(sp => new Docker.DockerPluginService(plugin, sp.GetRequiredService<ControlPlane>(), options.StateDirectory,
+                sp.GetRequiredService<ILoggerFactory>()));
+            builder.Services.AddHostedService(sp => sp.GetRequiredService<Docker.DockerPluginService>());
+        }
         builder.Services.AddSingleton(sp => new EndpointViews(sp.GetRequiredService<ControlPlane>().Registry, store));
 
         var app = builder.Build();

@@ -19,6 +19,9 @@ public sealed record DaemonOptions
     /// <summary><c>--log-format</c>: one human line per event (the default), or one JSON object per
     /// line with a UTC timestamp, for log shippers.</summary>
     public DaemonLogFormat LogFormat { get; init; } = DaemonLogFormat.Simple;
+    /// <summary><c>--docker-plugin</c>: also serve Docker's remote network driver protocol on its own
+    /// socket (see Docker/DockerPluginService). Null (the default): no plugin socket.</summary>
+    public Docker.DockerPluginOptions? DockerPlugin { get; init; }
 
     public static string DefaultStateDirectory()
     {

@@ -84,6 +84,16 @@ public static class LogEvents
 
     // 160-169: the CNI plugin's daemon side (issue 12).
     // 170-179: the Docker remote network driver (issue 12).
+    public const int DockerPluginListening = 170;
+    public const int DockerNetworkRequested = 171;
+    public const int DockerNetworkMade = 172;
+    public const int DockerNetworkNotMade = 173;
+    public const int DockerNetworkDeleted = 174;
+    public const int DockerEngineUnavailable = 175;
+    public const int DockerEndpointCreated = 176;
+    public const int DockerEndpointDeleted = 177;
+    public const int DockerCallFailed = 178;
+    public const int DockerEndpointReattached = 179;
     // 180-189: the UDP transport and vfkit's handshake (issue 12).
     public const int UdpPeerLearnt = 180;
     public const int UdpPeerIgnored = 181;

@@ -33,7 +33,21 @@ internal static class DaemonCommand
             HelpName = "simple|json",
         };
         logFormat.AcceptOnlyFromAmong("simple", "json");
-        var cmd = new Command("daemon", "Run the Switchyard daemon in the foreground (systemd: Type=notify)") { stateDir, group, resolvConf, httpListen, logFormat };
+        var dockerPlugin = new Option<bool>("--docker-plugin")
+        {
+            Description = "Also serve Docker's remote network driver on its own socket: docker network create -d switchyard --subnet CIDR [-o mode=nat|host|internal] [-o egress=deny -o allow=NAME,...] NET (docs/integrations.md, Docker)",
+        };
+        var dockerPluginSocket = new Option<string?>("--docker-plugin-socket")
+        {
+            Description = $"The driver's socket (implies --docker-plugin); dockerd finds drivers in /run/docker/plugins, and the file name without .sock is the driver's name (default {Switchyard.Daemon.Docker.DockerPluginOptions.DefaultSocketPath})",
+            HelpName = "PATH",
+        };
+        var dockerHost = new Option<string?>("--docker-host")
+        {
+            Description = $"dockerd's API socket, asked for a new network's name, which Docker's CreateNetwork does not carry (default {Switchyard.Daemon.Docker.DockerPluginOptions.DefaultDockerHost}; without an answer the network is named docker-ID12)",
+            HelpName = "unix:///PATH",
+        };
+        var cmd = new Command("daemon", "Run the Switchyard daemon in the foreground (systemd: Type=notify)") { stateDir, group, resolvConf, httpListen, logFormat, dockerPlugin, dockerPluginSocket, dockerHost };
         cmd.SetAction(async (parse, ct) =>
         {
             var options = new DaemonOptions
@@ -44,7 +58,10 @@ internal static class DaemonCommand
                 ResolvConfPath = parse.GetValue(resolvConf)!,
                 HttpListen = parse.GetValue(httpListen) is { } http ? ParseHttpListen(http) : null,
                 LogFormat = parse.GetValue(logFormat) == "json" ? DaemonLogFormat.Json : DaemonLogFormat.Simple,
+                DockerPlugin = DockerPlugin(parse.GetValue(dockerPlugin), parse.GetValue(dockerPluginSocket), parse.GetValue(dockerHost)),
             };
+            if (parse.GetValue(dockerHost) is not null && options.DockerPlugin is null)
+                return Output.Error("--docker-host applies with --docker-plugin");
             try
             {
                 await DaemonHost.RunAsync(options, ct);
@@ -56,6 +73,16 @@ internal static class DaemonCommand
             }
         });
         return cmd;
+    }
+
+    /// <summary>The Docker driver's options: on with --docker-plugin or --docker-plugin-socket.</summary>
+    internal static Switchyard.Daemon.Docker.DockerPluginOptions? DockerPlugin(bool on, string? socket, string? dockerHost)
+    {
+        if (!on && socket is null) return null;
+        var options = new Switchyard.Daemon.Docker.DockerPluginOptions();
+        if (socket is not null) options = options with { SocketPath = Path.GetFullPath(socket) };
+        if (dockerHost is not null) options = options with { DockerHost = dockerHost };
+        return options;
     }
 
     /// <summary>ADDR:PORT, [V6]:PORT, or a bare PORT / :PORT on 127.0.0.1: loopback unless an

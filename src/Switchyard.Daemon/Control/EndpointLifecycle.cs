@@ -94,7 +94,9 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
         return new(net, record);
     }
 
-    public void Detach(string network, string name)
+    /// <param name="keepReservation">False when the address is not ours to keep: Docker's IPAM gave it
+    /// and takes it back with the endpoint (its next container may get it under another endpoint name).</param>
+    public void Detach(string network, string name, bool keepReservation = true)
     {
         var (net, e) = registry.FindEndpoint(network, name);
         // Stored first: a disk that refuses the change (StateUnwritableException) leaves the
@@ -103,8 +105,12 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
         var lease = store.Leases(network).FirstOrDefault(l => l.Endpoint == name);
         if (lease is not null)
         {
-            try { store.UpsertLease(lease with { LastUsed = time.GetUtcNow() }); }
-            catch (StateUnwritableException) { }   // only the reservation's age: the detach stands
+            try
+            {
+                if (keepReservation) store.UpsertLease(lease with { LastUsed = time.GetUtcNow() });
+                else store.DeleteLease(network, name);
+            }
+            catch (StateUnwritableException) { }   // only the reservation: the detach stands
         }
         ports.StopListening(e);   // its host ports close first: no new client for a guest that is leaving
         if (net.Live.Detach(name) is { } port) TransportFactory.Destroy(port.Transport, e.Transport);

@@ -130,12 +130,12 @@ internal sealed partial class NetworkDirectory : IDisposable
         }
     }
 
-    public async Task DetachAsync(Caller caller, string network, string name)
+    public async Task DetachAsync(Caller caller, string network, string name, bool keepReservation = true)
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
         var (_, e) = _registry.FindEndpoint(network, name);
         _callers.CheckDetach(caller, e.Transport, _registry.Read(() => e.Published.Select(p => p.Spec).ToList()));
-        _endpoints.Detach(network, name);
+        _endpoints.Detach(network, name, keepReservation);
     }
 
     public async Task<EndpointRef> PublishAsync(Caller caller, string network, string name, string spec)
