@@ -40,6 +40,10 @@ public sealed record VxlanInfo
     /// network's warnings; the guests then reach only each other).</summary>
     public required string State { get; init; }
     public VxlanCountersInfo? Counters { get; init; }
+    /// <summary>Frames from the tunnel that the gateway host's anti-spoofing dropped before its switch, by
+    /// reason (spoofed-mac, spoofed-ip: not the sender's DHCP lease, policy, malformed); null on a joining
+    /// host (bridged:vxlan). See docs/dhcp-pool.md.</summary>
+    public IReadOnlyDictionary<string, long>? GuardDropped { get; init; }
 }
 
 /// <summary>The tunnel's counters. Every dropped datagram or frame is counted under exactly one

@@ -89,6 +89,14 @@ public sealed class VxlanKernelInteropTests
             Assert.True(counters.LearntMacs >= 1);
             Assert.True(counters.SentPerPeer[kernel + ":4789"] > 0);
 
+            // Anti-spoofing at the gateway host: from an address it holds no lease for, the kernel's guest reaches nobody.
+            string spoofed = net.Subnet.Split('/')[0][..^1] + "250";
+            remote.Ip("addr", "add", spoofed + "/32", "dev", "eth0");
+            Assert.False(Command.Run("ip", ["netns", "exec", remote.Name, "ping", "-c", "2", "-W", "1", "-I", spoofed, alphaLease["ip"]], check: false).ExitCode == 0,
+                "a ping from an address the gateway never leased got an answer");
+            var guard = (await daemon.Client.GetNetworkAsync(net.Name)).Vxlan!.GuardDropped!;
+            Assert.True(guard["spoofed-ip"] >= 2, $"spoofed-ip drops: {guard["spoofed-ip"]}");
+
             // SIGINT (by its PID): tcpdump writes out what it holds.
             Command.Run("kill", ["-INT", tcpdump.Pid.ToString()]);
             Eventually.Until(() => tcpdump.HasExited, TimeSpan.FromSeconds(10), () => "tcpdump exited: " + tcpdump.Output);

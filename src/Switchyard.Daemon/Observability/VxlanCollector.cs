@@ -36,6 +36,13 @@ internal sealed class VxlanCollector : IMetricsCollector
         foreach (var (name, c) in tunnels)
             foreach (var (reason, count) in VxlanDrops.ByReason(c))
                 w.Sample(count, new Label("network", name), new Label("reason", reason));
+        // The gateway host's anti-spoofing of what the tunnel brings (docs/dhcp-pool.md): the uplink port's drops.
+        w.Family("switchyard_vxlan_guard_drops_total", MetricType.Counter,
+            "Frames from a gateway host's tunnel dropped by its anti-spoofing before the switch, by reason (spoofed-mac, spoofed-ip, policy, malformed).");
+        foreach (var n in view.Networks)
+            if (n.Live.Config.Mode != Switchyard.Network.NetworkMode.Bridged && n.Live.Uplink is { Transport: IVxlanTunnel } uplink)
+                foreach (var (reason, count) in uplink.Counters.DropsByReason())
+                    if (reason is not ("oversize" or "transmit-failed")) w.Sample(count, new Label("network", n.Name), new Label("reason", reason));
         w.Family("switchyard_vxlan_peer_datagrams_total", MetricType.Counter, "Datagrams sent to each peer (ADDR:PORT).");
         foreach (var (name, c) in tunnels)
             foreach (var (peer, sent) in c.SentPerPeer.OrderBy(p => p.Key, StringComparer.Ordinal))

@@ -1,3 +1,4 @@
+using Switchyard.Network;
 using System.Text.Json;
 using Switchyard.Client;
 using Switchyard.Daemon.Control;
@@ -95,6 +96,7 @@ internal sealed class NetworkViews(NetworkRegistry registry)
                 Replicated = c.Replicated, LearntMacs = c.LearntMacs, SentPerPeer = c.SentPerPeer,
                 Dropped = Observability.VxlanDrops.ByReason(c),
             },
+            GuardDropped = n.Mode == NetworkMode.Bridged ? null : n.Live.Uplink?.Counters.DropsByReason(),
         };
     }
 
