@@ -22,13 +22,18 @@
 #          made here, where peers.sh's servers listen) through a nat network with `--egress deny --allow
 #          bench.example` (DNS pinning and the HTTP Host check on every connection), next to the same
 #          network without a policy.
+#   xhost  Issue 14's cross-host row: two "hosts" (two namespaces joined by a veth underlay, MTU 1500) and a
+#          guest on each, iperf3 between the guests at MTU 1450 (1500 minus VXLAN's 50 bytes). The kernel's path:
+#          a `vxlan` device bridged to the guest's veth in each host namespace. Switchyard's: a daemon in each host
+#          namespace, host A's network in nat mode with `--vxlan`, host B's `--mode bridged:vxlan` (its guest leases
+#          from host A), then the ratio (target >= 0.5x). docs/multi-host.md keeps the numbers.
 # A stack that passes no traffic shows "-" (and so does any ratio that needs it); the run goes on.
 # Everything stays on this machine: namespaces made here, servers on loopback, no host routes.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 SECS=${1:-${SECS:-5}}
-BENCH=${BENCH:-g2g,peers,rss,egress}
+BENCH=${BENCH:-g2g,peers,rss,egress,xhost}
 # shellcheck source=/dev/null
 source "$root/../shared/bench/peers.sh" 2>/dev/null || source "${PEERS_SH:-/work/shared/bench/peers.sh}"
 peers_install
@@ -48,7 +53,8 @@ cleanup() {
     ip netns del "$ns" 2>/dev/null
   done
   ip link del "ybd$id" 2>/dev/null
-  for p in $daemon_pid $base_pid; do
+  # The xhost section's daemons (bench/xhost.sh) left their PIDs in $tmp/x*.pid.
+  for p in $daemon_pid $base_pid $(cat "$tmp"/x*.pid 2>/dev/null); do
     if kill "$p" 2>/dev/null; then
       for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
     fi
@@ -353,6 +359,15 @@ fi
 
 if want egress; then
   egress_section
+  [ -s "$tmp/up.log" ] && sed 's/^/  note: /' "$tmp/up.log"
+  : >"$tmp/up.log"
+  echo
+fi
+
+if want xhost; then
+  # shellcheck source=bench/xhost.sh
+  source "$here/xhost.sh"
+  xhost_section
   [ -s "$tmp/up.log" ] && sed 's/^/  note: /' "$tmp/up.log"
   : >"$tmp/up.log"
   echo

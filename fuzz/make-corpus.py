@@ -1,7 +1,7 @@
 #!/usr/bin/env python3
 """Writes the seed corpus, fuzz/corpus/TARGET/*: a few valid inputs per target, cut from the
 test captures in test/Switchyard.Packets.Tests/Data (real udhcpc, dig/dnsmasq, ping and TCP
-traffic) and built here where no capture has them (IPv6, ND, TLS, HTTP, framing, virtio-net).
+traffic) and built here where no capture has them (IPv6, ND, TLS, HTTP, framing, virtio-net, VXLAN).
 Deterministic: running it again rewrites the same files. Usage: fuzz/make-corpus.py"""
 import os, shutil, struct
 
@@ -128,6 +128,11 @@ def main():
     add('stream', 'four-frames', b''.join(struct.pack('!I', len(f)) + f for f in frames))
     add('stream', 'frame-and-partial', struct.pack('!I', len(core[1])) + core[1] + struct.pack('!I', 60) + core[2][:20])
     for i, f in enumerate(core[:4] + dhcp[:2] + dns[:1]): add('dgram', 'capture-%d' % i, f)
+    # VXLAN (RFC 7348 section 5): flags with only I, reserved zero, VNI 4242 (TransportTargets.VxlanVni).
+    vxlan = lambda f, flags=0x08, vni=4242: bytes([flags, 0, 0, 0]) + struct.pack('!I', vni << 8) + f
+    for i, f in enumerate(core[:2] + dhcp[:2]): add('vxlan', 'capture-%d' % i, vxlan(f))
+    add('vxlan', 'wrong-vni', vxlan(dhcp[0], vni=4243))
+    add('vxlan', 'gbp-flags', vxlan(core[0], flags=0x88))
 
     # virtio_net_hdr (little-endian): flags, gso_type, hdr_len, gso_size, csum_start, csum_offset.
     src, dst = bytes([10, 0, 0, 2]), bytes([93, 184, 216, 34])

@@ -18,6 +18,13 @@ internal static class ServerTargets
     private static readonly DhcpServer Dhcp = new(
         new DhcpServerOptions(Subnet, Gateway, "fuzz.internal", 1500, TimeSpan.FromHours(1)), new AnyClient());
 
+    /// <summary>The same server for clients with no endpoint (guests behind a tunnel): every message
+    /// goes to the dynamic pool, whose records stay bounded by its 14 addresses whatever the MACs.</summary>
+    private static readonly DhcpServer Pooled = new(
+        new DhcpServerOptions(Subnet, Gateway, "fuzz.internal", 1500, TimeSpan.FromHours(1)), new NoEndpoints(), TimeProvider.System,
+        new DhcpPool(new DhcpRange(Ipv4Address.Parse("10.88.0.200"), Ipv4Address.Parse("10.88.0.213")), TimeSpan.FromHours(1), TimeProvider.System,
+            _ => false, name => name == "guest"));
+
     private static readonly DnsServer Dns = new("fuzz.internal", Subnet, new Names(), forwarder: null,
         ipv6: Ipv6Prefix.Parse("fd00:5157:1::/64"));
 
@@ -31,7 +38,13 @@ internal static class ServerTargets
         var sender = input.Length >= DhcpLayout.ChaddrOffset + MacAddress.Length ? MacAddress.Read(input[DhcpLayout.ChaddrOffset..]) : default;
         // GatewayPort writes the reply after the Ethernet, IPv4 and UDP headers of a 64 KiB frame.
         var reply = Reply[42..];
-        int length = Dhcp.Handle(input, sender, reply, out bool broadcast);
+        Check(Dhcp.Handle(input, sender, reply, out bool broadcast), broadcast, reply);
+        Check(Pooled.Handle(input, sender, reply, out broadcast), broadcast, reply);
+        if (Pooled.Pool!.Guests.Count > 14) throw new InvalidOperationException($"the pool holds {Pooled.Pool.Guests.Count} records for 14 addresses");
+    }
+
+    private static void Check(int length, bool broadcast, Span<byte> reply)
+    {
         Targets.Sink += length + (broadcast ? 1 : 0);
         if (length == 0) return;
         if (length > reply.Length) throw new InvalidOperationException($"DHCP reply of {length} bytes in a {reply.Length}-byte buffer");
@@ -78,6 +91,24 @@ internal static class ServerTargets
         }
 
         public void OnLeaseChanged(MacAddress client, Ipv4Address address, LeaseState state, DateTimeOffset expires) => Targets.Sink++;
+    }
+
+    /// <summary>No client is an endpoint: the pool serves them all.</summary>
+    private sealed class NoEndpoints : IDhcpBindings
+    {
+        public bool TryGetBinding(MacAddress client, out DhcpBinding binding)
+        {
+            binding = default;
+            return false;
+        }
+
+        public bool TryReassign(MacAddress client, Ipv4Address declined, out Ipv4Address replacement)
+        {
+            replacement = default;
+            return false;
+        }
+
+        public void OnLeaseChanged(MacAddress client, Ipv4Address address, LeaseState state, DateTimeOffset expires) { }
     }
 
     /// <summary>One guest and the gateway, by name and by address, both families.</summary>

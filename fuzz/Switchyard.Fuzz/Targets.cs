@@ -31,6 +31,7 @@ internal static class Targets
         ("stream", TransportTargets.Stream),
         ("dgram", TransportTargets.Dgram),
         ("virtio", TransportTargets.Virtio),
+        ("vxlan", TransportTargets.Vxlan),
     ];
 
     public static IEnumerable<string> Names => All.Select(t => t.Name);

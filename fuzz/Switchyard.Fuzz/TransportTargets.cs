@@ -37,6 +37,30 @@ internal static class TransportTargets
         Frame(input);
     }
 
+    /// <summary>The VNI the "vxlan" seeds carry (fuzz/make-corpus.py).</summary>
+    public const uint VxlanVni = 4242;
+
+    /// <summary>One datagram from a VXLAN peer (RFC 7348): the tunnel's header, VNI, length and
+    /// source checks (VxlanTunnel.Decapsulate), and the inner frame on to dgram's path (an uplink
+    /// port has no guard, but the frame still reaches DHCP snooping and the parsers).</summary>
+    public static void Vxlan(ReadOnlySpan<byte> input)
+    {
+        var drop = Network.Vxlan.VxlanTunnel.Decapsulate(input, VxlanVni, MaxFrame, out var frame, out var source);
+        Targets.Sink += (drop is { } d ? (int)d + 1 : 0) + (long)(source.Value & 0xFF);
+        if (drop is null) Frame(frame);
+        // The tunnel's too-big answer reads a guest's frame (whatever its size): the bytes after the
+        // header stand for one; a reply it writes must parse as the ICMP it claims to be.
+        if (input.Length <= VxlanHeader.Length) return;
+        Span<byte> reply = stackalloc byte[TooBigReply.MaxLength];
+        int n = TooBigReply.TryWrite(input[VxlanHeader.Length..], 1400, reply);
+        if (n == 0) return;
+        if (n > reply.Length || !EthernetFrame.TryParse(reply[..n], out var eth)) throw new InvalidOperationException("the too-big reply is no Ethernet frame");
+        bool ok = eth.EtherType == EtherType.IPv4
+            ? Ipv4Packet.TryParse(eth.Payload, out var v4) && v4.IsHeaderChecksumValid && IcmpPacket.TryParse(v4.Payload, out var icmp) && icmp.IsChecksumValid
+            : Ipv6Packet.TryParse(eth.Payload, out var v6) && Icmpv6Packet.TryParse(v6.Payload, out var icmp6) && icmp6.IsChecksumValid(v6.Source, v6.Destination);
+        if (!ok) throw new InvalidOperationException("the too-big reply does not parse as checksummed ICMP");
+    }
+
     /// <summary>One read from a TAP with IFF_VNET_HDR: the 10-byte virtio_net_hdr, then the frame;
     /// an offload job is done in software (checksum completion, TCP segmentation) and every frame
     /// that makes goes to the switch.</summary>
@@ -60,7 +84,7 @@ internal static class TransportTargets
     /// <summary>A guest's frame as the switch handles it: the port guard first (a learning guard
     /// takes the frame's source MAC, so the checks behind the MAC check are reached), DHCP
     /// snooping, then every parser above Ethernet.</summary>
-    private static void Frame(ReadOnlySpan<byte> frame)
+    internal static void Frame(ReadOnlySpan<byte> frame)
     {
         if (EthernetFrame.TryParse(frame, out var eth))
         {

@@ -9,8 +9,8 @@ namespace Switchyard.Client;
 public sealed record NetworkCreateRequest
 {
     public required string Name { get; init; }
-    /// <summary>nat (default), host, internal, bridged or bridged:IFACE (bridged: the interface of
-    /// the host's default route).</summary>
+    /// <summary>nat (default), host, internal, bridged, bridged:IFACE (bridged: the interface of
+    /// the host's default route) or bridged:vxlan (joins another host's network over <see cref="Vxlan"/>).</summary>
     public string? Mode { get; init; }
     /// <summary>IPv4 CIDR; default: the first free 192.168.N.0/24 from 192.168.64.0/24 on.</summary>
     public string? Subnet { get; init; }
@@ -37,6 +37,15 @@ public sealed record NetworkCreateRequest
     /// they can no longer reach. Default false: such a subnet is refused (409). Reserved ranges
     /// (loopback, link-local, multicast, 0.0.0.0/8, 240.0.0.0/4) are refused regardless.</summary>
     public bool? AllowHostSubnet { get; init; }
+    /// <summary>A VXLAN uplink to other hosts (docs/multi-host.md): on a nat, host or internal network
+    /// its gateway serves the guests behind the tunnel too; mode <c>bridged:vxlan</c> needs it and
+    /// joins a network another host's gateway serves. Without <see cref="Mtu"/>, the MTU is the
+    /// underlay route's minus the encapsulation (50 bytes on IPv4, 70 on IPv6).</summary>
+    public VxlanSpec? Vxlan { get; init; }
+    /// <summary>FIRST-LAST: the addresses the gateway's DHCP server gives to clients it has no endpoint
+    /// for (guests on other hosts, behind a VXLAN tunnel). Null: the upper half of the subnet when the
+    /// network has a tunnel, else none. Endpoint addresses never come from it. See docs/multi-host.md.</summary>
+    public string? DhcpRange { get; init; }
 }
 
 /// <summary>An egress policy. Rules are <c>DOMAIN</c>, <c>*.DOMAIN</c> (its subdomains) or
@@ -91,7 +100,8 @@ public sealed record EgressCounters
 /// <summary>PATCH /networks/{name}: the fields to change; null leaves a field as it is.</summary>
 public sealed record NetworkUpdateRequest
 {
-    /// <summary>nat, host, internal, bridged or bridged:IFACE. Refused while endpoints are attached.</summary>
+    /// <summary>nat, host, internal, bridged or bridged:IFACE (bridged:vxlan is for create only).
+    /// Refused while endpoints are attached.</summary>
     public string? Mode { get; init; }
     public bool? HostLoopback { get; init; }
     /// <summary>Edits of the egress policy; allowed while endpoints are attached, for new flows at once.</summary>
@@ -99,6 +109,11 @@ public sealed record NetworkUpdateRequest
     /// <summary>The network's NAT flow cap (0: back to the default); applies at once to new flows,
     /// endpoints attached or not. Flows already open stay.</summary>
     public int? MaxFlows { get; init; }
+    /// <summary>VXLAN peers added or removed, live (endpoints attached or not).</summary>
+    public VxlanUpdate? Vxlan { get; init; }
+    /// <summary>A new dynamic DHCP range (FIRST-LAST), or "default"; applies at once. Leases outside
+    /// the new range end at their next renewal; a range holding endpoint reservations is refused (409).</summary>
+    public string? DhcpRange { get; init; }
 }
 
 public sealed record NetworkInfo
@@ -137,6 +152,12 @@ public sealed record NetworkInfo
     public EgressPolicySpec? Egress { get; init; }
     /// <summary>The NAT flow cap as configured (null: the default).</summary>
     public int? MaxFlows { get; init; }
+    /// <summary>The network's VXLAN uplink to other hosts: settings and counters (null: none).</summary>
+    public VxlanInfo? Vxlan { get; init; }
+    /// <summary>The dynamic DHCP range in use for guests behind a tunnel (null: none).</summary>
+    public string? DhcpRange { get; init; }
+    /// <summary>Leases of that range now held (offered or bound, not expired).</summary>
+    public int? RemoteLeases { get; init; }
 }
 
 /// <summary>Flows the network's NAT holds open right now, one host socket each, and its caps.</summary>
@@ -299,6 +320,11 @@ public sealed record LeaseInfo
     public required string State { get; init; }
     public DateTimeOffset? Expires { get; init; }
     public required bool Attached { get; init; }
+    /// <summary>A lease of the dynamic range: a guest with no endpoint (behind a tunnel); its
+    /// <see cref="Endpoint"/> is empty and it is known by <see cref="Mac"/>.</summary>
+    public bool Remote { get; init; }
+    /// <summary>A remote guest's DNS name (from its DHCP host name; null: none, or taken).</summary>
+    public string? HostName { get; init; }
 }
 
 public sealed record PortCountersInfo

@@ -119,4 +119,18 @@ public static class LogEvents
     public const int OpenFileLimitRaised = 325;
     public const int OpenFileLimitNotRaised = 326;
     public const int MemoryReturned = 327;
+
+    // 400-404: the tunnel's data plane (Vxlan/VxlanTunnel.cs).
+    public const int VxlanListening = 400;
+    public const int VxlanDropped = 401;
+    public const int VxlanReceiveError = 402;
+    public const int VxlanUnderlayTooSmall = 403;
+    public const int VxlanPeersChanged = 404;
+    // 405-409: VXLAN networks in the control plane (Daemon/Control).
+    public const int VxlanPeersUpdated = 405;
+    public const int VxlanRestoreFailed = 406;
+    // 410-414: the gateway host's service of guests behind a tunnel (dynamic pool, remote leases).
+    public const int TunnelGuestsServed = 410;
+    public const int RemoteLeaseChanged = 411;
+    public const int DhcpRangeChanged = 412;
 }

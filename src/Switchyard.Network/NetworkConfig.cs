@@ -7,7 +7,9 @@ public enum NetworkMode { Nat, Host, Internal, Bridged }
 
 /// <summary>A network as the data plane needs it. <see cref="DnsUpstreams"/> is resolved by the
 /// daemon (explicit list, or the host's resolvers as they are now) and read on every forwarded query.
-/// <see cref="HostLoopback"/>: the gateway address reaches the host's 127.0.0.1 (nat and host modes).</summary>
+/// <see cref="HostLoopback"/>: the gateway address reaches the host's 127.0.0.1 (nat and host modes).
+/// <see cref="DhcpRange"/>: the dynamic pool for DHCP clients with no endpoint (guests behind a VXLAN
+/// tunnel; null: none, such clients are not answered); the daemon resolves its default.</summary>
 public sealed record NetworkConfig(
     string Name,
     NetworkMode Mode,
@@ -20,7 +22,8 @@ public sealed record NetworkConfig(
     bool HostLoopback = true,
     Egress.EgressPolicy? Egress = null,
     Ipv6Prefix? Ipv6 = null,
-    int MaxFlows = Nat.NatEngine.DefaultMaxFlows)
+    int MaxFlows = Nat.NatEngine.DefaultMaxFlows,
+    Dhcp.DhcpRange? DhcpRange = null)
 {
     public const int DefaultMtu = 1500;
     public const int MinMtu = 576;    // RFC 791: every host must accept 576-byte datagrams

@@ -25,12 +25,19 @@ public interface INetworkEvents
     /// has another, calls <see cref="VirtualNetwork.Reassign"/>; the guest gets no reply to a DECLINE
     /// and starts over with a DISCOVER (§3.1 step 5), which is then offered the new address.</summary>
     void OnAddressDeclined(string network, string endpoint, Ipv4Address declined);
+
+    /// <summary>A lease of the dynamic pool (a guest with no endpoint, behind a tunnel) was bound,
+    /// renewed or released, or is gone (<see cref="LeaseState.Declined"/>: declined, or its address
+    /// given to another MAC). Called under the pool's lock on a guest's receive thread: enqueue only.</summary>
+    void OnRemoteLeaseChanged(string network, RemoteLease lease);
 }
 
 /// <summary>One live network: its switch, its gateway (ARP, ICMP, DHCP, DNS) and the ports of
 /// its endpoints, built in one readable order. A bridged network has no gateway on its switch
-/// (the LAN's router and DHCP server serve its guests) but an <see cref="UplinkPort"/> to the LAN.</summary>
-public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
+/// (the LAN's router and DHCP server serve its guests) but an <see cref="UplinkPort"/> to the LAN.
+/// A gateway network may have an uplink too (a VXLAN tunnel to other hosts): the guests behind it
+/// are served from the dynamic pool (VirtualNetwork.Remote.cs).</summary>
+public sealed partial class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
 {
     private readonly ConcurrentDictionary<string, EndpointPort> _endpoints = new(StringComparer.OrdinalIgnoreCase);
     private readonly ConcurrentDictionary<MacAddress, EndpointPort> _byMac = new();
@@ -39,8 +46,10 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
 
-    /// <param name="uplink">A bridged network's way to the LAN (null for other modes, or when the
-    /// interface could not be opened at restore: the guests then reach only each other).</param>
+    /// <param name="uplink">A bridged network's way to the LAN, or any network's VXLAN tunnel to other
+    /// hosts (null for none, or when it could not be opened at restore: the guests then reach only each
+    /// other). On a nat, host or internal network it is a port next to the gateway's, so the gateway
+    /// serves the guests behind it too (docs/multi-host.md).</param>
     /// <param name="audit">Where egress decisions are recorded (the daemon's audit log); null: nowhere.</param>
     /// <param name="fds">The daemon's descriptor budget every network's NAT flows take from (null: unlimited).</param>
     /// <param name="time">The clock of every timer in the network (NAT idle times and retransmissions,
@@ -53,12 +62,13 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         _time = time ??= TimeProvider.System;
         var logger = _logger = loggers.CreateLogger($"Switchyard.Network.{config.Name}");
         Switch = new EthernetSwitch(config.Mtu);
-        Egress = new EgressGuard(config.Name, mac => _byMac.TryGetValue(mac, out var port) ? port.Egress : null, audit, time) { Policy = config.Egress };
-        Dhcp = new DhcpServer(new DhcpServerOptions(config.Subnet, config.Gateway, config.Domain, config.Mtu, config.LeaseTime), this, time);
+        var pool = CreatePool(config, time);
+        Egress = new EgressGuard(config.Name, mac => _byMac.TryGetValue(mac, out var port) ? port.Egress : RemoteGuestOf(mac)?.Egress, audit, time) { Policy = config.Egress };
+        Dhcp = new DhcpServer(new DhcpServerOptions(config.Subnet, config.Gateway, config.Domain, config.Mtu, config.LeaseTime), this, time, pool);
         // An internal network forwards nothing: its DNS answers for its own guests only. A bridged
         // network's gateway is never on its switch, so it has nothing to forward either.
         _forwarder = config.Mode is NetworkMode.Internal or NetworkMode.Bridged ? null : new DnsForwarder(config.DnsUpstreams, new DnsCache(time), logger, time: time);
-        Func<MacAddress, FlowShare?> shares = mac => _byMac.TryGetValue(mac, out var port) ? port.Flows : null;
+        Func<MacAddress, FlowShare?> shares = mac => _byMac.TryGetValue(mac, out var port) ? port.Flows : RemoteGuestOf(mac)?.Flows;
         Dns = new DnsServer(config.Domain, config.Subnet, this, _forwarder, Egress, config.Ipv6, shares);
         // IPv6: the gateway is the link's router; a default router only where traffic may leave
         // the link (nat, and host for the host's ::1), so an internal network's guests get none.
@@ -72,27 +82,33 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
             ? replies => new NatEngine(replies, NatPolicy.For(config.Mode, config.HostLoopback), config.Mtu, Egress, logger, time, shares, fds) { MaxFlows = config.MaxFlows }
             : null;
         Gateway = new GatewayPort(Switch, config.GatewayMac, config.Subnet, Dhcp, Dns, logger, time, ipv6, nat);
-        if (config.Mode == NetworkMode.Bridged)
+        // A bridged network's gateway services are off: the LAN's (or the gateway host's) DHCP server
+        // and router serve the guests, and a second DHCP server on the same segment would race theirs.
+        if (config.Mode != NetworkMode.Bridged)
         {
-            // Gateway services are off: the LAN's DHCP server and router serve the guests, and a
-            // second DHCP server on the same segment would race the LAN's.
-            if (uplink is not null)
-            {
-                Uplink = new UplinkPort(uplink);
-                uplink.SetGuests([]);
-                Switch.AddPort(Uplink);
-                var port = Uplink;
-                uplink.Start((frame, in offload) =>
-                {
-                    SnoopDhcp(frame);
-                    Switch.Forward(port, frame, offload);
-                });
-            }
+            Switch.AddPort(Gateway);
+            // A gateway host's VXLAN tunnel: a port beside the gateway's, behind its TunnelGuard.
+            if (uplink is not null) AttachTunnel(uplink);
         }
-        else Switch.AddPort(Gateway);
+        else if (uplink is not null)
+        {
+            Uplink = new UplinkPort(uplink);
+            uplink.SetGuests([]);
+            Switch.AddPort(Uplink);
+            var port = Uplink;
+            uplink.Start((frame, in offload) =>
+            {
+                // A frame from beyond the uplink that claims a local guest's MAC as its source would
+                // move that MAC onto the uplink in the switch's table (AF_PACKET's filter drops these
+                // already; a VXLAN tunnel (bridged:vxlan) drops them too, but no uplink is trusted to).
+                if (frame.Length < 12 || _byMac.ContainsKey(MacAddress.Read(frame[6..12]))) return;
+                SnoopDhcp(frame);
+                Switch.Forward(port, frame, offload);
+            });
+        }
     }
 
-    /// <summary>The bridged network's port to the LAN; null for other modes.</summary>
+    /// <summary>The port to the LAN (bridged) or to other hosts (a VXLAN tunnel); null without one.</summary>
     public UplinkPort? Uplink { get; private set; }
 
     /// <summary>A DHCPACK from the LAN pins the guest's IPv4 source address (see <see cref="DhcpSnooping"/>).</summary>
@@ -215,6 +231,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         foreach (var other in _endpoints.Values)
             foreach (var alias in other.Config.Aliases ?? [])
                 if (alias.Equals(host, StringComparison.OrdinalIgnoreCase)) { address = other.Ipv4; return true; }
+        if (Dhcp.Pool is { } pool && pool.TryGetAddress(host, out var remote)) { address = remote.Address; return true; }
         address = default;
         return false;
     }
@@ -230,6 +247,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
             return true;
         }
         if (_endpoints.TryGetValue(host, out var port)) { address = Ipv6Address.Slaac(prefix, port.Mac); return true; }
+        if (Dhcp.Pool is { } pool && pool.TryGetAddress(host, out var remote)) { address = Ipv6Address.Slaac(prefix, remote.Mac); return true; }
         return false;
     }
 
@@ -240,7 +258,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         if (address == prefix.FirstHost) { host = "gateway"; return true; }
         foreach (var port in _endpoints.Values)
             if (Ipv6Address.Slaac(prefix, port.Mac) == address) { host = port.Name; return true; }
-        return false;
+        return TryGetRemoteName(prefix, address, out host);
     }
 
     bool ILocalNames.TryGetName(Ipv4Address address, out string host)
@@ -248,6 +266,7 @@ public sealed class VirtualNetwork : IDhcpBindings, ILocalNames, IDisposable
         if (address == Config.Gateway) { host = "gateway"; return true; }
         foreach (var port in _endpoints.Values)
             if (port.Ipv4 == address) { host = port.Name; return true; }
+        if (Dhcp.Pool is { } pool) return pool.TryGetName(address, out host);
         host = "";
         return false;
     }
@@ -272,6 +291,9 @@ internal static partial class NetworkLog
 {
     [LoggerMessage(EventId = LogEvents.LeaseSnooped, Level = LogLevel.Information, Message = "Bridged endpoint {Endpoint} got {Address} from the LAN's DHCP server")]
     public static partial void LeaseSnooped(ILogger logger, string endpoint, string address);
+
+    [LoggerMessage(EventId = LogEvents.TunnelGuestsServed, Level = LogLevel.Information, Message = "Guests behind uplink {Interface} are served by the gateway; dynamic pool {Range}")]
+    public static partial void TunnelAttached(ILogger logger, string @interface, string range);
 
     [LoggerMessage(EventId = LogEvents.UplinkGuestsFailed, Level = LogLevel.Error, Message = "Updating the guest MACs of uplink {Interface} failed")]
     public static partial void SetGuestsFailed(ILogger logger, string @interface, Exception error);

@@ -21,6 +21,26 @@ public static class HostRoutes
         return ParseProcNetRoute(File.ReadAllText("/proc/net/route"));
     }
 
+    /// <summary>The IP MTU of the route to <paramref name="destination"/> as the kernel would send a
+    /// datagram there now (the route's mtu, else its interface's; a learnt path MTU if lower), or null
+    /// when it cannot be had (no route, or not Linux: IP_MTU is Linux's; macOS would ask the routing
+    /// socket). Connecting a UDP socket sends nothing: it only picks the route.</summary>
+    public static int? RouteMtu(System.Net.IPAddress destination)
+    {
+        if (!OperatingSystem.IsLinux()) return null;
+        const int IpMtu = 14, Ipv6Mtu = 24;   // <linux/in.h> IP_MTU, <linux/in6.h> IPV6_MTU
+        bool v6 = destination.AddressFamily == System.Net.Sockets.AddressFamily.InterNetworkV6;
+        try
+        {
+            using var socket = new System.Net.Sockets.Socket(destination.AddressFamily, System.Net.Sockets.SocketType.Dgram, System.Net.Sockets.ProtocolType.Udp);
+            socket.Connect(new System.Net.IPEndPoint(destination, 9));
+            Span<byte> value = stackalloc byte[4];
+            int length = socket.GetRawSocketOption(v6 ? 41 : 0, v6 ? Ipv6Mtu : IpMtu, value);
+            return length == 4 ? BinaryPrimitives.ReadInt32LittleEndian(value) is var mtu and > 0 ? mtu : null : null;
+        }
+        catch (System.Net.Sockets.SocketException) { return null; }
+    }
+
     /// <summary>The interface of the IPv4 default route with the lowest metric, or null when the host
     /// has none (Linux; other OSes: null for now). A bridged network without an interface names this one.</summary>
     public static string? DefaultRouteInterface()

@@ -62,6 +62,9 @@ public sealed class Guest : IDisposable
     /// <summary>One `busybox udhcpc -q` run (5 tries, 1 s apart); returns the environment of its last bound/renew event.</summary>
     public IReadOnlyDictionary<string, string> Dhcp() => Dhcp("eth0");
 
+    /// <summary>The same on eth0, sending <paramref name="hostname"/> as DHCP option 12.</summary>
+    public IReadOnlyDictionary<string, string> DhcpAs(string hostname) => Udhcpc.Run(Namespace.Name, "eth0", _scratch, hostname);
+
     /// <summary>The same on another of the guest's NICs.</summary>
     public IReadOnlyDictionary<string, string> Dhcp(string ifname) => Udhcpc.Run(Namespace.Name, ifname, _scratch);
 

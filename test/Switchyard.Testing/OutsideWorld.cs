@@ -156,8 +156,9 @@ public sealed class OutsideWorld : IDisposable
         Namespace.WaitForListening([IperfPort, EchoPort, ReplyAfterEofPort], [EchoPort], TimeSpan.FromSeconds(15), iperf, echo);
     }
 
-    /// <summary>A third octet X such that 10.250.X.0/24 overlaps no route (any table) and no address on the host.</summary>
-    private static int PickFreeOctet()
+    /// <summary>A third octet X such that 10.<paramref name="second"/>.X.0/24 overlaps no route (any table) and no
+    /// address on the host; call it under <see cref="SubnetLock"/> and claim the /24 before releasing it.</summary>
+    internal static int PickFreeOctet(byte second = 250)
     {
         var taken = new List<IPNetwork>();
         foreach (var route in Command.RunJson("ip", ["-j", "-4", "route", "show", "table", "all"]).EnumerateArray())
@@ -175,10 +176,10 @@ public sealed class OutsideWorld : IDisposable
         for (int i = 0; i < 256; i++)
         {
             int octet = (start + i) % 256;
-            var candidate = new IPNetwork(new IPAddress([10, 250, (byte)octet, 0]), 24);
+            var candidate = new IPNetwork(new IPAddress([10, second, (byte)octet, 0]), 24);
             if (!taken.Any(t => t.Contains(candidate.BaseAddress) || candidate.Contains(t.BaseAddress))) return octet;
         }
-        throw new InvalidOperationException("no free /24 left in 10.250.0.0/16 on this host");
+        throw new InvalidOperationException($"no free /24 left in 10.{second}.0.0/16 on this host");
     }
 
     private static bool TryPrefix(string text, out IPNetwork network)
@@ -217,7 +218,7 @@ public sealed class OutsideWorld : IDisposable
 
     /// <summary>A machine-wide lock around picking and claiming a /24 (flock on a file in the temp directory, released
     /// when this process dies), so two test processes never take the same one.</summary>
-    private sealed class SubnetLock : IDisposable
+    internal sealed class SubnetLock : IDisposable
     {
         private readonly FileStream _file;
         private SubnetLock(FileStream file) => _file = file;

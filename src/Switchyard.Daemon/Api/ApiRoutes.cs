@@ -70,7 +70,7 @@ public static class ApiRoutes
             var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkUpdateRequest);
             return Results.Json(networks.Describe(await directory.UpdateNetworkAsync(CallerIdentity.Of(request.HttpContext), name, body)), SwitchyardJsonContext.Default.NetworkInfo);
         }).WithJsonBody<NetworkUpdateRequest>().Produces<NetworkInfo>().ProducesProblem(400).ProducesProblem(404).ProducesProblem(409)
-            .ProducesProblem(403).WithName("UpdateNetwork").WithSummary("Change a network's mode or host loopback (refused while endpoints are attached)");
+            .ProducesProblem(403).WithName("UpdateNetwork").WithSummary("Change a network's mode or host loopback (refused while endpoints are attached), its NAT flow cap, egress policy or VXLAN peers (live)");
         app.MapDelete("/networks/{name}", async (string name, HttpContext context) =>
         {
             await directory.DeleteNetworkAsync(CallerIdentity.Of(context), name);

@@ -31,22 +31,52 @@ internal sealed class CallerPolicy(uint daemonUid, IAccessFacts facts)
 
     public bool IsPrivileged(Caller c) => c.Uid == 0 || c.Uid == daemonUid;
 
+    /// <summary>A member may create a network joined over VXLAN (bridged:vxlan), which bridges nothing
+    /// of the host's, but its tunnel is held to loopback like a UDP endpoint (<see cref="CheckVxlan"/>).</summary>
     public void CheckCreateNetwork(Caller c, NetworkCreateRequest r)
     {
         if (IsPrivileged(c)) return;
-        if (ModeSpec.Parse(r.Mode).Mode == NetworkMode.Bridged) throw Bridged(c, "create");
+        var mode = ModeSpec.Parse(r.Mode);
+        if (mode.Mode == NetworkMode.Bridged && !mode.Vxlan) throw Bridged(c, "create");
+        if (r.Vxlan is { } vxlan) CheckVxlan(c, vxlan.Local, vxlan.Peers);
     }
 
-    public void CheckUpdateNetwork(Caller c, NetworkMode current, NetworkUpdateRequest r)
+    /// <param name="joinsOverVxlan">The network is bridged:vxlan (bridged, but to no LAN of the host's).</param>
+    public void CheckUpdateNetwork(Caller c, NetworkMode current, NetworkUpdateRequest r, bool joinsOverVxlan = false)
     {
         if (IsPrivileged(c)) return;
-        if (current == NetworkMode.Bridged || r.Mode is not null && ModeSpec.Parse(r.Mode).Mode == NetworkMode.Bridged) throw Bridged(c, "change");
+        if ((current == NetworkMode.Bridged && !joinsOverVxlan) || r.Mode is not null && ModeSpec.Parse(r.Mode) is { Mode: NetworkMode.Bridged, Vxlan: false })
+            throw Bridged(c, "change");
+        if (r.Vxlan is { AddPeers: { } peers }) CheckVxlan(c, null, peers);
     }
 
-    public void CheckDeleteNetwork(Caller c, NetworkMode mode)
+    public void CheckDeleteNetwork(Caller c, NetworkMode mode, bool joinsOverVxlan = false)
     {
         if (IsPrivileged(c)) return;
-        if (mode == NetworkMode.Bridged) throw Bridged(c, "delete");
+        if (mode == NetworkMode.Bridged && !joinsOverVxlan) throw Bridged(c, "delete");
+    }
+
+    /// <summary>A member's tunnel listens on loopback above the privileged ports and sends only to
+    /// loopback peers, as a member's UDP endpoint: VXLAN has no authentication, so a tunnel on
+    /// another address would let any host on that network inject frames (RFC 7348 section 7),
+    /// and the daemon never sends a network's traffic to another host on a member's word.
+    /// <paramref name="local"/> null: the default (loopback, 4789) or, for added peers, the
+    /// network's own, which a member's network has on loopback already.</summary>
+    private void CheckVxlan(Caller c, string? local, IReadOnlyList<string>? peers)
+    {
+        if (local is not null)
+        {
+            var e = VxlanPlanner.ParseAddress(local, "--vxlan-local");
+            if (!IsLoopback(e.Address))
+                throw Deny(c, $"open a VXLAN tunnel on {e}", "a port on a non-loopback address is open to other hosts, and VXLAN has no authentication; members may listen on 127.0.0.1 or ::1");
+            if (e.Port < FirstUnprivilegedPort)
+                throw Deny(c, $"open a VXLAN tunnel on {e}", $"ports below {FirstUnprivilegedPort} are the host's privileged ports");
+        }
+        foreach (var text in peers ?? [])
+        {
+            var peer = VxlanPlanner.ParseAddress(text, "--vxlan-peer");
+            if (!IsLoopback(peer.Address)) throw Deny(c, $"send a network's frames to the VXLAN peer {peer}", "members may tunnel to a loopback peer only");
+        }
     }
 
     /// <summary>An attach request: its transport and every port it publishes.</summary>

@@ -34,6 +34,8 @@ internal sealed class DataPlaneEvents : INetworkEvents, IDisposable
     private sealed record LeaseChanged(string Network, string Endpoint, Ipv4Address Address, LeaseState State, DateTimeOffset Expires) : Event(Network, Endpoint);
     private sealed record MacLearned(string Network, string Endpoint, MacAddress Mac) : Event(Network, Endpoint);
     private sealed record AddressDeclined(string Network, string Endpoint, Ipv4Address Declined) : Event(Network, Endpoint);
+    /// <summary>Keyed by the client's MAC (it has no endpoint), so one write per remote guest is pending at most.</summary>
+    private sealed record RemoteLeaseChanged(string Network, RemoteLease Lease) : Event(Network, Lease.Mac.ToString());
     private sealed record Flush(TaskCompletionSource Done) : Event("", "");
     /// <summary>Wakes a writer that waits out a back-off: another write got through, so the disk takes them again.</summary>
     private sealed record Retry() : Event("", "");
@@ -80,6 +82,13 @@ internal sealed class DataPlaneEvents : INetworkEvents, IDisposable
     /// DISCOVER (§3.1 step 5): by then the writer has moved it to another address (<see cref="VirtualNetwork.Reassign"/>).</summary>
     void INetworkEvents.OnAddressDeclined(string network, string endpoint, Ipv4Address declined) =>
         Enqueue(new AddressDeclined(network, endpoint, declined));
+
+    /// <summary>A lease of the dynamic pool (a guest behind a tunnel): only bound, released and gone are
+    /// stored, never offers, so DISCOVERs from made-up MACs cost no writes.</summary>
+    void INetworkEvents.OnRemoteLeaseChanged(string network, RemoteLease lease)
+    {
+        if (lease.State != LeaseState.Offered) Enqueue(new RemoteLeaseChanged(network, lease));
+    }
 
     private void Enqueue(Event e)
     {
@@ -140,6 +149,7 @@ internal sealed class DataPlaneEvents : INetworkEvents, IDisposable
                 {
                     case LeaseChanged l: WriteLease(l); break;
                     case MacLearned m: WriteMac(m); break;
+                    case RemoteLeaseChanged r: WriteRemoteLease(r); break;
                     case AddressDeclined d: await MoveDeclinedAsync(d).ConfigureAwait(false); break;
                     case Flush f: f.Done.TrySetResult(); break;
                 }
@@ -211,6 +221,25 @@ internal sealed class DataPlaneEvents : INetworkEvents, IDisposable
         if (status is LeaseStatus.Bound or LeaseStatus.Released) DirectoryLog.LeaseChanged(_logger, network, endpoint, address.ToString(), StoredText.Of(status));
     }
 
+    private void WriteRemoteLease(RemoteLeaseChanged c)
+    {
+        var (network, l) = (c.Network, c.Lease);
+        if (!_registry.TryGet(network, out _)) return;   // deleted meanwhile
+        if (l.State == LeaseState.Declined)
+        {
+            _store.DeleteRemoteLease(network, l.Mac);
+            return;
+        }
+        var status = l.State == LeaseState.Bound ? LeaseStatus.Bound : LeaseStatus.Released;
+        // A client repeating REQUESTs costs no write per packet: only a change or a real renewal is stored.
+        var stored = _store.RemoteLeases(network).FirstOrDefault(r => r.Mac == l.Mac);
+        if (stored is not null && stored.Ipv4 == l.Address && stored.State == status && stored.HostName == l.HostName
+            && (l.Expires - stored.Expires).Duration() < TimeSpan.FromSeconds(30)) return;
+        _store.UpsertRemoteLease(new RemoteLeaseRow(network, l.Mac, l.Address, l.HostName, status, l.Expires, _time.GetUtcNow()));
+        if (stored is null || stored.Ipv4 != l.Address || stored.State != status)
+            DirectoryLog.RemoteLeaseChanged(_logger, network, l.Mac.ToString(), l.Address.ToString(), l.HostName ?? "-", StoredText.Of(status));
+    }
+
     private void WriteMac(MacLearned m)
     {
         var (network, endpoint, mac) = (m.Network, m.Endpoint, m.Mac);
@@ -252,7 +281,7 @@ internal sealed class DataPlaneEvents : INetworkEvents, IDisposable
         var quarantined = EndpointPlanner.Quarantined(_store.Quarantined(network), _time.GetUtcNow());
         if (leases.FirstOrDefault(l => l.Endpoint == endpoint) is not { } lease) return;
         Ipv4Address next;
-        try { next = EndpointPlanner.Allocate(network, net.Live.Config.Subnet, leases, quarantined, _ => true, mayEvict: false, out _); }
+        try { next = EndpointPlanner.Allocate(network, net.Live.Config.Subnet, leases, quarantined, _ => true, mayEvict: false, out _, net.Live.DhcpRange); }
         catch (ControlException) { return; }   // the subnet has no address left: the guest keeps asking for the declined one
         _store.UpsertLease(lease with { Ipv4 = next, State = LeaseStatus.Reserved, Expires = null, LastUsed = _time.GetUtcNow() });
         if (_registry.TryGetEndpoint(network, endpoint, out var found))

@@ -16,6 +16,10 @@ internal static partial class DirectoryLog
     public static partial void MaxFlowsChanged(ILogger logger, string network, int maxFlows);
     [LoggerMessage(EventId = LogEvents.EgressPolicyUpdated, Level = LogLevel.Information, Message = "Network {Network} egress policy: {Policy}")]
     public static partial void EgressUpdated(ILogger logger, string network, string policy);
+    [LoggerMessage(EventId = LogEvents.VxlanPeersUpdated, Level = LogLevel.Information, Message = "Network {Network} VXLAN peers: {Peers}")]
+    public static partial void VxlanPeersChanged(ILogger logger, string network, string peers);
+    [LoggerMessage(EventId = LogEvents.VxlanRestoreFailed, Level = LogLevel.Error, Message = "Network {Network} is restored without its VXLAN tunnel on {Local}; its guests reach only each other until the daemon restarts with the address free: {Error}")]
+    public static partial void VxlanRestoreFailed(ILogger logger, string network, string local, string error);
     [LoggerMessage(EventId = LogEvents.NetworkRemoved, Level = LogLevel.Information, Message = "Network {Network} removed")]
     public static partial void NetworkRemoved(ILogger logger, string network);
     [LoggerMessage(EventId = LogEvents.EndpointAttached, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} attached: {Ip} {Mac} over {Transport}")]
@@ -28,6 +32,12 @@ internal static partial class DirectoryLog
     public static partial void EndpointRestoreFailed(ILogger logger, string network, string endpoint, string reason);
     [LoggerMessage(EventId = LogEvents.LeaseChanged, Level = LogLevel.Information, Message = "Lease {Network}/{Endpoint} {Ip}: {State}")]
     public static partial void LeaseChanged(ILogger logger, string network, string endpoint, string ip, string state);
+
+    [LoggerMessage(EventId = LogEvents.DhcpRangeChanged, Level = LogLevel.Information, Message = "Network {Network}: DHCP range for guests behind its tunnel is now {Range}")]
+    public static partial void DhcpRangeChanged(ILogger logger, string network, string range);
+
+    [LoggerMessage(EventId = LogEvents.RemoteLeaseChanged, Level = LogLevel.Information, Message = "Lease {Network}/{Mac} (behind the tunnel, name {HostName}) {Ip}: {State}")]
+    public static partial void RemoteLeaseChanged(ILogger logger, string network, string mac, string ip, string hostName, string state);
     [LoggerMessage(EventId = LogEvents.MacLearned, Level = LogLevel.Information, Message = "Endpoint {Network}/{Endpoint} uses the VM's own MAC {Mac}")]
     public static partial void MacLearned(ILogger logger, string network, string endpoint, string mac);
     [LoggerMessage(EventId = LogEvents.MacClash, Level = LogLevel.Warning, Message = "Endpoint {Network}/{Endpoint} sends from {Mac}, which attached endpoint {Other} already uses; DHCP answers only one of them")]

@@ -158,7 +158,8 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
 
     /// <summary>The network as an endpoint plan sees it.</summary>
     private EndpointTarget Target(NetworkRecord net) => new(net.Row.Name, net.Mode, net.Live.Config.Subnet, net.Live.Config.GatewayMac,
-        net.Row.BridgeInterface, registry.Read(() => net.Endpoints.ToDictionary(e => e.Key, e => (IReadOnlyList<string>)(e.Value.Config.Aliases ?? []))));
+        net.Row.BridgeInterface, registry.Read(() => net.Endpoints.ToDictionary(e => e.Key, e => (IReadOnlyList<string>)(e.Value.Config.Aliases ?? []))),
+        net.Live.DhcpRange);
 
     /// <summary>The endpoints, on any network, of the guest <paramref name="transport"/> belongs to:
     /// tap endpoints in the same namespace. Socket transports cannot tell one VM from another.</summary>
@@ -182,7 +183,8 @@ internal sealed class EndpointLifecycle(NetworkRegistry registry, IStateStore st
     private Dictionary<MacAddress, string> MacsOnLan(NetworkRecord net)
     {
         var macs = new Dictionary<MacAddress, string>();
-        var others = registry.Snapshot().Where(n => n != net && n.Row.BridgeInterface == net.Row.BridgeInterface && n.Mode == NetworkMode.Bridged);
+        // bridged:vxlan networks have no interface: each is its own segment, shared with no other here.
+        var others = registry.Snapshot().Where(n => n != net && n.Row.BridgeInterface is not null && n.Row.BridgeInterface == net.Row.BridgeInterface && n.Mode == NetworkMode.Bridged);
         foreach (var other in others)
         {
             foreach (var l in store.Leases(other.Row.Name)) macs.TryAdd(l.Mac, $"endpoint '{l.Endpoint}' of network '{other.Row.Name}'");

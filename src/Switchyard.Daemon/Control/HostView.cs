@@ -21,6 +21,8 @@ internal sealed class HostView : IHostView
 
     public IReadOnlyList<(uint Network, int PrefixLength, string Interface)> Ipv4Routes() => HostRoutes.ReadIpv4();
 
+    public int? UnderlayMtu(System.Net.IPAddress destination) => HostRoutes.RouteMtu(destination);
+
     public IReadOnlyList<(Ipv6Prefix Prefix, string Interface)> Ipv6Routes() =>
         HostRoutes.ReadIpv6().Select(r => (new Ipv6Prefix(Ipv6Address.Read(r.Network), r.PrefixLength), r.Interface)).ToList();
 }

@@ -54,8 +54,9 @@ internal sealed partial class NetworkDirectory : IDisposable
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
         var net = _registry.Find(name);
-        _callers.CheckUpdateNetwork(caller, net.Mode, r);
+        _callers.CheckUpdateNetwork(caller, net.Mode, r, net.JoinsOverVxlan);
         if (r.Egress is not { } edit) return _networks.Update(net, r);
+        if (r.Vxlan is not null) throw ControlException.Invalid("change the egress policy and the VXLAN peers in separate requests");
         // An edit of the policy applies live; with a mode change it would apply to a network about to be rebuilt.
         if (r.Mode is not null || r.HostLoopback is not null)
             throw ControlException.Invalid("change the egress policy and the mode or host loopback in separate requests");
@@ -67,7 +68,8 @@ internal sealed partial class NetworkDirectory : IDisposable
     public async Task DeleteNetworkAsync(Caller caller, string name)
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
-        _callers.CheckDeleteNetwork(caller, _registry.Find(name).Mode);
+        var net = _registry.Find(name);
+        _callers.CheckDeleteNetwork(caller, net.Mode, net.JoinsOverVxlan);
         _networks.Delete(name);
     }
 
@@ -90,7 +92,7 @@ internal sealed partial class NetworkDirectory : IDisposable
                 kept.Add(new PruneKept { Name = name, Reason = $"made by {owner} (label {LabelRules.CreatedBy}), which still counts on it: remove it there" });
                 continue;
             }
-            try { _callers.CheckDeleteNetwork(caller, net.Mode); }
+            try { _callers.CheckDeleteNetwork(caller, net.Mode, net.JoinsOverVxlan); }
             catch (ControlException e) when (e.Kind == ControlError.Forbidden)
             {
                 kept.Add(new PruneKept { Name = name, Reason = e.Message });

@@ -1,4 +1,5 @@
 using System.Net;
+using System.Net.Sockets;
 using System.Text.Json;
 using Microsoft.Extensions.Logging;
 using Switchyard.Client;
@@ -6,8 +7,10 @@ using Switchyard.Daemon.Resolvers;
 using Switchyard.Daemon.Planning;
 using Switchyard.Daemon.State;
 using Switchyard.Network;
+using Switchyard.Network.Dhcp;
 using Switchyard.Network.Nat;
 using Switchyard.Network.Transports;
+using Switchyard.Network.Vxlan;
 using Switchyard.Packets;
 using Switchyard.Platform;
 
@@ -23,11 +26,16 @@ public sealed record DirectoryOptions(string ResolvConfPath, TimeSpan LeaseTime)
 
     /// <summary>The daemon's file descriptors for NAT flows, shared by every network (docs/nat.md, "Fair shares").</summary>
     public FdBudget Fds { get; init; } = FdBudget.Unlimited;
+
+    /// <summary>Opens a network's VXLAN tunnel (settings, MTU, logger, clock); throws <see cref="SocketException"/>
+    /// when its address cannot be bound. The data plane's <see cref="VxlanTunnel"/> by default.</summary>
+    public Func<VxlanSettings, int, ILogger, TimeProvider, IVxlanTunnel> OpenVxlan { get; init; } =
+        static (settings, mtu, logger, time) => VxlanTunnel.Open(settings, mtu, logger, time);
 }
 
-/// <summary>Networks: create, change mode or host loopback, delete, and restore at startup (the
-/// live <see cref="VirtualNetwork"/>, a bridged network's uplink, its DNS upstreams). Callers hold
-/// the gate (see <see cref="NetworkRegistry"/>).</summary>
+/// <summary>Networks: create, change mode, host loopback or VXLAN peers, delete, and restore at
+/// startup (the live <see cref="VirtualNetwork"/>, its uplink: a bridged network's LAN or a VXLAN
+/// tunnel, its DNS upstreams). Callers hold the gate (see <see cref="NetworkRegistry"/>).</summary>
 internal sealed class NetworkLifecycle : IDisposable
 {
     private readonly NetworkRegistry _registry;
@@ -61,10 +69,11 @@ internal sealed class NetworkLifecycle : IDisposable
 
     public NetworkRecord Create(NetworkCreateRequest r)
     {
-        var others = _registry.Snapshot().Select(n => new ExistingNetwork(n.Row.Name, n.Live.Config.Subnet, n.Live.Config.Ipv6)).ToList();
+        var others = _registry.Snapshot().Select(n => new ExistingNetwork(n.Row.Name, n.Live.Config.Subnet, n.Live.Config.Ipv6, n.Vxlan)).ToList();
         var (row, bridgeInterface) = NetworkPlanner.Plan(r, others, _host, _time.GetUtcNow());
-        // The uplink is opened before anything is stored: a bridge that cannot be had leaves nothing behind.
-        var uplink = row.BridgeInterface is { } bridge ? OpenUplink(bridge, restoring: false) : null;
+        // The uplink is opened before anything is stored: a bridge or a tunnel port that cannot be had leaves nothing behind.
+        var uplink = row.BridgeInterface is { } bridge ? OpenUplink(bridge, restoring: false)
+            : StoredVxlan.FromJson(row.VxlanJson) is { } vxlan ? OpenTunnel(row.Name, vxlan, row.Mtu, restoring: false) : null;
         NetworkRecord net;
         bool stored = false;
         try
@@ -81,7 +90,8 @@ internal sealed class NetworkLifecycle : IDisposable
             throw;
         }
         string mode = ModeSpec.Name(row.Mode);
-        DirectoryLog.NetworkCreated(_logger, r.Name, row.Subnet, row.BridgeInterface is { } b ? $"{mode} on {b}" : mode);
+        DirectoryLog.NetworkCreated(_logger, r.Name, row.Subnet, row.BridgeInterface is { } b ? $"{mode} on {b}"
+            : net.Vxlan is { } v ? $"{(row.Mode == NetworkMode.Bridged ? ModeSpec.BridgedVxlan : mode)}, VXLAN VNI {v.Vni} on {v.Local} to {v.Peers.Count} peer(s)" : mode);
         if (bridgeInterface?.Reason is { } warning) DirectoryLog.BridgeWarning(_logger, r.Name, bridgeInterface.Name, warning);
         return net;
     }
@@ -92,15 +102,25 @@ internal sealed class NetworkLifecycle : IDisposable
     public NetworkRecord Update(NetworkRecord net, NetworkUpdateRequest r)
     {
         string name = net.Row.Name;
+        if (r.Vxlan is { } peers)
+        {
+            if (r.Mode is not null || r.HostLoopback is not null)
+                throw ControlException.Invalid("change the VXLAN peers and the mode or host loopback in separate requests");
+            EditPeers(net, peers);
+            if (r.MaxFlows is null && r.DhcpRange is null) return net;
+        }
         int? maxFlows = r.MaxFlows is null ? net.Row.MaxFlows : NetworkPlanner.CheckMaxFlows(r.MaxFlows, "maxFlows");
-        var (mode, bridge) = r.Mode is null ? new ModeSpec(net.Row.Mode, net.Row.BridgeInterface) : ModeSpec.Parse(r.Mode);
+        var (mode, bridge, toVxlan) = r.Mode is null ? new ModeSpec(net.Row.Mode, net.Row.BridgeInterface, net.JoinsOverVxlan) : ModeSpec.Parse(r.Mode);
+        CheckVxlanMode(net, mode, toVxlan);
         // To bridged: the same checks as a create (the default route's interface when none is named).
-        if (mode == NetworkMode.Bridged && r.Mode is not null) bridge = _host.BridgeInterface(bridge).Name;
+        if (mode == NetworkMode.Bridged && r.Mode is not null && !toVxlan) bridge = _host.BridgeInterface(bridge).Name;
         if (mode != NetworkMode.Nat && net.Row.EgressJson is not null)
             throw ControlException.Invalid($"network '{name}' has an egress policy, which only a nat network can have; clear it first");
         if (mode == NetworkMode.Bridged && net.Row.Ipv6Prefix is not null)
             throw ControlException.Invalid($"network '{name}' has IPv6 ({net.Row.Ipv6Prefix}), which a bridged network cannot have");
         var row = net.Row with { Mode = mode, BridgeInterface = bridge, HostLoopback = r.HostLoopback ?? net.Row.HostLoopback, MaxFlows = maxFlows };
+        if (r.DhcpRange is not null) net = SetDhcpRange(net, r.DhcpRange, mode);
+        row = row with { DhcpRange = net.Row.DhcpRange };
         if (row == net.Row) return net;
         // The flow cap alone changes live; with a mode or host loopback change it comes with the rebuild.
         if (row with { MaxFlows = net.Row.MaxFlows } == net.Row)
@@ -112,8 +132,9 @@ internal sealed class NetworkLifecycle : IDisposable
         if (attached > 0)
             throw ControlException.Conflict($"network '{name}' has {attached} endpoint(s) attached ({string.Join(", ", _registry.Read(() => net.Endpoints.Keys.ToList()))}); " +
                 $"detach them before changing its {(row.Mode != net.Row.Mode || row.BridgeInterface != net.Row.BridgeInterface ? "mode" : "host loopback")}");
-        // A bridged network's uplink is opened before the old network goes: one that cannot be had is refused.
-        var uplink = mode == NetworkMode.Bridged ? OpenUplink(bridge!, restoring: false) : null;
+        // A bridged network's uplink is opened before the old network goes: one that cannot be had is
+        // refused. A tunnel keeps its address, which the old network holds until it is disposed.
+        var uplink = mode == NetworkMode.Bridged && bridge is not null ? OpenUplink(bridge, restoring: false) : null;
         // Stored first: a disk that refuses the change leaves the old network running untouched.
         try
         {
@@ -123,7 +144,11 @@ internal sealed class NetworkLifecycle : IDisposable
         catch { uplink?.Dispose(); throw; }
         net.Live.Dispose();
         NetworkRecord updated;
-        try { updated = Restore(row, uplink); }
+        try
+        {
+            if (net.Vxlan is { } vxlan) uplink = OpenTunnel(name, vxlan, row.Mtu, restoring: false);
+            updated = Restore(row, uplink);
+        }
         catch
         {
             uplink?.Dispose();
@@ -134,6 +159,50 @@ internal sealed class NetworkLifecycle : IDisposable
         }
         DirectoryLog.NetworkUpdated(_logger, name, ModeSpec.Name(row.Mode), row.HostLoopback);
         return updated;
+    }
+
+    /// <summary>A VXLAN network keeps its kind of uplink: a gateway host's network (nat, host,
+    /// internal) may move between those modes, and a joining one (bridged:vxlan) stays as it is.</summary>
+    private static void CheckVxlanMode(NetworkRecord net, NetworkMode mode, bool toVxlan)
+    {
+        string name = net.Row.Name;
+        if (toVxlan && net.Vxlan is null)
+            throw ControlException.Invalid($"network '{name}' has no VXLAN tunnel: bridged:vxlan is chosen at create, with --vxlan");
+        if (net.JoinsOverVxlan && !toVxlan)
+            throw ControlException.Invalid($"network '{name}' joins another host's network over VXLAN (bridged:vxlan): it keeps that mode; remove and create it to change it");
+        if (net.Vxlan is not null && !net.JoinsOverVxlan && mode == NetworkMode.Bridged)
+            throw ControlException.Invalid($"network '{name}' is a VXLAN gateway host's network: it may change between nat, host and internal; a network that joins another host's is created with --mode bridged:vxlan");
+    }
+
+    /// <summary>Peers added to or removed from a network's tunnel, live: stored first, then the
+    /// tunnel replicates to the new list (and forgets MACs learnt behind a removed peer).</summary>
+    private void EditPeers(NetworkRecord net, VxlanUpdate edit)
+    {
+        var current = net.Vxlan ?? throw ControlException.Invalid($"network '{net.Row.Name}' has no VXLAN tunnel (create it with --vxlan VNI)");
+        var next = VxlanPlanner.EditPeers(current, edit, net.Row.Name);
+        if (next.Peers.SequenceEqual(current.Peers)) return;
+        string json = next.ToJson();
+        _store.UpdateNetworkVxlan(net.Row.Name, json);
+        net.Row = net.Row with { VxlanJson = json };
+        // A tunnel that could not be opened at restore takes the new peers at the next restart.
+        net.Tunnel?.SetPeers(next.ToSettings().Peers);
+        DirectoryLog.VxlanPeersChanged(_logger, net.Row.Name, next.Peers.Count == 0 ? "none" : string.Join(", ", next.Peers));
+    }
+
+    /// <summary>A network's dynamic pool changes live: leases outside the new range are forgotten
+    /// (their guests' next renewal gets a NAK); a range over endpoint reservations is refused.</summary>
+    private NetworkRecord SetDhcpRange(NetworkRecord net, string text, NetworkMode mode)
+    {
+        var subnet = net.Live.Config.Subnet;
+        var stored = DhcpRanges.Check(text, subnet, mode);
+        if (stored == net.Row.DhcpRange) return net;
+        var range = DhcpRanges.Effective(subnet, stored, mode, hasTunnel: net.Row.VxlanJson is not null);
+        if (range is { } r) DhcpRanges.CheckFree(net.Row.Name, r, _store.Leases(net.Row.Name));
+        _store.UpdateNetworkDhcpRange(net.Row.Name, stored);
+        net.Row = net.Row with { DhcpRange = stored };
+        net.Live.SetDhcpRange(range);
+        DirectoryLog.DhcpRangeChanged(_logger, net.Row.Name, range?.ToString() ?? "none");
+        return net;
     }
 
     /// <summary>A network's NAT flow cap changes live: new flows meet it at once, open ones stay.</summary>
@@ -162,11 +231,24 @@ internal sealed class NetworkLifecycle : IDisposable
     public NetworkRecord Restore(NetworkRow row, IUplinkTransport? uplink = null)
     {
         var upstreams = JsonSerializer.Deserialize(row.DnsUpstreamsJson, DaemonJsonContext.Default.ListString) ?? [];
-        var config = new NetworkConfig(row.Name, row.Mode, Ipv4Subnet.Parse(row.Subnet), row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
+        var subnet = Ipv4Subnet.Parse(row.Subnet);
+        var config = new NetworkConfig(row.Name, row.Mode, subnet, row.Mtu, row.Domain, MacAddress.Parse(row.GatewayMac),
             ResolverSource(upstreams), _options.LeaseTime, row.HostLoopback, StoredEgressPolicy.FromJson(row.EgressJson),
-            row.Ipv6Prefix is null ? null : Ipv6Prefix.Parse(row.Ipv6Prefix), row.MaxFlows ?? NatEngine.DefaultMaxFlows);
+            row.Ipv6Prefix is null ? null : Ipv6Prefix.Parse(row.Ipv6Prefix), row.MaxFlows ?? NatEngine.DefaultMaxFlows,
+            DhcpRanges.Effective(subnet, row.DhcpRange, row.Mode, hasTunnel: row.VxlanJson is not null));
         string? uplinkError = null;
-        if (row.Mode == NetworkMode.Bridged && uplink is null && row.BridgeInterface is { } bridge)
+        if (uplink is null && StoredVxlan.FromJson(row.VxlanJson) is { } vxlan)
+        {
+            // As a bridge's interface: a tunnel whose address cannot be had at startup (taken, or
+            // gone from the host) leaves the network up without it, and says so.
+            try { uplink = OpenTunnel(row.Name, vxlan, row.Mtu, restoring: true); }
+            catch (ControlException e)
+            {
+                uplinkError = e.Message;
+                DirectoryLog.VxlanRestoreFailed(_logger, row.Name, vxlan.Local, e.Message);
+            }
+        }
+        else if (row.Mode == NetworkMode.Bridged && uplink is null && row.BridgeInterface is { } bridge)
         {
             // At startup an interface that is gone or down does not keep the daemon from starting:
             // the network comes back without its LAN (its guests reach each other), and says so.
@@ -183,6 +265,9 @@ internal sealed class NetworkLifecycle : IDisposable
             Row = row, Live = live, DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0,
             UplinkError = uplinkError,
         };
+        // The pool's guests keep their addresses (and names) across restarts, like endpoints.
+        live.RestoreRemoteLeases(_store.RemoteLeases(row.Name).Select(l => new RemoteLease(l.Mac, l.Ipv4, l.HostName,
+            l.State == LeaseStatus.Bound ? LeaseState.Bound : LeaseState.Released, l.Expires)));
         _registry.Set(net);
         foreach (var e in _store.Endpoints(row.Name)) _endpoints.Restore(net, e);
         return net;
@@ -195,6 +280,20 @@ internal sealed class NetworkLifecycle : IDisposable
             throw ControlException.Unavailable(restoring, "bridged networks need Linux for now (see docs/macos.md)");
         try { return PacketUplinkTransport.Open(name, _loggers.CreateLogger("Switchyard.Transports")); }
         catch (PlatformException e) { throw ControlException.Unavailable(restoring, $"cannot bridge to '{name}': {e.Message}"); }
+    }
+
+    /// <summary>A network's VXLAN tunnel, bound now (a port in use or an address the host does not
+    /// have fails here, before anything is stored).</summary>
+    private IVxlanTunnel OpenTunnel(string network, StoredVxlan vxlan, int mtu, bool restoring)
+    {
+        try { return _options.OpenVxlan(vxlan.ToSettings(), mtu, _loggers.CreateLogger("Switchyard.Vxlan"), _time); }
+        catch (SocketException e)
+        {
+            string message = $"cannot open network '{network}''s VXLAN tunnel on {vxlan.Local}: {e.Message}";
+            // A port another socket holds is a clash (409); an address the host lacks is a bad request.
+            if (e.SocketErrorCode == SocketError.AddressAlreadyInUse && !restoring) throw ControlException.Conflict(message + " (choose another --vxlan-local port)");
+            throw ControlException.Unavailable(restoring, message);
+        }
     }
 
     /// <summary>Explicit upstreams, "none", or the host's resolvers as <see cref="HostResolverWatcher"/>

@@ -13,8 +13,14 @@ internal sealed class NetworkRecord
     public required IReadOnlyList<string> DnsUpstreams { get; init; }
     /// <summary>No upstreams of its own: the network asks the host's resolvers and follows their changes.</summary>
     public bool FollowsHostResolvers { get; init; }
-    /// <summary>A bridged network restored without its uplink: why.</summary>
+    /// <summary>A bridged network restored without its uplink, or a network without its VXLAN tunnel: why.</summary>
     public string? UplinkError { get; set; }
+    /// <summary>The network's VXLAN uplink as stored (null: none); follows <see cref="Row"/>.</summary>
+    public StoredVxlan? Vxlan => StoredVxlan.FromJson(Row.VxlanJson);
+    /// <summary>A bridged network whose uplink is its tunnel (bridged:vxlan): it joins another host's network.</summary>
+    public bool JoinsOverVxlan => Row.Mode == NetworkMode.Bridged && Row.BridgeInterface is null && Row.VxlanJson is not null;
+    /// <summary>The live tunnel (null: none, or it could not be opened at restore).</summary>
+    public Network.Vxlan.IVxlanTunnel? Tunnel => Live.Uplink?.Transport as Network.Vxlan.IVxlanTunnel;
     public NetworkMode Mode => Live.Config.Mode;
     public Dictionary<string, EndpointRecord> Endpoints { get; } = new(StringComparer.Ordinal);
 }

@@ -32,5 +32,19 @@ internal sealed class DhcpCollector : IMetricsCollector
         w.Family("switchyard_dhcp_leases_bound", MetricType.Gauge,
             "DHCP leases bound and not expired (the daemon's own server's, or on a bridged network those seen from the LAN's).");
         foreach (var n in view.Networks) w.Sample(n.LeasesBound, new Label("network", n.Name));
+
+        // The dynamic pool (guests behind a tunnel, docs/dhcp-pool.md): only networks that have a range.
+        w.Family("switchyard_dhcp_pool_leases", MetricType.Gauge,
+            "Leases of the network's dynamic DHCP range (guests with no endpoint, behind a tunnel) held now: offered or bound, not expired.");
+        foreach (var n in view.Networks)
+            if (n.Live.DhcpRange is not null) w.Sample(n.Live.RemoteLeaseCount, new Label("network", n.Name));
+        w.Family("switchyard_dhcp_pool_exhausted_total", MetricType.Counter,
+            "DHCPDISCOVERs from clients with no endpoint that found no free address in the dynamic range.");
+        foreach (var n in view.Networks)
+            if (n.Live.Dhcp.Pool is { Range: not null } pool) w.Sample(pool.Exhausted, new Label("network", n.Name));
+        w.Family("switchyard_dhcp_pool_names_refused_total", MetricType.Counter,
+            "Host names (DHCP option 12) of pool clients not registered in DNS because an endpoint or another guest has them.");
+        foreach (var n in view.Networks)
+            if (n.Live.Dhcp.Pool is { Range: not null } pool) w.Sample(pool.NamesRefused, new Label("network", n.Name));
     }
 }

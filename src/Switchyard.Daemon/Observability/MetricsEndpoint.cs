@@ -30,6 +30,7 @@ internal sealed class MetricsEndpoint(NetworkRegistry registry, IStateStore stor
         new DnsCollector(),
         new NatCollector(),
         new EgressCollector(),
+        new VxlanCollector(),
         requests,
         state,
         new ProcessCollector(),

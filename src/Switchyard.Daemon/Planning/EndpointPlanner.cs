@@ -8,9 +8,10 @@ using Switchyard.Packets;
 
 namespace Switchyard.Daemon.Planning;
 
-/// <summary>The network an endpoint joins, as its plan sees it: its endpoints by name with their aliases.</summary>
+/// <summary>The network an endpoint joins, as its plan sees it: its endpoints by name with their aliases.
+/// <paramref name="Pool"/>: the network's dynamic DHCP range, which endpoint addresses never come from.</summary>
 public sealed record EndpointTarget(string Name, NetworkMode Mode, Ipv4Subnet Subnet, MacAddress GatewayMac, string? BridgeInterface,
-    IReadOnlyDictionary<string, IReadOnlyList<string>> Endpoints)
+    IReadOnlyDictionary<string, IReadOnlyList<string>> Endpoints, Network.Dhcp.DhcpRange? Pool = null)
 {
     public bool Bridged => Mode == NetworkMode.Bridged;
 }
@@ -112,26 +113,27 @@ public static class EndpointPlanner
         {
             if (!Ipv4Address.TryParse(r.Ip, out ip)) throw ControlException.Invalid($"'{r.Ip}' is not an IPv4 address");
             if (!AddressAllocator.IsAssignable(net.Subnet, ip, out var why)) throw ControlException.Invalid(why!);
+            DhcpRanges.CheckNotPooled(ip, net.Pool, net.Name);
             var holder = leases.FirstOrDefault(l => l.Endpoint != r.Name && l.Ipv4 == ip);
             if (holder is not null)
                 throw ControlException.Conflict($"{ip} is already reserved for endpoint '{holder.Endpoint}' on network '{net.Name}'");
             if (quarantined.Contains(ip)) throw ControlException.Conflict($"{ip} was declined by a guest as in use; it is quarantined");
         }
         else if (previous is not null) ip = previous.Ipv4;
-        else ip = Allocate(net.Name, net.Subnet, leases, quarantined, name => net.Endpoints.ContainsKey(name), mayEvict: true, out evicted);
+        else ip = Allocate(net.Name, net.Subnet, leases, quarantined, name => net.Endpoints.ContainsKey(name), mayEvict: true, out evicted, net.Pool);
         return new AddressChoice(mac, ip, evicted, previous);
     }
 
     /// <summary>The lowest free address; when the subnet is full and <paramref name="mayEvict"/>,
     /// the reservation of the endpoint detached longest ago (the caller removes it in the same
     /// transaction that records the new one). A decline never evicts: a guest must not be able to
-    /// push others out by declining address after address.</summary>
+    /// push others out by declining address after address. Never from the dynamic pool's <paramref name="pool"/>.</summary>
     public static Ipv4Address Allocate(string network, Ipv4Subnet subnet, IReadOnlyList<LeaseRow> leases, IReadOnlySet<Ipv4Address> quarantined,
-        Func<string, bool> isAttached, bool mayEvict, out string? evicted)
+        Func<string, bool> isAttached, bool mayEvict, out string? evicted, Network.Dhcp.DhcpRange? pool = null)
     {
         evicted = null;
         var taken = leases.Select(l => l.Ipv4).ToHashSet();
-        if (AddressAllocator.TryAllocate(subnet, a => taken.Contains(a) || quarantined.Contains(a), out var ip)) return ip;
+        if (AddressAllocator.TryAllocate(subnet, a => taken.Contains(a) || quarantined.Contains(a) || (pool is { } p && p.Contains(a)), out var ip)) return ip;
         var oldest = mayEvict ? leases.Where(l => !isAttached(l.Endpoint)).OrderBy(l => l.LastUsed).FirstOrDefault() : null;
         if (oldest is null) throw ControlException.Conflict($"network '{network}' has no free address left in {subnet}");
         evicted = oldest.Endpoint;

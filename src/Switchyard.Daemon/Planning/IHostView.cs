@@ -13,4 +13,8 @@ public interface IHostView
 
     IReadOnlyList<(uint Network, int PrefixLength, string Interface)> Ipv4Routes();
     IReadOnlyList<(Ipv6Prefix Prefix, string Interface)> Ipv6Routes();
+
+    /// <summary>The IP MTU of the host's route to <paramref name="destination"/> (a VXLAN tunnel's
+    /// underlay), or null when the host cannot say.</summary>
+    int? UnderlayMtu(System.Net.IPAddress destination);
 }

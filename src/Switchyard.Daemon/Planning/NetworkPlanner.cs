@@ -12,7 +12,7 @@ using Switchyard.Platform;
 namespace Switchyard.Daemon.Planning;
 
 /// <summary>A network that exists, as a new one's plan must not clash with it.</summary>
-public sealed record ExistingNetwork(string Name, Ipv4Subnet Subnet, Ipv6Prefix? Ipv6);
+public sealed record ExistingNetwork(string Name, Ipv4Subnet Subnet, Ipv6Prefix? Ipv6, StoredVxlan? Vxlan = null);
 
 /// <summary>A checked create: the row to store, and the bridged interface (with its warning, if any).</summary>
 public sealed record NetworkPlan(NetworkRow Row, HostInterface? Bridge);
@@ -30,20 +30,33 @@ public static class NetworkPlanner
         if (Names.CheckLabel("network", r.Name) is { } nameError) throw ControlException.Invalid(nameError);
         if (others.Any(o => o.Name == r.Name)) throw ControlException.Conflict($"network '{r.Name}' already exists");
 
-        var (mode, bridge) = ModeSpec.Parse(r.Mode);
+        var (mode, bridge, joinsOverVxlan) = ModeSpec.Parse(r.Mode);
         HostInterface? bridgeInterface = null;
+        if (joinsOverVxlan && r.Vxlan is null)
+            throw ControlException.Invalid("--mode bridged:vxlan joins another host's network over a VXLAN tunnel: give --vxlan VNI, --vxlan-local and --vxlan-peer GATEWAY-HOST");
+        if (mode == NetworkMode.Bridged && !joinsOverVxlan && r.Vxlan is not null)
+            throw ControlException.Invalid("a network has one uplink: --mode bridged:IFACE bridges to a LAN; to join another host's network over VXLAN use --mode bridged:vxlan");
+        var vxlan = r.Vxlan is { } tunnel ? VxlanPlanner.Plan(tunnel, others.Where(o => o.Vxlan is not null).Select(o => (o.Name, o.Vxlan!))) : null;
         if (mode == NetworkMode.Bridged)
         {
             // The LAN's DHCP server and router serve a bridged network's guests: nothing of ours to configure.
-            if (r.Subnet is not null) throw ControlException.Invalid("--subnet does not apply to a bridged network: the LAN's DHCP server gives its guests their addresses");
-            if (r.DnsUpstreams is { Count: > 0 }) throw ControlException.Invalid("--dns-upstream does not apply to a bridged network: its guests use the LAN's DNS servers");
-            bridgeInterface = host.BridgeInterface(bridge);
-            bridge = bridgeInterface.Name;
+            string lan = joinsOverVxlan ? "the gateway host's" : "the LAN's";
+            if (r.Subnet is not null) throw ControlException.Invalid($"--subnet does not apply to a bridged network: {lan} DHCP server gives its guests their addresses");
+            if (r.DnsUpstreams is { Count: > 0 }) throw ControlException.Invalid($"--dns-upstream does not apply to a bridged network: its guests use {lan} DNS servers");
+            if (!joinsOverVxlan)
+            {
+                bridgeInterface = host.BridgeInterface(bridge);
+                bridge = bridgeInterface.Name;
+            }
         }
         // A bridged network's frames are the LAN's: its MTU is the interface's unless given.
-        int mtu = r.Mtu ?? (bridgeInterface is { Mtu: >= NetworkConfig.MinMtu and <= NetworkConfig.MaxMtu } b ? b.Mtu : NetworkConfig.DefaultMtu);
+        // A tunnel's is its underlay's less the encapsulation (RFC 7348 section 4.3: no fragmenting).
+        int mtu = r.Mtu ?? (vxlan is not null ? VxlanPlanner.DefaultMtu(vxlan, host)
+            : bridgeInterface is { Mtu: >= NetworkConfig.MinMtu and <= NetworkConfig.MaxMtu } b ? b.Mtu : NetworkConfig.DefaultMtu);
         if (mtu < NetworkConfig.MinMtu || mtu > NetworkConfig.MaxMtu)
             throw ControlException.Invalid($"MTU {mtu} is out of range ({NetworkConfig.MinMtu}-{NetworkConfig.MaxMtu})");
+        if (vxlan is not null && mtu > VxlanPlanner.MaxMtu)
+            throw ControlException.Invalid($"MTU {mtu} is too large for a VXLAN network: a UDP datagram carries an inner frame of at most {VxlanPlanner.MaxMtu} bytes");
         string domain = (r.Domain ?? $"{r.Name}.internal").TrimEnd('.').ToLowerInvariant();
         if (Names.CheckDomain(domain) is { } domainError) throw ControlException.Invalid(domainError);
         var upstreams = CheckUpstreams(r.DnsUpstreams ?? []);
@@ -63,7 +76,7 @@ public static class NetworkPlanner
             JsonSerializer.Serialize(upstreams, DaemonJsonContext.Default.ListString),
             JsonSerializer.Serialize(new Dictionary<string, string>(r.Labels ?? new Dictionary<string, string>()), DaemonJsonContext.Default.DictionaryStringString),
             GatewayMacFor(r.Name).ToString(), now, r.HostLoopback ?? true, StoredEgressPolicy.ToJson(egress), ipv6?.ToString(),
-            CheckMaxFlows(r.MaxFlows, "--max-flows"));
+            CheckMaxFlows(r.MaxFlows, "--max-flows"), DhcpRanges.Check(r.DhcpRange, subnet, mode), vxlan?.ToJson());
         return new NetworkPlan(row, bridgeInterface);
     }
 
@@ -148,6 +161,7 @@ public static class NetworkPlanner
         public HostInterface BridgeInterface(string? name) => host.BridgeInterface(name);
         public IReadOnlyList<(uint Network, int PrefixLength, string Interface)> Ipv4Routes() => [];
         public IReadOnlyList<(Ipv6Prefix Prefix, string Interface)> Ipv6Routes() => [];
+        public int? UnderlayMtu(System.Net.IPAddress destination) => host.UnderlayMtu(destination);
     }
 
     /// <summary>A stable, locally administered MAC per network name, so the gateway keeps its MAC

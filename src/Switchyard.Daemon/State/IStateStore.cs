@@ -17,6 +17,7 @@ public interface IStateStore : IDisposable
     void UpdateNetworkMode(string name, NetworkMode mode, string? bridgeInterface, bool hostLoopback);
     void UpdateNetworkMaxFlows(string name, int? maxFlows);
     void UpdateNetworkEgress(string name, string? egressJson);
+    void UpdateNetworkVxlan(string name, string? vxlanJson);
     void DeleteNetwork(string name);
 
     IReadOnlyList<EndpointRow> Endpoints(string network);
@@ -31,6 +32,14 @@ public interface IStateStore : IDisposable
     IReadOnlyList<LeaseRow> Leases(string network);
     void UpsertLease(LeaseRow lease);
     void DeleteLease(string network, string endpoint);
+
+    /// <summary>A network's --dhcp-range (null: the default).</summary>
+    void UpdateNetworkDhcpRange(string name, string? range);
+
+    /// <summary>Leases of the dynamic pool (clients with no endpoint), by MAC.</summary>
+    IReadOnlyList<RemoteLeaseRow> RemoteLeases(string network);
+    void UpsertRemoteLease(RemoteLeaseRow lease);
+    void DeleteRemoteLease(string network, MacAddress mac);
 
     IReadOnlyList<(Ipv4Address Ipv4, DateTimeOffset Until)> Quarantined(string network);
     void Quarantine(string network, Ipv4Address ipv4, DateTimeOffset until);

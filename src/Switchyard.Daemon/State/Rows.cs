@@ -4,10 +4,13 @@ using Switchyard.Packets;
 namespace Switchyard.Daemon.State;
 
 /// <summary>A network. <paramref name="EgressJson"/>: its egress policy (<see cref="StoredEgressPolicy"/>), null for none;
-/// <paramref name="Ipv6Prefix"/>: its IPv6 /64, null for IPv4 only; <paramref name="MaxFlows"/>: its NAT flow cap, null for the default.</summary>
+/// <paramref name="Ipv6Prefix"/>: its IPv6 /64, null for IPv4 only; <paramref name="MaxFlows"/>: its NAT flow cap, null for the default;
+/// <paramref name="DhcpRange"/>: its --dhcp-range (FIRST-LAST), null for the default (<see cref="Planning.DhcpRanges"/>);
+/// <paramref name="VxlanJson"/>: its VXLAN uplink (<see cref="StoredVxlan"/>), null for none. A bridged network with a
+/// tunnel and no <paramref name="BridgeInterface"/> is <c>bridged:vxlan</c>.</summary>
 public sealed record NetworkRow(string Name, NetworkMode Mode, string? BridgeInterface, string Subnet, int Mtu, string Domain,
     string DnsUpstreamsJson, string LabelsJson, string GatewayMac, DateTimeOffset Created, bool HostLoopback = true, string? EgressJson = null,
-    string? Ipv6Prefix = null, int? MaxFlows = null);
+    string? Ipv6Prefix = null, int? MaxFlows = null, string? DhcpRange = null, string? VxlanJson = null);
 
 /// <summary>An attached endpoint. <paramref name="AliasesJson"/>: its extra DNS names on the network;
 /// <paramref name="DefaultRoute"/>: whether its lease names the gateway as router; <paramref name="EgressJson"/>:
@@ -22,6 +25,11 @@ public enum LeaseStatus { Reserved, Offered, Bound, Released }
 /// <summary>An address reserved for an endpoint name on a network. It outlives the endpoint's
 /// attachment, so a guest that detaches and comes back gets the same MAC and address.</summary>
 public sealed record LeaseRow(string Network, string Endpoint, MacAddress Mac, Ipv4Address Ipv4, LeaseStatus State, DateTimeOffset? Expires, DateTimeOffset LastUsed);
+
+/// <summary>A lease of a network's dynamic pool: a client with no endpoint (a guest behind a VXLAN
+/// tunnel), known by its MAC; <paramref name="HostName"/> is the DNS label its DHCP host name gave it
+/// (null: none, or taken). Only bound and released leases are stored; offers are not.</summary>
+public sealed record RemoteLeaseRow(string Network, MacAddress Mac, Ipv4Address Ipv4, string? HostName, LeaseStatus State, DateTimeOffset Expires, DateTimeOffset LastUsed);
 
 /// <summary>A host port published to an endpoint: the canonical spec text
 /// (<c>HOSTIP:HOSTPORT:GUESTPORT/PROTO</c>). It goes with its endpoint (ON DELETE CASCADE).</summary>

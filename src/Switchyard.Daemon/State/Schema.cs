@@ -54,6 +54,18 @@ internal static class Schema
         ALTER TABLE networks ADD COLUMN max_flows INTEGER;
         ALTER TABLE endpoints ADD COLUMN max_flows INTEGER;
         """,
+        // 8: a network's VXLAN uplink (JSON StoredVxlan: VNI, local address, peers; NULL: none). Issue 14.
+        "ALTER TABLE networks ADD COLUMN vxlan TEXT;",
+        // 9 (issue 14; 8 is the vxlan column): a network's --dhcp-range (NULL: the default, the upper
+        // half of the subnet when it has a tunnel), and the leases of its dynamic pool: clients with no
+        // endpoint (guests behind a tunnel), known by MAC, with the DNS name their option 12 gave them.
+        """
+        ALTER TABLE networks ADD COLUMN dhcp_range TEXT;
+        CREATE TABLE remote_leases (
+            network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE, mac TEXT NOT NULL, ipv4 TEXT NOT NULL,
+            host_name TEXT, state TEXT NOT NULL, expires TEXT NOT NULL, last_used TEXT NOT NULL,
+            PRIMARY KEY (network, mac), UNIQUE (network, ipv4));
+        """,
     ];
 
     public static int Version => Migrations.Length;

@@ -10,7 +10,7 @@ namespace Switchyard.Daemon.State;
 /// the daemon is the only writer, and every change is one transaction, so concurrent API calls
 /// cannot interleave half-written state. Typed rows (State/Rows.cs) are written as the text
 /// earlier versions wrote (<see cref="StoredText"/>); the schema and its migrations are <see cref="Schema"/>.</summary>
-public sealed class StateStore : IStateStore
+public sealed partial class StateStore : IStateStore
 {
     private readonly SqliteConnection _db;
     private readonly Lock _lock = new();
@@ -46,13 +46,14 @@ public sealed class StateStore : IStateStore
     {
         lock (_lock)
         {
-            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress, ipv6_prefix, max_flows FROM networks ORDER BY created, name");
+            using var cmd = Command("SELECT name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress, ipv6_prefix, max_flows, dhcp_range, vxlan FROM networks ORDER BY created, name");
             using var r = cmd.ExecuteReader();
             var list = new List<NetworkRow>();
             while (r.Read())
                 list.Add(new NetworkRow(r.GetString(0), Mode(r.GetString(1)), r.IsDBNull(2) ? null : r.GetString(2), r.GetString(3), r.GetInt32(4),
                     r.GetString(5), r.GetString(6), r.GetString(7), r.GetString(8), Time(r.GetString(9)), r.GetInt64(10) != 0,
-                    r.IsDBNull(11) ? null : r.GetString(11), r.IsDBNull(12) ? null : r.GetString(12), r.IsDBNull(13) ? null : r.GetInt32(13)));
+                    r.IsDBNull(11) ? null : r.GetString(11), r.IsDBNull(12) ? null : r.GetString(12), r.IsDBNull(13) ? null : r.GetInt32(13), r.IsDBNull(14) ? null : r.GetString(14),
+                    r.IsDBNull(15) ? null : r.GetString(15)));
             return list;
         }
     }
@@ -62,9 +63,11 @@ public sealed class StateStore : IStateStore
         Write(() =>
         {
             using var cmd = Command("""
-                INSERT INTO networks (name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress, ipv6_prefix, max_flows)
-                VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created, $loopback, $egress, $ipv6, $maxflows)
+                INSERT INTO networks (name, mode, bridge_interface, subnet, mtu, domain, dns_upstreams, labels, gateway_mac, created, host_loopback, egress, ipv6_prefix, max_flows, dhcp_range, vxlan)
+                VALUES ($name, $mode, $bridge, $subnet, $mtu, $domain, $dns, $labels, $gwmac, $created, $loopback, $egress, $ipv6, $maxflows, $dhcprange, $vxlan)
                 """);
+            cmd.Parameters.AddWithValue("$dhcprange", (object?)n.DhcpRange ?? DBNull.Value);
+            cmd.Parameters.AddWithValue("$vxlan", (object?)n.VxlanJson ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$maxflows", (object?)n.MaxFlows ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$egress", (object?)n.EgressJson ?? DBNull.Value);
             cmd.Parameters.AddWithValue("$name", n.Name);
@@ -105,6 +108,18 @@ public sealed class StateStore : IStateStore
             using var cmd = Command("UPDATE networks SET max_flows = $m WHERE name = $name");
             cmd.Parameters.AddWithValue("$name", name);
             cmd.Parameters.AddWithValue("$m", (object?)maxFlows ?? DBNull.Value);
+            cmd.ExecuteNonQuery();
+        });
+    }
+
+    /// <summary>A network's VXLAN uplink (JSON <see cref="StoredVxlan"/>), after its peers changed.</summary>
+    public void UpdateNetworkVxlan(string name, string? vxlanJson)
+    {
+        Write(() =>
+        {
+            using var cmd = Command("UPDATE networks SET vxlan = $vxlan WHERE name = $name");
+            cmd.Parameters.AddWithValue("$name", name);
+            cmd.Parameters.AddWithValue("$vxlan", (object?)vxlanJson ?? DBNull.Value);
             cmd.ExecuteNonQuery();
         });
     }

@@ -11,10 +11,12 @@ public sealed record DhcpServerOptions(
     int Mtu,
     TimeSpan LeaseTime);
 
-/// <summary>A DHCPv4 server (RFC 2131) for one network. Addresses are not chosen here: IPAM
-/// reserved one per endpoint when it attached, so the server only tells each client its address
-/// and keeps the lease state. A client is known by its MAC, which anti-spoofing ties to its port.</summary>
-public sealed class DhcpServer
+/// <summary>A DHCPv4 server (RFC 2131) for one network. An endpoint's address is not chosen here:
+/// IPAM reserved one per endpoint when it attached, so the server only tells each client its address
+/// and keeps the lease state. A client is known by its MAC, which anti-spoofing ties to its port.
+/// Clients with no endpoint (guests behind a VXLAN tunnel) lease from the <see cref="DhcpPool"/>
+/// when the network has one (DhcpServer.Pool.cs), and are ignored otherwise.</summary>
+public sealed partial class DhcpServer
 {
     public const ushort ServerPort = 67;
     public const ushort ClientPort = 68;
@@ -24,13 +26,18 @@ public sealed class DhcpServer
     private readonly TimeProvider _time;
     private readonly string[] _searchDomains;
 
-    public DhcpServer(DhcpServerOptions options, IDhcpBindings bindings, TimeProvider? time = null)
+    /// <param name="pool">Addresses for clients with no endpoint; null: such clients get no answer.</param>
+    public DhcpServer(DhcpServerOptions options, IDhcpBindings bindings, TimeProvider? time = null, DhcpPool? pool = null)
     {
         _options = options;
         _bindings = bindings;
         _time = time ?? TimeProvider.System;
         _searchDomains = [options.Domain];
+        Pool = pool;
     }
+
+    /// <summary>The dynamic pool of clients without an endpoint (null: none).</summary>
+    public DhcpPool? Pool { get; }
 
     public long MalformedCount => Volatile.Read(ref _malformed);
     private long _malformed;
@@ -55,7 +62,9 @@ public sealed class DhcpServer
         Counters.CountReceived(type);
         var client = msg.ClientHardwareAddress;
         if (client != sender) return 0;
-        if (!_bindings.TryGetBinding(client, out var binding)) return 0; // not one of ours: stay silent, as a relay-less server must
+        if (!_bindings.TryGetBinding(client, out var binding))
+            // Not an endpoint: the pool's, or not ours (stay silent, as a relay-less server must).
+            return Pool is { } pool ? HandlePooled(pool, msg, type, client, reply, out broadcast) : 0;
         var now = _time.GetUtcNow();
 
         switch (type)
@@ -118,7 +127,7 @@ public sealed class DhcpServer
             // RFC 2132 §3.5: without option 3 the client installs no default route through us.
             && (!binding.DefaultRoute || w.TryWriteAddress(DhcpOption.Router, o.ServerAddress))
             && w.TryWriteAddresses(DhcpOption.DomainNameServer, dns)
-            && w.TryWriteString(DhcpOption.HostName, binding.HostName)
+            && (binding.HostName.Length == 0 || w.TryWriteString(DhcpOption.HostName, binding.HostName))
             && w.TryWriteString(DhcpOption.DomainName, o.Domain)
             && w.TryWriteDomainSearch(_searchDomains)
             // Option 26 only when it differs from Ethernet's default, as most servers do.

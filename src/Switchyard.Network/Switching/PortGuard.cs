@@ -92,7 +92,7 @@ public sealed class PortGuard
     /// (RFC 7112 §5), or what it hides cannot be judged; later fragments pass, as the first was
     /// judged and a host cannot reassemble without it.
     /// </summary>
-    private static bool PassesRaGuard(ReadOnlySpan<byte> p, out DropReason reason)
+    internal static bool PassesRaGuard(ReadOnlySpan<byte> p, out DropReason reason)
     {
         reason = DropReason.Policy;
         switch (Ipv6HeaderChain.Walk(p, out byte protocol, out int at, out bool firstFragment))

@@ -22,4 +22,9 @@ public interface IVxlanTunnel : IUplinkTransport
 public sealed record VxlanCounters(
     long DatagramsIn, long DatagramsOut, long BytesIn, long BytesOut,
     long DroppedNotAPeer, long DroppedWrongVni, long DroppedMalformed, long DroppedBadFlags, long DroppedTooBig,
-    long Replicated, int LearntMacs, IReadOnlyDictionary<string, long> SentPerPeer);
+    long Replicated, int LearntMacs, IReadOnlyDictionary<string, long> SentPerPeer)
+{
+    /// <summary>Frames from a peer whose source MAC is one of this host's guests: another host
+    /// claiming a local guest's address (as a bridged uplink drops them from its LAN).</summary>
+    public long DroppedLocalSource { get; init; }
+}

@@ -182,6 +182,25 @@ public sealed class CallerPolicyTests
     }
 
     [Fact]
+    public void AMemberTunnelsOnLoopbackOnly()
+    {
+        // Loopback tunnels (the default address too) and a network joined over one are the member's business.
+        Policy.CheckCreateNetwork(Member, new NetworkCreateRequest { Name = "n", Vxlan = new VxlanSpec { Vni = 1 } });
+        Policy.CheckCreateNetwork(Member, new NetworkCreateRequest { Name = "n", Mode = "bridged:vxlan", Vxlan = new VxlanSpec { Vni = 1, Local = "127.0.0.1:5000", Peers = ["127.0.0.2"] } });
+        Policy.CheckUpdateNetwork(Member, NetworkMode.Bridged, new NetworkUpdateRequest { Vxlan = new VxlanUpdate { AddPeers = ["[::1]:4790"] } }, joinsOverVxlan: true);
+        Policy.CheckDeleteNetwork(Member, NetworkMode.Bridged, joinsOverVxlan: true);
+        // A listener other hosts can reach, a privileged port, or frames sent to another host are not.
+        Assert.Contains("VXLAN has no authentication",
+            Forbidden(() => Policy.CheckCreateNetwork(Member, new NetworkCreateRequest { Name = "n", Vxlan = new VxlanSpec { Vni = 1, Local = "0.0.0.0" } })));
+        Forbidden(() => Policy.CheckCreateNetwork(Member, new NetworkCreateRequest { Name = "n", Vxlan = new VxlanSpec { Vni = 1, Local = "10.0.0.1", Peers = ["10.0.0.2"] } }));
+        Assert.Contains("privileged", Forbidden(() => Policy.CheckCreateNetwork(Member, new NetworkCreateRequest { Name = "n", Vxlan = new VxlanSpec { Vni = 1, Local = "127.0.0.1:789" } })));
+        Assert.Contains("loopback peer", Forbidden(() => Policy.CheckUpdateNetwork(Member, NetworkMode.Nat, new NetworkUpdateRequest { Vxlan = new VxlanUpdate { AddPeers = ["192.0.2.1"] } })));
+        // Root may do all of it.
+        Policy.CheckCreateNetwork(Root, new NetworkCreateRequest { Name = "n", Vxlan = new VxlanSpec { Vni = 1, Local = "0.0.0.0", Peers = ["192.0.2.1"] } });
+        Policy.CheckUpdateNetwork(Root, NetworkMode.Nat, new NetworkUpdateRequest { Vxlan = new VxlanUpdate { AddPeers = ["192.0.2.1"] } });
+    }
+
+    [Fact]
     public void AMemberMayUndoOnlyWhatItCouldHaveDone()
     {
         var own = new StoredTransport { Kind = TransportKind.Dgram, Listen = "/home/u/vms/vm.sock" };

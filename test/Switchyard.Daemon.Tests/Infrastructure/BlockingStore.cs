@@ -31,6 +31,7 @@ internal sealed class BlockingStore(IStateStore inner) : IStateStore
     public void UpdateNetworkMode(string name, NetworkMode mode, string? bridgeInterface, bool hostLoopback) { Write(); inner.UpdateNetworkMode(name, mode, bridgeInterface, hostLoopback); }
     public void UpdateNetworkMaxFlows(string name, int? maxFlows) { Write(); inner.UpdateNetworkMaxFlows(name, maxFlows); }
     public void UpdateNetworkEgress(string name, string? egressJson) { Write(); inner.UpdateNetworkEgress(name, egressJson); }
+    public void UpdateNetworkVxlan(string name, string? vxlanJson) { Write(); inner.UpdateNetworkVxlan(name, vxlanJson); }
     public void DeleteNetwork(string name) { Write(); inner.DeleteNetwork(name); }
     public IReadOnlyList<EndpointRow> Endpoints(string network) => inner.Endpoints(network);
     public void InsertEndpoint(EndpointRow e, LeaseRow lease, string? evicted = null, IReadOnlyList<string>? published = null) { Write(); inner.InsertEndpoint(e, lease, evicted, published); }
@@ -42,6 +43,10 @@ internal sealed class BlockingStore(IStateStore inner) : IStateStore
     public IReadOnlyList<LeaseRow> Leases(string network) => inner.Leases(network);
     public void UpsertLease(LeaseRow lease) { Write(); inner.UpsertLease(lease); }
     public void DeleteLease(string network, string endpoint) { Write(); inner.DeleteLease(network, endpoint); }
+    public void UpdateNetworkDhcpRange(string name, string? range) { Write(); inner.UpdateNetworkDhcpRange(name, range); }
+    public IReadOnlyList<RemoteLeaseRow> RemoteLeases(string network) => inner.RemoteLeases(network);
+    public void UpsertRemoteLease(RemoteLeaseRow lease) { Write(); inner.UpsertRemoteLease(lease); }
+    public void DeleteRemoteLease(string network, MacAddress mac) { Write(); inner.DeleteRemoteLease(network, mac); }
     public IReadOnlyList<(Ipv4Address Ipv4, DateTimeOffset Until)> Quarantined(string network) => inner.Quarantined(network);
     public void Quarantine(string network, Ipv4Address ipv4, DateTimeOffset until) { Write(); inner.Quarantine(network, ipv4, until); }
     public void Dispose() { Unblock(); inner.Dispose(); }
@@ -54,4 +59,5 @@ internal sealed class EmptyHost : Switchyard.Daemon.Planning.IHostView
         throw Switchyard.Daemon.Control.ControlException.Invalid($"cannot bridge to '{name}': the host has no such interface (see yard interfaces)");
     public IReadOnlyList<(uint Network, int PrefixLength, string Interface)> Ipv4Routes() => [];
     public IReadOnlyList<(Ipv6Prefix Prefix, string Interface)> Ipv6Routes() => [];
+    public int? UnderlayMtu(System.Net.IPAddress destination) => null;
 }

@@ -17,6 +17,7 @@ public sealed class NetworkPlannerTests
         public Switchyard.Platform.HostInterface BridgeInterface(string? name) => new EmptyHost().BridgeInterface(name);
         public IReadOnlyList<(uint Network, int PrefixLength, string Interface)> Ipv4Routes() => v4 ?? [];
         public IReadOnlyList<(Ipv6Prefix Prefix, string Interface)> Ipv6Routes() => v6 ?? [];
+        public int? UnderlayMtu(System.Net.IPAddress destination) => null;
     }
 
     private static NetworkPlan Plan(NetworkCreateRequest r, IReadOnlyCollection<ExistingNetwork>? others = null, IHostView? host = null) =>

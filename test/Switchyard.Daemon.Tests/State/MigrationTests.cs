@@ -37,6 +37,7 @@ public sealed class MigrationTests : IDisposable
         Assert.False(networks["hostnet"].HostLoopback);
         Assert.Equal("fd42:5ee:1::/64", networks["natnet"].Ipv6Prefix);
         Assert.Equal("lab.test", networks["intnet"].Domain);
+        Assert.All(networks.Values, n => Assert.Null(n.VxlanJson));   // schema 8: no network had a tunnel
         var egress = StoredEgressPolicy.FromJson(networks["natnet"].EgressJson)!;
         Assert.Equal("deny", egress.DefaultText);
         Assert.Equal(["example.com", "10.0.0.0/8:443/tcp"], egress.Allow.Select(r => r.ToString()));

@@ -144,6 +144,13 @@ internal sealed class FakeEvents : INetworkEvents
     {
         lock (LearnedMacs) LearnedMacs.Add((endpoint, mac));
     }
+
+    public List<RemoteLease> RemoteLeases { get; } = [];
+
+    public void OnRemoteLeaseChanged(string network, RemoteLease lease)
+    {
+        lock (RemoteLeases) RemoteLeases.Add(lease);
+    }
 }
 
 /// <summary>Builds a <see cref="VirtualNetwork"/> with FakeTransport endpoints.</summary>

@@ -43,7 +43,14 @@ internal sealed class EndpointViews(NetworkRegistry registry, IStateStore store)
     {
         var net = registry.Find(network);
         var leases = store.Leases(network);
-        return registry.Read(() => leases.Select(l => Lease(l, net.Endpoints.ContainsKey(l.Endpoint))).ToList());
+        var list = registry.Read(() => leases.Select(l => Lease(l, net.Endpoints.ContainsKey(l.Endpoint))).ToList());
+        // Guests behind a tunnel, from the live pool (it holds what the store holds, and offers too).
+        list.AddRange(net.Live.RemoteGuests.OrderBy(g => g.Address).Select(g => new LeaseInfo
+        {
+            Network = network, Endpoint = "", Mac = g.Mac.ToString(), Ipv4 = g.Address.ToString(),
+            State = g.State.ToString().ToLowerInvariant(), Expires = g.Expires, Attached = false, Remote = true, HostName = g.HostName,
+        }));
+        return list;
     }
 
     private static EndpointInfo Describe(NetworkRecord n, EndpointRecord e, IReadOnlyList<LeaseRow> leases)

@@ -1,3 +1,4 @@
+using Switchyard.Network;
 using System.Text.Json;
 using Switchyard.Client;
 using Switchyard.Daemon.Control;
@@ -72,13 +73,37 @@ internal sealed class NetworkViews(NetworkRegistry registry)
                 MaxFlows = nat.EffectiveMaxFlows, EndpointMaxFlows = nat.EndpointMaxFlows(DefaultShare), NewFlowsPerSecond = nat.NewFlowsPerSecond,
             } : null,
             MaxFlows = n.Row.MaxFlows,
+            DhcpRange = live.DhcpRange?.ToString(),
+            RemoteLeases = live.DhcpRange is null ? null : live.RemoteLeaseCount,
             Warnings = warnings,
             Egress = Egress(live.Egress.Policy),
+            Vxlan = Vxlan(n),
+        };
+    }
+
+    /// <summary>The tunnel's settings as stored (peers edited while it was down included) and its live counters.</summary>
+    private static VxlanInfo? Vxlan(NetworkRecord n)
+    {
+        if (n.Vxlan is not { } stored) return null;
+        var tunnel = n.Tunnel;
+        var c = tunnel?.Counters;
+        return new VxlanInfo
+        {
+            Vni = stored.Vni, Local = stored.Local, Peers = stored.Peers, State = tunnel is null ? "down" : "up",
+            Counters = c is null ? null : new VxlanCountersInfo
+            {
+                DatagramsIn = c.DatagramsIn, DatagramsOut = c.DatagramsOut, BytesIn = c.BytesIn, BytesOut = c.BytesOut,
+                Replicated = c.Replicated, LearntMacs = c.LearntMacs, SentPerPeer = c.SentPerPeer,
+                Dropped = Observability.VxlanDrops.ByReason(c),
+            },
+            GuardDropped = n.Mode == NetworkMode.Bridged ? null : n.Live.Uplink?.Counters.DropsByReason(),
         };
     }
 
     private static List<string>? BridgeWarnings(NetworkRecord n)
     {
+        if (n.Vxlan is { } vxlan)
+            return n.UplinkError is { } down ? [$"the VXLAN tunnel on {vxlan.Local} is down (restart the daemon once the address is free): {down}"] : null;
         if (n.Row.BridgeInterface is not { } name) return null;
         var warnings = new List<string>();
         if (n.UplinkError is { } error) warnings.Add($"not connected to the LAN of {name} (restart the daemon once it is back): {error}");
