@@ -95,14 +95,7 @@ public sealed class NamespacedDaemon : IAsyncDisposable
     {
         if (_process is not null)
         {
-            try
-            {
-                foreach (var ep in await Client.ListEndpointsAsync())
-                {
-                    try { await Client.DetachEndpointAsync(ep.Network, ep.Name); } catch (SwitchyardApiException) { }
-                }
-            }
-            catch (Exception e) when (e is SwitchyardApiException or SwitchyardUnavailableException or HttpRequestException) { }
+            await DaemonTeardown.DetachAllAsync(Client);
             await StopAsync();
         }
         Client.Dispose();
