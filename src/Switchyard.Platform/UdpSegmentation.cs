@@ -59,4 +59,86 @@ public static class UdpSegmentation
             }
         }
     }
+
+    /// <summary>Turns on UDP generic receive offload (Linux 5.0+, UDP_GRO): datagrams of one flow
+    /// that arrive together may be handed over as one buffer, cut at the size
+    /// <see cref="ReceiveCoalesced"/> reports. False where the system has no such option.</summary>
+    public static unsafe bool TryEnableGro(Socket socket)
+    {
+        if (!OperatingSystem.IsLinux()) return false;
+        int on = 1;
+        return Interop.Libc.SetSockOpt(socket.SafeHandle, Interop.UdpGso.SOL_UDP, Interop.UdpGso.UDP_GRO, &on, sizeof(int)) == 0;
+    }
+
+    /// <summary>recvmsg(2) with MSG_DONTWAIT on a socket with <see cref="TryEnableGro"/>: the bytes
+    /// (one datagram, or several back to back), the sender in <paramref name="from"/> (its Size
+    /// set), and in <paramref name="segmentSize"/> the size of each coalesced datagram but the
+    /// last (0: one datagram). Linux only.</summary>
+    public static unsafe IoResult ReceiveCoalesced(Socket socket, Span<byte> buffer, System.Net.SocketAddress from, out int segmentSize)
+    {
+        segmentSize = 0;
+        if (!OperatingSystem.IsLinux()) return new IoResult(0, Interop.Errno.EINVAL);
+        const int MsgHdrSize = 56, ControlSize = 64;
+        byte* msg = stackalloc byte[MsgHdrSize];
+        byte* control = stackalloc byte[ControlSize];
+        fixed (byte* p = buffer)
+        fixed (byte* a = from.Buffer.Span)
+        {
+            var iov = new Interop.IoVec { Base = p, Length = (nuint)buffer.Length };
+            while (true)
+            {
+                new Span<byte>(msg, MsgHdrSize).Clear();
+                *(byte**)msg = a;
+                *(int*)(msg + 8) = from.Buffer.Length;
+                *(Interop.IoVec**)(msg + 16) = &iov;
+                *(nuint*)(msg + 24) = 1;
+                *(byte**)(msg + 32) = control;
+                *(nuint*)(msg + 40) = ControlSize;
+                nint n = Interop.Libc.RecvMsg(socket.SafeHandle, msg, 0x40); // MSG_DONTWAIT
+                if (n >= 0)
+                {
+                    from.Size = *(int*)(msg + 8);
+                    segmentSize = GroSize(control, (int)*(nuint*)(msg + 40));
+                    return new IoResult((int)n, 0);
+                }
+                int errno = Marshal.GetLastPInvokeError();
+                if (errno != Interop.Errno.EINTR) return new IoResult(0, errno);
+            }
+        }
+    }
+
+    /// <summary>The UDP_GRO control message's segment size among the control messages, or 0.</summary>
+    private static unsafe int GroSize(byte* control, int length)
+    {
+        // struct cmsghdr { size_t cmsg_len; int cmsg_level; int cmsg_type; } then the data, each
+        // message aligned to 8 bytes (CMSG_NXTHDR).
+        for (int at = 0; at + 16 <= length;)
+        {
+            int len = (int)*(nuint*)(control + at);
+            if (len < 16) break;
+            if (*(int*)(control + at + 8) == Interop.UdpGso.SOL_UDP && *(int*)(control + at + 12) == Interop.UdpGso.UDP_GRO && len >= 20)
+                return *(int*)(control + at + 16);
+            at += (len + 7) & ~7;
+        }
+        return 0;
+    }
+
+    /// <summary>poll(2) for <paramref name="socket"/> to be readable (or to have an error queued)
+    /// for at most <paramref name="timeoutMs"/>: a dedicated receive thread's wait. Linux only.</summary>
+    public static unsafe bool WaitReadable(Socket socket, int timeoutMs)
+    {
+        bool added = false;
+        var handle = socket.SafeHandle;
+        handle.DangerousAddRef(ref added);
+        try
+        {
+            var fd = new Interop.Libc.PollFd { Fd = (int)handle.DangerousGetHandle(), Events = Interop.Libc.POLLIN };
+            int n = Interop.Libc.Poll(&fd, 1, timeoutMs);
+            return n > 0;
+        }
+        finally
+        {
+            if (added) handle.DangerousRelease();
+        }
+    }
 }

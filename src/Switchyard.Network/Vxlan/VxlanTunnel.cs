@@ -42,7 +42,7 @@ public sealed class VxlanTunnel : IVxlanTunnel
     private readonly Socket _socket;
     private readonly uint _vni;
     private readonly int _mtu, _maxFrame;
-    private readonly bool _gso;
+    private readonly bool _gso, _gro;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly VtepTable _table;
@@ -65,6 +65,7 @@ public sealed class VxlanTunnel : IVxlanTunnel
         _mtu = mtu;
         _maxFrame = mtu + EthernetFrame.HeaderLength + EthernetFrame.VlanTagLength;
         _gso = Platform.UdpSegmentation.IsSupported(socket);
+        _gro = Platform.UdpSegmentation.TryEnableGro(socket);
         _logger = logger;
         _time = time;
         _table = new VtepTable(time, agingTime);
@@ -168,7 +169,33 @@ public sealed class VxlanTunnel : IVxlanTunnel
     public void Start(FrameHandler onFrame)
     {
         _onFrame = onFrame;
-        _loop = ReceiveLoop(onFrame);
+        if (!_gro) { _loop = ReceiveLoop(onFrame); return; }
+        // LongRunning: a thread of its own, which sleeps in poll(2).
+        _loop = Task.Factory.StartNew(new VxlanGroReceiver(this, onFrame).Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    internal Socket Socket => _socket;
+    internal CancellationToken Stopping => _stop.Token;
+
+    /// <summary>One datagram from the underlay, from the receive loop (or the GRO receiver, which
+    /// is the receive loop when the system coalesces): counted, checked, learnt, delivered.</summary>
+    internal void Receive(ReadOnlySpan<byte> datagram, SocketAddress from, FrameHandler onFrame)
+    {
+        _counters.In(datagram.Length);
+        var drop = Accept(datagram, from, out var frame);
+        if (drop is { } reason)
+        {
+            _counters.Drop(reason);
+            if (_logLimit.ShouldLog()) VxlanLog.Dropped(_logger, Interface, Describe(from), reason.ToString());
+            return;
+        }
+        try { onFrame(frame, VirtioNetHeader.None); }
+        catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, Interface, e); }
+    }
+
+    internal void ReceiveFailed(SocketError error)
+    {
+        if (_logLimit.ShouldLog()) VxlanLog.ReceiveError(_logger, Interface, error.ToString());
     }
 
     private async Task ReceiveLoop(FrameHandler onFrame)
@@ -188,16 +215,7 @@ public sealed class VxlanTunnel : IVxlanTunnel
                 if (_logLimit.ShouldLog()) VxlanLog.ReceiveError(_logger, Interface, e.SocketErrorCode.ToString());
                 continue;
             }
-            _counters.In(n);
-            var drop = Accept(buffer.AsSpan(0, n), from, out var frame);
-            if (drop is { } reason)
-            {
-                _counters.Drop(reason);
-                if (_logLimit.ShouldLog()) VxlanLog.Dropped(_logger, Interface, Describe(from), reason.ToString());
-                continue;
-            }
-            try { onFrame(frame, VirtioNetHeader.None); }
-            catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, Interface, e); }
+            Receive(buffer.AsSpan(0, n), from, onFrame);
         }
     }
 

@@ -10,6 +10,7 @@ internal static partial class Interop
     {
         internal const int SOL_UDP = 17;
         internal const int UDP_SEGMENT = 103;
+        internal const int UDP_GRO = 104;
         /// <summary>UDP_MAX_SEGMENTS in Linux 4.18-5.x (128 later): the most datagrams one send may carry.</summary>
         internal const int MaxSegments = 64;
     }
@@ -18,5 +19,8 @@ internal static partial class Interop
     {
         [LibraryImport(Libraries.Libc, EntryPoint = "setsockopt", SetLastError = true)]
         internal static unsafe partial int SetSockOpt(SafeSocketHandle fd, int level, int name, void* value, int length);
+
+        [LibraryImport(Libraries.Libc, EntryPoint = "recvmsg", SetLastError = true)]
+        internal static unsafe partial nint RecvMsg(SafeHandle socket, byte* msghdr, int flags);
     }
 }

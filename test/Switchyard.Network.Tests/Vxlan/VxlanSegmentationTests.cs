@@ -168,3 +168,19 @@ public sealed class VxlanSegmentationTests : IDisposable
         Assert.Equal(0, GC.GetAllocatedBytesForCurrentThread() - before);
     }
 }
+
+/// <summary>Cutting a coalesced receive (UDP_GRO) back into its datagrams.</summary>
+public sealed class VxlanGroSplitTests
+{
+    [Theory]
+    [InlineData(4416, 1472, new[] { 1472, 1472, 1472 })]
+    [InlineData(3000, 1472, new[] { 1472, 1472, 56 })]
+    [InlineData(900, 0, new[] { 900 })]      // not coalesced: one datagram
+    [InlineData(900, 1472, new[] { 900 })]   // one shorter than the segment size
+    public void A_coalesced_receive_is_cut_at_the_segment_size_the_last_one_shorter(int length, int segment, int[] expected)
+    {
+        var lengths = new List<int>();
+        for (int at = 0, n; at < length; at += n) lengths.Add(n = VxlanGroReceiver.Split(length - at, segment));
+        Assert.Equal(expected, lengths);
+    }
+}
