@@ -30,9 +30,19 @@ internal sealed class VxlanCounterSet
         Interlocked.Add(ref _bytesOut, bytes);
     }
 
+    public void Out(int datagrams, int bytes)
+    {
+        Interlocked.Add(ref _datagramsOut, datagrams);
+        Interlocked.Add(ref _bytesOut, bytes);
+    }
+
+    public void Replicated(int frames) => Interlocked.Add(ref _replicated, frames);
+
     public void Replicated() => Interlocked.Increment(ref _replicated);
 
     public void Drop(VxlanDrop reason) => Interlocked.Increment(ref _drops[(int)reason]);
+
+    public void Drop(VxlanDrop reason, int count) => Interlocked.Add(ref _drops[(int)reason], count);
 
     public long Dropped(VxlanDrop reason) => Volatile.Read(ref _drops[(int)reason]);
 

@@ -30,6 +30,8 @@ internal sealed class VxlanPeer
 
     public void CountSent() => Interlocked.Increment(ref _sent);
 
+    public void CountSent(int datagrams) => Interlocked.Add(ref _sent, datagrams);
+
     /// <summary>True when a datagram from <paramref name="from"/> came from this peer. Only the IP
     /// address is compared, never the source port: RFC 7348 section 5 recommends that a VTEP pick
     /// the UDP source port from a hash of the inner flow (the Linux kernel does, over its port

@@ -1,6 +1,7 @@
 using System.Net;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
+using Switchyard.Network.Switching;
 using Switchyard.Network.Transports;
 using Switchyard.Packets;
 
@@ -36,10 +37,12 @@ public sealed class VxlanTunnel : IVxlanTunnel
     public static readonly TimeSpan TooBigReplyInterval = TimeSpan.FromMilliseconds(100);
 
     [ThreadStatic] private static byte[]? t_datagram;
+    [ThreadStatic] private static VxlanSendBatch? t_batch;
 
     private readonly Socket _socket;
     private readonly uint _vni;
     private readonly int _mtu, _maxFrame;
+    private readonly bool _gso, _gro;
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
     private readonly VtepTable _table;
@@ -61,6 +64,8 @@ public sealed class VxlanTunnel : IVxlanTunnel
         _vni = settings.Vni;
         _mtu = mtu;
         _maxFrame = mtu + EthernetFrame.HeaderLength + EthernetFrame.VlanTagLength;
+        _gso = Platform.UdpSegmentation.IsSupported(socket);
+        _gro = Platform.UdpSegmentation.TryEnableGro(socket);
         _logger = logger;
         _time = time;
         _table = new VtepTable(time, agingTime);
@@ -124,8 +129,11 @@ public sealed class VxlanTunnel : IVxlanTunnel
     public string Kind => "vxlan";
     public string Interface { get; }
 
-    /// <summary>Frames from TAP guests arrive segmented and checksummed (UplinkPort does it in software).</summary>
-    public bool SupportsOffload => false;
+    /// <summary>With UDP GSO (Linux 4.18+) the tunnel takes a TAP guest's offloaded frames itself:
+    /// a TCP segmentation job is cut here and its datagrams leave in one send per peer
+    /// (<see cref="VxlanSendBatch"/>). Without it UplinkPort segments and checksums in software
+    /// and every datagram is a send of its own.</summary>
+    public bool SupportsOffload => _gso;
 
     public VxlanCounters Counters
     {
@@ -161,7 +169,33 @@ public sealed class VxlanTunnel : IVxlanTunnel
     public void Start(FrameHandler onFrame)
     {
         _onFrame = onFrame;
-        _loop = ReceiveLoop(onFrame);
+        if (!_gro) { _loop = ReceiveLoop(onFrame); return; }
+        // LongRunning: a thread of its own, which sleeps in poll(2).
+        _loop = Task.Factory.StartNew(new VxlanGroReceiver(this, onFrame).Run, CancellationToken.None, TaskCreationOptions.LongRunning, TaskScheduler.Default);
+    }
+
+    internal Socket Socket => _socket;
+    internal CancellationToken Stopping => _stop.Token;
+
+    /// <summary>One datagram from the underlay, from the receive loop (or the GRO receiver, which
+    /// is the receive loop when the system coalesces): counted, checked, learnt, delivered.</summary>
+    internal void Receive(ReadOnlySpan<byte> datagram, SocketAddress from, FrameHandler onFrame)
+    {
+        _counters.In(datagram.Length);
+        var drop = Accept(datagram, from, out var frame);
+        if (drop is { } reason)
+        {
+            _counters.Drop(reason);
+            if (_logLimit.ShouldLog()) VxlanLog.Dropped(_logger, Interface, Describe(from), reason.ToString());
+            return;
+        }
+        try { onFrame(frame, VirtioNetHeader.None); }
+        catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, Interface, e); }
+    }
+
+    internal void ReceiveFailed(SocketError error)
+    {
+        if (_logLimit.ShouldLog()) VxlanLog.ReceiveError(_logger, Interface, error.ToString());
     }
 
     private async Task ReceiveLoop(FrameHandler onFrame)
@@ -181,16 +215,7 @@ public sealed class VxlanTunnel : IVxlanTunnel
                 if (_logLimit.ShouldLog()) VxlanLog.ReceiveError(_logger, Interface, e.SocketErrorCode.ToString());
                 continue;
             }
-            _counters.In(n);
-            var drop = Accept(buffer.AsSpan(0, n), from, out var frame);
-            if (drop is { } reason)
-            {
-                _counters.Drop(reason);
-                if (_logLimit.ShouldLog()) VxlanLog.Dropped(_logger, Interface, Describe(from), reason.ToString());
-                continue;
-            }
-            try { onFrame(frame, VirtioNetHeader.None); }
-            catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, Interface, e); }
+            Receive(buffer.AsSpan(0, n), from, onFrame);
         }
     }
 
@@ -242,6 +267,82 @@ public sealed class VxlanTunnel : IVxlanTunnel
 
     public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
     {
+        if (offload.IsPlain) return TrySendPlain(frame);
+        if (!offload.IsGso || !_gso) return SoftwareOffload.Deliver(frame, offload, this, static (tunnel, f) => tunnel.TrySendPlain(f));
+        return TrySendSegmented(frame, offload);
+    }
+
+    /// <summary>A TCP segmentation job: its segments (SoftwareOffload cuts them as Linux's GSO
+    /// does) are encapsulated into the sending thread's batch and leave with one UDP GSO send per
+    /// destination per batch; the checks are those of a plain frame, per segment.</summary>
+    private bool TrySendSegmented(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
+    {
+        if (_stop.IsCancellationRequested) return false;
+        if (frame.Length < EthernetFrame.HeaderLength) { _counters.Drop(VxlanDrop.Malformed); return false; }
+        var batch = t_batch ??= new VxlanSendBatch();
+        batch.Clear();
+        batch.Tunnel = this;
+        batch.Sent = false;
+        var destination = MacAddress.Read(frame);
+        batch.Vtep = destination.IsMulticast ? null : _table.Lookup(destination);
+        bool ok = SoftwareOffload.Deliver(frame, offload, batch, static (b, segment) => b.Tunnel!.Append(b, segment));
+        if (batch.Count > 0) Flush(batch);
+        batch.Tunnel = null;
+        batch.Vtep = null;
+        return ok && batch.Sent;
+    }
+
+    private bool Append(VxlanSendBatch batch, ReadOnlySpan<byte> segment)
+    {
+        if (segment.Length > _maxFrame)
+        {
+            _counters.Drop(VxlanDrop.TooBig);
+            ReplyTooBig(segment);
+            return false;
+        }
+        if (batch.TryAppend(segment, _vni)) return true;
+        Flush(batch);
+        return batch.TryAppend(segment, _vni);
+    }
+
+    private void Flush(VxlanSendBatch batch)
+    {
+        if (batch.Vtep is { } vtep) batch.Sent |= SendBatch(vtep, batch);
+        else
+        {
+            var peers = _peers;
+            if (peers.Length > 0) _counters.Replicated(batch.Count);
+            foreach (var peer in peers) batch.Sent |= SendBatch(peer, batch);
+        }
+        batch.Clear();
+    }
+
+    /// <summary>One UDP GSO send of the batch to <paramref name="peer"/>; where the kernel refuses
+    /// it (EINVAL when the segment size does not fit the route with DF, EIO without checksum
+    /// offload on the route) each datagram goes on its own, so the plain path's accounting
+    /// (EMSGSIZE counted as too big) applies.</summary>
+    private bool SendBatch(VxlanPeer peer, VxlanSendBatch batch)
+    {
+        var data = batch.Datagrams;
+        if (batch.Count == 1) return SendTo(peer, data);
+        Platform.IoResult result;
+        try { result = Platform.UdpSegmentation.SendSegmented(_socket, data, peer.Address, batch.SegmentSize); }
+        catch (ObjectDisposedException) { return false; }
+        if (!result.Failed && !result.WouldBlock)
+        {
+            peer.CountSent(batch.Count);
+            _counters.Out(batch.Count, data.Length);
+            return true;
+        }
+        if (result.WouldBlock || result.Error == SocketError.NoBufferSpaceAvailable) return false;
+        bool any = false;
+        for (int at = 0; at < data.Length; at += batch.SegmentSize)
+            any |= SendTo(peer, data.Slice(at, Math.Min(batch.SegmentSize, data.Length - at)));
+        return any;
+    }
+
+    private bool TrySendPlain(ReadOnlySpan<byte> frame)
+    {
         if (_stop.IsCancellationRequested) return false;
         if (frame.Length < EthernetFrame.HeaderLength) { _counters.Drop(VxlanDrop.Malformed); return false; }
         if (frame.Length > _maxFrame)
@@ -259,12 +360,12 @@ public sealed class VxlanTunnel : IVxlanTunnel
 
         var destination = MacAddress.Read(frame);
         if (!destination.IsMulticast && _table.Lookup(destination) is { } vtep)
-            return SendTo(vtep, datagram, frame);
+            return SendTo(vtep, datagram);
         var peers = _peers;
         if (peers.Length == 0) return false;
         _counters.Replicated();
         bool any = false;
-        foreach (var peer in peers) any |= SendTo(peer, datagram, frame);
+        foreach (var peer in peers) any |= SendTo(peer, datagram);
         return any;
     }
 
@@ -281,7 +382,7 @@ public sealed class VxlanTunnel : IVxlanTunnel
         catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, Interface, e); }
     }
 
-    private bool SendTo(VxlanPeer peer, ReadOnlySpan<byte> datagram, ReadOnlySpan<byte> frame)
+    private bool SendTo(VxlanPeer peer, ReadOnlySpan<byte> datagram)
     {
         Platform.IoResult result;
         try { result = Platform.NonBlockingSocket.SendTo(_socket, datagram, peer.Address); }

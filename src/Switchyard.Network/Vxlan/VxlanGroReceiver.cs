@@ -1,0 +1,70 @@
+using System.Net;
+using System.Net.Sockets;
+using Switchyard.Network.Transports;
+
+namespace Switchyard.Network.Vxlan;
+
+/// <summary>The tunnel's receive loop where the system coalesces UDP (UDP_GRO, Linux 5.0+): a
+/// dedicated thread sleeps in poll(2), then recvmsg(2) drains the socket, each call taking up to
+/// 64 KiB of datagrams of one sender that arrived together, cut back into datagrams at the
+/// segment size the kernel reports (<see cref="Split"/>) and checked one by one as the plain loop
+/// does (so the tunnel's learning table keeps one writer).</summary>
+internal sealed class VxlanGroReceiver
+{
+    /// <summary>How long one poll waits before looking whether the tunnel stopped.</summary>
+    private const int PollMs = 100;
+
+    private readonly VxlanTunnel _tunnel;
+    private readonly FrameHandler _onFrame;
+    private readonly byte[] _buffer = new byte[65536];
+    private readonly SocketAddress _from;
+    private readonly int _fullSize;
+
+    public VxlanGroReceiver(VxlanTunnel tunnel, FrameHandler onFrame)
+    {
+        _tunnel = tunnel;
+        _onFrame = onFrame;
+        _from = new SocketAddress(tunnel.Socket.AddressFamily);
+        _fullSize = _from.Size;
+    }
+
+    /// <summary>Runs until the tunnel stops (its own thread).</summary>
+    public void Run()
+    {
+        while (!_tunnel.Stopping.IsCancellationRequested)
+        {
+            try
+            {
+                if (Platform.UdpSegmentation.WaitReadable(_tunnel.Socket, PollMs)) Drain();
+            }
+            catch (ObjectDisposedException) { return; }
+        }
+    }
+
+    private void Drain()
+    {
+        while (!_tunnel.Stopping.IsCancellationRequested)
+        {
+            _from.Size = _fullSize;
+            var r = Platform.UdpSegmentation.ReceiveCoalesced(_tunnel.Socket, _buffer, _from, out int segment);
+            if (r.WouldBlock) return;
+            if (r.Failed)
+            {
+                // ICMP port unreachable for an earlier send (a peer whose daemon is down).
+                _tunnel.ReceiveFailed(r.Error);
+                continue;
+            }
+            var data = _buffer.AsSpan(0, r.Bytes);
+            for (int at = 0, n; at < data.Length || at == 0; at += n)
+            {
+                n = Split(data.Length - at, segment);
+                _tunnel.Receive(data.Slice(at, n), _from, _onFrame);
+                if (n == 0) break;
+            }
+        }
+    }
+
+    /// <summary>The length of the next datagram when <paramref name="remaining"/> bytes are left of
+    /// a coalesced receive with segment size <paramref name="segment"/> (0: not coalesced, one datagram).</summary>
+    internal static int Split(int remaining, int segment) => segment <= 0 ? remaining : Math.Min(segment, remaining);
+}
