@@ -16,8 +16,16 @@ public sealed class DockerDriverTests(DockerdFixture docker) : IClassFixture<Doc
 {
     private static string Unique(string prefix) => $"{prefix}-{Convert.ToHexStringLower(RandomNumberGenerator.GetBytes(3))}";
 
-    /// <summary>A /24 of 10.9X.0.0/16 unlikely to be used by another test's dockerd or daemon.</summary>
-    private static string Subnet() => $"10.{RandomNumberGenerator.GetInt32(90, 99)}.{RandomNumberGenerator.GetInt32(1, 254)}.0/24";
+    private static int s_nextSubnet = RandomNumberGenerator.GetInt32(0, 2250);
+
+    /// <summary>A /24 of 10.90.0.0-10.98.255.0, unlikely to be used by another test's daemon, and never
+    /// the same twice in one run: two random picks once drew one subnet and dockerd refused the
+    /// second with "Pool overlaps" (the class's networks share one dockerd).</summary>
+    private static string Subnet()
+    {
+        int k = Interlocked.Increment(ref s_nextSubnet) % 2250;
+        return $"10.{90 + k / 250}.{1 + k % 250}.0/24";
+    }
 
     private static string Gateway(string subnet) => subnet.Replace(".0/24", ".1", StringComparison.Ordinal);
 
