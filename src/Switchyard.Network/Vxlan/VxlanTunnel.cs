@@ -212,7 +212,7 @@ public sealed class VxlanTunnel : IVxlanTunnel
             catch (SocketException e)
             {
                 // ICMP port unreachable for an earlier send (a peer whose daemon is down), on some systems.
-                if (_logLimit.ShouldLog()) VxlanLog.ReceiveError(_logger, Interface, e.SocketErrorCode.ToString());
+                ReceiveFailed(e.SocketErrorCode);
                 continue;
             }
             Receive(buffer.AsSpan(0, n), from, onFrame);
