@@ -133,4 +133,8 @@ public static class LogEvents
     public const int TunnelGuestsServed = 410;
     public const int RemoteLeaseChanged = 411;
     public const int DhcpRangeChanged = 412;
+    // Issue 14/15 blocks (one per helper; each defines only its own ids):
+    // 420-424 vxgro (coalescing toward the guest), 425-429 vxpub (published ports to remote guests),
+    // 430-434 relay (bench relay), 435-439 sockfast (batched socket transports),
+    // 440-444 memscale (memory and scale), 445-449 natperf (the TAP/NAT path).
 }
