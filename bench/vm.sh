@@ -25,19 +25,28 @@ VM_RELAY=""
 
 # vm_build_relay: a Release build of the relay into $tmp/relay (outside the measurements).
 vm_build_relay() {
-  dotnet build "$root/bench/relay/Switchyard.BenchRelay.csproj" -c Release -v quiet -clp:ErrorsOnly -nologo \
-    -o "$tmp/relay" >>"$tmp/up.log" 2>&1 && VM_RELAY="$tmp/relay/switchyard-bench-relay"
+  if dotnet build "$root/bench/relay/Switchyard.BenchRelay.csproj" -c Release -v quiet -clp:ErrorsOnly -nologo \
+       -o "$tmp/relay" >"$tmp/relay-build.log" 2>&1; then
+    VM_RELAY="$tmp/relay/switchyard-bench-relay"
+  else
+    cat "$tmp/relay-build.log" >>"$tmp/up.log"; return 1
+  fi
 }
 
 # cpu_ticks PID -> utime + stime of the whole process (all threads), in clock ticks (fields 14 and 15 of
 # /proc/PID/stat, counted after the ")" that ends the command name).
 cpu_ticks() { sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
 
-# vm_iperf NS GW [-R] -> "GBITS BYTES" (what the receiver got), "- -" when nothing passed.
+# vm_iperf NS GW [-R] -> "GBITS BYTES" (what the receiver got), "- -" when nothing passed. A server of its own for each
+# run (iperf3 -s -1 on a port of its own): a client killed by its timeout can leave a shared server busy for the next rows.
 vm_iperf() {
-  local out
-  out=$(ip netns exec "$1" timeout -k 5 $((SECS + 30)) iperf3 -c "$2" -p 5201 -t "$SECS" -f g ${3:+"$3"} -J 2>/dev/null |
+  local out port=$((5300 + nsn % 100))
+  ( timeout $((SECS + 40)) iperf3 -s -1 -p "$port" >/dev/null 2>&1 & echo $! >"$tmp/vm-iperf.pid" )
+  bg_pids+=("$(cat "$tmp/vm-iperf.pid")")
+  sleep 0.3
+  out=$(ip netns exec "$1" timeout -k 5 $((SECS + 30)) iperf3 -c "$2" -p "$port" -t "$SECS" -f g ${3:+"$3"} -J 2>/dev/null |
     awk -F'[:,]' '/"sum_received"/{f=1} f&&/"bytes"/{b=$2} f&&/bits_per_second/{printf "%.2f %d\n", $2/1e9, b; exit}')
+  stop_pid "$(cat "$tmp/vm-iperf.pid")"
   echo "${out:-- -}"
 }
 

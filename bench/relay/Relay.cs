@@ -164,7 +164,7 @@ internal sealed class Relay : IDisposable
             for (var i = 0; i < count; i++)
             {
                 var frame = batch.Frame(i);
-                if (_tap.Write(frame))
+                if (WriteToTap(frame))
                 {
                     ToTap.Frames++;
                     ToTap.Bytes += frame.Length;
@@ -177,6 +177,44 @@ internal sealed class Relay : IDisposable
             ToTap.Batches++;
         }
     }
+
+    /// <summary>
+    /// A VM's receive ring does not drop what its backend hands it: the backend stops reading its socket until the
+    /// guest has taken frames. tun says "not now" instead (a full queue: EAGAIN/ENOBUFS), so the relay retries,
+    /// yielding the CPU to the guest side, for up to <see cref="TapRetryLimit"/> before it counts a drop (a guest
+    /// that stopped reading for that long has stalled; the link's sender meanwhile waits on this thread, which is
+    /// the backpressure a VM gives).
+    /// </summary>
+    private bool WriteToTap(ReadOnlySpan<byte> frame)
+    {
+        if (_tap.Write(frame))
+        {
+            return true;
+        }
+        var start = Environment.TickCount64;
+        for (var spin = 0; !_stopping; spin++)
+        {
+            if (spin < 16)
+            {
+                Thread.Yield();
+            }
+            else
+            {
+                Thread.Sleep(1);
+            }
+            if (_tap.Write(frame))
+            {
+                return true;
+            }
+            if (Environment.TickCount64 - start > TapRetryLimit.TotalMilliseconds)
+            {
+                return false;
+            }
+        }
+        return false;
+    }
+
+    private static readonly TimeSpan TapRetryLimit = TimeSpan.FromMilliseconds(100);
 
     public void Dispose()
     {
