@@ -17,9 +17,11 @@
 # own next to it (so a relay that is the bottleneck shows). Then each of ours against passt at the same MTU.
 #
 # Sourced by run.sh, which defines id, tmp, nsn, SECS, yard(), bounded(), reachable(), daemon_pid, bg_pids and the
-# servers (servers_up/servers_down). VM_STACKS="passt stream dgram udp" and VM_MTUS="1500 65520" pick rows.
+# servers (servers_up/servers_down). VM_STACKS="passt stream dgram udp" and VM_MTUS="1500 65520" pick rows. With
+# BASELINE=DIR the baseline daemon's stream, dgram and udp rows follow (base_stream ...), compared with ours.
 #
 #   BENCH=vm timeout 1800 bench/run.sh 5
+#   BENCH=vm BASELINE=../main-checkout VM_STACKS="passt stream base_stream" timeout 1800 bench/run.sh 5
 
 VM_RELAY=""
 
@@ -125,8 +127,15 @@ up_vm_udp() { up_vm_ours "$1" "$2" udp; }
 down_vm_stream() { down_vm_ours "$1"; }
 down_vm_dgram() { down_vm_ours "$1"; }
 down_vm_udp() { down_vm_ours "$1"; }
+# With BASELINE=DIR, the same three through the baseline daemon (run.sh's base.sock), to compare a change with main.
+up_vm_base_stream() { YARD_SOCK="$tmp/base.sock" daemon_pid=$base_pid up_vm_ours "$1" "$2" stream; }
+up_vm_base_dgram() { YARD_SOCK="$tmp/base.sock" daemon_pid=$base_pid up_vm_ours "$1" "$2" dgram; }
+up_vm_base_udp() { YARD_SOCK="$tmp/base.sock" daemon_pid=$base_pid up_vm_ours "$1" "$2" udp; }
+down_vm_base_stream() { YARD_SOCK="$tmp/base.sock" down_vm_ours "$1"; }
+down_vm_base_dgram() { YARD_SOCK="$tmp/base.sock" down_vm_ours "$1"; }
+down_vm_base_udp() { YARD_SOCK="$tmp/base.sock" down_vm_ours "$1"; }
 
-vm_row() { printf '%-8s %6s %8s %8s %9s %8s %9s %9s %11s\n' "$@"; }
+vm_row() { printf '%-11s %6s %8s %8s %9s %8s %9s %9s %11s\n' "$@"; }
 
 # vm_measure STACK MTU: one guest behind the relay through STACK; prints the row, appends it to $tmp/vm.
 vm_measure() {
@@ -154,7 +163,7 @@ vm_measure() {
 }
 
 vm_section() {
-  local mtu stack
+  local mtu stack stacks=${VM_STACKS:-passt stream dgram udp${base_pid:+ base_stream base_dgram base_udp}}
   if ! vm_build_relay; then
     echo "vm: the relay did not build (see the notes)"; return 0
   fi
@@ -163,8 +172,8 @@ vm_section() {
   echo "VM socket path: a TAP without offloads behind switchyard-bench-relay (batch 64), guest -> host loopback"
   vm_row stack mtu 'tx Gb/s' 'rx Gb/s' 'rr p50 us' 'crr/s' 'tx s/GB' 'rx s/GB' 'relay tx/rx'
   for mtu in ${VM_MTUS:-1500 65520}; do
-    for stack in ${VM_STACKS:-passt stream dgram udp}; do
-      if [ "$stack" = udp ] && [ "$mtu" -gt 65493 ]; then continue; fi
+    for stack in $stacks; do
+      if [[ $stack == *udp ]] && [ "$mtu" -gt 65493 ]; then continue; fi
       vm_measure "$stack" "$mtu"
     done
   done
@@ -174,15 +183,21 @@ vm_section() {
   # vcell STACK MTU COLUMN(3=tx 4=rx 5=rr 6=crr 7=tx s/GB 8=rx s/GB)
   vcell() { awk -v s="$1" -v m="$2" -v c="$3" '$1 == s && $2 == m { print $c; found = 1 } END { if (!found) print "-" }' "$tmp/vm"; }
   for mtu in ${VM_MTUS:-1500 65520}; do
-    for stack in ${VM_STACKS:-passt stream dgram udp}; do
+    for stack in $stacks; do
       [ "$stack" = passt ] && continue
-      if [ "$stack" = udp ] && [ "$mtu" -gt 65493 ]; then continue; fi
+      if [[ $stack == *udp ]] && [ "$mtu" -gt 65493 ]; then continue; fi
       target "$stack/passt tx, MTU $mtu" "$(vcell "$stack" "$mtu" 3)" "$(vcell passt "$mtu" 3)" ">=" 1.0
       target "$stack/passt rx, MTU $mtu" "$(vcell "$stack" "$mtu" 4)" "$(vcell passt "$mtu" 4)" ">=" 1.0
       target "$stack/passt crr, MTU $mtu" "$(vcell "$stack" "$mtu" 6)" "$(vcell passt "$mtu" 6)" ">=" 1.0
       compare "$stack/passt rr p50, MTU $mtu" "$(vcell "$stack" "$mtu" 5)" "$(vcell passt "$mtu" 5)"
       compare "$stack/passt tx CPU s/GB, MTU $mtu" "$(vcell "$stack" "$mtu" 7)" "$(vcell passt "$mtu" 7)"
       compare "$stack/passt rx CPU s/GB, MTU $mtu" "$(vcell "$stack" "$mtu" 8)" "$(vcell passt "$mtu" 8)"
+      if [[ $stack == base_* ]]; then
+        local ours=${stack#base_} c
+        for c in 3:tx 4:rx 5:"rr p50" 6:crr 7:"tx CPU s/GB" 8:"rx CPU s/GB"; do
+          compare "$ours/$stack ${c#*:}, MTU $mtu" "$(vcell "$ours" "$mtu" "${c%%:*}")" "$(vcell "$stack" "$mtu" "${c%%:*}")"
+        done
+      fi
     done
   done
 }
