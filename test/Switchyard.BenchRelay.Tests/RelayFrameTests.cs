@@ -81,6 +81,39 @@ public sealed class RelayFrameTests : IDisposable
     }
 
     [LinuxRootFact]
+    public void Stream_FrameCutAcrossReadsIsKeptForTheNextRead()
+    {
+        using var ns = TestNamespace.Create();
+        var path = Path.Combine(_dir.FullName, "s.sock");
+        using var listener = new Socket(AddressFamily.Unix, SocketType.Stream, ProtocolType.Unspecified);
+        listener.Bind(new UnixDomainSocketEndPoint(path));
+        listener.Listen(1);
+        using var relay = RelayProgram.Build(Options(ns, "--stream-connect", path));
+        using var peer = listener.Accept();
+        relay.Start();
+
+        var framed = new List<byte>();
+        var prefix = new byte[4];
+        for (var i = 0; i < 3; i++)
+        {
+            var request = ArpRequest();
+            BinaryPrimitives.WriteUInt32BigEndian(prefix, (uint)request.Length);
+            framed.AddRange(prefix);
+            framed.AddRange(request);
+        }
+        var bytes = framed.ToArray();
+        // The first frame whole, then the second's prefix and half its body: the relay must hand out one frame and
+        // keep the rest; then the remainder completes the second and brings the third.
+        var cut = 4 + 42 + 4 + 21;
+        peer.Send(bytes.AsSpan(0, cut));
+        Eventually.Until(() => Volatile.Read(ref relay.ToTap.Frames) >= 1, TimeSpan.FromSeconds(10), () => "the whole first frame did not reach the TAP");
+        Assert.Equal(1, Volatile.Read(ref relay.ToTap.Frames));
+        peer.Send(bytes.AsSpan(cut));
+        Eventually.Until(() => Volatile.Read(ref relay.ToTap.Frames) >= 3, TimeSpan.FromSeconds(10), () => "the cut frame and the next did not reach the TAP");
+        Assert.Null(relay.Reason);
+    }
+
+    [LinuxRootFact]
     public void Stream_LengthOverTheMtuEndsTheRelayWithAnError()
     {
         using var ns = TestNamespace.Create();
