@@ -150,6 +150,27 @@ public sealed class RemotePublishTests : IDisposable
         Assert.Contains("is not published", (await Refused(ControlError.NotFound, () => Directory.UnpublishRemoteAsync(Caller.Daemon, "vx", $"{port}:8080"))).Message);
     }
 
+    /// <summary>A UDP spec binds its host socket like a TCP one, and lets it go when unpublished.</summary>
+    [Fact]
+    public async Task A_udp_port_is_bound_and_released()
+    {
+        await CreateAsync();
+        Lease(Far, "far-box");
+        int port;
+        using (var probe = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+        {
+            probe.Bind(new IPEndPoint(IPAddress.Loopback, 0));
+            port = ((IPEndPoint)probe.LocalEndPoint!).Port;
+        }
+        await Directory.PublishToRemoteAsync(Caller.Daemon, "vx", Far.ToString(), $"{port}:53/udp");
+        Assert.Equal($"127.0.0.1:{port}:53/udp", Assert.Single(Inspect().Published!).Spec);
+        using (var other = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp))
+            Assert.Equal(SocketError.AddressAlreadyInUse, Assert.Throws<SocketException>(() => other.Bind(new IPEndPoint(IPAddress.Loopback, port))).SocketErrorCode);
+        await Directory.UnpublishRemoteAsync(Caller.Daemon, "vx", $"127.0.0.1:{port}:53/udp");
+        using var after = new Socket(AddressFamily.InterNetwork, SocketType.Dgram, ProtocolType.Udp);
+        after.Bind(new IPEndPoint(IPAddress.Loopback, port));
+    }
+
     [Fact]
     public async Task A_guest_without_a_lease_or_a_network_without_a_nat_is_refused_with_the_reason()
     {
