@@ -22,8 +22,9 @@ internal sealed class ControlPlane : IDisposable
             loggers.CreateLogger<EgressAuditLog>());
         var ports = new PublishedPorts(Registry, store, time, logger);
         var endpoints = new EndpointLifecycle(Registry, store, new TransportFactory(loggers), ports, time, logger);
-        var networks = new NetworkLifecycle(Registry, store, endpoints, Events, HostResolvers, EgressLog, host ?? new HostView(), options, loggers, time);
-        Directory = new NetworkDirectory(Registry, store, networks, endpoints, ports, new EgressPolicies(Registry, store, logger),
+        var remotePorts = new RemotePublishedPorts(Registry, store, time, logger);
+        var networks = new NetworkLifecycle(Registry, store, endpoints, remotePorts, Events, HostResolvers, EgressLog, host ?? new HostView(), options, loggers, time);
+        Directory = new NetworkDirectory(Registry, store, networks, endpoints, ports, remotePorts, new EgressPolicies(Registry, store, logger),
             callers ?? new CallerPolicy(Platform.ProcessIdentity.EffectiveUserId, new HostAccessFacts()));
     }
 
