@@ -38,8 +38,10 @@ internal sealed class ControlPlane : IDisposable
     /// <summary>The data plane stops first (no more events), then its last events are written.</summary>
     public void Dispose()
     {
-        Directory.Dispose();
+        // Data plane first, then the events it reported last, then the registry they are stored against.
+        Directory.StopDataPlane();
         Events.Dispose();
+        Directory.Dispose();
         HostResolvers.Dispose();
         EgressLog.Dispose();
     }

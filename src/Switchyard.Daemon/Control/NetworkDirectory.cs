@@ -183,15 +183,26 @@ internal sealed partial class NetworkDirectory : IDisposable
     }
 
     /// <summary>Stops every transport without destroying persistent TAPs: a restarted daemon
-    /// re-attaches to them and the guests keep their configuration.</summary>
-    public void Dispose()
+    /// re-attaches to them and the guests keep their configuration. The registry keeps its networks
+    /// until <see cref="Dispose"/>, so events the data plane reported last (a lease acknowledged just
+    /// before shutdown) still find their network when the event writer drains them.</summary>
+    public void StopDataPlane()
     {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
         _networks.Dispose();
-        foreach (var n in _registry.Clear())
+        foreach (var n in _registry.Snapshot())
         {
             foreach (var e in n.Endpoints.Values) _ports.StopListening(e);
             _remotePorts.StopListening(n);
             n.Live.Dispose();
         }
+    }
+
+    private int _stopped;
+
+    public void Dispose()
+    {
+        StopDataPlane();
+        _registry.Clear();
     }
 }

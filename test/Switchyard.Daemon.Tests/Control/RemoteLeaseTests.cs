@@ -141,6 +141,23 @@ public sealed class RemoteLeaseTests : IDisposable
         Assert.Empty(_store.Networks());
     }
 
+    [Fact]
+    public async Task A_lease_acknowledged_just_before_shutdown_is_stored_without_a_flush()
+    {
+        // The control plane stops the data plane first and drains the events it reported last while
+        // the registry still knows their network (it used to clear the registry first, and the writer
+        // skipped the lease as "network deleted meanwhile").
+        await CreateAsync("10.79.0.100-10.79.0.110");
+        var offer = Dhcp(Far, DhcpMessageType.Discover, hostName: "late-box");
+        Assert.Equal(DhcpMessageType.Ack, Dhcp(Far, DhcpMessageType.Request, offer.Yiaddr, "late-box").Type);
+
+        _plane.Dispose();
+
+        var row = Assert.Single(_store.RemoteLeases("vx"));
+        Assert.Equal((Far, offer.Yiaddr, "late-box", LeaseStatus.Bound), (row.Mac, row.Ipv4, row.HostName, row.State));
+        _plane = NewPlane();
+    }
+
     public void Dispose()
     {
         _plane.Dispose();
