@@ -22,6 +22,11 @@ internal sealed class DatagramReceiveLoop
     /// 1500, 4 at 65520.</summary>
     private const int BatchBytes = 256 * 1024;
     private const int MaxBatch = 64;
+    /// <summary>Datagrams one wake-up takes before the loop moves to the thread pool: the daemon
+    /// runs socket completions inline on .NET's socket engine thread, and a VM that keeps its
+    /// socket full must not hold that thread from every other socket (the NAT's DatagramFlow
+    /// has the same budget).</summary>
+    private const int DrainBudget = 256;
 
     private readonly Socket _socket;
     private readonly int _maxFrame;
@@ -73,30 +78,40 @@ internal sealed class DatagramReceiveLoop
                 continue;
             }
             onDatagram(first.AsSpan(0, Math.Min(n, _maxFrame)), from, n);
-            if (batch is not null && !Drain(batch, from, onDatagram, onError)) return;
+            if (batch is null) continue;
+            switch (Drain(batch, from, onDatagram, onError))
+            {
+                case DrainEnd.Stop: return;
+                case DrainEnd.Budget: await Task.Yield(); break;
+            }
         }
     }
 
+    private enum DrainEnd { Empty, Budget, Stop }
+
     /// <summary>recvmmsg until a call takes fewer datagrams than it had room for (the queue was
-    /// emptied) or nothing is queued; false when <paramref name="onError"/> said stop.</summary>
-    private bool Drain(DatagramBatch batch, SocketAddress from, DatagramSink onDatagram, Func<SocketError, bool> onError)
+    /// emptied), nothing is queued, or <see cref="DrainBudget"/> datagrams were taken; Stop when
+    /// <paramref name="onError"/> said so or the loop is ending.</summary>
+    private DrainEnd Drain(DatagramBatch batch, SocketAddress from, DatagramSink onDatagram, Func<SocketError, bool> onError)
     {
-        while (!_stop.IsCancellationRequested)
+        for (int taken = 0; taken < DrainBudget;)
         {
+            if (_stop.IsCancellationRequested) return DrainEnd.Stop;
             IoResult r;
             try { r = batch.Receive(_socket, _maxFrame); }
-            catch (ObjectDisposedException) { return false; }
-            if (r.WouldBlock) return true;
+            catch (ObjectDisposedException) { return DrainEnd.Stop; }
+            if (r.WouldBlock) return DrainEnd.Empty;
             // An error (reported once by the kernel) sends us back to the async wait, which
             // reports a lasting one as the plain loop always did.
-            if (r.Failed) return onError(r.Error);
+            if (r.Failed) return onError(r.Error) ? DrainEnd.Empty : DrainEnd.Stop;
             for (int i = 0; i < r.Bytes; i++)
             {
                 if (!_connected) batch.CopySource(i, from);
                 onDatagram(batch.Datagram(i), from, batch.IsTruncated(i) ? Math.Max(batch.Length(i), _maxFrame + 1) : batch.Length(i));
             }
-            if (r.Bytes < batch.Capacity) return true;
+            if (r.Bytes < batch.Capacity) return DrainEnd.Empty;
+            taken += r.Bytes;
         }
-        return false;
+        return DrainEnd.Budget;
     }
 }
