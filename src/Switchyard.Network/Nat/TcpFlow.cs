@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Switchyard.Network.Egress;
 using Switchyard.Packets;
+using Switchyard.Network.Switching;
 using Switchyard.Network.Tcp;
 using Switchyard.Platform;
 
@@ -35,7 +36,7 @@ namespace Switchyard.Network.Nat;
 /// <c>.HostSocket</c> the host socket's, <c>.ToGuest</c> what we send the guest, <c>.Timers</c>
 /// the timeouts. Sequence arithmetic is <see cref="Tcp.SequenceNumbers"/>.
 /// </summary>
-internal sealed partial class TcpFlow
+internal sealed partial class TcpFlow : IBurstWork
 {
     /// <summary>Our receive window scale: 2^7 lets the 16-bit field say up to 8 MiB (RFC 7323 §2.3).</summary>
     private const byte OurWindowScale = 7;
@@ -79,6 +80,7 @@ internal sealed partial class TcpFlow
     private int _guestMss;
     private bool _hostEof, _finSent, _guestFin, _hostWriteShut;
     private bool _readArmed, _writing, _ackPending;
+    private bool _burstAck;                   // queued with ReceiveBurst for this burst's end (.GuestSegments)
     private int _dupAcks, _retransmits;
     private int _advertised;                  // the receive window (bytes) the guest last heard from us
     private long _rto = InitialRto, _lastProgress, _created;
