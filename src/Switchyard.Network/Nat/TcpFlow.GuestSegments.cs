@@ -124,6 +124,11 @@ internal sealed partial class TcpFlow
     /// the ACK and clears <see cref="_ackPending"/>.</summary>
     private bool AckAtBurstEnd()
     {
+        // Never more than MaxDeferredAck unacknowledged: the guest stops at the window we advertised
+        // and must not sit idle while we read the rest of its burst. RFC 5681 §4.2 asks for an ACK every
+        // second full-sized segment; a guest's TSO job is already many, and Linux's GRO acknowledges one
+        // per merged 64 KiB, so this allows about two jobs per ACK.
+        if (SequenceNumbers.Distance(_ackSent, _rcvNxt) >= MaxDeferredAck) return false;
         if (_burstAck) { _ackPending = true; return true; }
         if (!ReceiveBurst.TryDefer(this)) return false;
         _burstAck = true;

@@ -51,6 +51,9 @@ internal sealed partial class TcpFlow : IBurstWork
     /// <summary>The wait for host data reads this much itself: a request/response answer usually fits.
     /// Held by every flow that waits, so a thousand idle flows cost a megabyte.</summary>
     private const int ReadBufferSize = 1024;
+    /// <summary>The most guest data a receive burst leaves unacknowledged (.GuestSegments): a quarter of
+    /// the window we can offer, so the guest keeps sending while we read.</summary>
+    private const int MaxDeferredAck = ToHostCapacity / 4;
 
     private enum State { Connecting, SynAckSent, SynSent, Established, Closed }
 
@@ -74,6 +77,7 @@ internal sealed partial class TcpFlow : IBurstWork
     private MacAddress _guestMac;
     private uint _iss, _sndUna, _sndNxt;      // our sequence space, toward the guest
     private uint _rcvNxt;                     // the guest's next byte we expect
+    private uint _ackSent;                    // the acknowledgment number the guest last heard from us
     private int _guestWindow;                 // bytes, already scaled
     private byte _guestScale;
     private bool _scaling;

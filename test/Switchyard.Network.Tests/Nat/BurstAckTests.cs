@@ -105,6 +105,25 @@ public sealed class BurstAckTests : IDisposable
     }
 
     [Fact]
+    public void A_long_burst_acknowledges_every_quarter_window_so_the_guest_keeps_sending()
+    {
+        const int quarter = 512 * 1024 / 4;   // TcpFlow.ToHostCapacity / 4
+        int before = _guest.Frames;
+        uint start = _seq;
+        ReceiveBurst.Begin();
+        try
+        {
+            while (_seq - start < 3 * quarter) SendNext();
+            // One ACK each time a quarter of the window went unacknowledged, none for the rest yet.
+            int acks = _guest.Frames - before;
+            Assert.InRange(acks, 2, 3);
+            Assert.True(_seq - _guest.LastAck < quarter, $"{_seq - _guest.LastAck} bytes unacknowledged");
+        }
+        finally { ReceiveBurst.End(); }
+        Assert.Equal(_seq, _guest.LastAck);
+    }
+
+    [Fact]
     public void Out_of_order_segments_in_a_burst_are_each_acknowledged_at_once()
     {
         ReceiveBurst.Begin();
