@@ -174,6 +174,7 @@ peers_header() { row stack MTU 'tx Gb/s' 'rx Gb/s' 'rr p50 us' 'crr/s' 'tx cpu/G
 # (veth: the kernel's path has no process of its own). Our daemon serves every network from one process.
 stack_pid() {
   case $1 in
+    veth*) ;;
     switchyard*) echo "$daemon_pid" ;;
     baseline*) echo "$base_pid" ;;
     slirp4netns | pasta) cat "$PEERS_TMP/$2.pid" 2>/dev/null ;;
@@ -183,7 +184,7 @@ stack_mtu() { case $1 in *1500) echo 1500 ;; *) echo 65520 ;; esac; }
 
 # cpu_ticks PID: utime + stime of the whole process (every thread), in clock ticks: fields 14 and 15 of
 # /proc/PID/stat, counted after the ")" that ends the command name (which may hold spaces).
-cpu_ticks() { [ -n "$1" ] && sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; }
+cpu_ticks() { if [ -n "$1" ]; then sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; fi; return 0; }
 CLK_TCK=$(getconf CLK_TCK)
 
 # cpu_per_gb BEFORE AFTER GBITS: CPU-seconds per GB moved (GB = Gbit/s x SECS / 8, what iperf3 reported), or "-".
@@ -202,9 +203,9 @@ measure_row() {
   if [ -n "$gw" ] && reachable "$ns" "$gw"; then
     pid=$(stack_pid "$stack" "$ns")
     c0=$(cpu_ticks "$pid"); tx=$(bounded tcp_tx "$ns" "$gw"); c1=$(cpu_ticks "$pid")
-    [ -n "$pid" ] && txcpu=$(cpu_per_gb "$c0" "$c1" "$tx")
+    if [ -n "$pid" ]; then txcpu=$(cpu_per_gb "$c0" "$c1" "$tx"); fi
     c0=$(cpu_ticks "$pid"); rx=$(bounded tcp_rx "$ns" "$gw"); c1=$(cpu_ticks "$pid")
-    [ -n "$pid" ] && rxcpu=$(cpu_per_gb "$c0" "$c1" "$rx")
+    if [ -n "$pid" ]; then rxcpu=$(cpu_per_gb "$c0" "$c1" "$rx"); fi
     rr=$(bounded tcp_rr "$ns" "$gw"); crr=$(bounded tcp_crr "$ns" "$gw")
   elif [ -n "$gw" ]; then
     echo "$stack: no traffic to the host through $gw" >>"$tmp/up.log"
