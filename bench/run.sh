@@ -329,7 +329,7 @@ egress_section() {
   printf '%-22s %8s %9s\n' network 'tx Gb/s' 'crr/s'
   egress_row open "nat, no policy"
   egress_row allow "nat, allowlist" --egress deny --allow bench.example
-  servers_down; servers_started=""
+  servers_down || true; servers_started=""
   kill "$dns" 2>/dev/null
   ip link del "ybd$id" 2>/dev/null
   echo
@@ -396,7 +396,7 @@ if want peers; then
   for s in ${STACKS:-veth slirp4netns pasta switchyard ${base_pid:+baseline} veth1500 switchyard1500 ${base_pid:+baseline1500}}; do
     measure_row "$s"
   done
-  servers_down; servers_started=""
+  servers_down || true; servers_started=""
   echo "(cpu/GB: CPU-seconds of the stack's own process per GB moved; veth is the kernel's, no process)"
   echo
   echo "issue 15: against veth at the same MTU, and CPU cost"
