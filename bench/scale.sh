@@ -1,0 +1,160 @@
+# shellcheck shell=bash
+# bench/run.sh's scale section (issue 15): many flows and many guests on one daemon. Sourced by run.sh, which
+# defines id, tmp, SECS, daemon_bin, rss_mb(), target(), bounded() and peers.sh's servers_up/servers_down and
+# tcp_crr. The daemon measured here is a fresh one of its own (the bench's build), started with the file limit
+# the systemd unit gives it (LimitNOFILE=1048576, packaging/switchyard.service): the bench shell's own limit may
+# be far lower (20,000 on some machines), and 10,000 NAT flows are 10,000 sockets. It leaves its PID in
+# $tmp/xscale.pid, which run.sh's cleanup stops too (as it does the xhost section's daemons).
+#
+#   flows   four guests on one nat network (MTU 65520, --configure) each open 2,500 TCP connections to a server
+#           on the host's loopback (through the gateway's address) and hold them: 10,000 NAT flows. The daemon's
+#           VmRSS before, with the flows, and once they drained; and a fifth guest's new connections/s (wrk,
+#           Connection: close, peers.sh's nginx) without the flows and with them (target >= 0.9x; RSS <= 64 MB).
+#           Nothing is raised for it: 2,500 flows per guest is inside the default share (a quarter of the
+#           network's 16,384, docs/security.md "Fair shares").
+#   guests  128 namespaces attached to one nat network, then every guest's DHCP client started at once (busybox
+#           udhcpc, the script the suite and `yard demo` use): the time until the last one is leased (target
+#           <= 10 s), a sample of guest pairs pinging each other (target 100%), and the daemon's VmRSS.
+
+SCALE_GUESTS=${SCALE_GUESTS:-128}
+SCALE_FLOWS=${SCALE_FLOWS:-10000}
+SCALE_PAIRS=${SCALE_PAIRS:-64}
+
+# yard on the scale daemon's socket: the native binary is the CLI too, and starts in milliseconds (128 attaches).
+syard() { timeout 60 "$daemon_bin" --socket "$tmp/xscale.sock" "$@"; }
+
+scale_daemon_start() {
+  : >"$tmp/xscale-resolv.conf"
+  ( ulimit -Hn 1048576 && ulimit -Sn 1048576 || echo "scale: could not raise the daemon's file limit ($(ulimit -Hn))" >>"$tmp/up.log"
+    "$daemon_bin" daemon --state-dir "$tmp/xscale-state" --socket "$tmp/xscale.sock" \
+      --resolv-conf "$tmp/xscale-resolv.conf" >"$tmp/xscale.log" 2>&1 & echo $! >"$tmp/xscale.pid" )
+  for _ in $(seq 100); do [ -S "$tmp/xscale.sock" ] && break; sleep 0.1; done
+  cat "$tmp/xscale.pid"
+}
+
+scale_daemon_stop() {
+  local p; p=$(cat "$tmp/xscale.pid" 2>/dev/null) || return 0
+  if kill "$p" 2>/dev/null; then
+    for _ in $(seq 100); do kill -0 "$p" 2>/dev/null || break; sleep 0.1; done
+  fi
+  rm -f "$tmp/xscale.pid"
+}
+
+# A server on the host's loopback that accepts and holds every connection (at most 180 s); prints its port first.
+SCALE_SERVER='
+import socket, time, resource
+hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4096); srv.settimeout(1)
+print(srv.getsockname()[1], flush=True)
+held, end = [], time.monotonic() + 180
+while time.monotonic() < end:
+    try: held.append(srv.accept()[0])
+    except socket.timeout: pass
+'
+
+# scale_flows_section PID: the flows row on the scale daemon PID.
+scale_flows_section() {
+  local pid=$1 net="yb${id}sf" port="" i per before="-" after="-" drained="-" crr0="" crr1="" crr2="" n=0 gw
+  local per_guest=$((SCALE_FLOWS / 4))
+  syard network create "$net" --mode nat --mtu 65520 --dns-upstream none >/dev/null || { echo "scale: no network" >>"$tmp/up.log"; return 0; }
+  for i in 1 2 3 4 5; do
+    ip netns add "$net$i" && syard endpoint attach "$net" "g$i" --netns "$net$i" --configure >/dev/null ||
+      { echo "scale: guest $i did not attach" >>"$tmp/up.log"; return 0; }
+  done
+  for _ in $(seq 50); do ip -n "${net}5" -4 -o addr show dev eth0 2>/dev/null | grep -q ' inet ' && break; sleep 0.1; done
+  gw=$(syard network inspect "$net" | sed -n 's/^ *"gateway": "\([0-9.]*\)".*/\1/p')
+  ( ulimit -Hn 1048576 && ulimit -Sn 1048576; exec python3 -c "$SCALE_SERVER" ) >"$tmp/scale-server.out" 2>&1 &
+  local server=$!; bg_pids+=("$server")
+  for _ in $(seq 50); do port=$(head -n1 "$tmp/scale-server.out" 2>/dev/null); [ -n "$port" ] && break; sleep 0.1; done
+  servers_up; servers_started=1
+  crr0=$(bounded tcp_crr "${net}5" "$gw")
+  before=$(rss_mb "$pid")
+  local clients=()
+  for i in 1 2 3 4; do
+    ip netns exec "$net$i" python3 -c "$HOLD_CLIENT" "$gw" "$port" "$per_guest" $((SECS * 2 + 60)) >"$tmp/scale-client$i.out" 2>>"$tmp/up.log" &
+    clients+=($!); bg_pids+=($!)
+  done
+  for i in 1 2 3 4; do
+    for _ in $(seq 900); do [ -s "$tmp/scale-client$i.out" ] && break; sleep 0.1; done
+    per=$(head -n1 "$tmp/scale-client$i.out" 2>/dev/null); n=$((n + ${per:-0}))
+  done
+  sleep 1
+  after=$(rss_mb "$pid")
+  crr1=$(bounded tcp_crr "${net}5" "$gw")
+  for c in "${clients[@]}"; do kill "$c" 2>/dev/null; wait "$c" 2>/dev/null || true; done
+  # The flows drain (each guest's sockets closed with its client) and MemoryReturn gives memory back (every 5 s).
+  sleep 15
+  drained=$(rss_mb "$pid")
+  crr2=$(bounded tcp_crr "${net}5" "$gw")
+  servers_down; servers_started=""
+  kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true
+  for i in 1 2 3 4 5; do syard endpoint detach "$net" "g$i" >/dev/null 2>&1; ip netns del "$net$i" 2>/dev/null; done
+  syard network rm "$net" >/dev/null 2>&1
+  # Without the flows: the mean of the runs before and after them (the machine's load moves between runs).
+  local crr_without
+  crr_without=$(awk -v a="${crr0:--}" -v b="${crr2:--}" 'BEGIN {
+    if (a != "-" && b != "-") printf "%.0f", (a + b) / 2; else if (a != "-") print a; else if (b != "-") print b; else print "-" }')
+  printf '%-44s %s MB\n' "VmRSS, fresh daemon, 5 guests" "$before"
+  printf '%-44s %s MB   (%s connections open; target <= 64 MB)%s\n' "VmRSS, $SCALE_FLOWS NAT flows from 4 guests" "$after" "$n" \
+    "$(awk -v a="$after" -v n="$n" -v want="$SCALE_FLOWS" 'BEGIN { if (a != "-" && n == want) print (a <= 64 ? "   met" : "   MISSED") }')"
+  printf '%-44s %s MB   (15 s after they closed)\n' "VmRSS, flows drained" "$drained"
+  printf '%-44s %s / %s / %s\n' "fifth guest crr/s: before / with / after" "${crr0:--}" "${crr1:--}" "${crr2:--}"
+  target "fifth guest crr with / without the flows" "${crr1:--}" "$crr_without" ">=" 0.9
+}
+
+# scale_guests_section PID: the guests row on the scale daemon PID.
+scale_guests_section() {
+  local pid=$1 net="yb${id}sg" i t0 t1 t2 leased=0 ok=0 tried=0 script="$tmp/udhcpc.script"
+  cp "$root/src/Switchyard.Cli/Guest/udhcpc.script" "$script"; chmod +x "$script"
+  syard network create "$net" --mode nat --subnet 10.207.0.0/24 --dns-upstream none >/dev/null || { echo "scale: no network" >>"$tmp/up.log"; return 0; }
+  for i in $(seq "$SCALE_GUESTS"); do ip netns add "$net$i"; done
+  t0=$(date +%s.%N)
+  # Eight API calls at a time: "started at once" from a client's side (the daemon serialises what it must).
+  seq "$SCALE_GUESTS" | xargs -P 8 -I{} timeout 60 "$daemon_bin" --socket "$tmp/xscale.sock" endpoint attach "$net" "g{}" --netns "$net{}" \
+    >/dev/null 2>>"$tmp/up.log"
+  t1=$(date +%s.%N)
+  local dhcp=()
+  for i in $(seq "$SCALE_GUESTS"); do
+    ip netns exec "$net$i" env YARD_NETNS="$net$i" busybox udhcpc -i eth0 -f -q -n -t 20 -T 1 -s "$script" >/dev/null 2>&1 &
+    dhcp+=($!)
+  done
+  for p in "${dhcp[@]}"; do wait "$p" 2>/dev/null || true; done
+  t2=$(date +%s.%N)
+  local addrs=()
+  for i in $(seq "$SCALE_GUESTS"); do
+    addrs[i]=$(ip -n "$net$i" -4 -o addr show dev eth0 2>/dev/null | awk '{ sub("/.*", "", $4); print $4; exit }')
+    [ -n "${addrs[i]}" ] && leased=$((leased + 1))
+  done
+  # Sampled all-pairs ping: SCALE_PAIRS random ordered pairs of leased guests, 16 at a time.
+  : >"$tmp/scale-pairs"
+  for _ in $(seq "$SCALE_PAIRS"); do
+    local a=$((RANDOM % SCALE_GUESTS + 1)) b=$((RANDOM % SCALE_GUESTS + 1))
+    [ "$a" = "$b" ] && b=$((a % SCALE_GUESTS + 1))
+    [ -n "${addrs[a]}" ] && [ -n "${addrs[b]}" ] && echo "$net$a ${addrs[b]}" >>"$tmp/scale-pairs"
+  done
+  tried=$(wc -l <"$tmp/scale-pairs")
+  ok=$(xargs -P 16 -L 1 sh -c 'ip netns exec "$0" ping -c 1 -W 3 "$1" >/dev/null 2>&1 && echo ok' <"$tmp/scale-pairs" | grep -c ok || true)
+  local rss; rss=$(rss_mb "$pid")
+  for i in $(seq "$SCALE_GUESTS"); do ip netns del "$net$i" 2>/dev/null; rm -rf "/etc/netns/$net$i"; done
+  printf '%-44s %6.2f s\n' "$SCALE_GUESTS guests attached (8 API calls at a time)" "$(awk -v a="$t0" -v b="$t1" 'BEGIN { print b - a }')"
+  printf '%-44s %6.2f s   (%s/%s leased; target <= 10 s)%s\n' "all DHCP clients started at once, last leased" \
+    "$(awk -v a="$t1" -v b="$t2" 'BEGIN { print b - a }')" "$leased" "$SCALE_GUESTS" \
+    "$(awk -v a="$t1" -v b="$t2" -v l="$leased" -v n="$SCALE_GUESTS" 'BEGIN { print (l == n && b - a <= 10) ? "   met" : "   MISSED" }')"
+  printf '%-44s %s/%s   (target 100%%)%s\n' "sampled guest pairs pinging" "$ok" "$tried" \
+    "$(awk -v o="$ok" -v t="$tried" -v want="$SCALE_PAIRS" 'BEGIN { print (t == want && o == t) ? "   met" : "   MISSED" }')"
+  printf '%-44s %s MB\n' "VmRSS with $SCALE_GUESTS guests" "$rss"
+}
+
+scale_section() {
+  local pid
+  pid=$(scale_daemon_start)
+  if ! kill -0 "$pid" 2>/dev/null || [ ! -S "$tmp/xscale.sock" ]; then
+    echo "scale: the daemon did not start: $(tail -n 3 "$tmp/xscale.log" 2>/dev/null)" >>"$tmp/up.log"
+    return 0
+  fi
+  echo "scale: a fresh daemon (fd limit $(awk '/Max open files/ { print $4 }' "/proc/$pid/limits"))"
+  scale_flows_section "$pid"
+  scale_guests_section "$pid"
+  scale_daemon_stop
+}
