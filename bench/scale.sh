@@ -1,17 +1,18 @@
 # shellcheck shell=bash
 # bench/run.sh's scale section (issue 15): many flows and many guests on one daemon. Sourced by run.sh, which
 # defines id, tmp, SECS, daemon_bin, rss_mb(), target(), bounded() and peers.sh's servers_up/servers_down and
-# tcp_crr. The daemon measured here is a fresh one of its own (the bench's build), started with the file limit
-# the systemd unit gives it (LimitNOFILE=1048576, packaging/switchyard.service): the bench shell's own limit may
-# be far lower (20,000 on some machines), and 10,000 NAT flows are 10,000 sockets. It leaves its PID in
+# tcp_crr. The daemon measured here is a fresh one of its own (the bench's build). It leaves its PID in
 # $tmp/xscale.pid, which run.sh's cleanup stops too (as it does the xhost section's daemons).
 #
-#   flows   four guests on one nat network (MTU 65520, --configure) each open 2,500 TCP connections to a server
-#           on the host's loopback (through the gateway's address) and hold them: 10,000 NAT flows. The daemon's
-#           VmRSS before, with the flows, and once they drained; and a fifth guest's new connections/s (wrk,
-#           Connection: close, peers.sh's nginx) without the flows and with them (target >= 0.9x; RSS <= 64 MB).
-#           Nothing is raised for it: 2,500 flows per guest is inside the default share (a quarter of the
-#           network's 16,384, docs/security.md "Fair shares").
+#   flows   four guests each open 2,500 TCP connections to a server on the host's loopback (through their
+#           gateway's address) and hold them: 10,000 NAT flows. The daemon's VmRSS before, with the flows, and
+#           once they drained; and a fifth guest's new connections/s (wrk, Connection: close, peers.sh's nginx)
+#           without the flows and with them (target >= 0.9x; RSS <= 64 MB). Nothing is raised for it: 2,500
+#           flows per guest is inside the default share (a quarter of a network's 16,384). The guests are on two
+#           nat networks (MTU 65520, --configure), guests 1, 2 and the fifth on one, 3 and 4 on the other: a
+#           network may hold half the daemon's descriptor budget (docs/security.md "Fair shares"), and the daemon
+#           runs with the limit this shell has (the systemd unit gives it 1,048,576; a container without
+#           CAP_SYS_RESOURCE may be held at 20,000: 9,000 flows a network).
 #   guests  128 namespaces attached to one nat network, then every guest's DHCP client started at once (busybox
 #           udhcpc, the script the suite and `yard demo` use): the time until the last one is leased (target
 #           <= 10 s), a sample of guest pairs pinging each other (target 100%), and the daemon's VmRSS.
@@ -25,7 +26,7 @@ syard() { timeout 60 "$daemon_bin" --socket "$tmp/xscale.sock" "$@"; }
 
 scale_daemon_start() {
   : >"$tmp/xscale-resolv.conf"
-  ( ulimit -Hn 1048576 && ulimit -Sn 1048576 || echo "scale: could not raise the daemon's file limit ($(ulimit -Hn))" >>"$tmp/up.log"
+  ( ulimit -Sn "$(ulimit -Hn)"
     "$daemon_bin" daemon --state-dir "$tmp/xscale-state" --socket "$tmp/xscale.sock" \
       --resolv-conf "$tmp/xscale-resolv.conf" >"$tmp/xscale.log" 2>&1 & echo $! >"$tmp/xscale.pid" )
   for _ in $(seq 100); do [ -S "$tmp/xscale.sock" ] && break; sleep 0.1; done
@@ -44,7 +45,7 @@ scale_daemon_stop() {
 SCALE_SERVER='
 import socket, time, resource
 hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
-resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))
+resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))   # 10,000 held connections
 srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4096); srv.settimeout(1)
 print(srv.getsockname()[1], flush=True)
 held, end = [], time.monotonic() + 180
@@ -55,24 +56,31 @@ while time.monotonic() < end:
 
 # scale_flows_section PID: the flows row on the scale daemon PID.
 scale_flows_section() {
-  local pid=$1 net="yb${id}sf" port="" i per before="-" after="-" drained="-" crr0="" crr1="" crr2="" n=0 gw
-  local per_guest=$((SCALE_FLOWS / 4))
-  syard network create "$net" --mode nat --mtu 65520 --dns-upstream none >/dev/null || { echo "scale: no network" >>"$tmp/up.log"; return 0; }
+  local pid=$1 net="yb${id}sf" port="" i per before="-" after="-" drained="-" crr0="" crr1="" crr2="" n=0
+  local per_guest=$((SCALE_FLOWS / 4)) gws=()
+  # Guest i's network: "a" for 1, 2 and 5, "b" for 3 and 4.
+  netof() { case $1 in 3|4) echo "${net}b" ;; *) echo "${net}a" ;; esac; }
+  for w in a b; do
+    syard network create "$net$w" --mode nat --mtu 65520 --dns-upstream none >/dev/null || { echo "scale: no network" >>"$tmp/up.log"; return 0; }
+  done
   for i in 1 2 3 4 5; do
-    ip netns add "$net$i" && syard endpoint attach "$net" "g$i" --netns "$net$i" --configure >/dev/null ||
+    ip netns add "$net$i" && syard endpoint attach "$(netof "$i")" "g$i" --netns "$net$i" --configure >/dev/null ||
       { echo "scale: guest $i did not attach" >>"$tmp/up.log"; return 0; }
   done
-  for _ in $(seq 50); do ip -n "${net}5" -4 -o addr show dev eth0 2>/dev/null | grep -q ' inet ' && break; sleep 0.1; done
-  gw=$(syard network inspect "$net" | sed -n 's/^ *"gateway": "\([0-9.]*\)".*/\1/p')
-  ( ulimit -Hn 1048576 && ulimit -Sn 1048576; exec python3 -c "$SCALE_SERVER" ) >"$tmp/scale-server.out" 2>&1 &
+  for i in 1 2 3 4 5; do
+    for _ in $(seq 50); do ip -n "$net$i" -4 -o addr show dev eth0 2>/dev/null | grep -q ' inet ' && break; sleep 0.1; done
+    gws[i]=$(syard network inspect "$(netof "$i")" | sed -n 's/^ *"gateway": "\([0-9.]*\)".*/\1/p')
+  done
+  local gw=${gws[5]}
+  python3 -c "$SCALE_SERVER" >"$tmp/scale-server.out" 2>&1 &
   local server=$!; bg_pids+=("$server")
   for _ in $(seq 50); do port=$(head -n1 "$tmp/scale-server.out" 2>/dev/null); [ -n "$port" ] && break; sleep 0.1; done
   servers_up; servers_started=1
-  crr0=$(bounded tcp_crr "${net}5" "$gw")
   before=$(rss_mb "$pid")
+  crr0=$(bounded tcp_crr "${net}5" "$gw")
   local clients=()
   for i in 1 2 3 4; do
-    ip netns exec "$net$i" python3 -c "$HOLD_CLIENT" "$gw" "$port" "$per_guest" $((SECS * 2 + 60)) >"$tmp/scale-client$i.out" 2>>"$tmp/up.log" &
+    ip netns exec "$net$i" python3 -c "$HOLD_CLIENT" "${gws[i]}" "$port" "$per_guest" $((SECS * 2 + 60)) >"$tmp/scale-client$i.out" 2>>"$tmp/up.log" &
     clients+=($!); bg_pids+=($!)
   done
   for i in 1 2 3 4; do
@@ -87,15 +95,16 @@ scale_flows_section() {
   sleep 15
   drained=$(rss_mb "$pid")
   crr2=$(bounded tcp_crr "${net}5" "$gw")
-  servers_down; servers_started=""
+  # The holding server first: servers_down ends with a bare `wait`, which would wait for it.
   kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true
-  for i in 1 2 3 4 5; do syard endpoint detach "$net" "g$i" >/dev/null 2>&1; ip netns del "$net$i" 2>/dev/null; done
-  syard network rm "$net" >/dev/null 2>&1
+  servers_down || true; servers_started=""
+  for i in 1 2 3 4 5; do syard endpoint detach "$(netof "$i")" "g$i" >/dev/null 2>&1; ip netns del "$net$i" 2>/dev/null; done
+  syard network rm "${net}a" >/dev/null 2>&1; syard network rm "${net}b" >/dev/null 2>&1
   # Without the flows: the mean of the runs before and after them (the machine's load moves between runs).
   local crr_without
   crr_without=$(awk -v a="${crr0:--}" -v b="${crr2:--}" 'BEGIN {
     if (a != "-" && b != "-") printf "%.0f", (a + b) / 2; else if (a != "-") print a; else if (b != "-") print b; else print "-" }')
-  printf '%-44s %s MB\n' "VmRSS, fresh daemon, 5 guests" "$before"
+  printf '%-44s %s MB\n' "VmRSS, fresh daemon, 5 guests, no traffic" "$before"
   printf '%-44s %s MB   (%s connections open; target <= 64 MB)%s\n' "VmRSS, $SCALE_FLOWS NAT flows from 4 guests" "$after" "$n" \
     "$(awk -v a="$after" -v n="$n" -v want="$SCALE_FLOWS" 'BEGIN { if (a != "-" && n == want) print (a <= 64 ? "   met" : "   MISSED") }')"
   printf '%-44s %s MB   (15 s after they closed)\n' "VmRSS, flows drained" "$drained"
