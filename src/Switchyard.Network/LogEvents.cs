@@ -137,4 +137,5 @@ public static class LogEvents
     // 420-424 vxgro (coalescing toward the guest), 425-429 vxpub (published ports to remote guests),
     // 430-434 relay (bench relay), 435-439 sockfast (batched socket transports),
     // 440-444 memscale (memory and scale), 445-449 natperf (the TAP/NAT path).
+    public const int MemoryReturnedAfterTraffic = 440;
 }
