@@ -7,12 +7,12 @@
 #   flows   four guests each open 2,500 TCP connections to a server on the host's loopback (through their
 #           gateway's address) and hold them: 10,000 NAT flows. The daemon's VmRSS before, with the flows, and
 #           once they drained; and a fifth guest's new connections/s (wrk, Connection: close, peers.sh's nginx)
-#           without the flows and with them (target >= 0.9x; RSS <= 64 MB). Nothing is raised for it: 2,500
-#           flows per guest is inside the default share (a quarter of a network's 16,384). The guests are on two
-#           nat networks (MTU 65520, --configure), guests 1, 2 and the fifth on one, 3 and 4 on the other: a
-#           network may hold half the daemon's descriptor budget (docs/security.md "Fair shares"), and the daemon
-#           runs with the limit this shell has (the systemd unit gives it 1,048,576; a container without
-#           CAP_SYS_RESOURCE may be held at 20,000: 9,000 flows a network).
+#           without the flows and with them (target >= 0.9x; RSS <= 64 MB). The guests are on two nat networks
+#           (MTU 65520, --configure), guests 1, 2 and the fifth on one, 3 and 4 on the other: a network may hold
+#           half the daemon's descriptor budget (docs/security.md "Fair shares"), and the daemon runs with the
+#           limit this shell has (the systemd unit gives it 1,048,576; a container without CAP_SYS_RESOURCE may be
+#           held at 20,000: 9,000 flows a network, 2,250 for an endpoint's default quarter). So the four holders are
+#           attached with `--max-flows` of their own; no default is raised.
 #   guests  128 namespaces attached to one nat network, then every guest's DHCP client started at once (busybox
 #           udhcpc, the script the suite and `yard demo` use): the time until the last one is leased (target
 #           <= 10 s), a sample of guest pairs pinging each other (target 100%), and the daemon's VmRSS.
@@ -41,17 +41,27 @@ scale_daemon_stop() {
   rm -f "$tmp/xscale.pid"
 }
 
-# A server on the host's loopback that accepts and holds every connection (at most 180 s); prints its port first.
+# A server on the host's loopback that accepts every connection and holds it until the client closes it (as a
+# real server would: then the flow ends both ways and the daemon's count drains); at most 180 s. Prints its port.
 SCALE_SERVER='
-import socket, time, resource
+import resource, selectors, socket, time
 hard = resource.getrlimit(resource.RLIMIT_NOFILE)[1]
 resource.setrlimit(resource.RLIMIT_NOFILE, (hard, hard))   # 10,000 held connections
-srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4096); srv.settimeout(1)
+srv = socket.socket(); srv.bind(("127.0.0.1", 0)); srv.listen(4096); srv.setblocking(False)
+sel = selectors.DefaultSelector(); sel.register(srv, selectors.EVENT_READ)
 print(srv.getsockname()[1], flush=True)
-held, end = [], time.monotonic() + 180
+end = time.monotonic() + 180
 while time.monotonic() < end:
-    try: held.append(srv.accept()[0])
-    except socket.timeout: pass
+    for key, _ in sel.select(1):
+        if key.fileobj is srv:
+            try: c = srv.accept()[0]
+            except BlockingIOError: continue
+            c.setblocking(False); sel.register(c, selectors.EVENT_READ)
+        else:
+            try: data = key.fileobj.recv(4096)
+            except BlockingIOError: continue
+            except ConnectionError: data = b""
+            if not data: sel.unregister(key.fileobj); key.fileobj.close()
 '
 
 # scale_flows_section PID: the flows row on the scale daemon PID.
@@ -64,7 +74,8 @@ scale_flows_section() {
     syard network create "$net$w" --mode nat --mtu 65520 --dns-upstream none >/dev/null || { echo "scale: no network" >>"$tmp/up.log"; return 0; }
   done
   for i in 1 2 3 4 5; do
-    ip netns add "$net$i" && syard endpoint attach "$(netof "$i")" "g$i" --netns "$net$i" --configure >/dev/null ||
+    local cap=(); [ "$i" -le 4 ] && cap=(--max-flows $((per_guest + 100)))
+    ip netns add "$net$i" && syard endpoint attach "$(netof "$i")" "g$i" --netns "$net$i" --configure "${cap[@]}" >/dev/null ||
       { echo "scale: guest $i did not attach" >>"$tmp/up.log"; return 0; }
   done
   for i in 1 2 3 4 5; do
