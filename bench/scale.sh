@@ -126,7 +126,7 @@ scale_flows_section() {
   printf '%-44s %s MB\n' "VmRSS, fresh daemon, 5 guests, no traffic" "$before"
   printf '%-44s %s MB   (%s connections open; target <= 64 MB)%s\n' "VmRSS, $SCALE_FLOWS NAT flows from 4 guests" "$after" "$n" \
     "$(awk -v a="$after" -v n="$n" -v want="$SCALE_FLOWS" 'BEGIN { if (a != "-" && n == want) print (a <= 64 ? "   met" : "   MISSED") }')"
-  printf '%-44s %s MB   (%s flows left %s s after the guests closed them, then 10 s)\n' "VmRSS, flows drained" "$drained" "${left:--}" "$drain_s"
+  printf '%-44s %s MB   (%s flows left %s s after the guests closed them, then 12 s)\n' "VmRSS, flows drained" "$drained" "${left:--}" "$drain_s"
   printf '%-44s %s / %s / %s\n' "fifth guest crr/s: before / with / after" "${crr0:--}" "${crr1:--}" "${crr2:--}"
   target "fifth guest crr with / without the flows" "${crr1:--}" "$crr_without" ">=" 0.9
 }
