@@ -119,16 +119,14 @@ scale_flows_section() {
   servers_down || true; servers_started=""
   for i in 1 2 3 4 5; do syard endpoint detach "$(netof "$i")" "g$i" >/dev/null 2>&1; ip netns del "$net$i" 2>/dev/null; done
   syard network rm "${net}a" >/dev/null 2>&1; syard network rm "${net}b" >/dev/null 2>&1
-  # Without the flows: the mean of the runs before them and after they drained (the machine's load moves between runs).
-  local crr_without
-  crr_without=$(awk -v a="${crr0:--}" -v b="${crr2:--}" 'BEGIN {
-    if (a != "-" && b != "-") printf "%.0f", (a + b) / 2; else if (a != "-") print a; else if (b != "-") print b; else print "-" }')
+  # The yardstick is the run before the flows: the run after them measures something else (a daemon that just closed
+  # 10,000 flows; docs/performance.md "Memory and scale"), so it is printed, not averaged in.
   printf '%-44s %s MB\n' "VmRSS, fresh daemon, 5 guests, no traffic" "$before"
   printf '%-44s %s MB   (%s connections open; target <= 64 MB)%s\n' "VmRSS, $SCALE_FLOWS NAT flows from 4 guests" "$after" "$n" \
     "$(awk -v a="$after" -v n="$n" -v want="$SCALE_FLOWS" 'BEGIN { if (a != "-" && n == want) print (a <= 64 ? "   met" : "   MISSED") }')"
   printf '%-44s %s MB   (%s flows left %s s after the guests closed them, then 12 s)\n' "VmRSS, flows drained" "$drained" "${left:--}" "$drain_s"
-  printf '%-44s %s / %s / %s\n' "fifth guest crr/s: before / with / after" "${crr0:--}" "${crr1:--}" "${crr2:--}"
-  target "fifth guest crr with / without the flows" "${crr1:--}" "$crr_without" ">=" 0.9
+  printf '%-44s %s / %s / %s\n' "fifth guest crr/s: before / with / after them" "${crr0:--}" "${crr1:--}" "${crr2:--}"
+  target "fifth guest crr with / before the flows" "${crr1:--}" "${crr0:--}" ">=" 0.9
 }
 
 # scale_guests_section PID: the guests row on the scale daemon PID.
