@@ -18,7 +18,7 @@
 #          CPU-seconds the stack's own process (our daemon, slirp4netns, pasta; the kernel's veth has none) spent
 #          per GB moved in tx and rx (utime+stime from /proc/PID/stat around each iperf3 run). Then issue 15's
 #          targets against veth at the same MTU and against pasta's and slirp4netns's CPU cost, and issue 5's.
-#   rss    The daemon's resident memory with 1,000 idle NAT flows open, and again once they drained (a guest holding 1,000 TCP connections
+#   rss    The daemon's resident memory with 1,000 idle NAT flows open (target <= 32 MB), and again once they drained (a guest holding 1,000 TCP connections
 #          to a server on the host's 127.0.0.1 through the gateway).
 #   egress Issue 7's cost of an egress allowlist: TCP throughput and new connections/s from a guest to
 #          "bench.example" (a name a local dnsmasq on 127.0.0.1 resolves to an address on a veth
@@ -30,6 +30,9 @@
 #          a `vxlan` device bridged to the guest's veth in each host namespace. Switchyard's: a daemon in each host
 #          namespace, host A's network in nat mode with `--vxlan`, host B's `--mode bridged:vxlan` (its guest leases
 #          from host A), then the ratio (target >= 0.5x). docs/multi-host.md keeps the numbers.
+#   scale  Issue 15's scale rows (bench/scale.sh), on a fresh daemon of its own: 10,000 NAT flows held by 4 guests
+#          (RSS <= 64 MB, a fifth guest's new connections/s >= 0.9x of its own before them) and 128 guests leasing at
+#          once (all within 10 s, sampled pairs pinging, RSS).
 #   vm     Issue 15's VM socket path (bench/vm.sh): a TAP without offloads behind bench/relay (a VM's virtio-net
 #          stand-in) to passt's unix socket and to our stream, dgram and UDP transports, MTU 1500 and 65520: tx, rx,
 #          rr p50, crr, the stack's CPU-seconds per GB, and each of ours against passt (target >= 1.0x tx, rx, crr).
@@ -39,7 +42,7 @@ set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 SECS=${1:-${SECS:-5}}
-BENCH=${BENCH:-g2g,peers,rss,egress,xhost,vm}
+BENCH=${BENCH:-g2g,peers,rss,egress,xhost,vm,scale}
 # shellcheck source=/dev/null
 source "$root/../shared/bench/peers.sh" 2>/dev/null || source "${PEERS_SH:-/work/shared/bench/peers.sh}"
 peers_install
@@ -287,8 +290,9 @@ rss_section() {
   kill "$server" 2>/dev/null; wait "$server" 2>/dev/null || true
   "down_$stack" "$ns"
   printf '%-36s %s MB\n' "$label VmRSS, before the flows" "$before"
-  printf '%-36s %s MB   (%s connections open; target <= 64 MB)%s\n' "$label VmRSS, 1,000 idle NAT flows" "$after" "$n" \
-    "$(awk -v a="$after" -v n="$n" 'BEGIN { if (a != "-" && n == 1000) print (a <= 64 ? "   met" : "   MISSED") }')"
+  # Issue 15: the shipped daemon holds 1,000 idle NAT flows in 32 MB (issue 5 asked for 64).
+  printf '%-36s %s MB   (%s connections open; target <= 32 MB)%s\n' "$label VmRSS, 1,000 idle NAT flows" "$after" "$n" \
+    "$(awk -v a="$after" -v n="$n" 'BEGIN { if (a != "-" && n == 1000) print (a <= 32 ? "   met" : "   MISSED") }')"
   printf '%-36s %s MB   (10 s after the flows closed; target <= before + 10 MB)%s\n' "$label VmRSS, flows drained" "$drained" \
     "$(awk -v b="$before" -v d="$drained" 'BEGIN { if (b != "-" && d != "-") print (d <= b + 10 ? "   met" : "   MISSED") }')"
 }
@@ -455,6 +459,15 @@ if want vm; then
   # shellcheck source=bench/vm.sh
   source "$here/vm.sh"
   vm_section
+  [ -s "$tmp/up.log" ] && sed 's/^/  note: /' "$tmp/up.log"
+  : >"$tmp/up.log"
+  echo
+fi
+
+if want scale; then
+  # shellcheck source=bench/scale.sh
+  source "$here/scale.sh"
+  scale_section
   [ -s "$tmp/up.log" ] && sed 's/^/  note: /' "$tmp/up.log"
   : >"$tmp/up.log"
   echo

@@ -137,7 +137,7 @@ public static class DaemonHost
             if (HttpListenAddress(app) is { } http) DaemonLog.HttpListening(logger, $"http://{http}/");
         });
         // After a burst of NAT flows drains, memory goes back to the system (MemoryReturn's comment).
-        var memoryReturn = new MemoryReturn(() => fds.Used, MemoryReturn.Collect, TimeProvider.System, logger);
+        var memoryReturn = new MemoryReturn(() => fds.Used, () => SwitchedBytes(plane.Registry), MemoryReturn.Collect, TimeProvider.System, logger);
         lifetime.ApplicationStopped.Register(() =>
         {
             memoryReturn.Dispose();
@@ -148,6 +148,16 @@ public static class DaemonHost
             DaemonLog.Stopped(logger);
         });
         return app;
+    }
+
+    /// <summary>Bytes through every endpoint's port so far: <see cref="MemoryReturn"/>'s sign of traffic (read every
+    /// few seconds, under the registry's lock for a moment; the counters are the ones /metrics reads).</summary>
+    private static long SwitchedBytes(NetworkRegistry registry)
+    {
+        long sum = 0;
+        foreach (var n in registry.Snapshot())
+            sum += registry.Read(() => n.Endpoints.Values.Sum(e => e.Port is { } p ? p.Counters.BytesIn + p.Counters.BytesOut : 0L));
+        return sum;
     }
 
     /// <summary>Where the read-only TCP listener is bound once the daemon has started (the port

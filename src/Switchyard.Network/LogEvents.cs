@@ -141,4 +141,6 @@ public static class LogEvents
     public const int RemotePortPublished = 425;
     public const int RemotePortUnpublished = 426;
     public const int RemotePortRestoreFailed = 427;
+    // 440-444 (memscale): memory given back.
+    public const int MemoryReturnedAfterTraffic = 440;
 }

@@ -1,7 +1,6 @@
 using System.Buffers.Binary;
 using System.Net;
 using System.Net.Sockets;
-using System.Security.Cryptography;
 using System.Text;
 
 namespace Switchyard.Packets;
@@ -145,7 +144,7 @@ public readonly record struct Ipv6Prefix(Ipv6Address Network, int PrefixLength)
     public static Ipv6Prefix StableUla(string networkName)
     {
         Span<byte> hash = stackalloc byte[32];
-        SHA256.HashData(Encoding.UTF8.GetBytes("switchyard-ula:" + networkName), hash);
+        StableHash.Sha256(Encoding.UTF8.GetBytes("switchyard-ula:" + networkName), hash);
         ulong high = 0xFDUL << 56;
         for (int i = 0; i < 5; i++) high |= (ulong)hash[i] << (48 - 8 * i);
         return new Ipv6Prefix(new Ipv6Address(high, 0), SlaacLength);

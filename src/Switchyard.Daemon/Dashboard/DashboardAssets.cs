@@ -1,6 +1,5 @@
 using System.Collections.Frozen;
 using System.Reflection;
-using System.Security.Cryptography;
 
 namespace Switchyard.Daemon.Dashboard;
 
@@ -48,7 +47,7 @@ internal sealed class DashboardAssets
             using var copy = new MemoryStream();
             stream.CopyTo(copy);
             var bytes = copy.ToArray();
-            assets[name] = new DashboardAsset(name, bytes, type, $"\"{Convert.ToHexStringLower(SHA256.HashData(bytes).AsSpan(0, 12))}\"");
+            assets[name] = new DashboardAsset(name, bytes, type, $"\"{Convert.ToHexStringLower(Switchyard.Packets.StableHash.Sha256(bytes).AsSpan(0, 12))}\"");
         }
         if (!assets.ContainsKey(IndexName))
             throw new InvalidOperationException($"the dashboard is not embedded in {assembly.GetName().Name} (no {ResourcePrefix}{IndexName})");

@@ -1,4 +1,3 @@
-using System.Security.Cryptography;
 using System.Text;
 using System.Text.Json;
 using Switchyard.Client;
@@ -167,5 +166,5 @@ public static class NetworkPlanner
     /// <summary>A stable, locally administered MAC per network name, so the gateway keeps its MAC
     /// (and guests' ARP caches stay right) across restarts.</summary>
     public static MacAddress GatewayMacFor(string network) =>
-        MacAddress.LocallyAdministered(SHA256.HashData(Encoding.UTF8.GetBytes("switchyard-gateway:" + network)));
+        MacAddress.LocallyAdministered(StableHash.Sha256(Encoding.UTF8.GetBytes("switchyard-gateway:" + network)));
 }

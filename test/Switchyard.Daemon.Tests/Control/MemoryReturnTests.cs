@@ -10,13 +10,15 @@ public sealed class MemoryReturnTests
 {
     private readonly FakeTimeProvider _time = new();
     private int _flows;
+    private long _traffic;
     private int _collections;
 
-    private MemoryReturn Start() => new(() => _flows, () => _collections++, _time, NullLogger.Instance);
+    private MemoryReturn Start() => new(() => _flows, () => _traffic, () => _collections++, _time, NullLogger.Instance);
 
-    private void Tick(int flows)
+    private void Tick(int flows, long moved = 0)
     {
         _flows = flows;
+        _traffic += moved;
         _time.Advance(MemoryReturn.Interval);
     }
 
@@ -71,5 +73,44 @@ public sealed class MemoryReturnTests
         trim.Dispose();
         Tick(0); Tick(0);
         Assert.Equal(0, _collections);
+    }
+
+    [Fact]
+    public void A_burst_of_traffic_is_given_back_once_it_stops()
+    {
+        using var trim = Start();
+        const long Mb = 1 << 20;
+        for (int i = 0; i < 20; i++) Tick(4, 100 * Mb);   // a bulk transfer: 2 GB, never quiet
+        Assert.Equal(0, _collections);
+        Tick(4, 40 * Mb);                                  // it ends during this interval
+        Assert.Equal(0, _collections);
+        Tick(4, 10_000);                                   // quiet: DNS and keep-alives
+        Assert.Equal(1, _collections);
+        Tick(4, 10_000); Tick(4); Tick(4);
+        Assert.Equal(1, _collections);                     // nothing moved since: nothing more to give
+        Tick(4, MemoryReturn.BurstBytes - 2 * Mb); Tick(4);
+        Assert.Equal(1, _collections);                     // less than a burst is not worth a pause
+        Tick(4, 3 * Mb); Tick(4);
+        Assert.Equal(2, _collections);
+    }
+
+    [Fact]
+    public void A_steady_transfer_is_never_paused()
+    {
+        using var trim = Start();
+        for (int i = 0; i < 200; i++) Tick(2, MemoryReturn.QuietBytes + 1);
+        Assert.Equal(0, _collections);
+    }
+
+    [Fact]
+    public void Traffic_counters_that_fall_when_an_endpoint_goes_still_count_as_moved()
+    {
+        using var trim = Start();
+        Tick(1, 300L << 20);
+        _traffic = 0;                                      // the endpoint that moved it detached
+        Tick(1);                                           // the fall itself is movement, not quiet
+        Assert.Equal(0, _collections);
+        Tick(1);
+        Assert.Equal(1, _collections);
     }
 }
