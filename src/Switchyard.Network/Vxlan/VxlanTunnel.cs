@@ -181,15 +181,26 @@ public sealed class VxlanTunnel : IVxlanTunnel
     /// is the receive loop when the system coalesces): counted, checked, learnt, delivered.</summary>
     internal void Receive(ReadOnlySpan<byte> datagram, SocketAddress from, FrameHandler onFrame)
     {
+        if (TryAccept(datagram, from, out var frame)) Deliver(onFrame, frame, VirtioNetHeader.None);
+    }
+
+    /// <summary>Counts, checks and learns one datagram; true with the inner frame when it may go
+    /// to the switch, false when it was dropped (counted, and logged at a limited rate).</summary>
+    internal bool TryAccept(ReadOnlySpan<byte> datagram, SocketAddress from, out ReadOnlySpan<byte> frame)
+    {
         _counters.In(datagram.Length);
-        var drop = Accept(datagram, from, out var frame);
-        if (drop is { } reason)
-        {
-            _counters.Drop(reason);
-            if (_logLimit.ShouldLog()) VxlanLog.Dropped(_logger, Interface, Describe(from), reason.ToString());
-            return;
-        }
-        try { onFrame(frame, VirtioNetHeader.None); }
+        var drop = Accept(datagram, from, out frame);
+        if (drop is not { } reason) return true;
+        _counters.Drop(reason);
+        if (_logLimit.ShouldLog()) VxlanLog.Dropped(_logger, Interface, Describe(from), reason.ToString());
+        return false;
+    }
+
+    /// <summary>Hands a frame (or a <see cref="TcpCoalescer"/> superframe) to the switch; a failure
+    /// there is logged and never stops the receive loop.</summary>
+    internal void Deliver(FrameHandler onFrame, ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
+    {
+        try { onFrame(frame, offload); }
         catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, Interface, e); }
     }
 
