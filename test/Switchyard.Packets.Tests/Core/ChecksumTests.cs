@@ -42,6 +42,20 @@ public class ChecksumTests
         Assert.Equal(Reference(data), Checksum.Compute(data));
     }
 
+    /// <summary>Longer than the vector loop's lanes may gather before they are widened (16,384
+    /// vectors), all ones (the largest words) and random, whole and from odd-sized even offsets.</summary>
+    [Fact]
+    public void LongerThanTheLanesHold_MatchesReference()
+    {
+        var data = new byte[(1 << 20) + 37];
+        Array.Fill(data, (byte)0xFF);
+        Assert.Equal(Reference(data), Checksum.Compute(data));
+        new Random(4).NextBytes(data);
+        Assert.Equal(Reference(data), Checksum.Compute(data));
+        for (int cut = 2; cut < 200; cut += 34)
+            Assert.Equal(Reference(data), Checksum.Finish(Checksum.Add(Checksum.Add(0, data.AsSpan(0, cut)), data.AsSpan(cut))));
+    }
+
     [Fact]
     public void EmptyAndAllZero_GiveAllOnes()
     {
