@@ -64,10 +64,11 @@ internal sealed class VxlanGroReceiver
                 continue;
             }
             var data = _buffer.AsSpan(0, r.Bytes);
+            long now = _tunnel.Timestamp(); // one clock read for the whole train
             for (int at = 0, n; at < data.Length || at == 0; at += n)
             {
                 n = Split(data.Length - at, segment);
-                if (_tunnel.TryAccept(data.Slice(at, n), _from, out var frame)) _coalescer.Add(frame, _deliver);
+                if (_tunnel.TryAccept(data.Slice(at, n), _from, now, out var frame)) _coalescer.Add(frame, _deliver);
                 if (n == 0) break;
             }
         }

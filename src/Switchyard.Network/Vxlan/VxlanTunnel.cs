@@ -181,15 +181,18 @@ public sealed class VxlanTunnel : IVxlanTunnel
     /// is the receive loop when the system coalesces): counted, checked, learnt, delivered.</summary>
     internal void Receive(ReadOnlySpan<byte> datagram, SocketAddress from, FrameHandler onFrame)
     {
-        if (TryAccept(datagram, from, out var frame)) Deliver(onFrame, frame, VirtioNetHeader.None);
+        if (TryAccept(datagram, from, _time.GetTimestamp(), out var frame)) Deliver(onFrame, frame, VirtioNetHeader.None);
     }
 
-    /// <summary>Counts, checks and learns one datagram; true with the inner frame when it may go
+    /// <summary>Now, on the clock of the learning table (what <see cref="TryAccept"/> takes).</summary>
+    internal long Timestamp() => _time.GetTimestamp();
+
+    /// <summary>Counts, checks and learns (as seen at <paramref name="now"/>) one datagram; true with the inner frame when it may go
     /// to the switch, false when it was dropped (counted, and logged at a limited rate).</summary>
-    internal bool TryAccept(ReadOnlySpan<byte> datagram, SocketAddress from, out ReadOnlySpan<byte> frame)
+    internal bool TryAccept(ReadOnlySpan<byte> datagram, SocketAddress from, long now, out ReadOnlySpan<byte> frame)
     {
         _counters.In(datagram.Length);
-        var drop = Accept(datagram, from, out frame);
+        var drop = Accept(datagram, from, now, out frame);
         if (drop is not { } reason) return true;
         _counters.Drop(reason);
         if (_logLimit.ShouldLog()) VxlanLog.Dropped(_logger, Interface, Describe(from), reason.ToString());
@@ -233,14 +236,14 @@ public sealed class VxlanTunnel : IVxlanTunnel
     /// <summary>Checks one datagram in the order that costs least to a stranger (who sent it, then
     /// the header) and learns its inner source MAC; null when <paramref name="frame"/> is to be
     /// delivered, else why it is dropped. Receive loop only.</summary>
-    private VxlanDrop? Accept(ReadOnlySpan<byte> datagram, SocketAddress from, out ReadOnlySpan<byte> frame)
+    private VxlanDrop? Accept(ReadOnlySpan<byte> datagram, SocketAddress from, long now, out ReadOnlySpan<byte> frame)
     {
         frame = default;
         var peer = FindPeer(from);
         if (peer is null) return VxlanDrop.NotAPeer;
         if (Decapsulate(datagram, _vni, _maxFrame, out frame, out var source) is { } drop) return drop;
         if (_guests.Contains(source)) return VxlanDrop.LocalSource;
-        _table.Learn(source, peer);
+        _table.Learn(source, peer, now);
         return null;
     }
 
