@@ -38,9 +38,9 @@ namespace Switchyard.Network.Vxlan;
 /// thread); no allocation after construction.</para></summary>
 internal sealed class TcpCoalescer
 {
-    /// <summary>The longest superframe: an Ethernet header, an IPv6 header and a 64 KiB payload
-    /// (IPv4's total length caps it 40 bytes shorter).</summary>
-    public const int MaxFrameLength = EthernetFrame.HeaderLength + Ipv6Header + 65535;
+    /// <summary>The longest superframe: an Ethernet header and 64 KiB of IP, IPv6 included (the
+    /// switch takes no longer segmentation job: <see cref="Switching.EthernetSwitch.MaxGsoFrameLength"/>).</summary>
+    public const int MaxFrameLength = EthernetFrame.HeaderLength + 65535;
 
     private const int Ipv4Header = 20, Ipv6Header = 40, L3 = EthernetFrame.HeaderLength;
     private const TcpFlags Never = TcpFlags.Syn | TcpFlags.Rst | TcpFlags.Urg | TcpFlags.Cwr;
@@ -73,7 +73,7 @@ internal sealed class TcpCoalescer
         if (_count == 0 || _closed || frame.Length <= _headers) return false;
         var held = _buffer.AsSpan(0, _headers);
         int payload = frame.Length - _headers;
-        if (payload > _mss || _length + payload > MaxLength()) return false;
+        if (payload > _mss || _length + payload > MaxFrameLength) return false;
         if (!SameHeaders(frame, held)) return false;
         // The IP length must fill the frame exactly (no trailing bytes to lose in the merge).
         if (BinaryPrimitives.ReadUInt16BigEndian(frame[(L3 + (_v4 ? 2 : 4))..]) != frame.Length - L3 - (_v4 ? 0 : Ipv6Header)) return false;
@@ -82,9 +82,9 @@ internal sealed class TcpCoalescer
         if ((flags & ~Ending) != _flags) return false;
         if (BinaryPrimitives.ReadUInt32BigEndian(tcp[4..]) != _nextSeq) return false;
         if (_v4 && BinaryPrimitives.ReadUInt16BigEndian(frame[(L3 + 4)..]) != _nextId) return false;
-        if (!ChecksumsValid(frame, _v4, _l4)) return false;
+        // The payload lands past the held bytes while its checksum is summed; it counts only if valid.
+        if (!TryCopyChecked(frame, _v4, _l4, _headers, _buffer.AsSpan(_length))) return false;
 
-        frame[_headers..].CopyTo(_buffer.AsSpan(_length));
         _length += payload;
         _count++;
         _nextSeq += (uint)payload;
@@ -101,8 +101,9 @@ internal sealed class TcpCoalescer
         if (_count != 0) return false;
         if (!TryParse(frame, out bool v4, out int l4, out int headers)) return false;
         var flags = (TcpFlags)frame[l4 + 13];
-        if ((flags & (Never | Ending)) != 0 || !ChecksumsValid(frame, v4, l4)) return false;
-        frame.CopyTo(_buffer);
+        if ((flags & (Never | Ending)) != 0) return false;
+        frame[..headers].CopyTo(_buffer);
+        if (!TryCopyChecked(frame, v4, l4, headers, _buffer.AsSpan(headers))) return false;
         _length = frame.Length;
         _count = 1;
         _v4 = v4;
@@ -155,10 +156,6 @@ internal sealed class TcpCoalescer
         deliver(frame, offload);
     }
 
-    /// <summary>The most bytes the superframe may grow to: IPv4's total length and IPv6's payload
-    /// length are 16 bits.</summary>
-    private int MaxLength() => _v4 ? L3 + 65535 : MaxFrameLength;
-
     /// <summary>Whether <paramref name="frame"/>'s headers are the held first segment's, apart from
     /// what differs between segments (lengths, checksums, IPv4 id, TCP sequence number and flags,
     /// which the caller checks).</summary>
@@ -188,7 +185,7 @@ internal sealed class TcpCoalescer
     {
         v4 = false;
         l4 = headers = 0;
-        if (frame.Length < L3 + Ipv4Header + TcpSegment.MinHeaderLength) return false;
+        if (frame.Length < L3 + Ipv4Header + TcpSegment.MinHeaderLength || frame.Length > MaxFrameLength) return false;
         var ip = frame[L3..];
         switch (BinaryPrimitives.ReadUInt16BigEndian(frame[12..]))
         {
@@ -213,19 +210,22 @@ internal sealed class TcpCoalescer
         return headers < frame.Length;
     }
 
-    /// <summary>The IPv4 header checksum and the TCP checksum (RFC 9293 section 3.1) of a segment
-    /// <see cref="TryParse"/> accepted.</summary>
-    private static bool ChecksumsValid(ReadOnlySpan<byte> frame, bool v4, int l4)
+    /// <summary>Copies the payload of a segment <see cref="TryParse"/> accepted to
+    /// <paramref name="destination"/> while checking its IPv4 header checksum and its TCP checksum
+    /// (RFC 9293 section 3.1): one pass over the payload. False when either is wrong (the copied
+    /// bytes are then to be ignored).</summary>
+    private static bool TryCopyChecked(ReadOnlySpan<byte> frame, bool v4, int l4, int headers, Span<byte> destination)
     {
         var ip = frame[L3..];
-        var segment = frame[l4..];
-        ulong pseudo;
+        int l4Length = frame.Length - l4;
+        ulong sum;
         if (v4)
         {
             if (Checksum.Compute(ip[..Ipv4Header]) != 0) return false;
-            pseudo = Checksum.PseudoHeaderV4(Ipv4Address.Read(ip[12..]), Ipv4Address.Read(ip[16..]), IpProtocol.Tcp, segment.Length);
+            sum = Checksum.PseudoHeaderV4(Ipv4Address.Read(ip[12..]), Ipv4Address.Read(ip[16..]), IpProtocol.Tcp, l4Length);
         }
-        else pseudo = Checksum.PseudoHeaderV6(ip.Slice(8, 16), ip.Slice(24, 16), IpProtocol.Tcp, segment.Length);
-        return Checksum.Finish(Checksum.Add(pseudo, segment)) == 0;
+        else sum = Checksum.PseudoHeaderV6(ip.Slice(8, 16), ip.Slice(24, 16), IpProtocol.Tcp, l4Length);
+        sum = Checksum.Add(sum, frame[l4..headers]);
+        return Checksum.Finish(Checksum.CopyAndAdd(sum, frame[headers..], destination)) == 0;
     }
 }
