@@ -27,13 +27,16 @@
 #          a `vxlan` device bridged to the guest's veth in each host namespace. Switchyard's: a daemon in each host
 #          namespace, host A's network in nat mode with `--vxlan`, host B's `--mode bridged:vxlan` (its guest leases
 #          from host A), then the ratio (target >= 0.5x). docs/multi-host.md keeps the numbers.
+#   vm     Issue 15's VM socket path (bench/vm.sh): a TAP without offloads behind bench/relay (a VM's virtio-net
+#          stand-in) to passt's unix socket and to our stream, dgram and UDP transports, MTU 1500 and 65520: tx, rx,
+#          rr p50, crr, the stack's CPU-seconds per GB, and each of ours against passt (target >= 1.0x tx, rx, crr).
 # A stack that passes no traffic shows "-" (and so does any ratio that needs it); the run goes on.
 # Everything stays on this machine: namespaces made here, servers on loopback, no host routes.
 set -euo pipefail
 here="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
 root="$(dirname "$here")"
 SECS=${1:-${SECS:-5}}
-BENCH=${BENCH:-g2g,peers,rss,egress,xhost}
+BENCH=${BENCH:-g2g,peers,rss,egress,xhost,vm}
 # shellcheck source=/dev/null
 source "$root/../shared/bench/peers.sh" 2>/dev/null || source "${PEERS_SH:-/work/shared/bench/peers.sh}"
 peers_install
@@ -368,6 +371,15 @@ if want xhost; then
   # shellcheck source=bench/xhost.sh
   source "$here/xhost.sh"
   xhost_section
+  [ -s "$tmp/up.log" ] && sed 's/^/  note: /' "$tmp/up.log"
+  : >"$tmp/up.log"
+  echo
+fi
+
+if want vm; then
+  # shellcheck source=bench/vm.sh
+  source "$here/vm.sh"
+  vm_section
   [ -s "$tmp/up.log" ] && sed 's/^/  note: /' "$tmp/up.log"
   : >"$tmp/up.log"
   echo

@@ -158,6 +158,9 @@ public sealed record NetworkInfo
     public string? DhcpRange { get; init; }
     /// <summary>Leases of that range now held (offered or bound, not expired).</summary>
     public int? RemoteLeases { get; init; }
+    /// <summary>Host ports published to remote guests (guests with a pool lease and no endpoint here;
+    /// POST /networks/{name}/published), in the order published; null: none.</summary>
+    public IReadOnlyList<RemotePublishedInfo>? Published { get; init; }
 }
 
 /// <summary>Flows the network's NAT holds open right now, one host socket each, and its caps.</summary>
@@ -414,6 +417,7 @@ public sealed record ProblemInfo
 [JsonSerializable(typeof(NetworkPruneResult))]
 [JsonSerializable(typeof(EndpointAttachRequest))]
 [JsonSerializable(typeof(PublishRequest))]
+[JsonSerializable(typeof(NetworkPublishRequest))]
 [JsonSerializable(typeof(EndpointInfo))]
 [JsonSerializable(typeof(List<EndpointInfo>))]
 [JsonSerializable(typeof(LeaseInfo))]

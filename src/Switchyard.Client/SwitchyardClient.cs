@@ -80,6 +80,18 @@ public sealed class SwitchyardClient : IDisposable
     public Task UnpublishAsync(string network, string name, string spec, CancellationToken ct = default) =>
         SendAsync(HttpMethod.Delete, $"networks/{Esc(network)}/endpoints/{Esc(name)}/published/{Esc(spec)}", null, ct);
 
+    /// <summary>Publishes a host port to a remote guest of a gateway network (one with no endpoint
+    /// here: behind a VXLAN tunnel), named by <paramref name="to"/>: its DHCP host name, leased IPv4
+    /// address or MAC; returns the network with its published ports. 404 for a guest without a lease,
+    /// 409 when the host port is taken, 400 for a network without a NAT.</summary>
+    public Task<NetworkInfo> PublishToRemoteAsync(string network, string to, string spec, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Post, $"networks/{Esc(network)}/published",
+            JsonContent.Create(new NetworkPublishRequest { Spec = spec, To = to }, Json.NetworkPublishRequest), Json.NetworkInfo, ct);
+
+    /// <summary>Stops publishing a port to a remote guest (any spelling of the spec). 404 when it is not published.</summary>
+    public Task UnpublishRemoteAsync(string network, string spec, CancellationToken ct = default) =>
+        SendAsync(HttpMethod.Delete, $"networks/{Esc(network)}/published/{Esc(spec)}", null, ct);
+
     /// <summary>The host's interfaces as the daemon sees them, and whether a network can bridge to each.</summary>
     public Task<List<HostInterfaceInfo>> ListInterfacesAsync(CancellationToken ct = default) => GetAsync("interfaces", Json.ListHostInterfaceInfo, ct);
 

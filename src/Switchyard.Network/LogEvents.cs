@@ -137,4 +137,8 @@ public static class LogEvents
     // 420-424 vxgro (coalescing toward the guest), 425-429 vxpub (published ports to remote guests),
     // 430-434 relay (bench relay), 435-439 sockfast (batched socket transports),
     // 440-444 memscale (memory and scale), 445-449 natperf (the TAP/NAT path).
+    // 425-429 (vxpub): host ports published to remote guests (Daemon/Control/RemotePublishedPorts).
+    public const int RemotePortPublished = 425;
+    public const int RemotePortUnpublished = 426;
+    public const int RemotePortRestoreFailed = 427;
 }

@@ -1,5 +1,6 @@
 using Microsoft.Extensions.Logging;
 using Switchyard.Network.Dhcp;
+using Switchyard.Network.Nat;
 using Switchyard.Network.Switching;
 using Switchyard.Network.Transports;
 using Switchyard.Packets;
@@ -45,6 +46,23 @@ public sealed partial class VirtualNetwork
             return RemoteGuests.Count(g => g.IsBound(now) || (g.State == LeaseState.Offered && g.Expires.UtcTicks > now));
         }
     }
+
+    /// <summary>Forwards a host port to the remote guest <paramref name="mac"/> (a guest behind the
+    /// tunnel, known by its pool lease; docs/multi-host.md, "Published ports"): as an endpoint's
+    /// published port, through the NAT to the address the guest's lease holds at each new connection,
+    /// so a guest that renews, moves or comes back later is followed, and one with no bound lease
+    /// (expired, released, not yet leased again) is refused (RST) until it has one. Dispose the
+    /// result to unpublish; throws <see cref="PublishException"/> when the host port cannot be had.</summary>
+    public IDisposable PublishToRemote(MacAddress mac, PublishedPort spec)
+    {
+        if (Nat is not { } nat) throw new PublishException($"network '{Name}' is {Config.Mode.ToString().ToLowerInvariant()}: its guests cannot be published");
+        return nat.Publish(spec, () => BoundRemoteAddress(mac) is { } address ? new GuestAddress(address, mac) : null);
+    }
+
+    /// <summary>The address the remote guest <paramref name="mac"/> may use now (its lease bound and not
+    /// expired); null: none.</summary>
+    public Ipv4Address? BoundRemoteAddress(MacAddress mac) =>
+        RemoteGuestOf(mac) is { } guest && guest.IsBound(_time.GetUtcNow().UtcTicks) ? guest.Address : null;
 
     private RemoteGuest? RemoteGuestOf(MacAddress mac) => Dhcp.Pool is { } pool && pool.TryGet(mac, out var guest) ? guest : null;
 

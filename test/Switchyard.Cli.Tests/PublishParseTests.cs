@@ -50,6 +50,26 @@ public sealed class PublishParseTests
         Assert.True(unpublish.Errors.Count == 0, Errors(unpublish));
     }
 
+    /// <summary>network publish|unpublish: a port to a remote guest (no endpoint here), --to required.</summary>
+    [Fact]
+    public void Network_publish_to_a_remote_guest_parses()
+    {
+        var publish = Parse("network", "publish", "lab", "--to", "bee", "0.0.0.0:8080:80/tcp", "--format", "json");
+        Assert.True(publish.Errors.Count == 0, Errors(publish));
+        Assert.Equal(("lab", "bee", "0.0.0.0:8080:80/tcp"), (publish.GetValue<string>("NETWORK"), publish.GetValue<string>("--to"), publish.GetValue<string>("SPEC")));
+        var unpublish = Parse("network", "unpublish", "lab", "8080:80");
+        Assert.True(unpublish.Errors.Count == 0, Errors(unpublish));
+    }
+
+    [Theory]
+    [InlineData("network", "publish", "lab", "8080:80")]                           // no --to
+    [InlineData("network", "publish", "lab", "--to", "bee")]                       // no SPEC
+    [InlineData("network", "publish", "lab", "--to", "bee", "80")]                 // a bad spec
+    [InlineData("network", "publish", "lab", "--to", "bee", "8080:80", "extra")]
+    [InlineData("network", "unpublish", "lab")]
+    [InlineData("network", "unpublish", "lab", "8080:80/sctp")]
+    public void Malformed_network_publish_commands_are_errors(params string[] args) => Assert.NotEmpty(Parse(args).Errors);
+
     [Fact]
     public void Network_create_no_host_loopback_is_a_flag()
     {

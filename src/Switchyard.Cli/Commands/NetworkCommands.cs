@@ -13,6 +13,8 @@ internal static class NetworkCommands
         cmd.Subcommands.Add(Update());
         cmd.Subcommands.Add(Inspect());
         cmd.Subcommands.Add(Leases());
+        cmd.Subcommands.Add(NetworkPublishCommands.Publish());
+        cmd.Subcommands.Add(NetworkPublishCommands.Unpublish());
         cmd.Subcommands.Add(Remove());
         cmd.Subcommands.Add(NetworkPruneCommand.Build());
         return cmd;

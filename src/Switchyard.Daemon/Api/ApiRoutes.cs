@@ -122,6 +122,20 @@ public static class ApiRoutes
             return Results.NoContent();
         }).Produces(StatusCodes.Status204NoContent).ProducesProblem(400).ProducesProblem(404).ProducesProblem(403).WithName("UnpublishPort")
             .WithSummary("Stop publishing a port (any spelling of the spec: 8080:80 is 127.0.0.1:8080:80/tcp)");
+        app.MapPost("/networks/{network}/published", async (string network, HttpRequest request) =>
+        {
+            var body = await ReadBody(request, SwitchyardJsonContext.Default.NetworkPublishRequest);
+            var net = networks.Describe(await directory.PublishToRemoteAsync(CallerIdentity.Of(request.HttpContext), network, body.To, body.Spec));
+            return Results.Json(net, SwitchyardJsonContext.Default.NetworkInfo, statusCode: StatusCodes.Status201Created);
+        }).WithJsonBody<NetworkPublishRequest>().Produces<NetworkInfo>(StatusCodes.Status201Created)
+            .ProducesProblem(400).ProducesProblem(404).ProducesProblem(409).ProducesProblem(403).WithName("PublishPortToRemoteGuest")
+            .WithSummary("Publish a host port to a guest with no endpoint here (behind the VXLAN tunnel), named by its DHCP host name, leased IPv4 address or MAC");
+        app.MapDelete("/networks/{network}/published/{**spec}", async (string network, string spec, HttpContext context) =>
+        {
+            await directory.UnpublishRemoteAsync(CallerIdentity.Of(context), network, Uri.UnescapeDataString(spec));
+            return Results.NoContent();
+        }).Produces(StatusCodes.Status204NoContent).ProducesProblem(400).ProducesProblem(404).ProducesProblem(403).WithName("UnpublishRemotePort")
+            .WithSummary("Stop publishing a port to a remote guest (any spelling of the spec)");
         app.MapGet("/networks/{network}/leases", (string network) =>
             Results.Json(endpoints.Leases(network), SwitchyardJsonContext.Default.ListLeaseInfo))
             .Produces<List<LeaseInfo>>().ProducesProblem(404).WithName("ListLeases").ServedOnHttpListener().WithSummary("Address reservations and DHCP leases");

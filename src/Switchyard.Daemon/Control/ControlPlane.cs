@@ -22,8 +22,9 @@ internal sealed class ControlPlane : IDisposable
             loggers.CreateLogger<EgressAuditLog>());
         var ports = new PublishedPorts(Registry, store, time, logger);
         var endpoints = new EndpointLifecycle(Registry, store, new TransportFactory(loggers), ports, time, logger);
-        var networks = new NetworkLifecycle(Registry, store, endpoints, Events, HostResolvers, EgressLog, host ?? new HostView(), options, loggers, time);
-        Directory = new NetworkDirectory(Registry, store, networks, endpoints, ports, new EgressPolicies(Registry, store, logger),
+        var remotePorts = new RemotePublishedPorts(Registry, store, time, logger);
+        var networks = new NetworkLifecycle(Registry, store, endpoints, remotePorts, Events, HostResolvers, EgressLog, host ?? new HostView(), options, loggers, time);
+        Directory = new NetworkDirectory(Registry, store, networks, endpoints, ports, remotePorts, new EgressPolicies(Registry, store, logger),
             callers ?? new CallerPolicy(Platform.ProcessIdentity.EffectiveUserId, new HostAccessFacts()));
     }
 
@@ -37,8 +38,10 @@ internal sealed class ControlPlane : IDisposable
     /// <summary>The data plane stops first (no more events), then its last events are written.</summary>
     public void Dispose()
     {
-        Directory.Dispose();
+        // Data plane first, then the events it reported last, then the registry they are stored against.
+        Directory.StopDataPlane();
         Events.Dispose();
+        Directory.Dispose();
         HostResolvers.Dispose();
         EgressLog.Dispose();
     }

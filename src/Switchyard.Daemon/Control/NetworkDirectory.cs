@@ -14,12 +14,14 @@ internal sealed partial class NetworkDirectory : IDisposable
     private readonly NetworkLifecycle _networks;
     private readonly EndpointLifecycle _endpoints;
     private readonly PublishedPorts _ports;
+    private readonly RemotePublishedPorts _remotePorts;
     private readonly EgressPolicies _egress;
     private readonly CallerPolicy _callers;
 
     public NetworkDirectory(NetworkRegistry registry, IStateStore store, NetworkLifecycle networks, EndpointLifecycle endpoints,
-        PublishedPorts ports, EgressPolicies egress, CallerPolicy callers)
+        PublishedPorts ports, RemotePublishedPorts remotePorts, EgressPolicies egress, CallerPolicy callers)
     {
+        _remotePorts = remotePorts;
         _callers = callers;
         _registry = registry;
         _store = store;
@@ -69,7 +71,7 @@ internal sealed partial class NetworkDirectory : IDisposable
     {
         using var gate = await _registry.EnterAsync().ConfigureAwait(false);
         var net = _registry.Find(name);
-        _callers.CheckDeleteNetwork(caller, net.Mode, net.JoinsOverVxlan);
+        CheckDelete(caller, net);
         _networks.Delete(name);
     }
 
@@ -92,7 +94,7 @@ internal sealed partial class NetworkDirectory : IDisposable
                 kept.Add(new PruneKept { Name = name, Reason = $"made by {owner} (label {LabelRules.CreatedBy}), which still counts on it: remove it there" });
                 continue;
             }
-            try { _callers.CheckDeleteNetwork(caller, net.Mode, net.JoinsOverVxlan); }
+            try { CheckDelete(caller, net); }
             catch (ControlException e) when (e.Kind == ControlError.Forbidden)
             {
                 kept.Add(new PruneKept { Name = name, Reason = e.Message });
@@ -102,6 +104,14 @@ internal sealed partial class NetworkDirectory : IDisposable
             removed.Add(name);
         }
         return new NetworkPruneResult { Removed = removed, Kept = kept.Count == 0 ? null : kept };
+    }
+
+    /// <summary>Removing a network closes its remote guests' host ports too: the caller must be one who
+    /// could have published them (as detaching an endpoint with published ports).</summary>
+    private void CheckDelete(Caller caller, NetworkRecord net)
+    {
+        _callers.CheckDeleteNetwork(caller, net.Mode, net.JoinsOverVxlan);
+        foreach (var spec in _remotePorts.Specs(net)) _callers.CheckPublish(caller, spec);
     }
 
     private static string? OwnedBy(NetworkRecord net) =>
@@ -154,15 +164,45 @@ internal sealed partial class NetworkDirectory : IDisposable
         _ports.Unpublish(network, name, spec);
     }
 
-    /// <summary>Stops every transport without destroying persistent TAPs: a restarted daemon
-    /// re-attaches to them and the guests keep their configuration.</summary>
-    public void Dispose()
+    /// <summary>Publishes a host port to a remote guest of a gateway network (no endpoint: a pool lease
+    /// behind the tunnel), named by its DHCP host name, leased address or MAC.</summary>
+    public async Task<NetworkRecord> PublishToRemoteAsync(Caller caller, string network, string to, string spec)
     {
+        using var gate = await _registry.EnterAsync().ConfigureAwait(false);
+        _registry.Find(network);   // 404 for an unknown network before the caller's rights are judged
+        _callers.CheckPublish(caller, PublishRules.Parse(spec));
+        return _remotePorts.Publish(network, to, spec);
+    }
+
+    public async Task UnpublishRemoteAsync(Caller caller, string network, string spec)
+    {
+        using var gate = await _registry.EnterAsync().ConfigureAwait(false);
+        _registry.Find(network);
+        _callers.CheckPublish(caller, PublishRules.Parse(spec));
+        _remotePorts.Unpublish(network, spec);
+    }
+
+    /// <summary>Stops every transport without destroying persistent TAPs: a restarted daemon
+    /// re-attaches to them and the guests keep their configuration. The registry keeps its networks
+    /// until <see cref="Dispose"/>, so events the data plane reported last (a lease acknowledged just
+    /// before shutdown) still find their network when the event writer drains them.</summary>
+    public void StopDataPlane()
+    {
+        if (Interlocked.Exchange(ref _stopped, 1) != 0) return;
         _networks.Dispose();
-        foreach (var n in _registry.Clear())
+        foreach (var n in _registry.Snapshot())
         {
             foreach (var e in n.Endpoints.Values) _ports.StopListening(e);
+            _remotePorts.StopListening(n);
             n.Live.Dispose();
         }
+    }
+
+    private int _stopped;
+
+    public void Dispose()
+    {
+        StopDataPlane();
+        _registry.Clear();
     }
 }

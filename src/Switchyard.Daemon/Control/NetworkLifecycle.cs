@@ -41,6 +41,7 @@ internal sealed class NetworkLifecycle : IDisposable
     private readonly NetworkRegistry _registry;
     private readonly IStateStore _store;
     private readonly EndpointLifecycle _endpoints;
+    private readonly RemotePublishedPorts _remotePorts;
     private readonly INetworkEvents _events;
     private readonly HostResolverWatcher _hostResolvers;
     private readonly EgressAuditLog _egressLog;
@@ -50,9 +51,10 @@ internal sealed class NetworkLifecycle : IDisposable
     private readonly ILogger _logger;
     private readonly TimeProvider _time;
 
-    public NetworkLifecycle(NetworkRegistry registry, IStateStore store, EndpointLifecycle endpoints, INetworkEvents events,
+    public NetworkLifecycle(NetworkRegistry registry, IStateStore store, EndpointLifecycle endpoints, RemotePublishedPorts remotePorts, INetworkEvents events,
         HostResolverWatcher hostResolvers, EgressAuditLog egressLog, IHostView host, DirectoryOptions options, ILoggerFactory loggers, TimeProvider time)
     {
+        _remotePorts = remotePorts;
         _registry = registry;
         _store = store;
         _endpoints = endpoints;
@@ -129,6 +131,9 @@ internal sealed class NetworkLifecycle : IDisposable
             return net;
         }
         int attached = _registry.Read(() => net.Endpoints.Count);
+        int remote = _registry.Read(() => net.RemotePublished.Count);
+        if (remote > 0 && mode is not (NetworkMode.Nat or NetworkMode.Host))
+            throw ControlException.Conflict($"network '{name}' has {remote} port(s) published to remote guests, which only a nat or host network can serve; unpublish them first (yard network unpublish {name} SPEC)");
         if (attached > 0)
             throw ControlException.Conflict($"network '{name}' has {attached} endpoint(s) attached ({string.Join(", ", _registry.Read(() => net.Endpoints.Keys.ToList()))}); " +
                 $"detach them before changing its {(row.Mode != net.Row.Mode || row.BridgeInterface != net.Row.BridgeInterface ? "mode" : "host loopback")}");
@@ -142,6 +147,8 @@ internal sealed class NetworkLifecycle : IDisposable
             if (row.MaxFlows != net.Row.MaxFlows) _store.UpdateNetworkMaxFlows(name, row.MaxFlows);
         }
         catch { uplink?.Dispose(); throw; }
+        // The remote guests' host ports close with the old network and listen again on the new one (Restore).
+        _remotePorts.StopListening(net);
         net.Live.Dispose();
         NetworkRecord updated;
         try
@@ -221,8 +228,9 @@ internal sealed class NetworkLifecycle : IDisposable
         var attached = _registry.Read(() => net.Endpoints.Keys.ToList());
         if (attached.Count > 0)
             throw ControlException.Conflict($"network '{name}' has {attached.Count} endpoint(s) attached ({string.Join(", ", attached)}); detach them first");
-        _store.DeleteNetwork(name);
+        _store.DeleteNetwork(name);   // its remote guests' published ports go with it (ON DELETE CASCADE)
         _registry.Remove(name);
+        _remotePorts.StopListening(net);
         net.Live.Dispose();
         DirectoryLog.NetworkRemoved(_logger, name);
     }
@@ -259,7 +267,8 @@ internal sealed class NetworkLifecycle : IDisposable
                 DirectoryLog.BridgeRestoreFailed(_logger, row.Name, bridge, e.Message);
             }
         }
-        var live = new VirtualNetwork(config, _events, _loggers, uplink, _egressLog, fds: _options.Fds);
+        // The daemon's clock, as every timer of the control plane's: a test's fake clock drives the leases too.
+        var live = new VirtualNetwork(config, _events, _loggers, uplink, _egressLog, _time, _options.Fds);
         var net = new NetworkRecord
         {
             Row = row, Live = live, DnsUpstreams = upstreams, FollowsHostResolvers = upstreams.Count == 0,
@@ -269,6 +278,7 @@ internal sealed class NetworkLifecycle : IDisposable
         live.RestoreRemoteLeases(_store.RemoteLeases(row.Name).Select(l => new RemoteLease(l.Mac, l.Ipv4, l.HostName,
             l.State == LeaseStatus.Bound ? LeaseState.Bound : LeaseState.Released, l.Expires)));
         _registry.Set(net);
+        _remotePorts.Restore(net);
         foreach (var e in _store.Endpoints(row.Name)) _endpoints.Restore(net, e);
         return net;
     }

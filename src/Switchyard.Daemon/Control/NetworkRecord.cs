@@ -23,6 +23,20 @@ internal sealed class NetworkRecord
     public Network.Vxlan.IVxlanTunnel? Tunnel => Live.Uplink?.Transport as Network.Vxlan.IVxlanTunnel;
     public NetworkMode Mode => Live.Config.Mode;
     public Dictionary<string, EndpointRecord> Endpoints { get; } = new(StringComparer.Ordinal);
+    /// <summary>Host ports published to remote guests (no endpoint: a pool lease behind the tunnel), in the
+    /// order published; changed and read like <see cref="EndpointRecord.Published"/> (see <see cref="NetworkRegistry"/>).</summary>
+    public List<RemotePublishedRecord> RemotePublished { get; } = [];
+}
+
+/// <summary>One host port published to a remote guest, known by its lease's MAC: listening
+/// (<see cref="Handle"/>), or not, with the reason (restored while the host port was taken).</summary>
+internal sealed class RemotePublishedRecord
+{
+    public required Network.Nat.PublishedPort Spec { get; init; }
+    public required Packets.MacAddress Mac { get; init; }
+    public IDisposable? Handle { get; set; }
+    public string? Error { get; set; }
+    public string Text => Spec.ToString();
 }
 
 /// <summary>An endpoint with the network it is attached to.</summary>

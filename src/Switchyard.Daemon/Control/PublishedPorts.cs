@@ -57,9 +57,15 @@ internal sealed class PublishedPorts(NetworkRegistry registry, IStateStore store
         PublishRules.CheckAll(specs, () => CheckPublishable(net), Existing(except: null));
 
     /// <summary>Every published port of every endpoint (listening or not), but <paramref name="except"/>.</summary>
-    private List<ExistingPublish> Existing(PublishedRecord? except) => registry.Read(() =>
+    private List<ExistingPublish> Existing(PublishedRecord? except) => Existing(registry, except);
+
+    /// <summary>Every published port (listening or not) of every endpoint and every network's remote
+    /// guests, but <paramref name="except"/> (a <see cref="PublishedRecord"/> or a <see cref="RemotePublishedRecord"/>):
+    /// a host port belongs to one of them across all networks.</summary>
+    public static List<ExistingPublish> Existing(NetworkRegistry registry, object? except) => registry.Read(() =>
         registry.Snapshot().SelectMany(n => n.Endpoints.Values.SelectMany(e =>
-            e.Published.Where(p => p != except).Select(p => new ExistingPublish(p.Spec, n.Row.Name, e.Row.Name)))).ToList());
+                e.Published.Where(p => p != except).Select(p => new ExistingPublish(p.Spec, n.Row.Name, e.Row.Name)))
+            .Concat(n.RemotePublished.Where(p => p != except).Select(p => new ExistingPublish(p.Spec, n.Row.Name, "", p.Mac.ToString())))).ToList());
 
     /// <summary>Only networks with a NAT (nat, host) have a way from the host to their guests.</summary>
     private static void CheckPublishable(NetworkRecord net)

@@ -5,8 +5,13 @@ using Switchyard.Network.Nat;
 
 namespace Switchyard.Daemon.Planning;
 
-/// <summary>A published port that exists, and whose it is (for the conflict message).</summary>
-public sealed record ExistingPublish(PublishedPort Spec, string Network, string Endpoint);
+/// <summary>A published port that exists, and whose it is (for the conflict message): an endpoint's,
+/// or (<paramref name="RemoteMac"/> set) a remote guest's of the network, with no endpoint.</summary>
+public sealed record ExistingPublish(PublishedPort Spec, string Network, string Endpoint, string? RemoteMac = null)
+{
+    /// <summary>Whose it is, for a message: <c>endpoint 'web'</c> or <c>remote guest 02:..</c>.</summary>
+    public string Owner => RemoteMac is null ? $"endpoint '{Endpoint}'" : $"remote guest {RemoteMac}";
+}
 
 /// <summary>The rules for published host ports: one host socket per spec, across all networks.</summary>
 public static class PublishRules
@@ -37,7 +42,7 @@ public static class PublishRules
     {
         foreach (var p in existing)
             if (Overlaps(spec, p.Spec))
-                throw ControlException.Conflict($"host port {HostPort(spec)} is already published to endpoint '{p.Endpoint}' on network '{p.Network}' ({p.Spec})");
+                throw ControlException.Conflict($"host port {HostPort(spec)} is already published to {p.Owner} on network '{p.Network}' ({p.Spec})");
     }
 
     public static string HostPort(PublishedPort p) =>

@@ -51,6 +51,7 @@ public static class VxlanPlanner
             CheckPeer(peer, local, spec.Local is null);
             string canonical = peer.ToString();
             if (peers.Contains(canonical)) throw ControlException.Invalid($"--vxlan-peer {canonical} is given twice");
+            CheckOnePortPerAddress(peer, peers, "given too");
             peers.Add(canonical);
         }
         if (peers.Count > MaxPeers) throw ControlException.Invalid($"{peers.Count} VXLAN peers: at most {MaxPeers} (every broadcast is sent to each)");
@@ -77,6 +78,7 @@ public static class VxlanPlanner
             CheckPeer(peer, local, localDefaulted: false);
             string canonical = peer.ToString();
             if (peers.Contains(canonical)) throw ControlException.Conflict($"network '{network}' already has the VXLAN peer {canonical}");
+            CheckOnePortPerAddress(peer, peers, $"already a peer of network '{network}'");
             peers.Add(canonical);
         }
         if (peers.Count > MaxPeers) throw ControlException.Invalid($"{peers.Count} VXLAN peers: at most {MaxPeers} (every broadcast is sent to each)");
@@ -145,6 +147,20 @@ public static class VxlanPlanner
             throw ControlException.Invalid(localDefaulted
                 ? $"--vxlan-peer {peer} is another host: give --vxlan-local with this host's address on the underlay (the tunnel listens on loopback unless told, since VXLAN has no authentication)"
                 : $"--vxlan-peer {peer} is another host, which the tunnel's loopback address {local} cannot reach; give --vxlan-local this host's address on the underlay");
+    }
+
+    /// <summary>One peer per address: the tunnel knows a datagram's peer by its source address alone (the
+    /// kernel and Open vSwitch pick the source port by flow hash, RFC 7348 section 5), so two ports of
+    /// one address would be one peer to it, learning and counting for either. Refused, naming both.</summary>
+    private static void CheckOnePortPerAddress(IPEndPoint peer, IEnumerable<string> peers, string where)
+    {
+        foreach (var text in peers)
+        {
+            var other = IPEndPoint.Parse(text);
+            if (other.Address.Equals(peer.Address))
+                throw ControlException.Invalid($"--vxlan-peer {peer}: {other} is {where}, on the same address with another port; " +
+                    "a tunnel tells its peers apart by address only (their source ports vary), so give each address once, with the port its VTEP listens on");
+        }
     }
 
     /// <summary>Two sockets of the daemon's that could not both bind: the same port and family, and

@@ -29,6 +29,11 @@ public interface IStateStore : IDisposable
     void InsertPublishedPort(PublishedPortRow p);
     void DeletePublishedPort(string network, string endpoint, string spec);
 
+    /// <summary>Host ports published to a network's remote guests (by lease MAC), in the order published.</summary>
+    IReadOnlyList<RemotePublishedPortRow> RemotePublishedPorts(string network);
+    void InsertRemotePublishedPort(RemotePublishedPortRow p);
+    void DeleteRemotePublishedPort(string network, string spec);
+
     IReadOnlyList<LeaseRow> Leases(string network);
     void UpsertLease(LeaseRow lease);
     void DeleteLease(string network, string endpoint);

@@ -35,6 +35,10 @@ public sealed record RemoteLeaseRow(string Network, MacAddress Mac, Ipv4Address 
 /// (<c>HOSTIP:HOSTPORT:GUESTPORT/PROTO</c>). It goes with its endpoint (ON DELETE CASCADE).</summary>
 public sealed record PublishedPortRow(string Network, string Endpoint, string Spec, DateTimeOffset Created);
 
+/// <summary>A host port published to a remote guest (no endpoint: a guest behind a tunnel, known by
+/// the MAC of its pool lease): the canonical spec text. It goes with its network (ON DELETE CASCADE).</summary>
+public sealed record RemotePublishedPortRow(string Network, string Spec, MacAddress Mac, DateTimeOffset Created);
+
 /// <summary>The text of typed columns, as state.db has always held them.</summary>
 public static class StoredText
 {

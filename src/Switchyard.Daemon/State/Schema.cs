@@ -66,6 +66,13 @@ internal static class Schema
             host_name TEXT, state TEXT NOT NULL, expires TEXT NOT NULL, last_used TEXT NOT NULL,
             PRIMARY KEY (network, mac), UNIQUE (network, ipv4));
         """,
+        // 10 (issue 14): host ports published to guests the network has no endpoint for (a remote
+        // guest behind a VXLAN tunnel, known by the MAC of its pool lease); they go with their network.
+        """
+        CREATE TABLE remote_published_ports (
+            network TEXT NOT NULL REFERENCES networks(name) ON DELETE CASCADE, spec TEXT NOT NULL, mac TEXT NOT NULL,
+            created TEXT NOT NULL, PRIMARY KEY (network, spec));
+        """,
     ];
 
     public static int Version => Migrations.Length;

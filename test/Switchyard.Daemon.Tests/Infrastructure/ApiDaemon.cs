@@ -41,6 +41,11 @@ public sealed class ApiDaemon : IAsyncLifetime, IAsyncDisposable
         HttpListen = new System.Net.IPEndPoint(System.Net.IPAddress.Loopback, 0),
     };
 
+    /// <summary>The running daemon's control plane (for what only the data plane can bring about, e.g. a
+    /// DHCP lease of a guest behind a tunnel).</summary>
+    internal Switchyard.Daemon.Control.ControlPlane Plane =>
+        (Switchyard.Daemon.Control.ControlPlane)(_app ?? throw new InvalidOperationException("the daemon is stopped")).Services.GetService(typeof(Switchyard.Daemon.Control.ControlPlane))!;
+
     /// <summary>Where <c>--http-listen</c> is bound while the daemon runs.</summary>
     public System.Net.IPEndPoint HttpListenAddress =>
         DaemonHost.HttpListenAddress(_app ?? throw new InvalidOperationException("the daemon is stopped"))

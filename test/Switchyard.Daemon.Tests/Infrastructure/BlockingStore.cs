@@ -40,6 +40,9 @@ internal sealed class BlockingStore(IStateStore inner) : IStateStore
     public IReadOnlyList<PublishedPortRow> PublishedPorts(string network, string endpoint) => inner.PublishedPorts(network, endpoint);
     public void InsertPublishedPort(PublishedPortRow p) { Write(); inner.InsertPublishedPort(p); }
     public void DeletePublishedPort(string network, string endpoint, string spec) { Write(); inner.DeletePublishedPort(network, endpoint, spec); }
+    public IReadOnlyList<RemotePublishedPortRow> RemotePublishedPorts(string network) => inner.RemotePublishedPorts(network);
+    public void InsertRemotePublishedPort(RemotePublishedPortRow p) { Write(); inner.InsertRemotePublishedPort(p); }
+    public void DeleteRemotePublishedPort(string network, string spec) { Write(); inner.DeleteRemotePublishedPort(network, spec); }
     public IReadOnlyList<LeaseRow> Leases(string network) => inner.Leases(network);
     public void UpsertLease(LeaseRow lease) { Write(); inner.UpsertLease(lease); }
     public void DeleteLease(string network, string endpoint) { Write(); inner.DeleteLease(network, endpoint); }

@@ -106,6 +106,25 @@ public sealed class VxlanPlannerTests
     public void A_peer_given_twice_is_refused() =>
         Assert.Contains("twice", Refused(ControlError.Invalid, () => Plan(42, "10.0.0.1", "10.0.0.2", "10.0.0.2:4789")).Message);
 
+    /// <summary>The tunnel tells peers apart by source address only (their source ports vary by flow hash),
+    /// so one address with two ports would be one peer to it: refused at create and at a live edit, naming both.</summary>
+    [Fact]
+    public void Two_peers_on_one_address_with_different_ports_are_refused()
+    {
+        var e = Refused(ControlError.Invalid, () => Plan(42, "10.0.0.1", "10.0.0.2:4789", "10.0.0.2:8472"));
+        Assert.Contains("10.0.0.2:8472", e.Message);
+        Assert.Contains("10.0.0.2:4789", e.Message);
+        Assert.Contains("by address only", e.Message);
+        var current = Plan(42, "10.0.0.1", "10.0.0.2:4789", "10.0.0.3");
+        e = Refused(ControlError.Invalid, () => VxlanPlanner.EditPeers(current, new VxlanUpdate { AddPeers = ["10.0.0.2:8472"] }, "lab"));
+        Assert.Contains("already a peer of network 'lab'", e.Message);
+        // Moving a peer to another port in one edit is fine: the old entry goes first.
+        var moved = VxlanPlanner.EditPeers(current, new VxlanUpdate { RemovePeers = ["10.0.0.2"], AddPeers = ["10.0.0.2:8472"] }, "lab");
+        Assert.Equal(["10.0.0.3:4789", "10.0.0.2:8472"], moved.Peers);
+        // IPv6: the same rule.
+        Assert.Contains("by address only", Refused(ControlError.Invalid, () => Plan(42, "[fd00::1]", "[fd00::2]:4789", "[fd00::2]:4790")).Message);
+    }
+
     [Fact]
     public void Too_many_peers_are_refused()
     {

@@ -78,8 +78,20 @@ internal sealed class NetworkViews(NetworkRegistry registry)
             Warnings = warnings,
             Egress = Egress(live.Egress.Policy),
             Vxlan = Vxlan(n),
+            Published = RemotePublished(n),
         };
     }
+
+    /// <summary>Host ports published to remote guests, with where each goes now (called under the registry's lock).</summary>
+    private static List<RemotePublishedInfo>? RemotePublished(NetworkRecord n) => n.RemotePublished.Count == 0 ? null
+        : n.RemotePublished.Select(p => new RemotePublishedInfo
+        {
+            Spec = p.Text,
+            Mac = p.Mac.ToString(),
+            HostName = n.Live.RemoteGuests.FirstOrDefault(g => g.Mac == p.Mac)?.HostName,
+            Ipv4 = n.Live.BoundRemoteAddress(p.Mac)?.ToString(),
+            Error = p.Handle is null ? p.Error ?? "not listening" : null,
+        }).ToList();
 
     /// <summary>The tunnel's settings as stored (peers edited while it was down included) and its live counters.</summary>
     private static VxlanInfo? Vxlan(NetworkRecord n)
