@@ -12,9 +12,12 @@
 #   g2g    Guest-to-guest TCP through the switch (issue 3's yardstick): two namespaces on one Switchyard
 #          network run iperf3 against each other, next to two namespaces joined by a plain veth pair (the
 #          kernel's own path: the ceiling), at MTU 1500 and 65520 (what slirp4netns and pasta use on their TAP).
-#   peers  Guest <-> host through each stack (issue 5's targets): veth, slirp4netns, pasta and Switchyard's
-#          NAT (a `nat` network at MTU 65520, the guest reaching the host's loopback servers through the
-#          gateway's address: host loopback), the workloads of shared/bench/peers.sh, then the target ratios.
+#   peers  Guest <-> host through each stack: veth, slirp4netns, pasta and Switchyard's NAT (a `nat` network,
+#          the guest reaching the host's loopback servers through the gateway's address: host loopback) at MTU
+#          65520, then veth and Switchyard again at MTU 1500; the workloads of shared/bench/peers.sh, plus the
+#          CPU-seconds the stack's own process (our daemon, slirp4netns, pasta; the kernel's veth has none) spent
+#          per GB moved in tx and rx (utime+stime from /proc/PID/stat around each iperf3 run). Then issue 15's
+#          targets against veth at the same MTU and against pasta's and slirp4netns's CPU cost, and issue 5's.
 #   rss    The daemon's resident memory with 1,000 idle NAT flows open, and again once they drained (a guest holding 1,000 TCP connections
 #          to a server on the host's 127.0.0.1 through the gateway).
 #   egress Issue 7's cost of an egress allowlist: TCP throughput and new connections/s from a guest to
@@ -106,14 +109,29 @@ switchyard_pair() { # MTU -> Gbit/s
 
 baseline_pair() { YARD_SOCK="$tmp/base.sock" switchyard_pair "$@"; }
 
+# --- veth at a given MTU ----------------------------------------------------------------------------
+# peers.sh's veth keeps the kernel's default MTU (1500); issue 15 compares each stack with veth at the same MTU,
+# so `veth` here is at 65520 (like slirp4netns, pasta and `switchyard`) and `veth1500` at 1500. down_veth is peers.sh's.
+up_veth_at() { # MTU NS
+  local mtu=$1 ns=$2
+  ip netns add "$ns"
+  ip link add "b$ns" mtu "$mtu" type veth peer name eth0 netns "$ns" mtu "$mtu"
+  ip addr add 10.201.0.1/24 dev "b$ns"; ip link set "b$ns" up
+  ip -n "$ns" addr add 10.201.0.2/24 dev eth0; ip -n "$ns" link set eth0 up; ip -n "$ns" link set lo up
+  echo 10.201.0.1
+}
+up_veth() { up_veth_at 65520 "$1"; }
+up_veth1500() { up_veth_at 1500 "$1"; }
+down_veth1500() { down_veth "$@"; }
+
 # --- switchyard as a peers.sh stack -------------------------------------------------------------
-# up_switchyard NS: a `nat` network named NS on the bench daemon (MTU 65520 like slirp4netns and pasta, no DNS
-# forwarding), NS attached with --configure; prints the gateway, through which the guest reaches the host's
-# loopback (host loopback). Prints nothing when it could not come up.
+# up_switchyard NS: a `nat` network named NS on the bench daemon (MTU $SY_MTU, default 65520 like slirp4netns and
+# pasta, no DNS forwarding), NS attached with --configure; prints the gateway, through which the guest reaches the
+# host's loopback (host loopback). Prints nothing when it could not come up.
 up_switchyard() {
   local ns=$1 gw=""
   ip netns add "$ns" || return 0
-  yard network create "$ns" --mode nat --mtu 65520 --dns-upstream none >/dev/null || return 0
+  yard network create "$ns" --mode nat --mtu "${SY_MTU:-65520}" --dns-upstream none >/dev/null || return 0
   yard endpoint attach "$ns" guest --netns "$ns" --configure >/dev/null || return 0
   for _ in $(seq 50); do
     ip -n "$ns" -4 -o addr show dev eth0 2>/dev/null | grep -q ' inet ' && break
@@ -125,6 +143,11 @@ up_switchyard() {
 # The baseline daemon (BASELINE=DIR) as a stack of its own: the same network, through the other daemon.
 up_baseline() { YARD_SOCK="$tmp/base.sock" up_switchyard "$@"; }
 down_baseline() { YARD_SOCK="$tmp/base.sock" down_switchyard "$@"; }
+# The same at MTU 1500: issue 15's second column of targets.
+up_switchyard1500() { SY_MTU=1500 up_switchyard "$@"; }
+down_switchyard1500() { down_switchyard "$@"; }
+up_baseline1500() { SY_MTU=1500 up_baseline "$@"; }
+down_baseline1500() { down_baseline "$@"; }
 down_switchyard() {
   local ns=$1
   yard endpoint detach "$ns" guest >/dev/null 2>&1
@@ -147,15 +170,45 @@ reachable() {
   [ -n "$code" ] && [ "$code" != 000 ]
 }
 
-row() { printf '%-12s %8s %8s %9s %9s\n' "$@"; }
+row() { printf '%-15s %6s %8s %8s %9s %9s %9s %9s\n' "$@"; }
+peers_header() { row stack MTU 'tx Gb/s' 'rx Gb/s' 'rr p50 us' 'crr/s' 'tx cpu/GB' 'rx cpu/GB'; }
 
-# measure_row STACK: one namespace through STACK, the four workloads; prints the row and appends it to $tmp/peers.
+# stack_pid STACK NS: the PID of the process that is the stack (whose CPU time the cpu/GB columns count), or nothing
+# (veth: the kernel's path has no process of its own). Our daemon serves every network from one process.
+stack_pid() {
+  case $1 in
+    veth*) ;;
+    switchyard*) echo "$daemon_pid" ;;
+    baseline*) echo "$base_pid" ;;
+    slirp4netns | pasta) cat "$PEERS_TMP/$2.pid" 2>/dev/null ;;
+  esac
+}
+stack_mtu() { case $1 in *1500) echo 1500 ;; *) echo 65520 ;; esac; }
+
+# cpu_ticks PID: utime + stime of the whole process (every thread), in clock ticks: fields 14 and 15 of
+# /proc/PID/stat, counted after the ")" that ends the command name (which may hold spaces).
+cpu_ticks() { if [ -n "$1" ]; then sed 's/.*) //' "/proc/$1/stat" 2>/dev/null | awk '{ print $12 + $13 }'; fi; return 0; }
+CLK_TCK=$(getconf CLK_TCK)
+
+# cpu_per_gb BEFORE AFTER GBITS: CPU-seconds per GB moved (GB = Gbit/s x SECS / 8, what iperf3 reported), or "-".
+cpu_per_gb() {
+  awk -v b="$1" -v a="$2" -v g="$3" -v s="$SECS" -v hz="$CLK_TCK" 'BEGIN {
+    if (b == "" || a == "" || g == "" || g == "-" || g + 0 == 0) { print "-"; exit }
+    printf "%.2f\n", ((a - b) / hz) / (g * s / 8) }'
+}
+
+# measure_row STACK: one namespace through STACK, the four workloads and the stack process's CPU time around the
+# two iperf3 runs; prints the row and appends it to $tmp/peers (stack tx rx rr crr txcpu rxcpu mtu).
 measure_row() {
-  local stack=$1 ns gw="" tx="" rx="" rr="" crr=""
+  local stack=$1 ns gw="" tx="" rx="" rr="" crr="" txcpu="" rxcpu="" pid c0 c1
   nsn=$((nsn + 1)); ns="yb$id$nsn"
   gw=$("up_$stack" "$ns" 2>>"$tmp/up.log") || gw=""
   if [ -n "$gw" ] && reachable "$ns" "$gw"; then
-    tx=$(bounded tcp_tx "$ns" "$gw"); rx=$(bounded tcp_rx "$ns" "$gw")
+    pid=$(stack_pid "$stack" "$ns")
+    c0=$(cpu_ticks "$pid"); tx=$(bounded tcp_tx "$ns" "$gw"); c1=$(cpu_ticks "$pid")
+    if [ -n "$pid" ]; then txcpu=$(cpu_per_gb "$c0" "$c1" "$tx"); fi
+    c0=$(cpu_ticks "$pid"); rx=$(bounded tcp_rx "$ns" "$gw"); c1=$(cpu_ticks "$pid")
+    if [ -n "$pid" ]; then rxcpu=$(cpu_per_gb "$c0" "$c1" "$rx"); fi
     rr=$(bounded tcp_rr "$ns" "$gw"); crr=$(bounded tcp_crr "$ns" "$gw")
   elif [ -n "$gw" ]; then
     echo "$stack: no traffic to the host through $gw" >>"$tmp/up.log"
@@ -163,11 +216,11 @@ measure_row() {
     echo "$stack: did not come up" >>"$tmp/up.log"
   fi
   "down_$stack" "$ns" >/dev/null 2>&1 || true
-  row "$stack" "${tx:--}" "${rx:--}" "${rr:--}" "${crr:--}"
-  echo "$stack ${tx:--} ${rx:--} ${rr:--} ${crr:--}" >>"$tmp/peers"
+  row "$stack" "$(stack_mtu "$stack")" "${tx:--}" "${rx:--}" "${rr:--}" "${crr:--}" "${txcpu:--}" "${rxcpu:--}"
+  echo "$stack ${tx:--} ${rx:--} ${rr:--} ${crr:--} ${txcpu:--} ${rxcpu:--} $(stack_mtu "$stack")" >>"$tmp/peers"
 }
 
-# cell STACK COLUMN(2=tx 3=rx 4=rr 5=crr) -> the measured value or "-"
+# cell STACK COLUMN(2=tx 3=rx 4=rr 5=crr 6=tx cpu/GB 7=rx cpu/GB) -> the measured value or "-"
 cell() { awk -v s="$1" -v c="$2" '$1 == s { print $c; found = 1 } END { if (!found) print "-" }' "$tmp/peers"; }
 
 # target LABEL A B OP GOAL: the ratio A/B and whether it meets "ratio OP GOAL" (OP is >= or <=).
@@ -279,7 +332,7 @@ egress_section() {
   printf '%-22s %8s %9s\n' network 'tx Gb/s' 'crr/s'
   egress_row open "nat, no policy"
   egress_row allow "nat, allowlist" --egress deny --allow bench.example
-  servers_down; servers_started=""
+  servers_down || true; servers_started=""
   kill "$dns" 2>/dev/null
   ip link del "ybd$id" 2>/dev/null
   echo
@@ -319,19 +372,20 @@ compare() {
 
 if want g2g; then
   if [ -n "$base_pid" ]; then
-    printf '%-28s %10s %10s %8s %10s %8s\n' "guest-to-guest TCP" "veth Gb/s" "yard Gb/s" "ratio" "base Gb/s" "yard/base"
+    printf '%-28s %10s %10s %13s %10s %8s\n' "guest-to-guest TCP" "veth Gb/s" "yard Gb/s" "ratio (>=0.8)" "base Gb/s" "yard/base"
   else
-    printf '%-28s %10s %10s %8s\n' "guest-to-guest TCP" "veth Gb/s" "yard Gb/s" "ratio"
+    printf '%-28s %10s %10s %13s\n' "guest-to-guest TCP" "veth Gb/s" "yard Gb/s" "ratio (>=0.8)"
   fi
   for mtu in ${MTUS:-1500 65520}; do
     v=$(veth_pair "$mtu"); s=$(switchyard_pair "$mtu")
-    ratio=$(awk -v a="${s:--}" -v b="${v:--}" 'BEGIN{ if (a != "-" && b > 0) printf "%.2fx", a/b; else print "-" }')
+    # Issue 15's target: >= 0.8x veth at both MTUs.
+    ratio=$(awk -v a="${s:--}" -v b="${v:--}" 'BEGIN{ if (a != "-" && b > 0) printf "%.2fx %s", a/b, (a/b >= 0.8 ? "met" : "MISSED"); else print "-" }')
     if [ -n "$base_pid" ]; then
       b=$(baseline_pair "$mtu")
-      printf '%-28s %10s %10s %8s %10s %8s\n' "iperf3, MTU $mtu" "${v:--}" "${s:--}" "$ratio" "${b:--}" \
+      printf '%-28s %10s %10s %13s %10s %8s\n' "iperf3, MTU $mtu" "${v:--}" "${s:--}" "$ratio" "${b:--}" \
         "$(awk -v a="${s:--}" -v b="${b:--}" 'BEGIN{ if (a != "-" && b != "-" && b > 0) printf "%.2fx", a/b; else print "-" }')"
     else
-      printf '%-28s %10s %10s %8s\n' "iperf3, MTU $mtu" "${v:--}" "${s:--}" "$ratio"
+      printf '%-28s %10s %10s %13s\n' "iperf3, MTU $mtu" "${v:--}" "${s:--}" "$ratio"
     fi
   done
   echo
@@ -341,19 +395,40 @@ if want peers; then
   servers_up; servers_started=1
   : >"$tmp/peers"
   echo "guest <-> host through each stack"
-  print_header
-  for s in ${STACKS:-veth slirp4netns pasta switchyard ${base_pid:+baseline}}; do measure_row "$s"; done
-  servers_down; servers_started=""
+  peers_header
+  for s in ${STACKS:-veth slirp4netns pasta switchyard ${base_pid:+baseline} veth1500 switchyard1500 ${base_pid:+baseline1500}}; do
+    measure_row "$s"
+  done
+  servers_down || true; servers_started=""
+  echo "(cpu/GB: CPU-seconds of the stack's own process per GB moved; veth is the kernel's, no process)"
   echo
+  echo "issue 15: against veth at the same MTU, and CPU cost"
+  target "tx / veth tx, MTU 65520" "$(cell switchyard 2)" "$(cell veth 2)" ">=" 0.8
+  target "tx / veth tx, MTU 1500" "$(cell switchyard1500 2)" "$(cell veth1500 2)" ">=" 0.8
+  target "rx / veth rx, MTU 65520" "$(cell switchyard 3)" "$(cell veth 3)" ">=" 1.0
+  target "rx / veth rx, MTU 1500" "$(cell switchyard1500 3)" "$(cell veth1500 3)" ">=" 0.8
+  target "rr p50 / veth rr p50, MTU 65520" "$(cell switchyard 4)" "$(cell veth 4)" "<=" 1.1
+  target "rr p50 / veth rr p50, MTU 1500" "$(cell switchyard1500 4)" "$(cell veth1500 4)" "<=" 1.1
+  target "crr / veth crr, MTU 65520" "$(cell switchyard 5)" "$(cell veth 5)" ">=" 0.6
+  target "crr / veth crr, MTU 1500" "$(cell switchyard1500 5)" "$(cell veth1500 5)" ">=" 0.6
+  target "tx cpu/GB / pasta's" "$(cell switchyard 6)" "$(cell pasta 6)" "<=" 0.7
+  target "tx cpu/GB / slirp4netns's" "$(cell switchyard 6)" "$(cell slirp4netns 6)" "<=" 0.7
+  target "rx cpu/GB / pasta's" "$(cell switchyard 7)" "$(cell pasta 7)" "<=" 0.7
+  target "rx cpu/GB / slirp4netns's" "$(cell switchyard 7)" "$(cell slirp4netns 7)" "<=" 0.7
+  echo "issue 5: against the peers (MTU 65520)"
   target "switchyard tx / slirp4netns tx" "$(cell switchyard 2)" "$(cell slirp4netns 2)" ">=" 2.0
   target "switchyard rx / pasta rx" "$(cell switchyard 3)" "$(cell pasta 3)" ">=" 1.0
   target "switchyard rr p50 / pasta rr p50" "$(cell switchyard 4)" "$(cell pasta 4)" "<=" 1.0
   target "switchyard crr / slirp4netns crr" "$(cell switchyard 5)" "$(cell slirp4netns 5)" ">=" 1.25
   if [ -n "$base_pid" ]; then
-    compare "switchyard tx / baseline tx" "$(cell switchyard 2)" "$(cell baseline 2)"
-    compare "switchyard rx / baseline rx" "$(cell switchyard 3)" "$(cell baseline 3)"
-    compare "switchyard rr p50 / baseline rr p50" "$(cell switchyard 4)" "$(cell baseline 4)"
-    compare "switchyard crr / baseline crr" "$(cell switchyard 5)" "$(cell baseline 5)"
+    for m in "" 1500; do
+      compare "switchyard$m tx / baseline$m tx" "$(cell "switchyard$m" 2)" "$(cell "baseline$m" 2)"
+      compare "switchyard$m rx / baseline$m rx" "$(cell "switchyard$m" 3)" "$(cell "baseline$m" 3)"
+      compare "switchyard$m rr p50 / baseline$m rr" "$(cell "switchyard$m" 4)" "$(cell "baseline$m" 4)"
+      compare "switchyard$m crr / baseline$m crr" "$(cell "switchyard$m" 5)" "$(cell "baseline$m" 5)"
+      compare "switchyard$m tx cpu/GB / baseline$m" "$(cell "switchyard$m" 6)" "$(cell "baseline$m" 6)"
+      compare "switchyard$m rx cpu/GB / baseline$m" "$(cell "switchyard$m" 7)" "$(cell "baseline$m" 7)"
+    done
   fi
   [ -s "$tmp/up.log" ] && sed 's/^/  note: /' "$tmp/up.log"
   : >"$tmp/up.log"

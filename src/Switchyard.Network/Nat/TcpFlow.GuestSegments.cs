@@ -4,6 +4,7 @@ using System.Net.Sockets;
 using Switchyard.Network.Egress;
 using Switchyard.Packets;
 using Switchyard.Packets.Http;
+using Switchyard.Network.Switching;
 using Switchyard.Network.Tcp;
 using Switchyard.Platform;
 
@@ -103,15 +104,47 @@ internal sealed partial class TcpFlow
             // A small segment (a request) is acknowledged a moment later, so the answer the host is
             // about to send carries the ACK and the guest handles one frame, not two (RFC 1122
             // §4.2.3.2 delayed ACK, here 1 ms). Full segments, FINs and out-of-order data are
-            // acknowledged at once: bulk senders are ACK-clocked.
-            if (payload.Length > 0 && payload.Length < _guestMss && !seg.Has(TcpFlags.Fin) && SequenceNumbers.Distance(seq, _rcvNxt) == payload.Length && !_ackPending)
+            // acknowledged at once: bulk senders are ACK-clocked. "At once" for in-order data is the end
+            // of the guest port's receive burst (ReceiveBurst): segments read back to back get one ACK,
+            // the one Linux sends for a GRO train. Out-of-order data and FINs are not deferred: each
+            // duplicate ACK counts for the guest's fast retransmit (RFC 5681 §3.2).
+            bool inOrder = payload.Length > 0 && !seg.Has(TcpFlags.Fin) && SequenceNumbers.Distance(seq, _rcvNxt) == payload.Length;
+            if (inOrder && payload.Length < _guestMss && !_ackPending)
             {
                 _ackPending = true;
                 _engine.AckLater(this);
             }
-            else SendAck();
+            else if (!inOrder || !AckAtBurstEnd()) SendAck();
         }
         if (_guestFin && _finSent && _sndUna == _sndNxt) Close(reset: false);
+    }
+
+    /// <summary>Leaves the ACK for the end of this thread's receive burst; false when the thread is in
+    /// none (the caller acknowledges now). Queued once per burst; whatever we send meanwhile carries
+    /// the ACK and clears <see cref="_ackPending"/>.</summary>
+    private bool AckAtBurstEnd()
+    {
+        // Never more than MaxDeferredAck unacknowledged: the guest stops at the window we advertised
+        // and must not sit idle while we read the rest of its burst. RFC 5681 §4.2 asks for an ACK every
+        // second full-sized segment; a guest's TSO job is already many, and Linux's GRO acknowledges one
+        // per merged 64 KiB, so this allows about two jobs per ACK.
+        if (SequenceNumbers.Distance(_ackSent, _rcvNxt) >= MaxDeferredAck) return false;
+        if (_burstAck) { _ackPending = true; return true; }
+        if (!ReceiveBurst.TryDefer(this)) return false;
+        _burstAck = true;
+        _ackPending = true;
+        return true;
+    }
+
+    /// <summary>The receive burst that deferred our ACK ended: sends it unless something carried it.</summary>
+    void IBurstWork.OnBurstEnd()
+    {
+        lock (_lock)
+        {
+            _burstAck = false;
+            if (_ackPending && _state == State.Established) SendAck();
+            _ackPending = false;
+        }
     }
 
     /// <summary>RFC 9293 §3.10.7.4 (SEG.ACK processing). Returns whether bytes were freed.</summary>

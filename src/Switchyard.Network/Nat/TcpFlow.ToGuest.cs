@@ -50,6 +50,7 @@ internal sealed partial class TcpFlow
     private void SendSegment(TcpFlags flags, uint seq, int ringOffset, int length)
     {
         _ackPending = false;   // whatever we send carries the latest ACK
+        _ackSent = _rcvNxt;
         _engine.SendTcp(new TcpReply(Key, _guestMac, seq, _rcvNxt, flags, OurWindow(), ipId: _ipId++)
             { Data = _toGuest, DataOffset = ringOffset, DataLength = length, Mss = _guestMss });
     }
@@ -70,6 +71,7 @@ internal sealed partial class TcpFlow
     {
         Span<byte> options = stackalloc byte[8];
         int n = TcpOptions.WriteSynOptions(options, (ushort)(_engine.Mtu - HeadersLength), _scaling ? OurWindowScale : null);
+        _ackSent = _rcvNxt;
         _engine.SendTcp(new TcpReply(Key, _guestMac, _iss, _rcvNxt, TcpFlags.Syn | TcpFlags.Ack, (ushort)Math.Min(_toHost.Free, 65535),
             options[..n], _ipId++));
     }

@@ -2,6 +2,7 @@ using System.Net;
 using System.Net.Sockets;
 using Switchyard.Network.Egress;
 using Switchyard.Packets;
+using Switchyard.Network.Switching;
 using Switchyard.Network.Tcp;
 using Switchyard.Platform;
 
@@ -35,7 +36,7 @@ namespace Switchyard.Network.Nat;
 /// <c>.HostSocket</c> the host socket's, <c>.ToGuest</c> what we send the guest, <c>.Timers</c>
 /// the timeouts. Sequence arithmetic is <see cref="Tcp.SequenceNumbers"/>.
 /// </summary>
-internal sealed partial class TcpFlow
+internal sealed partial class TcpFlow : IBurstWork
 {
     /// <summary>Our receive window scale: 2^7 lets the 16-bit field say up to 8 MiB (RFC 7323 §2.3).</summary>
     private const byte OurWindowScale = 7;
@@ -50,6 +51,9 @@ internal sealed partial class TcpFlow
     /// <summary>The wait for host data reads this much itself: a request/response answer usually fits.
     /// Held by every flow that waits, so a thousand idle flows cost a megabyte.</summary>
     private const int ReadBufferSize = 1024;
+    /// <summary>The most guest data a receive burst leaves unacknowledged (.GuestSegments): a quarter of
+    /// the window we can offer, so the guest keeps sending while we read.</summary>
+    private const int MaxDeferredAck = ToHostCapacity / 4;
 
     private enum State { Connecting, SynAckSent, SynSent, Established, Closed }
 
@@ -73,12 +77,14 @@ internal sealed partial class TcpFlow
     private MacAddress _guestMac;
     private uint _iss, _sndUna, _sndNxt;      // our sequence space, toward the guest
     private uint _rcvNxt;                     // the guest's next byte we expect
+    private uint _ackSent;                    // the acknowledgment number the guest last heard from us
     private int _guestWindow;                 // bytes, already scaled
     private byte _guestScale;
     private bool _scaling;
     private int _guestMss;
     private bool _hostEof, _finSent, _guestFin, _hostWriteShut;
     private bool _readArmed, _writing, _ackPending;
+    private bool _burstAck;                   // queued with ReceiveBurst for this burst's end (.GuestSegments)
     private int _dupAcks, _retransmits;
     private int _advertised;                  // the receive window (bytes) the guest last heard from us
     private long _rto = InitialRto, _lastProgress, _created;

@@ -1,4 +1,5 @@
 using Microsoft.Extensions.Logging;
+using Switchyard.Network.Switching;
 using Switchyard.Packets;
 using Switchyard.Platform;
 
@@ -8,7 +9,9 @@ namespace Switchyard.Network.Transports;
 /// <see cref="PacketUplinkTransport"/>'s AF_PACKET socket). Neither fd is a socket .NET can drive,
 /// so one dedicated thread reads it nonblocking until the queue is empty, and only then sleeps in
 /// poll(): a busy port pays one read() per frame and no poll(). One buffer for the port's
-/// lifetime: each frame is handled in place before the next read, so nothing is allocated per frame.</summary>
+/// lifetime: each frame is handled in place before the next read, so nothing is allocated per frame.
+/// The frames read back to back form a <see cref="ReceiveBurst"/>: what they deferred (ACKs) runs
+/// when the queue is found empty, or every <see cref="ReceiveBurst.Budget"/> frames.</summary>
 internal sealed class DeviceReceiveLoop
 {
     private readonly IFrameDevice _device;
@@ -58,6 +61,7 @@ internal sealed class DeviceReceiveLoop
         bool vnet = _device.VnetHeader;
         var buffer = new byte[_bufferLength];
         bool down = false;
+        int burst = 0;   // frames read since the queue was last found empty (ReceiveBurst)
         try
         {
             while (!_stopping)
@@ -66,6 +70,7 @@ internal sealed class DeviceReceiveLoop
                 if (n > 0)
                 {
                     down = false;
+                    if (burst++ == 0) ReceiveBurst.Begin();
                     // A bug in handling one frame must not take the whole daemon down with this thread.
                     try
                     {
@@ -74,8 +79,11 @@ internal sealed class DeviceReceiveLoop
                             onFrame(buffer.AsSpan(header, n - header), VirtioNetHeader.Read(buffer));
                     }
                     catch (Exception e) when (e is not PlatformException) { TransportLog.FrameFailed(_logger, _device.Name, e); }
+                    if (burst == ReceiveBurst.Budget) { EndBurst(); burst = 0; }
                     continue;
                 }
+                // The queue is empty (or the device went away): what the frames read left for the end runs now, before the sleep.
+                if (burst > 0) { EndBurst(); burst = 0; }
                 if (n < 0 && !down)
                 {
                     down = true;
@@ -88,5 +96,17 @@ internal sealed class DeviceReceiveLoop
         {
             TransportLog.ReceiveFailed(_logger, _device.Name, e);
         }
+        finally
+        {
+            if (burst > 0) EndBurst();
+        }
+    }
+
+    /// <summary>Runs the work the burst's frames deferred (<see cref="ReceiveBurst"/>): ACKs for the
+    /// TCP data they carried.</summary>
+    private void EndBurst()
+    {
+        try { ReceiveBurst.End(); }
+        catch (Exception e) when (e is not PlatformException) { TransportLog.FrameFailed(_logger, _device.Name, e); }
     }
 }

@@ -24,7 +24,7 @@ namespace Switchyard.Network.Transports;
 /// new peer once the current one is gone: our last send to it failed, or a connect probe finds
 /// no socket bound at its path. Probes run at most once per <see cref="RetryAfter"/>, so a
 /// stranger's flood costs a timestamp read per datagram, not a syscall.</summary>
-public sealed class DgramTransport : IFrameTransport, IReportingTransport
+public sealed class DgramTransport : IFrameTransport, IReportingTransport, IDatagramBatchTarget
 {
     /// <summary>vfkit and Apple's documentation ask for send buffers of about 1 MiB and receive
     /// buffers of about 4 MiB (at least twice the send size) on these sockets.</summary>
@@ -51,6 +51,7 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
     /// <summary>A learnt peer our last send could not reach (its socket is gone).</summary>
     private volatile bool _peerGone;
     private readonly Lock _connectLock = new();
+    private FrameHandler? _onFrame;
     private Task? _loop;
 
     private DgramTransport(Socket socket, string? path, string? peer, bool pair, int maxFrame, ILogger logger, TimeProvider? time)
@@ -84,54 +85,48 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
     public static DgramTransport FromSocket(Socket connected, int maxFrame, ILogger logger, TimeProvider? time = null) => new(connected, null, null, pair: true, maxFrame, logger, time);
 
     public string Kind => _pair ? "fd" : "dgram";
-    public bool SupportsOffload => false;
+    /// <summary>Offloaded frames are cut here and leave in batches (<see cref="DatagramJobSender"/>).</summary>
+    public bool SupportsOffload => true;
     public TransportStatus Status { get; }
     public event Action? Closed;
 
-    public void Start(FrameHandler onFrame) => _loop = ReceiveLoop(onFrame);
-
-    private async Task ReceiveLoop(FrameHandler onFrame)
+    public void Start(FrameHandler onFrame)
     {
-        var buffer = new byte[Math.Max(_maxFrame, 65536)];
-        var from = new SocketAddress(AddressFamily.Unix, 128);
-        while (!_stop.IsCancellationRequested)
+        _onFrame = onFrame;
+        _loop = new DatagramReceiveLoop(_socket, _maxFrame, connected: _pair, _stop.Token).Run(OnDatagram, OnReceiveError);
+    }
+
+    private bool OnReceiveError(SocketError error)
+    {
+        // ECONNREFUSED here is the kernel reporting an earlier send to a peer that is gone.
+        if (_logLimit.ShouldLog()) TransportLog.ConnectionLost(_logger, _path ?? "socket pair", error.ToString());
+        if (!_pair) return true;
+        PeerGone();
+        return false;
+    }
+
+    /// <summary>One datagram from the receive loop (see the type's summary for who may send).</summary>
+    private void OnDatagram(ReadOnlySpan<byte> datagram, SocketAddress from, int length)
+    {
+        if (length == 0) return;
+        if (length > _maxFrame)
         {
-            int n;
-            from.Size = from.Buffer.Length; // the previous receive shrank it to that sender's address
-            try
-            {
-                n = _pair
-                    ? await _socket.ReceiveAsync(buffer, SocketFlags.None, _stop.Token).ConfigureAwait(false)
-                    : await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from, _stop.Token).ConfigureAwait(false);
-            }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; }
-            catch (SocketException e)
-            {
-                // ECONNREFUSED here is the kernel reporting an earlier send to a peer that is gone.
-                if (_logLimit.ShouldLog()) TransportLog.ConnectionLost(_logger, _path ?? "socket pair", e.SocketErrorCode.ToString());
-                if (_pair) { PeerGone(); return; }
-                continue;
-            }
-            if (n == 0) continue;
-            if (n > _maxFrame)
-            {
-                Status.ProtocolError($"datagram of {n} bytes is larger than {_maxFrame}");
-                continue;
-            }
-            if (!_pair && !_fixedPeer && !AcceptFrom(from)) continue;
-            if (n == VfkitMagic.Length && !_pair && buffer.AsSpan(0, n).SequenceEqual(VfkitMagic))
-            {
-                // vfkit's hello (crc-org/vfkit pkg/vf/virtionet.go, connectUnixPath): the first
-                // datagram of a vfkit started with virtio-net,unixSocketPath= is "VFKT", sent from
-                // its own socket so the far end learns where to send. vfkit expects no answer
-                // (gvisor-tap-vsock's AcceptVfkit only reads it); it is no frame, so it stops here.
-                // A learnt peer has just been learnt or followed from it by AcceptFrom above.
-                if (_logLimit.ShouldLog()) TransportLog.VfkitHandshake(_logger, _path!, from.Size > 2 ? Describe(from) : "an unbound socket");
-                continue;
-            }
-            try { onFrame(buffer.AsSpan(0, n), VirtioNetHeader.None); }
-            catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, _path ?? "socket pair", e); }
+            Status.ProtocolError($"datagram of {length} bytes is larger than {_maxFrame}");
+            return;
         }
+        if (!_pair && !_fixedPeer && !AcceptFrom(from)) return;
+        if (datagram.Length == VfkitMagic.Length && !_pair && datagram.SequenceEqual(VfkitMagic))
+        {
+            // vfkit's hello (crc-org/vfkit pkg/vf/virtionet.go, connectUnixPath): the first
+            // datagram of a vfkit started with virtio-net,unixSocketPath= is "VFKT", sent from
+            // its own socket so the far end learns where to send. vfkit expects no answer
+            // (gvisor-tap-vsock's AcceptVfkit only reads it); it is no frame, so it stops here.
+            // A learnt peer has just been learnt or followed from it by AcceptFrom above.
+            if (_logLimit.ShouldLog()) TransportLog.VfkitHandshake(_logger, _path!, from.Size > 2 ? Describe(from) : "an unbound socket");
+            return;
+        }
+        try { _onFrame!(datagram, VirtioNetHeader.None); }
+        catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, _path ?? "socket pair", e); }
     }
 
     /// <summary>The learnt-peer rule (see the type's summary): true when the datagram from
@@ -189,62 +184,78 @@ public sealed class DgramTransport : IFrameTransport, IReportingTransport
     /// <summary>The 4 bytes vfkit sends first; an Ethernet frame is at least 14, so it is never one.</summary>
     private static ReadOnlySpan<byte> VfkitMagic => "VFKT"u8;
 
-    public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
+    public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload) => DatagramJobSender.Send(frame, offload, this);
+
+    bool IDatagramBatchTarget.SendOne(ReadOnlySpan<byte> frame)
     {
-        if (_stop.IsCancellationRequested) return false;
-        SocketError error;
-        if (_pair)
+        if (!TryDestination(out var to)) return false;
+        Switchyard.Platform.IoResult result;
+        try
         {
-            try { _socket.Send(frame, SocketFlags.None, out error); }
-            catch (ObjectDisposedException) { return false; }
+            // A connected socket (a pair, a given peer) sends to its peer; a learnt peer is
+            // sendto'd, the socket staying unconnected (see the type's summary).
+            result = to is null ? Switchyard.Platform.NonBlockingSocket.Send(_socket, frame) : Switchyard.Platform.NonBlockingSocket.SendTo(_socket, frame, to);
         }
-        else if (!_fixedPeer) return SendToLearntPeer(frame);
-        else
-        {
-            // The socket is connect()ed to the peer, so sends report errors as results (no
-            // exception per dropped frame); while the peer is away, connecting is retried only
-            // now and then.
-            if (!_connected && !TryConnectPeer()) return false;
-            try { _socket.Send(frame, SocketFlags.None, out error); }
-            catch (ObjectDisposedException) { return false; }
-        }
-        switch (error)
-        {
-            case SocketError.Success:
-                if (Status.State != "connected" && !_pair) Status.Connected();
-                return true;
-            case SocketError.WouldBlock:
-            case SocketError.NoBufferSpaceAvailable:
-                return false; // the VM is not reading fast enough: drop, as a full NIC ring would
-            default:
-                // ENOENT / ECONNREFUSED: the peer's socket is not there (yet, or any more).
-                if (_pair) { PeerGone(); return false; }
-                _connected = false;
-                if (Status.State == "connected") Status.Disconnected("waiting-for-peer");
-                Volatile.Write(ref _retryAt, _time.GetTimestamp() + _retryAfterTicks);
-                return false;
-        }
+        catch (ObjectDisposedException) { return false; }
+        return result.Errno == 0 ? Sent() : SendFailed(result);
     }
 
-    /// <summary>sendto the learnt peer: the socket stays unconnected, so a restarted VM process
-    /// on a new path can still reach us (see the type's summary).</summary>
-    private bool SendToLearntPeer(ReadOnlySpan<byte> frame)
+    /// <summary>sendmmsg of the batch; the first datagram that cannot go ends it, handled as one
+    /// frame's failure (the rest of the batch is dropped with it).</summary>
+    bool IDatagramBatchTarget.SendBatch(Switchyard.Platform.DatagramBatch batch)
     {
+        if (!TryDestination(out var to)) return false;
+        for (int start = 0; start < batch.Count;)
+        {
+            Switchyard.Platform.IoResult result;
+            try { result = batch.Send(_socket, start, to); }
+            catch (ObjectDisposedException) { return false; }
+            if (result.Errno != 0) return SendFailed(result);
+            if (result.Bytes == 0) return false;
+            start += result.Bytes;
+        }
+        return Sent();
+    }
+
+    /// <summary>Where frames go now: null for a connected socket (a pair, or a given peer once
+    /// connected), else the learnt peer's address; false while there is nowhere to send (no peer
+    /// yet, or one that is away until the next retry).</summary>
+    private bool TryDestination(out SocketAddress? to)
+    {
+        to = null;
+        if (_stop.IsCancellationRequested) return false;
+        if (_pair) return true;
+        if (_fixedPeer)
+        {
+            // The socket is connect()ed to the peer, so sends report errors as results; while the
+            // peer is away, connecting is retried only now and then.
+            return _connected || TryConnectPeer();
+        }
         if (_peer is not { } peer) return false;
         if (_peerGone && _time.GetTimestamp() < Volatile.Read(ref _retryAt)) return false;
-        Switchyard.Platform.IoResult result;
-        try { result = Switchyard.Platform.NonBlockingSocket.SendTo(_socket, frame, peer); }
-        catch (ObjectDisposedException) { return false; }
-        if (!result.Failed && !result.WouldBlock)
+        to = peer;
+        return true;
+    }
+
+    private bool Sent()
+    {
+        if (!_pair)
         {
             _peerGone = false;
             if (Status.State != "connected") Status.Connected();
-            return true;
         }
-        // Full (EAGAIN, ENOBUFS) or too big: the VM is not reading fast enough; drop, as a full NIC ring would.
+        return true;
+    }
+
+    /// <summary>A send that failed: full (EAGAIN, ENOBUFS) or too big is a drop, as a full NIC
+    /// ring's; anything else (ENOENT, ECONNREFUSED, EPERM: its socket now talks to someone else)
+    /// means the peer's socket is not there (yet, or any more).</summary>
+    private bool SendFailed(Switchyard.Platform.IoResult result)
+    {
         if (result.WouldBlock || result.Error is SocketError.NoBufferSpaceAvailable or SocketError.MessageSize) return false;
-        // ENOENT, ECONNREFUSED, EPERM (its socket now talks to someone else): gone for us.
-        _peerGone = true;
+        if (_pair) { PeerGone(); return false; }
+        if (_fixedPeer) _connected = false;
+        else _peerGone = true;
         if (Status.State == "connected") Status.Disconnected("waiting-for-peer");
         Volatile.Write(ref _retryAt, _time.GetTimestamp() + _retryAfterTicks);
         return false;

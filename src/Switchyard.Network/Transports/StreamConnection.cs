@@ -1,6 +1,4 @@
 using System.Buffers;
-using System.Buffers.Binary;
-using System.IO.Pipelines;
 using System.Net.Sockets;
 using Microsoft.Extensions.Logging;
 using Switchyard.Packets;
@@ -8,23 +6,22 @@ using Switchyard.Packets;
 namespace Switchyard.Network.Transports;
 
 /// <summary>Frames over one connected unix stream socket, each after a 4-byte big-endian length:
-/// QEMU's <c>-netdev stream</c> and <c>-netdev socket</c>, socket_vmnet and Lima. Receiving parses
-/// frames in place in one buffer. Sending appends to a <see cref="Pipe"/> under a lock (a frame is
-/// never interleaved with another) and a send loop drains it, so a VM that stops reading costs
-/// its own frames (dropped past <see cref="MaxBacklog"/> bytes) and never blocks another port.</summary>
+/// QEMU's <c>-netdev stream</c> and <c>-netdev socket</c>, socket_vmnet and Lima. Receiving reads
+/// as much as is there into one buffer and hands every whole frame to the switch from it, in
+/// place; only a frame cut by the end of the buffer is moved, and only when the buffer has no
+/// room left for a whole frame. Sending is <see cref="StreamSender"/>'s: a VM that stops reading
+/// costs its own frames (dropped past <see cref="MaxBacklog"/> bytes) and never blocks another port.</summary>
 internal sealed class StreamConnection : IDisposable
 {
     /// <summary>Bytes queued toward the VM before new frames are dropped.</summary>
-    public const int MaxBacklog = 4 << 20;
+    public const int MaxBacklog = StreamSender.MaxBacklog;
 
     private readonly Socket _socket;
     private readonly int _maxFrame;
     private readonly ILogger _logger;
     private readonly string _name;
     private readonly Telemetry.LogRateLimit _logLimit;
-    private readonly Pipe _send = new(new PipeOptions(pauseWriterThreshold: 0, useSynchronizationContext: false));
-    private readonly Lock _sendLock = new();
-    private long _backlog;
+    private readonly StreamSender _sender;
     private volatile bool _closed;
 
     public StreamConnection(Socket socket, int maxFrame, ILogger logger, string name, Telemetry.LogRateLimit logLimit)
@@ -34,13 +31,14 @@ internal sealed class StreamConnection : IDisposable
         _maxFrame = maxFrame;
         _logger = logger;
         _name = name;
+        _sender = new StreamSender(socket, Close);
     }
 
     /// <summary>Runs until the peer closes, breaks the framing, or <see cref="Dispose"/>. Returns
     /// the protocol error, or null for an orderly end.</summary>
     public async Task<string?> RunAsync(FrameHandler onFrame)
     {
-        var sending = SendLoop();
+        var sending = _sender.RunAsync();
         try { return await ReceiveLoop(onFrame).ConfigureAwait(false); }
         finally
         {
@@ -52,24 +50,31 @@ internal sealed class StreamConnection : IDisposable
     private async Task<string?> ReceiveLoop(FrameHandler onFrame)
     {
         byte[] buffer = ArrayPool<byte>.Shared.Rent(Math.Max(256 * 1024, 2 * (_maxFrame + 4)));
-        int filled = 0;
+        int start = 0, filled = 0; // the bytes not yet handed on are buffer[start..filled]
         try
         {
             while (!_closed)
             {
+                // Room for a whole frame after the pending bytes, or move them to the front (at
+                // most one frame's worth: the buffer holds two).
+                if (buffer.Length - filled < _maxFrame + StreamFraming.PrefixLength && start > 0)
+                {
+                    buffer.AsSpan(start, filled - start).CopyTo(buffer);
+                    filled -= start;
+                    start = 0;
+                }
                 int n;
                 try { n = await _socket.ReceiveAsync(buffer.AsMemory(filled), SocketFlags.None).ConfigureAwait(false); }
                 catch (SocketException e) { if (_logLimit.ShouldLog()) TransportLog.ConnectionLost(_logger, _name, e.SocketErrorCode.ToString()); return null; }
                 catch (ObjectDisposedException) { return null; }
                 if (n == 0)
                 {
-                    return filled == 0 ? null : $"connection closed in the middle of a frame ({filled} bytes pending)";
+                    return filled == start ? null : $"connection closed in the middle of a frame ({filled - start} bytes pending)";
                 }
                 filled += n;
-                int consumed = Deliver(buffer.AsSpan(0, filled), onFrame, out string? error);
+                start += Deliver(buffer.AsSpan(start, filled - start), onFrame, out string? error);
                 if (error is not null) return error;
-                buffer.AsSpan(consumed, filled - consumed).CopyTo(buffer);
-                filled -= consumed;
+                if (start == filled) start = filled = 0;
             }
             return null;
         }
@@ -100,66 +105,13 @@ internal sealed class StreamConnection : IDisposable
         }
     }
 
-    public bool TrySend(ReadOnlySpan<byte> frame)
-    {
-        if (_closed) return false;
-        lock (_sendLock)
-        {
-            if (_closed || Volatile.Read(ref _backlog) + frame.Length > MaxBacklog) return false;
-            var writer = _send.Writer;
-            var span = writer.GetSpan(4 + frame.Length);
-            BinaryPrimitives.WriteUInt32BigEndian(span, (uint)frame.Length);
-            frame.CopyTo(span[4..]);
-            writer.Advance(4 + frame.Length);
-            Interlocked.Add(ref _backlog, 4 + frame.Length);
-            // Completes synchronously: pauseWriterThreshold 0 means the pipe never pushes back.
-            _ = writer.FlushAsync();
-        }
-        return true;
-    }
-
-    private async Task SendLoop()
-    {
-        var reader = _send.Reader;
-        try
-        {
-            while (true)
-            {
-                var result = await reader.ReadAsync().ConfigureAwait(false);
-                var buffer = result.Buffer;
-                foreach (var segment in buffer)
-                {
-                    var rest = segment;
-                    while (rest.Length > 0)
-                    {
-                        int n = await _socket.SendAsync(rest, SocketFlags.None).ConfigureAwait(false);
-                        rest = rest[n..];
-                    }
-                }
-                Interlocked.Add(ref _backlog, -buffer.Length);
-                reader.AdvanceTo(buffer.End);
-                if (result.IsCompleted) return;
-            }
-        }
-        catch (Exception e) when (e is SocketException or ObjectDisposedException or InvalidOperationException)
-        {
-            Close();
-        }
-        finally
-        {
-            await reader.CompleteAsync().ConfigureAwait(false);
-        }
-    }
+    public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload) => !_closed && _sender.TrySend(frame, offload);
 
     private void Close()
     {
         if (_closed) return;
-        lock (_sendLock)
-        {
-            if (_closed) return;
-            _closed = true;
-            _send.Writer.Complete();
-        }
+        _closed = true;
+        _sender.Close();
         try { _socket.Shutdown(SocketShutdown.Both); } catch (SocketException) { } catch (ObjectDisposedException) { }
     }
 

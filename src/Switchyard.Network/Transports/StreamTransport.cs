@@ -8,7 +8,8 @@ namespace Switchyard.Network.Transports;
 /// get the connection: the daemon listens on a path and takes one VM at a time, as socket_vmnet
 /// does (<see cref="Listen"/>); the daemon connects to a VM that listens, retrying while it is
 /// away (<see cref="Connect"/>); or one end of a socket pair handed to the VM process
-/// (<see cref="FromSocket"/>). Plain frames only: there is no offload metadata on this wire.</summary>
+/// (<see cref="FromSocket"/>). Plain frames only on the wire: there is no offload metadata there, so
+/// an offloaded frame from the switch is cut into plain ones before it is written.</summary>
 public sealed class StreamTransport : IFrameTransport, IReportingTransport
 {
     private static readonly TimeSpan RetryDelay = TimeSpan.FromSeconds(1);
@@ -51,7 +52,8 @@ public sealed class StreamTransport : IFrameTransport, IReportingTransport
     public static StreamTransport FromSocket(Socket connected, int maxFrame, ILogger logger, TimeProvider? time = null) => new(null, null, connected, maxFrame, logger, "connected", time);
 
     public string Kind => _handedOver is not null ? "fd" : "stream";
-    public bool SupportsOffload => false;
+    /// <summary>Offloaded frames are cut here and written in one go (<see cref="StreamSender"/>).</summary>
+    public bool SupportsOffload => true;
     public TransportStatus Status { get; }
     /// <summary>Raised once when a handed-over socket's peer is gone (there is no way back).</summary>
     public event Action? Closed;
@@ -63,7 +65,7 @@ public sealed class StreamTransport : IFrameTransport, IReportingTransport
             : RunHandedOver(onFrame);
     }
 
-    public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload) => _current?.TrySend(frame) ?? false;
+    public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload) => _current?.TrySend(frame, offload) ?? false;
 
     private async Task AcceptLoop(FrameHandler onFrame)
     {

@@ -16,7 +16,7 @@ namespace Switchyard.Network.Transports;
 /// connect()ed, so the kernel does not filter for us and every stranger's datagram is counted;
 /// sends are sendto to the peer, errors as results. A QEMU that restarts binds the same
 /// <c>localaddr</c> again, so a fixed peer loses nothing across VM restarts.</summary>
-public sealed class UdpTransport : IFrameTransport, IReportingTransport
+public sealed class UdpTransport : IFrameTransport, IReportingTransport, IDatagramBatchTarget
 {
     /// <summary>As for unix datagram sockets: a burst of frames should not overflow the defaults
     /// (about 200 KiB), so ask for 1 MiB to send and 4 MiB to receive (the system may cap them).</summary>
@@ -29,6 +29,7 @@ public sealed class UdpTransport : IFrameTransport, IReportingTransport
     private readonly CancellationTokenSource _stop = new();
     private readonly Telemetry.LogRateLimit _logLimit;
     private volatile SocketAddress? _peer;
+    private FrameHandler? _onFrame;
     private Task? _loop;
 
     private UdpTransport(Socket socket, IPEndPoint? peer, int maxFrame, ILogger logger, TimeProvider? time)
@@ -78,38 +79,35 @@ public sealed class UdpTransport : IFrameTransport, IReportingTransport
     /// <summary>The bound address (with the port the system chose when 0 was asked for).</summary>
     public IPEndPoint Local { get; }
     public string Kind => "udp";
-    public bool SupportsOffload => false;
+    /// <summary>Offloaded frames are cut here and leave in batches (<see cref="DatagramJobSender"/>).</summary>
+    public bool SupportsOffload => true;
     public TransportStatus Status { get; }
 
-    public void Start(FrameHandler onFrame) => _loop = ReceiveLoop(onFrame);
-
-    private async Task ReceiveLoop(FrameHandler onFrame)
+    public void Start(FrameHandler onFrame)
     {
-        var buffer = new byte[Math.Max(_maxFrame, 65536)];
-        var from = new SocketAddress(_socket.AddressFamily);
-        int fullSize = from.Size;
-        while (!_stop.IsCancellationRequested)
+        _onFrame = onFrame;
+        _loop = new DatagramReceiveLoop(_socket, _maxFrame, connected: false, _stop.Token).Run(OnDatagram, OnReceiveError);
+    }
+
+    private bool OnReceiveError(SocketError error)
+    {
+        // ICMP port unreachable for an earlier send (ECONNREFUSED on some systems): the VM is away.
+        if (_logLimit.ShouldLog()) TransportLog.ConnectionLost(_logger, _where, error.ToString());
+        return true;
+    }
+
+    /// <summary>One datagram from the receive loop: the sender checked first, then the size.</summary>
+    private void OnDatagram(ReadOnlySpan<byte> datagram, SocketAddress from, int length)
+    {
+        if (!AcceptFrom(from)) return;
+        if (length == 0) return;
+        if (length > _maxFrame)
         {
-            int n;
-            from.Size = fullSize;
-            try { n = await _socket.ReceiveFromAsync(buffer, SocketFlags.None, from, _stop.Token).ConfigureAwait(false); }
-            catch (Exception e) when (e is OperationCanceledException or ObjectDisposedException) { return; }
-            catch (SocketException e)
-            {
-                // ICMP port unreachable for an earlier send (ECONNREFUSED on some systems): the VM is away.
-                if (_logLimit.ShouldLog()) TransportLog.ConnectionLost(_logger, _where, e.SocketErrorCode.ToString());
-                continue;
-            }
-            if (!AcceptFrom(from)) continue;
-            if (n == 0) continue;
-            if (n > _maxFrame)
-            {
-                Status.ProtocolError($"datagram of {n} bytes is larger than {_maxFrame}");
-                continue;
-            }
-            try { onFrame(buffer.AsSpan(0, n), VirtioNetHeader.None); }
-            catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, _where, e); }
+            Status.ProtocolError($"datagram of {length} bytes is larger than {_maxFrame}");
+            return;
         }
+        try { _onFrame!(datagram, VirtioNetHeader.None); }
+        catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, _where, e); }
     }
 
     /// <summary>True when the datagram from <paramref name="from"/> is the VM's: the first sender
@@ -160,7 +158,9 @@ public sealed class UdpTransport : IFrameTransport, IReportingTransport
 
     private static readonly IPEndPoint Any4 = new(IPAddress.Any, 0), Any6 = new(IPAddress.IPv6Any, 0);
 
-    public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
+    public bool TrySend(ReadOnlySpan<byte> frame, in VirtioNetHeader offload) => DatagramJobSender.Send(frame, offload, this);
+
+    bool IDatagramBatchTarget.SendOne(ReadOnlySpan<byte> frame)
     {
         if (_stop.IsCancellationRequested || _peer is not { } peer) return false;
         Switchyard.Platform.IoResult result;
@@ -170,6 +170,22 @@ public sealed class UdpTransport : IFrameTransport, IReportingTransport
         // would. Unreachable or refused: the VM is away; its frames are lost meanwhile, as on a
         // cable that is unplugged. Both are counted by the caller as transmit drops.
         return !result.Failed && !result.WouldBlock;
+    }
+
+    /// <summary>sendmmsg of the batch to the peer; what cannot go (the same cases as one frame)
+    /// is dropped with the rest of the batch.</summary>
+    bool IDatagramBatchTarget.SendBatch(Switchyard.Platform.DatagramBatch batch)
+    {
+        if (_stop.IsCancellationRequested || _peer is not { } peer) return false;
+        for (int start = 0; start < batch.Count;)
+        {
+            Switchyard.Platform.IoResult result;
+            try { result = batch.Send(_socket, start, peer); }
+            catch (ObjectDisposedException) { return false; }
+            if (result.Errno != 0 || result.Bytes == 0) return false;
+            start += result.Bytes;
+        }
+        return true;
     }
 
     public void Dispose()
