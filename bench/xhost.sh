@@ -13,6 +13,7 @@
 #   switchyard a daemon in each host namespace: host A's network is a nat network with `--vxlan 42`, host B's
 #              `--mode bridged:vxlan` (no gateway services: its guest's lease comes from host A through the
 #              tunnel); both guests on the daemons' TAPs, MTU 1450 (the underlay's 1500 minus 50).
+#   baseline   with BASELINE=DIR (run.sh), the same with the other checkout's daemons, right after ours.
 
 XHOST_VNI=42
 
@@ -53,10 +54,10 @@ xhost_kernel() {
   echo "${ab:--} ${ba:--}"
 }
 
-# xhost_daemon HOST NAME: a daemon (the bench's build) in namespace HOST, its socket $tmp/NAME.sock.
+# xhost_daemon HOST NAME [BIN]: a daemon (BIN, default the bench's build) in namespace HOST, its socket $tmp/NAME.sock.
 xhost_daemon() {
   : >"$tmp/xhost-resolv.conf"
-  ( ip netns exec "$1" "$daemon_bin" daemon --state-dir "$tmp/$2-state" --socket "$tmp/$2.sock" \
+  ( ip netns exec "$1" "${3:-$daemon_bin}" daemon --state-dir "$tmp/$2-state" --socket "$tmp/$2.sock" \
       --resolv-conf "$tmp/xhost-resolv.conf" >"$tmp/$2.log" 2>&1 & echo $! >"$tmp/$2.pid" )
   for _ in $(seq 150); do [ -S "$tmp/$2.sock" ] && YARD_SOCK="$tmp/$2.sock" yard version >/dev/null 2>&1 && return 0; sleep 0.1; done
   echo "switchyard: the daemon in $1 did not come up: $(tail -n 3 "$tmp/$2.log")" >>"$tmp/up.log"
@@ -74,18 +75,22 @@ xhost_stop_daemons() {
   done
 }
 
-# xhost_switchyard -> "A->B B->A" in Gbit/s
+# xhost_switchyard [BIN] -> "A->B B->A" in Gbit/s (BIN: the daemon to run, default the bench's build; the
+# baseline's with BASELINE)
 xhost_switchyard() {
   local a="yb${id}sa" b="yb${id}sb" ga="yb${id}sga" gb="yb${id}sgb" ab="" ba="" ipa ipb
   xhost_hosts "$a" "$b"
   ip netns add "$ga"; ip netns add "$gb"
-  if xhost_daemon "$a" xa && xhost_daemon "$b" xb \
-     && YARD_SOCK="$tmp/xa.sock" yard network create xh --mode nat --subnet 10.207.0.0/24 --dns-upstream none \
+  # The baseline's daemons have state directories and sockets of their own (xc, xd).
+  local sa=xa sb=xb
+  [ -n "${1:-}" ] && { sa=xc; sb=xd; }
+  if xhost_daemon "$a" "$sa" "${1:-}" && xhost_daemon "$b" "$sb" "${1:-}" \
+     && YARD_SOCK="$tmp/$sa.sock" yard network create xh --mode nat --subnet 10.207.0.0/24 --dns-upstream none \
           --vxlan "$XHOST_VNI" --vxlan-local 10.205.0.1 --vxlan-peer 10.205.0.2 >/dev/null 2>>"$tmp/up.log" \
-     && YARD_SOCK="$tmp/xb.sock" yard network create xh --mode bridged:vxlan \
+     && YARD_SOCK="$tmp/$sb.sock" yard network create xh --mode bridged:vxlan \
           --vxlan "$XHOST_VNI" --vxlan-local 10.205.0.2 --vxlan-peer 10.205.0.1 >/dev/null 2>>"$tmp/up.log" \
-     && YARD_SOCK="$tmp/xa.sock" yard endpoint attach xh a --netns "$ga" --configure >/dev/null 2>>"$tmp/up.log" \
-     && YARD_SOCK="$tmp/xb.sock" yard endpoint attach xh b --netns "$gb" >/dev/null 2>>"$tmp/up.log"; then
+     && YARD_SOCK="$tmp/$sa.sock" yard endpoint attach xh a --netns "$ga" --configure >/dev/null 2>>"$tmp/up.log" \
+     && YARD_SOCK="$tmp/$sb.sock" yard endpoint attach xh b --netns "$gb" >/dev/null 2>>"$tmp/up.log"; then
     # Host B's guest leases from host A's gateway through the tunnel (a real DHCP exchange, like a VM's).
     printf '#!/bin/sh\n[ "$1" = bound ] && ip addr add "$ip/24" dev "$interface"\nexit 0\n' >"$tmp/xhost-dhcp.sh"
     chmod +x "$tmp/xhost-dhcp.sh"
@@ -104,16 +109,23 @@ xhost_switchyard() {
   echo "${ab:--} ${ba:--}"
 }
 
+xhost_ratio() { awk -v a="$1" -v b="$2" 'BEGIN{ if (a != "-" && b != "-" && b > 0) printf "%.2fx", a/b; else print "-" }'; }
+
 xhost_section() {
-  local k s
+  local k s b="" head
   k=$(xhost_kernel); s=$(xhost_switchyard)
-  printf '%-28s %12s %10s %8s\n' "cross-host TCP, MTU 1450" "kernel Gb/s" "yard Gb/s" "ratio"
+  # With BASELINE, the other checkout's daemons on the same two hosts, right after ours.
+  [ -n "${base_bin:-}" ] && b=$(xhost_switchyard "$base_bin")
+  head=$(printf '%-28s %12s %10s %8s' "cross-host TCP, MTU 1450" "kernel Gb/s" "yard Gb/s" "ratio")
+  [ -n "$b" ] && head+=$(printf ' %10s %10s' "base Gb/s" "yard/base")
+  echo "$head"
   xhost_line() {
-    printf '%-28s %12s %10s %8s\n' "$1" "$2" "$3" \
-      "$(awk -v a="$3" -v b="$2" 'BEGIN{ if (a != "-" && b != "-" && b > 0) printf "%.2fx", a/b; else print "-" }')"
+    printf '%-28s %12s %10s %8s' "$1" "$2" "$3" "$(xhost_ratio "$3" "$2")"
+    [ -n "$b" ] && printf ' %10s %10s' "$4" "$(xhost_ratio "$3" "$4")"
+    echo
   }
-  xhost_line "iperf3, guest A -> guest B" "${k% *}" "${s% *}"
-  xhost_line "iperf3, guest B -> guest A" "${k#* }" "${s#* }"
+  xhost_line "iperf3, guest A -> guest B" "${k% *}" "${s% *}" "${b% *}"
+  xhost_line "iperf3, guest B -> guest A" "${k#* }" "${s#* }" "${b#* }"
   echo
   target "yard / kernel vxlan, A -> B" "${s% *}" "${k% *}" ">=" 0.5
   target "yard / kernel vxlan, B -> A" "${s#* }" "${k#* }" ">=" 0.5

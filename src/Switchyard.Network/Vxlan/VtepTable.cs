@@ -33,9 +33,12 @@ internal sealed class VtepTable
     public TimeSpan AgingTime { get; }
 
     /// <summary>Notes that <paramref name="mac"/> (a unicast source) was just seen behind <paramref name="peer"/>.</summary>
-    public void Learn(MacAddress mac, VxlanPeer peer)
+    public void Learn(MacAddress mac, VxlanPeer peer) => Learn(mac, peer, _time.GetTimestamp());
+
+    /// <summary>As <see cref="Learn(MacAddress, VxlanPeer)"/>, at <paramref name="now"/> (a
+    /// timestamp of the table's clock: the receive loop reads it once per receive call, not per datagram).</summary>
+    public void Learn(MacAddress mac, VxlanPeer peer, long now)
     {
-        long now = _time.GetTimestamp();
         if (_entries.TryGetValue(mac, out var entry))
         {
             // A MAC that moved to another host (a migrated VM) follows at its first frame.

@@ -14,7 +14,10 @@ internal sealed class VxlanPeer
     {
         EndPoint = endPoint;
         Address = endPoint.Serialize();
+        _family = Address.Family;
     }
+
+    private readonly AddressFamily _family;
 
     public IPEndPoint EndPoint { get; }
 
@@ -39,10 +42,13 @@ internal sealed class VxlanPeer
     /// address at 8..24 and scope id at 24..28.</summary>
     public bool Matches(SocketAddress from)
     {
-        if (from.Family != Address.Family) return false;
         var x = from.Buffer.Span;
         var y = Address.Buffer.Span;
-        if (from.Family == AddressFamily.InterNetwork)
+        // The family, compared as the sockaddr's first two bytes (Linux: sa_family; BSD and macOS:
+        // sa_len and sa_family, equal for one family too): SocketAddress.Family is a native call
+        // on Unix, once per datagram per peer otherwise.
+        if (from.Size < 2 || x[0] != y[0] || x[1] != y[1]) return false;
+        if (_family == AddressFamily.InterNetwork)
             return from.Size >= 8 && x.Slice(4, 4).SequenceEqual(y.Slice(4, 4));
         return from.Size >= 28 && x.Slice(8, 16).SequenceEqual(y.Slice(8, 16))
             && (IsLinkLocal(y) ? x.Slice(24, 4).SequenceEqual(y.Slice(24, 4)) : true);

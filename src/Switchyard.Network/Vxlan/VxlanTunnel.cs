@@ -181,15 +181,29 @@ public sealed class VxlanTunnel : IVxlanTunnel
     /// is the receive loop when the system coalesces): counted, checked, learnt, delivered.</summary>
     internal void Receive(ReadOnlySpan<byte> datagram, SocketAddress from, FrameHandler onFrame)
     {
+        if (TryAccept(datagram, from, _time.GetTimestamp(), out var frame)) Deliver(onFrame, frame, VirtioNetHeader.None);
+    }
+
+    /// <summary>Now, on the clock of the learning table (what <see cref="TryAccept"/> takes).</summary>
+    internal long Timestamp() => _time.GetTimestamp();
+
+    /// <summary>Counts, checks and learns (as seen at <paramref name="now"/>) one datagram; true with the inner frame when it may go
+    /// to the switch, false when it was dropped (counted, and logged at a limited rate).</summary>
+    internal bool TryAccept(ReadOnlySpan<byte> datagram, SocketAddress from, long now, out ReadOnlySpan<byte> frame)
+    {
         _counters.In(datagram.Length);
-        var drop = Accept(datagram, from, out var frame);
-        if (drop is { } reason)
-        {
-            _counters.Drop(reason);
-            if (_logLimit.ShouldLog()) VxlanLog.Dropped(_logger, Interface, Describe(from), reason.ToString());
-            return;
-        }
-        try { onFrame(frame, VirtioNetHeader.None); }
+        var drop = Accept(datagram, from, now, out frame);
+        if (drop is not { } reason) return true;
+        _counters.Drop(reason);
+        if (_logLimit.ShouldLog()) VxlanLog.Dropped(_logger, Interface, Describe(from), reason.ToString());
+        return false;
+    }
+
+    /// <summary>Hands a frame (or a <see cref="TcpCoalescer"/> superframe) to the switch; a failure
+    /// there is logged and never stops the receive loop.</summary>
+    internal void Deliver(FrameHandler onFrame, ReadOnlySpan<byte> frame, in VirtioNetHeader offload)
+    {
+        try { onFrame(frame, offload); }
         catch (Exception e) when (e is not OutOfMemoryException) { if (_logLimit.ShouldLog()) TransportLog.FrameFailed(_logger, Interface, e); }
     }
 
@@ -222,14 +236,14 @@ public sealed class VxlanTunnel : IVxlanTunnel
     /// <summary>Checks one datagram in the order that costs least to a stranger (who sent it, then
     /// the header) and learns its inner source MAC; null when <paramref name="frame"/> is to be
     /// delivered, else why it is dropped. Receive loop only.</summary>
-    private VxlanDrop? Accept(ReadOnlySpan<byte> datagram, SocketAddress from, out ReadOnlySpan<byte> frame)
+    private VxlanDrop? Accept(ReadOnlySpan<byte> datagram, SocketAddress from, long now, out ReadOnlySpan<byte> frame)
     {
         frame = default;
         var peer = FindPeer(from);
         if (peer is null) return VxlanDrop.NotAPeer;
         if (Decapsulate(datagram, _vni, _maxFrame, out frame, out var source) is { } drop) return drop;
         if (_guests.Contains(source)) return VxlanDrop.LocalSource;
-        _table.Learn(source, peer);
+        _table.Learn(source, peer, now);
         return null;
     }
 

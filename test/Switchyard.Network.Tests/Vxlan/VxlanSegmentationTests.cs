@@ -105,6 +105,8 @@ public sealed class VxlanSegmentationTests : IDisposable
         }
         b.NothingMore();
         Assert.Equal(frame.AsSpan(EthernetFrameWriter.L4Offset + 20).ToArray(), joined.ToArray());
+        // On Linux (UDP GRO) the receiving side merges the segments again (TcpCoalescer).
+        if (OperatingSystem.IsLinux() && segments > 1) Assert.InRange(b.Superframes, 1, segments - 1);
         var counters = a.Tunnel.Counters;
         Assert.Equal(segments, counters.DatagramsOut);
         Assert.Equal(segments, counters.SentPerPeer[b.Local.ToString()]);

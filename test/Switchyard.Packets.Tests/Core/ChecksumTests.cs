@@ -42,6 +42,42 @@ public class ChecksumTests
         Assert.Equal(Reference(data), Checksum.Compute(data));
     }
 
+    /// <summary>Longer than the vector loop's lanes may gather before they are widened (16,384
+    /// vectors), all ones (the largest words) and random, whole and from odd-sized even offsets.</summary>
+    [Fact]
+    public void LongerThanTheLanesHold_MatchesReference()
+    {
+        var data = new byte[(1 << 20) + 37];
+        Array.Fill(data, (byte)0xFF);
+        Assert.Equal(Reference(data), Checksum.Compute(data));
+        new Random(4).NextBytes(data);
+        Assert.Equal(Reference(data), Checksum.Compute(data));
+        for (int cut = 2; cut < 200; cut += 34)
+            Assert.Equal(Reference(data), Checksum.Finish(Checksum.Add(Checksum.Add(0, data.AsSpan(0, cut)), data.AsSpan(cut))));
+    }
+
+    [Fact]
+    public void CopyAndAdd_CopiesAndSumsAsAdd()
+    {
+        var rng = new Random(9293);
+        for (int n = 0; n < 2000; n++)
+        {
+            var data = new byte[rng.Next(0, 3001)];
+            rng.NextBytes(data);
+            var target = new byte[data.Length + 8];
+            int cut = rng.Next(0, data.Length / 2 + 1) & ~1;
+            ulong sum = Checksum.Add(0, data.AsSpan(0, cut));
+            sum = Checksum.CopyAndAdd(sum, data.AsSpan(cut), target.AsSpan(3));
+            Assert.Equal(Reference(data), Checksum.Finish(sum));
+            Assert.Equal(data.AsSpan(cut).ToArray(), target.AsSpan(3, data.Length - cut).ToArray());
+            Assert.All(target.AsSpan(3 + data.Length - cut).ToArray(), b => Assert.Equal(0, b)); // nothing written past it
+        }
+        var big = new byte[(1 << 20) + 3];
+        Array.Fill(big, (byte)0xFF);
+        Assert.Equal(Reference(big), Checksum.Finish(Checksum.CopyAndAdd(0, big, new byte[big.Length])));
+        Assert.Throws<ArgumentException>(() => Checksum.CopyAndAdd(0, new byte[4], new byte[3]));
+    }
+
     [Fact]
     public void EmptyAndAllZero_GiveAllOnes()
     {
